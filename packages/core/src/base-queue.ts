@@ -1,0 +1,267 @@
+import type { AttachedQueue } from './base-connection.js';
+import { TypedEmitter } from './emitter.js';
+import { MqError, toMqError } from './errors.js';
+import { checkHandler, checkPayload, type ResolvedQueueOptions } from './options.js';
+import { canTransition, type Status } from './status.js';
+import type { Message, MessageHandler, Queue, QueueEvents } from './types.js';
+import type { StatusSource } from './wait.js';
+
+/** The connection side a {@link BaseQueue} relies on: its status, and (optionally) queue attachment. */
+export interface QueueHost extends StatusSource {
+  /** Registers the queue so that closing the connection closes it first. */
+  attachQueue?(queue: AttachedQueue): void;
+  /** Unregisters the queue. */
+  detachQueue?(queue: AttachedQueue): void;
+}
+
+/**
+ * The queue state machine, for backends to extend. It follows its connection (down to `disconnected` when the
+ * connection drops, back to `connected` when it returns), retries failed opens every `reconnectMillis`, runs
+ * handlers (a throwing handler becomes an `error` event), tracks sends and handlers so that `close()` waits for
+ * them, and validates every call. A backend implements:
+ * - `open()`: create the broker-side resources (channel, topology, consumer) on a connected connection;
+ * - `publish(payload)`: send one message; on a reliable queue resolve only on the broker's confirmation;
+ * - `stopReceiving()`: stop new deliveries (cancel the consumer), keeping the channel for acks;
+ * - `release()`: drop the resources; reject pending sends; must not throw when there is nothing to drop;
+ * and calls `deliver(message)` for each message, `resourceLost(error)` when its resources die while the
+ * connection stays up, and `linkDown()` is called when the connection drops.
+ */
+export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Queue {
+  /** The validated options. */
+  readonly options: ResolvedQueueOptions;
+  /** The package name used in error messages, e.g. `mq/amqp`. */
+  protected readonly pkg: string;
+  readonly #host: QueueHost;
+  #status: Status = 'closed';
+  #handler: MessageHandler | undefined;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #opening: Promise<void> | undefined;
+  /** Counts connection losses, so that an open that straddles one is not trusted. */
+  #linkEpoch = 0;
+  #closing: Promise<void> | undefined;
+  readonly #handlers = new Set<Promise<void>>();
+  readonly #sends = new Set<Promise<void>>();
+
+  /** `options` must already be validated (see `resolveQueueOptions`). */
+  protected constructor(pkg: string, options: ResolvedQueueOptions, host: QueueHost) {
+    super();
+    this.pkg = pkg;
+    this.options = options;
+    this.#host = host;
+  }
+
+  /** The queue name. */
+  get name(): string {
+    return this.options.name;
+  }
+
+  /** True for a receiver. */
+  get isRecv(): boolean {
+    return this.options.isRecv;
+  }
+
+  /** The current status. */
+  get status(): Status {
+    return this.#status;
+  }
+
+  /** Sets the handler for received messages; must be called on a receiver before `connect()`. */
+  setMsgHandler(handler: MessageHandler): void {
+    checkHandler(this.pkg, handler);
+    this.#handler = handler;
+  }
+
+  /** Starts opening the queue in the background; does nothing unless `closed`. */
+  connect(): void {
+    if (this.#status !== 'closed') return;
+    if (this.isRecv && !this.#handler) {
+      throw new MqError(
+        'NO_HANDLER',
+        `[${this.pkg}] queue '${this.name}' is a receiver: call setMsgHandler() before connect()`,
+      );
+    }
+    this.#host.attachQueue?.(this);
+    this.#host.on('status', this.#onHostStatus);
+    this.#setStatus('connecting');
+    if (this.#host.status === 'connected') this.#attempt();
+  }
+
+  /** Stops receiving, waits for running handlers and in-flight sends, releases the queue; idempotent. */
+  close(): Promise<void> {
+    if (this.#status === 'closed') return Promise.resolve();
+    this.#closing ??= this.#close().finally(() => {
+      this.#closing = undefined;
+    });
+    return this.#closing;
+  }
+
+  /** Same as `close()`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** Sends one message; on a reliable queue resolves only once the broker has confirmed it. */
+  sendMsg(payload: Uint8Array): Promise<void> {
+    try {
+      checkPayload(this.pkg, payload);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (this.isRecv) {
+      return Promise.reject(
+        new MqError('SEND_ON_RECEIVER', `[${this.pkg}] queue '${this.name}' is a receiver and cannot send`),
+      );
+    }
+    if (this.#status !== 'connected') {
+      return Promise.reject(
+        new MqError(
+          'NOT_CONNECTED',
+          `[${this.pkg}] queue '${this.name}' is ${this.#status}, not connected: message not sent`,
+        ),
+      );
+    }
+    let sending: Promise<void>;
+    try {
+      sending = this.publish(payload);
+    } catch (error) {
+      return Promise.reject(toMqError(error, 'BROKER', `[${this.pkg}] send on '${this.name}' failed`));
+    }
+    this.#sends.add(sending);
+    const forget = (): void => {
+      this.#sends.delete(sending);
+    };
+    sending.then(forget, forget);
+    return sending;
+  }
+
+  /** Creates the broker-side resources; called only while the connection is `connected`. */
+  protected abstract open(): Promise<void>;
+
+  /** Sends one message (already validated); on a reliable queue resolves on the broker's confirmation. */
+  protected abstract publish(payload: Uint8Array): Promise<void>;
+
+  /** Stops new deliveries; called first on close. Default: nothing to do. */
+  protected async stopReceiving(): Promise<void> {}
+
+  /** Drops the broker-side resources and rejects what is pending; called last on close. */
+  protected abstract release(): Promise<void>;
+
+  /** Called when the connection drops: forget the dead resources, reject pending sends. Default: nothing. */
+  protected linkDown(): void {}
+
+  /** The backend calls this for each received message; the handler runs and is tracked for `close()`. */
+  protected deliver(message: Message): void {
+    const handler = this.#handler;
+    if (!handler) return;
+    const running: Promise<void> = (async () => {
+      try {
+        await handler(this, message);
+      } catch (error) {
+        this.reportError(
+          toMqError(
+            error,
+            'HANDLER_FAILED',
+            `[${this.pkg}] message handler of '${this.name}' failed; message not acked`,
+          ),
+        );
+      }
+    })().finally(() => {
+      this.#handlers.delete(running);
+    });
+    this.#handlers.add(running);
+  }
+
+  /** The backend calls this when its resources die while the connection stays up (e.g. a channel closed by the broker). */
+  protected resourceLost(error: unknown): void {
+    if (this.#status !== 'connected' && this.#status !== 'connecting') return;
+    this.reportError(
+      toMqError(error, 'BROKER', `[${this.pkg}] queue '${this.name}' lost its broker resources`),
+    );
+    this.#setStatus('disconnected');
+    this.#scheduleRetry();
+  }
+
+  /** Emits an `error`, unless the queue is closed (nothing is emitted after `closed`). */
+  protected reportError(error: MqError): void {
+    if (this.#status !== 'closed') this.emit('error', error);
+  }
+
+  readonly #onHostStatus = (hostStatus: Status): void => {
+    if (hostStatus === 'connected') {
+      if (this.#status === 'disconnected') this.#setStatus('connecting');
+      if (this.#status === 'connecting') this.#attempt();
+      return;
+    }
+    this.#linkEpoch += 1;
+    if (this.#status === 'connected' || this.#status === 'connecting' || this.#status === 'disconnected') {
+      clearTimeout(this.#retryTimer);
+      this.#retryTimer = undefined;
+      if (this.#status !== 'disconnected') {
+        this.#setStatus('disconnected');
+        this.linkDown();
+      }
+    }
+  };
+
+  #attempt(): void {
+    if (this.#opening) return;
+    const epoch = this.#linkEpoch;
+    const opening: Promise<void> = this.open()
+      .then(
+        () => {
+          if (this.#status === 'connecting' && epoch === this.#linkEpoch) this.#setStatus('connected');
+        },
+        (error: unknown) => {
+          if (this.#status !== 'connecting' || epoch !== this.#linkEpoch) return;
+          this.reportError(toMqError(error, 'BROKER', `[${this.pkg}] opening queue '${this.name}' failed`));
+          this.#setStatus('disconnected');
+          this.#scheduleRetry();
+        },
+      )
+      .finally(() => {
+        this.#opening = undefined;
+        // The connection came back while this attempt was running on the old link: try again on the new one.
+        if (this.#status === 'connecting' && this.#host.status === 'connected') this.#attempt();
+      });
+    this.#opening = opening;
+  }
+
+  #scheduleRetry(): void {
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      if (this.#status !== 'disconnected' || this.#host.status !== 'connected') return;
+      this.#setStatus('connecting');
+      this.#attempt();
+    }, this.options.reconnectMillis);
+  }
+
+  async #close(): Promise<void> {
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+    this.#host.off('status', this.#onHostStatus);
+    this.#setStatus('closing');
+    await this.#opening;
+    await this.#settle(() => this.stopReceiving());
+    while (this.#handlers.size > 0 || this.#sends.size > 0) {
+      await Promise.allSettled([...this.#handlers, ...this.#sends]);
+    }
+    await this.#settle(() => this.release());
+    this.#host.detachQueue?.(this);
+    this.#setStatus('closed');
+  }
+
+  async #settle(step: () => Promise<void>): Promise<void> {
+    try {
+      await step();
+    } catch (error) {
+      this.reportError(toMqError(error, 'BROKER', `[${this.pkg}] closing queue '${this.name}' failed`));
+    }
+  }
+
+  #setStatus(next: Status): void {
+    if (next === this.#status || !canTransition(this.#status, next)) return;
+    this.#status = next;
+    this.emit('status', next);
+  }
+}

@@ -1,0 +1,109 @@
+import { check, checkEqual, checkSameList } from '../assert.js';
+import type { ContractCase } from '../types.js';
+import { defineCase } from './define.js';
+
+/** Resource kinds that keep a Node.js process alive. */
+const KEEP_ALIVE = ['TCPSocketWrap', 'TCPWrap', 'TLSWrap', 'Timeout', 'PipeWrap', 'Immediate'];
+
+function aliveCount(): number {
+  return process.getActiveResourcesInfo().filter((kind) => KEEP_ALIVE.includes(kind)).length;
+}
+
+/** Closing is graceful and leaves nothing behind. */
+export const closeCases: ContractCase[] = [
+  defineCase(
+    'close',
+    'waits-for-handlers',
+    'close() waits for handlers already running, whose acks still work',
+    async (ctx) => {
+      const name = ctx.name();
+      let release: () => void = () => {};
+      const gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const events: string[] = [];
+      const { collector, queue } = await ctx.receiver(
+        await ctx.connection(),
+        { name, reliable: true },
+        async (r) => {
+          events.push('handler started');
+          await gate;
+          await r.message.ack();
+          events.push('handler acked');
+        },
+      );
+      const send = await ctx.sender(await ctx.connection(), { name, reliable: true });
+      await send.sendMsg(Buffer.from('slow'));
+      await collector.untilCount(1, ctx.waitMillis);
+      const closing = queue.close().then(() => events.push('closed'));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      checkEqual(queue.status, 'closing', 'status while a handler runs');
+      release();
+      await closing;
+      checkSameList(events, ['handler started', 'handler acked', 'closed'], 'order of events');
+      checkEqual(collector.errors.length, 0, 'errors');
+    },
+  ),
+
+  defineCase(
+    'close',
+    'in-flight-send-settles',
+    'sends in flight when close() is called all settle, and close() resolves',
+    async (ctx) => {
+      const name = ctx.name();
+      await ctx.receiver(await ctx.connection(), { name, reliable: true });
+      const conn = await ctx.connection();
+      const send = await ctx.sender(conn, { name, reliable: true });
+      const sends = Array.from({ length: 200 }, (_, i) => send.sendMsg(Buffer.from(`x${i}`)));
+      await send.close();
+      const outcomes = await Promise.allSettled(sends);
+      checkEqual(outcomes.length, 200, 'settled sends');
+      checkEqual(send.status, 'closed', 'status');
+    },
+  ),
+
+  defineCase(
+    'close',
+    'nothing-keeps-process-alive',
+    'a closed queue and connection leave no socket or timer that keeps the process alive',
+    async (ctx) => {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      const before = aliveCount();
+      const conn = await ctx.connection();
+      const name = ctx.name();
+      const { collector, queue: recv } = await ctx.receiver(conn, { name, reliable: true });
+      const send = await ctx.sender(conn, { name, reliable: true });
+      await send.sendMsg(Buffer.from('x'));
+      await collector.untilCount(1, ctx.waitMillis);
+      await recv.close();
+      await send.close();
+      await conn.close();
+      await ctx.poll(
+        () => aliveCount() <= before,
+        `keep-alive resources back to ${before} (${process.getActiveResourcesInfo().join(', ')})`,
+        5_000,
+      );
+      check(conn.status === 'closed', 'closed');
+    },
+  ),
+
+  defineCase(
+    'close',
+    'unreachable-close-leaves-nothing',
+    'closing a connection that is retrying an unreachable broker leaves no timer or socket alive',
+    async (ctx) => {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      const before = aliveCount();
+      const conn = ctx.newConnection(ctx.target.unreachableConnectionOptions());
+      const seen = ctx.recordStatuses(conn);
+      conn.connect();
+      await ctx.poll(() => seen.includes('disconnected'), 'a failed attempt');
+      await conn.close();
+      await ctx.poll(
+        () => aliveCount() <= before,
+        `keep-alive resources back to ${before} (${process.getActiveResourcesInfo().join(', ')})`,
+        5_000,
+      );
+    },
+  ),
+];

@@ -1,0 +1,218 @@
+import { check, checkEqual, checkRejectsCode, checkSameList } from '../assert.js';
+import type { ContractCase } from '../types.js';
+import { defineCase, sendAll, texts } from './define.js';
+
+/** Status changes, reconnection and unreachable brokers. */
+export const lifecycleCases: ContractCase[] = [
+  defineCase(
+    'lifecycle',
+    'connection-status-order',
+    'a connection starts closed and emits connecting then connected, once each',
+    async (ctx) => {
+      const conn = ctx.newConnection();
+      checkEqual(conn.status, 'closed', 'initial status');
+      const seen = ctx.recordStatuses(conn);
+      conn.connect();
+      await ctx.waitStatus(conn, 'connected');
+      checkSameList(seen, ['connecting', 'connected'], 'status events');
+    },
+  ),
+
+  defineCase(
+    'lifecycle',
+    'second-connect-harmless',
+    'a second connect() on a connecting or connected connection changes nothing',
+    async (ctx) => {
+      const conn = ctx.newConnection();
+      const seen = ctx.recordStatuses(conn);
+      conn.connect();
+      conn.connect();
+      await ctx.waitStatus(conn, 'connected');
+      conn.connect();
+      const { collector } = await ctx.receiver(conn, { name: ctx.name() });
+      check(collector.errors.length === 0, 'no queue error');
+      checkSameList(seen, ['connecting', 'connected'], 'status events');
+      checkEqual(conn.status, 'connected', 'status after connect() again');
+    },
+  ),
+
+  defineCase(
+    'lifecycle',
+    'close-idempotent',
+    'close() is idempotent: concurrent and repeated calls resolve, and nothing is emitted after closed',
+    async (ctx) => {
+      const conn = await ctx.connection();
+      const seen = ctx.recordStatuses(conn);
+      let errorsAfterClose = 0;
+      await Promise.all([conn.close(), conn.close(), conn.close()]);
+      conn.on('error', () => {
+        errorsAfterClose += 1;
+      });
+      await conn.close();
+      checkSameList(seen, ['closing', 'closed'], 'status events of close');
+      checkEqual(conn.status, 'closed', 'status');
+      await new Promise((resolve) => setImmediate(resolve));
+      checkSameList(seen, ['closing', 'closed'], 'status events after closed');
+      checkEqual(errorsAfterClose, 0, 'errors after closed');
+    },
+  ),
+
+  defineCase(
+    'lifecycle',
+    'queue-status-order',
+    'a queue starts closed, emits connecting, connected, then closing, closed on close()',
+    async (ctx) => {
+      const conn = await ctx.connection();
+      const queue = ctx.newQueue(conn, { name: ctx.name(), isRecv: false });
+      checkEqual(queue.status, 'closed', 'initial queue status');
+      const seen = ctx.recordStatuses(queue);
+      queue.connect();
+      await ctx.waitStatus(queue, 'connected');
+      await queue.close();
+      await queue.close();
+      checkSameList(seen, ['connecting', 'connected', 'closing', 'closed'], 'queue status events');
+    },
+  ),
+
+  defineCase(
+    'lifecycle',
+    'queue-waits-for-connection',
+    'a queue connected before its connection waits, then becomes connected with it and works',
+    async (ctx) => {
+      const conn = ctx.newConnection();
+      const name = ctx.name();
+      const recv = ctx.newQueue(conn, { name, isRecv: true });
+      const got: string[] = [];
+      recv.setMsgHandler(async (_q, m) => {
+        got.push(m.payload.toString());
+        await m.ack();
+      });
+      const send = ctx.newQueue(conn, { name, isRecv: false });
+      recv.connect();
+      send.connect();
+      checkEqual(send.status, 'connecting', 'sender status before the connection is up');
+      conn.connect();
+      await ctx.waitStatus(recv, 'connected');
+      await ctx.waitStatus(send, 'connected');
+      await send.sendMsg(Buffer.from('hello'));
+      await ctx.poll(() => got.length === 1, 'the message');
+      checkSameList(got, ['hello'], 'received');
+    },
+  ),
+
+  defineCase(
+    'lifecycle',
+    'connection-close-closes-queues',
+    'closing a connection closes its queues first, which end closed',
+    async (ctx) => {
+      const conn = await ctx.connection();
+      const send = await ctx.sender(conn, { name: ctx.name() });
+      const { queue: recv } = await ctx.receiver(conn, { name: ctx.name() });
+      await conn.close();
+      checkEqual(send.status, 'closed', 'sender status');
+      checkEqual(recv.status, 'closed', 'receiver status');
+    },
+  ),
+
+  defineCase(
+    'lifecycle',
+    'reconnect-after-close',
+    'a closed connection and queue can be connected again and work',
+    async (ctx) => {
+      const conn = await ctx.connection();
+      const name = ctx.name();
+      await ctx.receiver(conn, { name, reliable: true });
+      const send = await ctx.sender(conn, { name, reliable: true });
+      await conn.close();
+      conn.connect();
+      await ctx.waitStatus(conn, 'connected');
+      send.connect();
+      await ctx.waitStatus(send, 'connected');
+      await send.sendMsg(Buffer.from('again'));
+      // The receiver was closed with the connection; a new one picks the message up.
+      const { collector: second } = await ctx.receiver(conn, { name, reliable: true });
+      await second.untilText('again', ctx.waitMillis);
+    },
+  ),
+
+  defineCase(
+    'lifecycle',
+    'queue-follows-connection',
+    'when the link drops, the connection and its queues go disconnected, then come back by themselves and work',
+    async (ctx) => {
+      const drop = ctx.target.faults?.dropConnection;
+      check(drop, 'dropConnection fault hook');
+      const conn = await ctx.connection();
+      const name = ctx.name();
+      const { queue: recv, collector } = await ctx.receiver(conn, { name, reliable: true });
+      const send = await ctx.sender(conn, { name, reliable: true });
+      const connSeen = ctx.recordStatuses(conn);
+      const sendSeen = ctx.recordStatuses(send);
+      const recvSeen = ctx.recordStatuses(recv);
+      await drop(conn);
+      await ctx.poll(() => connSeen.includes('disconnected'), 'the connection to go disconnected');
+      await ctx.waitStatus(conn, 'connected');
+      await ctx.waitStatus(send, 'connected');
+      await ctx.waitStatus(recv, 'connected');
+      check(sendSeen.includes('disconnected'), `sender went disconnected (saw ${sendSeen.join(', ')})`);
+      check(recvSeen.includes('disconnected'), `receiver went disconnected (saw ${recvSeen.join(', ')})`);
+      const items = texts('after', 5);
+      await sendAll(send, items);
+      await collector.until(
+        (c) => items.every((t) => c.texts.includes(t)),
+        'messages after reconnect',
+        ctx.waitMillis,
+      );
+    },
+    { requires: ['fault:dropConnection'] },
+  ),
+
+  defineCase(
+    'lifecycle',
+    'unreachable-broker',
+    'an unreachable broker: connect() does not throw, never connects, reports errors, and close() resolves',
+    async (ctx) => {
+      const conn = ctx.newConnection(ctx.target.unreachableConnectionOptions());
+      const seen = ctx.recordStatuses(conn);
+      const errors: unknown[] = [];
+      conn.on('error', (error) => errors.push(error));
+      conn.connect();
+      await ctx.poll(() => seen.includes('disconnected'), 'the failed attempt to end in disconnected');
+      check(errors.length > 0, 'an error event for the failed attempt');
+      check(!seen.includes('connected'), 'never connected');
+      await conn.close();
+      checkEqual(conn.status, 'closed', 'status after close');
+    },
+  ),
+
+  defineCase(
+    'lifecycle',
+    'unreachable-send-rejects',
+    'a send to a queue on an unreachable broker rejects with NOT_CONNECTED',
+    async (ctx) => {
+      const conn = ctx.newConnection(ctx.target.unreachableConnectionOptions());
+      conn.connect();
+      const queue = ctx.newQueue(conn, { name: ctx.name(), isRecv: false, reliable: true });
+      queue.connect();
+      await checkRejectsCode(
+        () => queue.sendMsg(Buffer.from('x')),
+        'NOT_CONNECTED',
+        'send while unreachable',
+      );
+      checkEqual(queue.status, 'connecting', 'queue waits for its connection');
+    },
+  ),
+
+  defineCase(
+    'lifecycle',
+    'error-without-listener',
+    'connection errors with no error listener do not throw or crash',
+    async (ctx) => {
+      const conn = ctx.newConnection(ctx.target.unreachableConnectionOptions());
+      const seen = ctx.recordStatuses(conn);
+      conn.connect();
+      await ctx.poll(() => seen.filter((s) => s === 'disconnected').length >= 1, 'a failed attempt');
+      await conn.close();
+    },
+  ),
+];

@@ -1,0 +1,176 @@
+import { check, checkCode, checkEqual, checkSameList } from '../assert.js';
+import type { Received } from '../context.js';
+import type { ContractCase } from '../types.js';
+import { defineCase, sendAll, texts } from './define.js';
+
+/** At-least-once delivery: confirmed sends, acks, nacks and redelivery. */
+export const reliableCases: ContractCase[] = [
+  defineCase(
+    'reliable',
+    'send-resolves-when-stored',
+    'a reliable send resolves only once the broker has the message: closing the sender right after loses nothing',
+    async (ctx) => {
+      const name = ctx.name();
+      const { collector } = await ctx.receiver(await ctx.connection(), { name, reliable: true });
+      for (let round = 0; round < 5; round += 1) {
+        const conn = await ctx.connection();
+        const send = await ctx.sender(conn, { name, reliable: true });
+        await sendAll(send, texts(`round${round}`, 20));
+        await conn.close();
+      }
+      await collector.untilCount(100, ctx.waitMillis);
+      const expected = [0, 1, 2, 3, 4].flatMap((round) => texts(`round${round}`, 20));
+      checkSameList([...collector.texts].sort(), expected.sort(), 'every confirmed message');
+    },
+  ),
+
+  defineCase(
+    'reliable',
+    'nack-redelivers',
+    'a nacked message is delivered again',
+    async (ctx) => {
+      const name = ctx.name();
+      let first = true;
+      const { collector } = await ctx.receiver(
+        await ctx.connection(),
+        { name, reliable: true },
+        async (r: Received) => {
+          if (first) {
+            first = false;
+            await r.message.nack();
+          } else {
+            await r.message.ack();
+          }
+        },
+      );
+      const send = await ctx.sender(await ctx.connection(), { name, reliable: true });
+      await send.sendMsg(Buffer.from('again'));
+      await collector.untilCount(2, ctx.waitMillis);
+      checkSameList(collector.texts, ['again', 'again'], 'deliveries');
+    },
+    { requires: ['nackRequeue'] },
+  ),
+
+  defineCase(
+    'reliable',
+    'unacked-redelivered',
+    'messages a receiver never acked are delivered again after it closes and a receiver comes back',
+    async (ctx) => {
+      const name = ctx.name();
+      const send = await ctx.sender(await ctx.connection(), { name, reliable: true });
+      const first = await ctx.receiver(await ctx.connection(), { name, reliable: true }, 'none');
+      const items = texts('unacked', 5);
+      await sendAll(send, items);
+      await first.collector.untilCount(items.length, ctx.waitMillis);
+      await first.queue.close();
+      const second = await ctx.receiver(await ctx.connection(), { name, reliable: true });
+      await second.collector.untilCount(items.length, ctx.waitMillis);
+      checkSameList([...second.collector.texts].sort(), [...items].sort(), 'redelivered');
+    },
+    { requires: ['redeliverUnacked'] },
+  ),
+
+  defineCase(
+    'reliable',
+    'random-nacks',
+    'with 10% nacked at random while 1000 flow, all 1000 are finally acked',
+    async (ctx) => {
+      const name = ctx.name();
+      const acked = new Set<string>();
+      let nacks = 0;
+      const { collector } = await ctx.receiver(
+        await ctx.connection(),
+        { name, reliable: true },
+        async (r: Received) => {
+          if (Math.random() < 0.1) {
+            nacks += 1;
+            await r.message.nack();
+          } else {
+            await r.message.ack();
+            acked.add(r.text);
+          }
+        },
+      );
+      const send = await ctx.sender(await ctx.connection(), { name, reliable: true });
+      const items = texts('n', 1000);
+      await Promise.all(items.map((item) => send.sendMsg(Buffer.from(item))));
+      await ctx.poll(
+        () => acked.size === items.length,
+        `all 1000 acked (have ${acked.size})`,
+        ctx.waitMillis * 3,
+      );
+      check(nacks > 0, 'some messages were nacked');
+      check(collector.received.length >= items.length + nacks, 'nacked messages came again');
+      for (const item of items) check(acked.has(item), `${item} acked`);
+    },
+    { requires: ['nackRequeue'], timeoutMillis: 90_000 },
+  ),
+
+  defineCase(
+    'reliable',
+    'double-settle',
+    'a second ack or nack of the same message is ignored and the queue keeps working',
+    async (ctx) => {
+      const name = ctx.name();
+      const { collector } = await ctx.receiver(
+        await ctx.connection(),
+        { name, reliable: true },
+        async (r: Received) => {
+          await r.message.ack();
+          await r.message.ack();
+          await r.message.nack();
+        },
+      );
+      const send = await ctx.sender(await ctx.connection(), { name, reliable: true });
+      await sendAll(send, ['one', 'two']);
+      await collector.untilCount(2, ctx.waitMillis);
+      await sendAll(send, ['three']);
+      await collector.untilText('three', ctx.waitMillis);
+      checkSameList(collector.texts, ['one', 'two', 'three'], 'each delivered once');
+      checkEqual(collector.errors.length, 0, 'queue errors');
+    },
+  ),
+
+  defineCase(
+    'reliable',
+    'handler-throws',
+    'a handler that throws or rejects emits HANDLER_FAILED, crashes nothing, and later messages are still handled',
+    async (ctx) => {
+      const name = ctx.name();
+      const { collector, queue } = await ctx.receiver(
+        await ctx.connection(),
+        { name, reliable: true },
+        async (r: Received) => {
+          if (r.text === 'throw') throw new Error('handler bug');
+          if (r.text === 'reject') return Promise.reject(new Error('async handler bug'));
+          await r.message.ack();
+        },
+      );
+      const send = await ctx.sender(await ctx.connection(), { name, reliable: true });
+      await sendAll(send, ['throw', 'reject', 'fine']);
+      await collector.untilText('fine', ctx.waitMillis);
+      await ctx.poll(() => collector.errors.length >= 2, 'two handler errors');
+      for (const error of collector.errors) checkCode(error, 'HANDLER_FAILED', 'handler error');
+      checkEqual(queue.status, 'connected', 'receiver status');
+    },
+  ),
+
+  defineCase(
+    'reliable',
+    'handler-failure-not-acked',
+    'a message whose handler failed was not acked: it comes again after the receiver closes',
+    async (ctx) => {
+      const name = ctx.name();
+      const first = await ctx.receiver(await ctx.connection(), { name, reliable: true }, async () => {
+        throw new Error('handler bug');
+      });
+      const send = await ctx.sender(await ctx.connection(), { name, reliable: true });
+      await sendAll(send, ['fragile']);
+      await first.collector.untilCount(1, ctx.waitMillis);
+      await first.queue.close();
+      const second = await ctx.receiver(await ctx.connection(), { name, reliable: true });
+      await second.collector.untilText('fragile', ctx.waitMillis);
+    },
+    { requires: ['redeliverUnacked'] },
+  ),
+];

@@ -1,0 +1,198 @@
+import { check, checkEqual, checkRejectsCode, checkThrowsCode } from '../assert.js';
+import type { ContractContext } from '../context.js';
+import type { ContractCase } from '../types.js';
+import { defineCase } from './define.js';
+
+const BAD_NAMES: readonly unknown[] = [
+  '',
+  'Upper',
+  'a..b',
+  '.a',
+  'a.',
+  'a/b',
+  'a#',
+  '#',
+  'a+',
+  '+',
+  '$share/g/a',
+  'a b',
+  ' a',
+  'caf\u00e9',
+  '\u961f\u5217',
+  'a*',
+  'x'.repeat(256),
+];
+
+const GOOD_NAMES: readonly string[] = ['a', '0', 'a.b', 'a-b_c.d0', 'x'.repeat(200)];
+
+/** Creates a queue with `options` as given (no defaults), as a JavaScript caller could. */
+function rawQueue(ctx: ContractContext, options: unknown): void {
+  const conn = ctx.newConnection();
+  ctx.target.backend.createQueue(options as never, conn);
+}
+
+function queueOptions(ctx: ContractContext, overrides: Record<string, unknown>): Record<string, unknown> {
+  return { name: ctx.name(), isRecv: true, prefetch: 10, ...overrides };
+}
+
+function checkInvalid(ctx: ContractContext, options: unknown, field: string, what: string): void {
+  const error = checkThrowsCode(() => rawQueue(ctx, options), 'INVALID_OPTIONS', what);
+  check(error.message.includes(field), `${what}: the message names '${field}' (${error.message})`);
+}
+
+/** Every bad option and argument gets the typed error, naming the field. */
+export const validationCases: ContractCase[] = [
+  defineCase(
+    'validation',
+    'bad-names',
+    'queue names that break the naming rule are rejected with INVALID_OPTIONS naming the field',
+    async (ctx) => {
+      for (const name of BAD_NAMES) {
+        checkInvalid(ctx, queueOptions(ctx, { name }), 'name', `name ${JSON.stringify(name).slice(0, 40)}`);
+      }
+    },
+  ),
+
+  defineCase('validation', 'good-names', 'queue names that follow the rule are accepted', async (ctx) => {
+    const conn = ctx.newConnection();
+    for (const name of GOOD_NAMES) {
+      const queue = ctx.target.backend.createQueue({ name, isRecv: false }, conn);
+      checkEqual(queue.name, name, 'queue name');
+      checkEqual(queue.isRecv, false, 'isRecv');
+    }
+  }),
+
+  defineCase(
+    'validation',
+    'wrong-types',
+    'queue options of the wrong type are rejected with INVALID_OPTIONS naming the field',
+    async (ctx) => {
+      checkInvalid(ctx, queueOptions(ctx, { name: 42 }), 'name', 'numeric name');
+      checkInvalid(ctx, { name: ctx.name() }, 'isRecv', 'missing isRecv');
+      checkInvalid(ctx, queueOptions(ctx, { isRecv: 'yes' }), 'isRecv', 'string isRecv');
+      checkInvalid(ctx, queueOptions(ctx, { reliable: 1 }), 'reliable', 'numeric reliable');
+      checkInvalid(ctx, queueOptions(ctx, { broadcast: 'no' }), 'broadcast', 'string broadcast');
+      checkInvalid(
+        ctx,
+        queueOptions(ctx, { reconnectMillis: '1000' }),
+        'reconnectMillis',
+        'string reconnectMillis',
+      );
+      checkInvalid(ctx, queueOptions(ctx, { prefetch: '10' }), 'prefetch', 'string prefetch');
+      checkInvalid(ctx, queueOptions(ctx, { reliabel: true }), 'reliabel', 'misspelt field');
+      for (const options of [null, undefined, 'q', 42, ['q']]) {
+        checkThrowsCode(() => rawQueue(ctx, options), 'INVALID_OPTIONS', `options ${String(options)}`);
+      }
+    },
+  ),
+
+  defineCase(
+    'validation',
+    'out-of-range',
+    'out-of-range numbers are rejected with INVALID_OPTIONS naming the field',
+    async (ctx) => {
+      for (const value of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 31]) {
+        checkInvalid(
+          ctx,
+          queueOptions(ctx, { reconnectMillis: value }),
+          'reconnectMillis',
+          `reconnectMillis ${value}`,
+        );
+      }
+      for (const value of [0, -1, 1.5, Number.NaN, 2 ** 32]) {
+        checkInvalid(ctx, queueOptions(ctx, { prefetch: value }), 'prefetch', `prefetch ${value}`);
+      }
+    },
+  ),
+
+  defineCase(
+    'validation',
+    'connection-options',
+    'bad connection options are rejected with INVALID_OPTIONS naming the field',
+    async (ctx) => {
+      const base = ctx.target.connectionOptions();
+      const cases: Array<[Record<string, unknown> | unknown, string]> = [
+        [{ ...base, uri: 42 }, 'uri'],
+        [{ ...base, uri: 'not a uri' }, 'uri'],
+        [{ ...base, reconnectMillis: 0 }, 'reconnectMillis'],
+        [{ ...base, reconnectMillis: 'soon' }, 'reconnectMillis'],
+        [{ ...base, connectTimeoutMillis: -1 }, 'connectTimeoutMillis'],
+        [{ ...base, connectTimeoutMillis: 1.5 }, 'connectTimeoutMillis'],
+        [{ ...base, reconectMillis: 10 }, 'reconectMillis'],
+      ];
+      for (const [options, field] of cases) {
+        const error = checkThrowsCode(
+          () => ctx.target.backend.createConnection(options as never),
+          'INVALID_OPTIONS',
+          `connection ${field}`,
+        );
+        check(
+          error.message.includes(field),
+          `connection ${field}: the message names the field (${error.message})`,
+        );
+      }
+      checkThrowsCode(
+        () => ctx.target.backend.createConnection(null as never),
+        'INVALID_OPTIONS',
+        'null connection options',
+      );
+    },
+  ),
+
+  defineCase(
+    'validation',
+    'send-on-receiver',
+    'sendMsg on a receiver rejects with SEND_ON_RECEIVER and never throws',
+    async (ctx) => {
+      const conn = await ctx.connection();
+      const { queue } = await ctx.receiver(conn, { name: ctx.name() });
+      await checkRejectsCode(() => queue.sendMsg(Buffer.from('x')), 'SEND_ON_RECEIVER', 'send on receiver');
+    },
+  ),
+
+  defineCase(
+    'validation',
+    'receiver-without-handler',
+    'connect() on a receiver with no handler throws NO_HANDLER and leaves it closed',
+    async (ctx) => {
+      const conn = await ctx.connection();
+      const queue = ctx.newQueue(conn, { name: ctx.name(), isRecv: true });
+      checkThrowsCode(() => queue.connect(), 'NO_HANDLER', 'connect without handler');
+      checkEqual(queue.status, 'closed', 'status');
+    },
+  ),
+
+  defineCase(
+    'validation',
+    'bad-arguments',
+    'a payload that is not bytes rejects with INVALID_ARGUMENT; a handler that is not a function throws it',
+    async (ctx) => {
+      const conn = await ctx.connection();
+      const send = await ctx.sender(conn, { name: ctx.name() });
+      for (const payload of ['text', 42, null, undefined, [1, 2], { length: 1 }]) {
+        await checkRejectsCode(
+          () => send.sendMsg(payload as never),
+          'INVALID_ARGUMENT',
+          `payload ${JSON.stringify(payload)}`,
+        );
+      }
+      const recv = ctx.newQueue(conn, { name: ctx.name(), isRecv: true });
+      checkThrowsCode(() => recv.setMsgHandler('nope' as never), 'INVALID_ARGUMENT', 'string handler');
+    },
+  ),
+
+  defineCase(
+    'validation',
+    'send-not-connected',
+    'a send on a queue that is not connected (never opened, or closed) rejects with NOT_CONNECTED',
+    async (ctx) => {
+      const conn = await ctx.connection();
+      const queue = ctx.newQueue(conn, { name: ctx.name(), isRecv: false });
+      await checkRejectsCode(() => queue.sendMsg(Buffer.from('x')), 'NOT_CONNECTED', 'send before connect');
+      queue.connect();
+      await ctx.waitStatus(queue, 'connected');
+      await queue.close();
+      await checkRejectsCode(() => queue.sendMsg(Buffer.from('x')), 'NOT_CONNECTED', 'send after close');
+    },
+  ),
+];

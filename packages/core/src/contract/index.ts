@@ -1,0 +1,21 @@
+export {
+  ContractFailure,
+  check,
+  checkCode,
+  checkEqual,
+  checkRejectsCode,
+  checkSameBytes,
+  checkSameList,
+  checkThrowsCode,
+} from './assert.js';
+export { defineCase, sendAll, texts } from './cases/define.js';
+export { type CaseQueueOptions, Collector, ContractContext, type Received, type Settle } from './context.js';
+export {
+  type CaseOutcome,
+  caseTimeout,
+  contractCases,
+  evaluateContract,
+  missingRequirements,
+  runContractCase,
+} from './run.js';
+export type { ContractCase, ContractFaults, ContractGroup, ContractTarget, Requirement } from './types.js';

@@ -1,0 +1,104 @@
+import { broadcastCases } from './cases/broadcast.js';
+import { closeCases } from './cases/close.js';
+import { concurrencyCases } from './cases/concurrency.js';
+import { lifecycleCases } from './cases/lifecycle.js';
+import { payloadCases } from './cases/payloads.js';
+import { reliableCases } from './cases/reliable.js';
+import { unicastCases } from './cases/unicast.js';
+import { validationCases } from './cases/validation.js';
+import { ContractContext } from './context.js';
+import type { ContractCase, ContractTarget, Requirement } from './types.js';
+
+/** Every case of the conformance contract, grouped, in report order. */
+export const contractCases: readonly ContractCase[] = Object.freeze([
+  ...lifecycleCases,
+  ...validationCases,
+  ...payloadCases,
+  ...unicastCases,
+  ...broadcastCases,
+  ...reliableCases,
+  ...concurrencyCases,
+  ...closeCases,
+]);
+
+/** The requirements of `contractCase` that `target` does not meet; non-empty means the case is skipped. */
+export function missingRequirements(target: ContractTarget, contractCase: ContractCase): Requirement[] {
+  return contractCase.requires.filter((need) => {
+    if (need === 'fault:dropConnection') return !target.faults?.dropConnection;
+    if (need === 'fault:restartBroker') return !target.faults?.restartBroker;
+    return !target.backend.capabilities[need];
+  });
+}
+
+/** Milliseconds the case may take against this target. */
+export function caseTimeout(target: ContractTarget, contractCase: ContractCase): number {
+  return contractCase.timeoutMillis * (target.timeScale ?? 1);
+}
+
+/**
+ * Runs one case against a target and cleans up everything it opened, also on failure. Rejects with the case's
+ * failure. Cleanup is bounded so that a wedged backend cannot hang the run.
+ */
+export async function runContractCase(target: ContractTarget, contractCase: ContractCase): Promise<void> {
+  const ctx = new ContractContext(target, contractCase.id);
+  try {
+    await contractCase.run(ctx);
+  } finally {
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ctx.waitMillis);
+    });
+    await Promise.race([ctx.cleanup(), limit]);
+    clearTimeout(timer);
+  }
+}
+
+/** The outcome of one case in {@link evaluateContract}. */
+export interface CaseOutcome {
+  /** The case id. */
+  id: string;
+  /** What happened. */
+  outcome: 'passed' | 'failed' | 'skipped';
+  /** Why it failed. */
+  error?: unknown;
+}
+
+/**
+ * Runs cases one after another without any test framework and reports each outcome; for tools and for proving
+ * that the contract catches a broken backend.
+ */
+export async function evaluateContract(
+  target: ContractTarget,
+  cases: readonly ContractCase[] = contractCases,
+): Promise<CaseOutcome[]> {
+  const outcomes: CaseOutcome[] = [];
+  for (const contractCase of cases) {
+    if (missingRequirements(target, contractCase).length > 0) {
+      outcomes.push({ id: contractCase.id, outcome: 'skipped' });
+      continue;
+    }
+    try {
+      await withTimeout(
+        runContractCase(target, contractCase),
+        caseTimeout(target, contractCase),
+        contractCase.id,
+      );
+      outcomes.push({ id: contractCase.id, outcome: 'passed' });
+    } catch (error) {
+      outcomes.push({ id: contractCase.id, outcome: 'failed', error });
+    }
+  }
+  return outcomes;
+}
+
+async function withTimeout<T>(promise: Promise<T>, millis: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took longer than ${millis} ms`)), millis);
+  });
+  try {
+    return await Promise.race([promise, limit]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,64 @@
+import type { Backend, Capabilities } from '../spi.js';
+import type { Connection, ConnectionOptions } from '../types.js';
+import type { ContractContext } from './context.js';
+
+/** Fault hooks a target may offer; cases that need a missing hook are skipped, visibly. */
+export interface ContractFaults {
+  /** Drops the link of `connection` as a network failure would (not via `close()`); it must then reconnect by itself. */
+  dropConnection?(connection: Connection): Promise<void>;
+  /** Restarts the broker; resolves once it accepts connections again. */
+  restartBroker?(): Promise<void>;
+}
+
+/** What the contract runs against: a backend plus the settings of the broker under test. */
+export interface ContractTarget {
+  /** The backend under test. */
+  backend: Backend;
+  /** Options for a fresh connection to the broker under test; called once per connection. */
+  connectionOptions(): ConnectionOptions & Record<string, unknown>;
+  /** Options for a connection to a broker that does not answer (for example a closed port on 127.0.0.1). */
+  unreachableConnectionOptions(): ConnectionOptions & Record<string, unknown>;
+  /** Extra backend-specific options merged into every queue the contract creates (for example `persistent`). */
+  extraQueueOptions?(queue: {
+    isRecv: boolean;
+    reliable: boolean;
+    broadcast: boolean;
+  }): Record<string, unknown>;
+  /** Fault hooks, used by the cases that need them. */
+  faults?: ContractFaults;
+  /**
+   * Multiplies every deadline, for slow brokers.
+   * @default 1
+   */
+  timeScale?: number;
+}
+
+/** A need of a contract case: a capability of the backend, or a fault hook of the target. */
+export type Requirement = keyof Capabilities | 'fault:dropConnection' | 'fault:restartBroker';
+
+/** The groups of the contract, in report order. */
+export type ContractGroup =
+  | 'lifecycle'
+  | 'validation'
+  | 'payloads'
+  | 'unicast'
+  | 'broadcast'
+  | 'reliable'
+  | 'concurrency'
+  | 'close';
+
+/** One behaviour every backend must show. */
+export interface ContractCase {
+  /** Stable id, `group.short-name`. */
+  readonly id: string;
+  /** The group it reports under. */
+  readonly group: ContractGroup;
+  /** The behaviour, stated in one sentence. */
+  readonly title: string;
+  /** What it needs; missing ones make the case skipped. */
+  readonly requires: readonly Requirement[];
+  /** Milliseconds the whole case may take (before `timeScale`). */
+  readonly timeoutMillis: number;
+  /** Runs the case; throws on failure. Resources made through `ctx` are cleaned up by the runner. */
+  run(ctx: ContractContext): Promise<void>;
+}

@@ -1,0 +1,37 @@
+export { type AttachedQueue, BaseConnection } from './base-connection.js';
+export { BaseQueue, type QueueHost } from './base-queue.js';
+export { type EventMap, TypedEmitter } from './emitter.js';
+export { MqError, type MqErrorCode, type MqErrorOptions, toMqError } from './errors.js';
+export {
+  checkHandler,
+  checkPayload,
+  checkQueueName,
+  checkUri,
+  describeValue,
+  invalid,
+  MAX_QUEUE_NAME_LENGTH,
+  type PrefetchRule,
+  QUEUE_NAME_PATTERN,
+  QUEUE_OPTION_KEYS,
+  type ResolvedQueueOptions,
+  readBoolean,
+  readInteger,
+  readOptions,
+  readString,
+  redactUri,
+  resolveQueueOptions,
+} from './options.js';
+export { type Backend, type Capabilities, defineBackend, SPI_VERSION, selectBackend } from './spi.js';
+export { canTransition, STATUSES, type Status, TRANSITIONS } from './status.js';
+export type {
+  Connection,
+  ConnectionEvents,
+  ConnectionOptions,
+  Message,
+  MessageHandler,
+  Observable,
+  Queue,
+  QueueEvents,
+  QueueOptions,
+} from './types.js';
+export { type StatusSource, type WaitOptions, waitForStatus } from './wait.js';

@@ -1,0 +1,113 @@
+import { MqError } from './errors.js';
+import { describeValue, invalid, redactUri } from './options.js';
+import type { Connection, ConnectionOptions, Queue, QueueOptions } from './types.js';
+
+/** The version of the backend plug-in contract this copy of `@mq/core` speaks. */
+export const SPI_VERSION = 1;
+
+/**
+ * What a backend can do. The conformance contract skips (visibly) the cases whose capability is false, so
+ * declare these honestly.
+ */
+export interface Capabilities {
+  /** Broadcast (fan-out) queues are supported. */
+  broadcast: boolean;
+  /** A broadcast queue and a unicast queue of the same name are separate: no message crosses between them. */
+  broadcastIsolated: boolean;
+  /** `nack()` puts the message back and it is delivered again. */
+  nackRequeue: boolean;
+  /** Messages a receiver got but never acked are delivered again after that receiver closes. */
+  redeliverUnacked: boolean;
+  /** Unicast messages sent while no receiver exists are kept until one comes. */
+  retainUnicast: boolean;
+  /** `prefetch` bounds how many unacked messages a receiver holds. */
+  prefetch: boolean;
+}
+
+/** The object a backend package exports for the testkit and for scheme-based selection. */
+export interface Backend {
+  /** The plug-in contract version the backend implements; always {@link SPI_VERSION} for now. */
+  readonly spiVersion: typeof SPI_VERSION;
+  /** The package name, e.g. `@mq/amqp`. */
+  readonly name: string;
+  /** URI schemes served, without the colon, e.g. `['amqp', 'amqps']`. */
+  readonly schemes: readonly string[];
+  /** What the backend can do. */
+  readonly capabilities: Readonly<Capabilities>;
+  /** Creates a connection (status `closed`); options are validated by the backend. */
+  createConnection(options: ConnectionOptions & Record<string, unknown>): Connection;
+  /** Creates a queue on a connection made by this backend (status `closed`). */
+  createQueue(options: QueueOptions & Record<string, unknown>, connection: Connection): Queue;
+}
+
+const CAPABILITY_KEYS: readonly (keyof Capabilities)[] = [
+  'broadcast',
+  'broadcastIsolated',
+  'nackRequeue',
+  'redeliverUnacked',
+  'retainUnicast',
+  'prefetch',
+];
+
+/** Checks a backend descriptor's shape and version at runtime and returns it frozen. */
+export function defineBackend(backend: Backend): Backend {
+  const pkg = 'mq/core';
+  if (typeof backend !== 'object' || backend === null)
+    throw invalid(pkg, `backend must be an object, got ${describeValue(backend)}`);
+  if (backend.spiVersion !== SPI_VERSION) {
+    throw new MqError(
+      'UNSUPPORTED',
+      `[${pkg}] backend ${String(backend.name)} speaks SPI version ${String(backend.spiVersion)}, this @mq/core speaks ${SPI_VERSION}`,
+    );
+  }
+  if (typeof backend.name !== 'string' || backend.name === '')
+    throw invalid(pkg, 'backend.name must be a non-empty string');
+  if (
+    !Array.isArray(backend.schemes) ||
+    backend.schemes.some((s) => typeof s !== 'string' || !/^[a-z][a-z0-9+.-]*$/.test(s))
+  ) {
+    throw invalid(pkg, 'backend.schemes must be an array of lower-case URI schemes without the colon');
+  }
+  for (const key of CAPABILITY_KEYS) {
+    if (typeof backend.capabilities?.[key] !== 'boolean')
+      throw invalid(pkg, `backend.capabilities.${key} must be a boolean`);
+  }
+  if (typeof backend.createConnection !== 'function' || typeof backend.createQueue !== 'function') {
+    throw invalid(pkg, 'backend.createConnection and backend.createQueue must be functions');
+  }
+  return Object.freeze({ ...backend, capabilities: Object.freeze({ ...backend.capabilities }) });
+}
+
+/**
+ * Picks the backend that serves `uri`'s scheme. Throws `UNSUPPORTED` naming the package to install when none
+ * of `backends` does.
+ */
+export function selectBackend(uri: string, backends: readonly Backend[]): Backend {
+  let scheme: string;
+  try {
+    scheme = new URL(uri).protocol.replace(/:$/, '');
+  } catch {
+    throw invalid(
+      'mq/core',
+      `uri must be a valid URI like amqp://host or mqtt://host, got ${describeValue(redactUri(uri))}`,
+    );
+  }
+  const found = backends.find((backend) => backend.schemes.includes(scheme));
+  if (found) return found;
+  const hint = KNOWN_PACKAGES[scheme];
+  throw new MqError(
+    'UNSUPPORTED',
+    `[mq/core] no backend serves ${scheme}: URIs${hint ? `; install ${hint} (npm install ${hint})` : ''}`,
+  );
+}
+
+/** The first-party package for each well-known scheme, for helpful errors. */
+const KNOWN_PACKAGES: Readonly<Record<string, string>> = {
+  amqp: '@mq/amqp',
+  amqps: '@mq/amqp',
+  mqtt: '@mq/mqtt',
+  mqtts: '@mq/mqtt',
+  ws: '@mq/mqtt',
+  wss: '@mq/mqtt',
+  memory: '@mq/memory',
+};

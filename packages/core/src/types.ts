@@ -1,0 +1,119 @@
+import type { MqError } from './errors.js';
+import type { Status } from './status.js';
+
+/** Events of a {@link Connection}. */
+export interface ConnectionEvents {
+  /** The status changed; each change is emitted once, in order. */
+  status: (status: Status) => void;
+  /** Something went wrong that no promise could report (a lost link, a failed reconnect attempt, ...). */
+  error: (error: MqError) => void;
+}
+
+/** Events of a {@link Queue}. */
+export interface QueueEvents {
+  /** The status changed; each change is emitted once, in order. */
+  status: (status: Status) => void;
+  /** Something went wrong that no promise could report (a handler threw, the broker closed the channel, ...). */
+  error: (error: MqError) => void;
+}
+
+/** Typed `on` / `once` / `off`, shared by connections and queues. */
+export interface Observable<Events> {
+  /** Calls `listener` on every `event`. */
+  on<E extends keyof Events>(event: E, listener: Events[E]): this;
+  /** Calls `listener` on the next `event` only. */
+  once<E extends keyof Events>(event: E, listener: Events[E]): this;
+  /** Removes a listener. */
+  off<E extends keyof Events>(event: E, listener: Events[E]): this;
+}
+
+/**
+ * A link to one broker. It starts `closed`; `connect()` opens it in the background and keeps reconnecting after
+ * every loss until `close()`.
+ */
+export interface Connection extends Observable<ConnectionEvents>, AsyncDisposable {
+  /** The current status. */
+  readonly status: Status;
+  /** Starts connecting in the background; does nothing unless the status is `closed`. Never throws for a broker failure. */
+  connect(): void;
+  /** Closes every queue on this connection, then the link; idempotent; resolves once `closed`. */
+  close(): Promise<void>;
+}
+
+/** A received message. Settle it exactly once with `ack()` or `nack()`. */
+export interface Message {
+  /** The body, byte for byte as sent. */
+  readonly payload: Buffer;
+  /** Tells the broker the message is done with. */
+  ack(): Promise<void>;
+  /** Tells the broker the message was not processed and asks for redelivery (see the backend's capabilities). */
+  nack(): Promise<void>;
+}
+
+/**
+ * Called for each received message. A handler that throws or rejects does not crash anything: the queue emits
+ * an `error` (code `HANDLER_FAILED`) and the message stays unacked.
+ */
+export type MessageHandler = (queue: Queue, message: Message) => void | Promise<void>;
+
+/** A sender or a receiver on a connection. It starts `closed` and follows its connection down and back up. */
+export interface Queue extends Observable<QueueEvents>, AsyncDisposable {
+  /** The queue name. */
+  readonly name: string;
+  /** True for a receiver, false for a sender. */
+  readonly isRecv: boolean;
+  /** The current status. */
+  readonly status: Status;
+  /** Sets the handler for received messages; must be called on a receiver before `connect()`. */
+  setMsgHandler(handler: MessageHandler): void;
+  /** Starts opening the queue in the background; does nothing unless `closed`. Throws `NO_HANDLER` on a receiver without handler. */
+  connect(): void;
+  /** Stops receiving, waits for running handlers, releases the queue; idempotent; resolves once `closed`. */
+  close(): Promise<void>;
+  /** Sends one message; on a reliable queue resolves only once the broker has taken it. */
+  sendMsg(payload: Uint8Array): Promise<void>;
+}
+
+/** Options every backend's queues take. */
+export interface QueueOptions {
+  /** The queue name: lower-case ASCII words of `[a-z0-9_-]` joined by single dots. */
+  name: string;
+  /** True for a receiver, false for a sender. */
+  isRecv: boolean;
+  /**
+   * At-least-once delivery: sends wait for the broker's confirmation and receivers must ack.
+   * @default false
+   */
+  reliable?: boolean;
+  /**
+   * Every receiver gets every message (fan-out) instead of each message going to one receiver.
+   * @default false
+   */
+  broadcast?: boolean;
+  /**
+   * Milliseconds between attempts to reopen the queue after its broker-side resources fail.
+   * @default 1000
+   */
+  reconnectMillis?: number;
+  /**
+   * Receivers only: the most unacked messages delivered at once. Required by some backends (AMQP).
+   * @default backend-specific
+   */
+  prefetch?: number;
+}
+
+/** Options every backend's connections take. */
+export interface ConnectionOptions {
+  /** Where the broker is, as a URI whose scheme selects the backend. */
+  uri?: string;
+  /**
+   * Milliseconds one connection attempt may take before it counts as failed.
+   * @default 3000
+   */
+  connectTimeoutMillis?: number;
+  /**
+   * Milliseconds between reconnection attempts.
+   * @default 1000
+   */
+  reconnectMillis?: number;
+}

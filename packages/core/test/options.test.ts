@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { checkUri, MqError, redactUri, resolveQueueOptions } from '../src/index.js';
+
+const prefetch = { required: true, min: 1, max: 65535 };
+
+function codeOf(action: () => unknown): string | undefined {
+  try {
+    action();
+  } catch (error) {
+    return MqError.isInstance(error) ? error.code : 'not an MqError';
+  }
+  return undefined;
+}
+
+describe('resolveQueueOptions', () => {
+  it('fills in defaults', () => {
+    expect(resolveQueueOptions('mq/x', { name: 'a.b', isRecv: false }, prefetch)).toEqual({
+      name: 'a.b',
+      isRecv: false,
+      reliable: false,
+      broadcast: false,
+      reconnectMillis: 1000,
+      prefetch: undefined,
+    });
+  });
+
+  it('requires prefetch on receivers when the backend says so, naming the field and range', () => {
+    expect(() => resolveQueueOptions('mq/amqp', { name: 'a', isRecv: true }, prefetch)).toThrow(
+      '[mq/amqp] prefetch is required for a receiver: an integer from 1 to 65535',
+    );
+  });
+
+  it('names the field, the rule and the value', () => {
+    expect(() => resolveQueueOptions('mq/x', { name: 'a', isRecv: true, prefetch: 0 }, prefetch)).toThrow(
+      '[mq/x] prefetch must be an integer from 1 to 65535, got 0',
+    );
+  });
+
+  it('accepts extra keys only when the backend lists them', () => {
+    expect(
+      codeOf(() => resolveQueueOptions('mq/x', { name: 'a', isRecv: false, persistent: true }, prefetch)),
+    ).toBe('INVALID_OPTIONS');
+    expect(
+      codeOf(() =>
+        resolveQueueOptions('mq/x', { name: 'a', isRecv: false, persistent: true }, prefetch, ['persistent']),
+      ),
+    ).toBe(undefined);
+  });
+});
+
+describe('URIs', () => {
+  it('never echo a password', () => {
+    expect(redactUri('amqp://user:secret@host:5672/vh')).toBe('amqp://user:***@host:5672/vh');
+    let message = '';
+    try {
+      checkUri('mq/x', 'uri', 'http://user:secret@host', ['amqp']);
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain('scheme must be one of amqp:');
+    expect(message).not.toContain('secret');
+  });
+});

@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { MqError, type Status, TypedEmitter, waitForStatus } from '../src/index.js';
+
+class Source extends TypedEmitter<{ status: (s: Status) => void; error: (e: MqError) => void }> {
+  status: Status = 'closed';
+  set(next: Status): void {
+    this.status = next;
+    this.emit('status', next);
+  }
+  fail(error: MqError): void {
+    this.emit('error', error);
+  }
+}
+
+describe('waitForStatus', () => {
+  it('resolves at once when the status is already there', async () => {
+    await waitForStatus(new Source(), 'closed');
+  });
+
+  it('resolves when the status is reached and removes its listener', async () => {
+    const source = new Source();
+    const waiting = waitForStatus(source, 'connected');
+    source.set('connecting');
+    source.set('connected');
+    await waiting;
+    expect(source.listenerCount('status')).toBe(0);
+  });
+
+  it('rejects with TIMEOUT after the deadline', async () => {
+    const error = await waitForStatus(new Source(), 'connected', { timeoutMillis: 10 }).catch(
+      (e: unknown) => e,
+    );
+    expect(MqError.hasCode(error, 'TIMEOUT')).toBe(true);
+  });
+
+  it('rejects with ABORTED when the signal fires, and at once for an aborted signal', async () => {
+    const controller = new AbortController();
+    const waiting = waitForStatus(new Source(), 'connected', { signal: controller.signal });
+    controller.abort();
+    expect(MqError.hasCode(await waiting.catch((e: unknown) => e), 'ABORTED')).toBe(true);
+    const again = await waitForStatus(new Source(), 'connected', { signal: controller.signal }).catch(
+      (e: unknown) => e,
+    );
+    expect(MqError.hasCode(again, 'ABORTED')).toBe(true);
+  });
+});
+
+describe('TypedEmitter', () => {
+  it('drops an error with no listener instead of throwing', () => {
+    expect(() => new Source().fail(new MqError('BROKER', 'nobody listens'))).not.toThrow();
+  });
+
+  it('turns a throwing listener into a process warning', async () => {
+    const source = new Source();
+    const warned = new Promise<Error>((resolve) => process.once('warning', resolve));
+    source.on('status', () => {
+      throw new Error('listener bug');
+    });
+    expect(() => source.set('connecting')).not.toThrow();
+    expect((await warned).message).toContain('listener bug');
+  });
+
+  it('calls once-listeners once', () => {
+    const source = new Source();
+    const seen: Status[] = [];
+    source.once('status', (s) => seen.push(s));
+    source.set('connecting');
+    source.set('connected');
+    expect(seen).toEqual(['connecting']);
+  });
+});

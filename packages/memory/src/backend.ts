@@ -1,0 +1,25 @@
+import { type Backend, type Connection, defineBackend, invalid, SPI_VERSION } from '@mq/core';
+import { MemoryConnection, type MemoryConnectionOptions } from './connection.js';
+import { MemoryQueue, type MemoryQueueOptions } from './queue.js';
+
+/** The `@mq/memory` backend descriptor: serves `memory:` URIs and can do everything the contract asks. */
+export const memoryBackend: Backend = defineBackend({
+  spiVersion: SPI_VERSION,
+  name: '@mq/memory',
+  schemes: ['memory'],
+  capabilities: {
+    broadcast: true,
+    broadcastIsolated: true,
+    nackRequeue: true,
+    redeliverUnacked: true,
+    retainUnicast: true,
+    prefetch: true,
+  },
+  createConnection: (options) => new MemoryConnection(options as MemoryConnectionOptions),
+  createQueue: (options, connection: Connection) => {
+    if (!(connection instanceof MemoryConnection)) {
+      throw invalid('mq/memory', 'connection must be a MemoryConnection made by this backend');
+    }
+    return new MemoryQueue(options as MemoryQueueOptions, connection);
+  },
+});

@@ -1,0 +1,121 @@
+import { MqError } from '@mq/core';
+import { type Consumer, Mailbox } from './mailbox.js';
+
+/** A live link from a connection to a broker; the broker calls `onDrop` when it cuts the link. */
+export interface Session {
+  /** Called once when the broker drops the session (stop, or fault injection). */
+  onDrop(reason: MqError): void;
+}
+
+const brokers = new Map<string, MemoryBroker>();
+
+/**
+ * An in-process broker: durable unicast mailboxes by name, and fan-out exchanges whose receivers each get a
+ * private mailbox. Brokers are found by name (`memory://<name>`); tests can stop, start and cut links.
+ */
+export class MemoryBroker {
+  /** The broker name, as in `memory://<name>`. */
+  readonly name: string;
+  #running = true;
+  readonly #sessions = new Set<Session>();
+  readonly #queues = new Map<string, Mailbox>();
+  readonly #exchanges = new Map<string, Set<Mailbox>>();
+
+  private constructor(name: string) {
+    this.name = name;
+  }
+
+  /** The broker with this name, created (running) on first use. */
+  static named(name = 'default'): MemoryBroker {
+    let broker = brokers.get(name);
+    if (!broker) {
+      broker = new MemoryBroker(name);
+      brokers.set(name, broker);
+    }
+    return broker;
+  }
+
+  /** True while the broker accepts connections. */
+  get running(): boolean {
+    return this.#running;
+  }
+
+  /** Stops accepting connections and drops every live one; stored unicast messages are kept. */
+  stop(): void {
+    this.#running = false;
+    for (const session of [...this.#sessions]) this.#drop(session, 'broker stopped');
+  }
+
+  /** Accepts connections again. */
+  start(): void {
+    this.#running = true;
+  }
+
+  /** Cuts one session's link, as a network failure would. */
+  drop(session: Session): void {
+    this.#drop(session, 'link dropped');
+  }
+
+  /** Messages waiting in the unicast queue `name` (0 if it does not exist). */
+  depth(name: string): number {
+    return this.#queues.get(name)?.depth ?? 0;
+  }
+
+  /** Deletes every queue and exchange; for test isolation. */
+  reset(): void {
+    this.#queues.clear();
+    this.#exchanges.clear();
+  }
+
+  /** Opens a session; throws `BROKER` when the broker is stopped. */
+  openSession(session: Session): void {
+    if (!this.#running) throw new MqError('BROKER', `[mq/memory] broker '${this.name}' is not running`);
+    this.#sessions.add(session);
+  }
+
+  /** Closes a session. */
+  closeSession(session: Session): void {
+    this.#sessions.delete(session);
+  }
+
+  /** True while the session is open. */
+  isOpen(session: Session): boolean {
+    return this.#sessions.has(session);
+  }
+
+  /** The durable unicast queue `name`, declared on first use. */
+  queue(name: string): Mailbox {
+    let mailbox = this.#queues.get(name);
+    if (!mailbox) {
+      mailbox = new Mailbox();
+      this.#queues.set(name, mailbox);
+    }
+    return mailbox;
+  }
+
+  /** Publishes to the fan-out exchange `name`: every bound mailbox gets its own copy; none bound drops it. */
+  fanOut(name: string, payload: Buffer): void {
+    for (const mailbox of this.#exchanges.get(name) ?? []) mailbox.push(Buffer.from(payload));
+  }
+
+  /** Binds a new private mailbox to the exchange `name` and consumes it; returns the unbind function. */
+  bindPrivate(name: string, consumer: Consumer): { mailbox: Mailbox; unbind: () => void } {
+    const mailbox = new Mailbox();
+    const bound = this.#exchanges.get(name) ?? new Set<Mailbox>();
+    bound.add(mailbox);
+    this.#exchanges.set(name, bound);
+    mailbox.consume(consumer);
+    return {
+      mailbox,
+      unbind: () => {
+        bound.delete(mailbox);
+        if (bound.size === 0) this.#exchanges.delete(name);
+      },
+    };
+  }
+
+  #drop(session: Session, why: string): void {
+    if (!this.#sessions.delete(session)) return;
+    session.onDrop(new MqError('BROKER', `[mq/memory] broker '${this.name}': ${why}`));
+  }
+}

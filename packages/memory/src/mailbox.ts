@@ -1,0 +1,107 @@
+/** One message held by a mailbox. */
+export interface Stored {
+  /** The bytes, owned by the broker. */
+  readonly payload: Buffer;
+  /** True once it was delivered before and put back. */
+  redelivered: boolean;
+}
+
+/** A consumer of a mailbox: how many unacked messages it may hold, and where deliveries go. */
+export interface Consumer {
+  /** Most unacked messages at once. */
+  readonly prefetch: number;
+  /** Receives one message; `tag` settles it. */
+  deliver(stored: Stored, tag: number): void;
+}
+
+/**
+ * A FIFO of messages with competing consumers, like an AMQP queue: round-robin over consumers that have room
+ * under their prefetch; nack and cancel put messages back at the front, in order.
+ */
+export class Mailbox {
+  readonly #ready: Stored[] = [];
+  readonly #consumers: Array<{ consumer: Consumer; unacked: Map<number, Stored> }> = [];
+  #nextTag = 1;
+  #turn = 0;
+  #pumping = false;
+
+  /** Messages waiting for a consumer. */
+  get depth(): number {
+    return this.#ready.length;
+  }
+
+  /** Consumers attached. */
+  get consumerCount(): number {
+    return this.#consumers.length;
+  }
+
+  /** Stores a message and delivers what it can. */
+  push(payload: Buffer): void {
+    this.#ready.push({ payload, redelivered: false });
+    this.#schedulePump();
+  }
+
+  /** Attaches a consumer. */
+  consume(consumer: Consumer): void {
+    this.#consumers.push({ consumer, unacked: new Map() });
+    this.#schedulePump();
+  }
+
+  /** Detaches a consumer; its unacked messages go back to the front of the queue. Returns false if unknown. */
+  cancel(consumer: Consumer): boolean {
+    const index = this.#consumers.findIndex((entry) => entry.consumer === consumer);
+    if (index < 0) return false;
+    const [entry] = this.#consumers.splice(index, 1);
+    this.#requeue([...entry!.unacked.values()]);
+    return true;
+  }
+
+  /** Settles a delivery: `requeue` puts it back at the front. False when the consumer or tag is gone. */
+  settle(consumer: Consumer, tag: number, requeue: boolean): boolean {
+    const entry = this.#consumers.find((e) => e.consumer === consumer);
+    const stored = entry?.unacked.get(tag);
+    if (!entry || !stored) return false;
+    entry.unacked.delete(tag);
+    if (requeue) this.#requeue([stored]);
+    else this.#schedulePump();
+    return true;
+  }
+
+  #requeue(items: Stored[]): void {
+    for (const item of items) item.redelivered = true;
+    this.#ready.unshift(...items);
+    this.#schedulePump();
+  }
+
+  // Deliveries are asynchronous, as over a network: a handler never runs inside the send that caused it.
+  #schedulePump(): void {
+    if (this.#pumping) return;
+    this.#pumping = true;
+    setImmediate(() => {
+      this.#pumping = false;
+      this.#pump();
+    });
+  }
+
+  #pump(): void {
+    while (this.#ready.length > 0) {
+      const entry = this.#nextWithRoom();
+      if (!entry) return;
+      const stored = this.#ready.shift()!;
+      const tag = this.#nextTag++;
+      entry.unacked.set(tag, stored);
+      entry.consumer.deliver(stored, tag);
+    }
+  }
+
+  #nextWithRoom(): { consumer: Consumer; unacked: Map<number, Stored> } | undefined {
+    for (let i = 0; i < this.#consumers.length; i += 1) {
+      const entry = this.#consumers[(this.#turn + i) % this.#consumers.length]!;
+      if (entry.unacked.size < entry.consumer.prefetch) {
+        this.#turn = (this.#turn + i + 1) % this.#consumers.length;
+        return entry;
+      }
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,129 @@
+import { BaseQueue, type Message, MqError, type QueueOptions, resolveQueueOptions } from '@mq/core';
+import type { MemoryConnection } from './connection.js';
+import type { Consumer, Mailbox, Stored } from './mailbox.js';
+
+const PKG = 'mq/memory';
+
+/** Options of a {@link MemoryQueue}: the shared queue options. */
+export interface MemoryQueueOptions extends QueueOptions {
+  /**
+   * Receivers only: the most unacked messages held at once, from 1 to 65535.
+   * @default 100
+   */
+  prefetch?: number;
+}
+
+/** A queue on an in-process broker: unicast mailboxes, fan-out exchanges, prefetch, ack and nack with requeue. */
+export class MemoryQueue extends BaseQueue {
+  readonly #conn: MemoryConnection;
+  #subscription: { mailbox: Mailbox; consumer: Consumer; unbind?: () => void } | undefined;
+
+  /** Validates the options; the queue starts `closed`. */
+  constructor(options: MemoryQueueOptions, connection: MemoryConnection) {
+    super(PKG, resolveQueueOptions(PKG, options, { required: false, min: 1, max: 65535 }), connection);
+    this.#conn = connection;
+  }
+
+  protected override async open(): Promise<void> {
+    const { broker } = this.#conn;
+    const { name, broadcast, isRecv } = this.options;
+    if (!broadcast) broker.queue(name);
+    if (!isRecv) return;
+    const prefetch = this.options.prefetch ?? 100;
+    let accepting = true;
+    const consumer: Consumer & { stop(): void } = {
+      get prefetch() {
+        return accepting ? prefetch : 0;
+      },
+      stop: () => {
+        accepting = false;
+      },
+      deliver: (stored, tag) =>
+        this.deliver(
+          new MemoryMessage(
+            stored,
+            () => this.#settle(consumer, tag, false),
+            () => this.#settle(consumer, tag, true),
+          ),
+        ),
+    };
+    if (broadcast) {
+      const { mailbox, unbind } = broker.bindPrivate(name, consumer);
+      this.#subscription = { mailbox, consumer, unbind };
+    } else {
+      const mailbox = broker.queue(name);
+      mailbox.consume(consumer);
+      this.#subscription = { mailbox, consumer };
+    }
+  }
+
+  protected override async publish(payload: Uint8Array): Promise<void> {
+    const { broker } = this.#conn;
+    if (!this.#conn.session)
+      throw new MqError('CONNECTION_LOST', `[${PKG}] connection lost before sending to '${this.name}'`);
+    const copy = Buffer.from(payload);
+    if (this.options.broadcast) broker.fanOut(this.name, copy);
+    else broker.queue(this.name).push(copy);
+  }
+
+  protected override async stopReceiving(): Promise<void> {
+    (this.#subscription?.consumer as { stop?: () => void } | undefined)?.stop?.();
+  }
+
+  protected override async release(): Promise<void> {
+    this.#unsubscribe();
+  }
+
+  protected override linkDown(): void {
+    this.#unsubscribe();
+  }
+
+  #unsubscribe(): void {
+    const subscription = this.#subscription;
+    this.#subscription = undefined;
+    if (!subscription) return;
+    subscription.mailbox.cancel(subscription.consumer);
+    subscription.unbind?.();
+  }
+
+  #settle(consumer: Consumer, tag: number, requeue: boolean): Promise<void> {
+    const subscription = this.#subscription;
+    if (subscription?.consumer !== consumer || !subscription.mailbox.settle(consumer, tag, requeue)) {
+      return Promise.reject(
+        new MqError(
+          'ACK_FAILED',
+          `[${PKG}] cannot ${requeue ? 'nack' : 'ack'} on '${this.name}': its consumer is gone; the broker will redeliver it`,
+        ),
+      );
+    }
+    return Promise.resolve();
+  }
+}
+
+/** A message delivered by a {@link MemoryQueue}; settling it twice is ignored. */
+class MemoryMessage implements Message {
+  readonly payload: Buffer;
+  readonly #ack: () => Promise<void>;
+  readonly #nack: () => Promise<void>;
+  #settled = false;
+
+  constructor(stored: Stored, ack: () => Promise<void>, nack: () => Promise<void>) {
+    this.payload = Buffer.from(stored.payload);
+    this.#ack = ack;
+    this.#nack = nack;
+  }
+
+  ack(): Promise<void> {
+    return this.#once(this.#ack);
+  }
+
+  nack(): Promise<void> {
+    return this.#once(this.#nack);
+  }
+
+  #once(settle: () => Promise<void>): Promise<void> {
+    if (this.#settled) return Promise.resolve();
+    this.#settled = true;
+    return settle();
+  }
+}

@@ -1,0 +1,48 @@
+import { waitForStatus } from '@mq/core';
+import { describe, expect, it } from 'vitest';
+import { MemoryBroker, MemoryConnection, MemoryQueue } from '../src/index.js';
+
+function brokerName(): string {
+  return `unit-${Math.random().toString(36).slice(2, 10)}`;
+}
+
+describe('MemoryBroker', () => {
+  it('keeps unicast messages while no receiver exists and reports the depth', async () => {
+    const name = brokerName();
+    const conn = new MemoryConnection({ uri: `memory://${name}` });
+    conn.connect();
+    const send = new MemoryQueue({ name: 'jobs', isRecv: false }, conn);
+    send.connect();
+    await waitForStatus(send, 'connected');
+    await send.sendMsg(Buffer.from('a'));
+    await send.sendMsg(Buffer.from('b'));
+    expect(MemoryBroker.named(name).depth('jobs')).toBe(2);
+    await conn.close();
+  });
+
+  it('a stopped broker refuses connections until started again', async () => {
+    const broker = MemoryBroker.named(brokerName());
+    broker.stop();
+    const conn = new MemoryConnection({ uri: `memory://${broker.name}`, reconnectMillis: 10 });
+    const errors: string[] = [];
+    conn.on('error', (error) => errors.push(error.code));
+    conn.connect();
+    await waitForStatus(conn, 'disconnected');
+    expect(errors[0]).toBe('BROKER');
+    broker.start();
+    await waitForStatus(conn, 'connected');
+    await conn.close();
+  });
+
+  it('stopping the broker drops live connections, which come back after start()', async () => {
+    const broker = MemoryBroker.named(brokerName());
+    const conn = new MemoryConnection({ uri: `memory://${broker.name}`, reconnectMillis: 10 });
+    conn.connect();
+    await waitForStatus(conn, 'connected');
+    broker.stop();
+    expect(conn.status).toBe('disconnected');
+    broker.start();
+    await waitForStatus(conn, 'connected');
+    await conn.close();
+  });
+});

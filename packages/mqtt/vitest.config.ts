@@ -1,0 +1,9 @@
+import { defineProject } from 'vitest/config';
+
+export default defineProject({
+  test: {
+    name: 'mqtt',
+    include: ['test/**/*.test.ts'],
+    exclude: ['test/**/*.disruptive.test.ts'],
+  },
+});

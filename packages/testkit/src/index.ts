@@ -1,0 +1,2 @@
+export { amqpTestUrl, mqttTestUrl, uniqueId, unreachableUrl } from './brokers.js';
+export { type RunContractOptions, runContract } from './contract.js';

@@ -1,0 +1,65 @@
+import type { Backend } from '@mq/core';
+import { type CaseOutcome, type ContractTarget, evaluateContract } from '@mq/core/contract';
+import { MemoryBroker, type MemoryConnection } from '@mq/memory';
+import { uniqueId } from '@mq/testkit';
+import { describe, expect, it } from 'vitest';
+import { broadcastToOne, dropsEveryTenth, ignoresNack, resolvesBeforeStored } from './broken-backends.js';
+
+function target(backend: Backend): ContractTarget {
+  const broker = uniqueId('broken');
+  const down = MemoryBroker.named(uniqueId('down'));
+  down.stop();
+  return {
+    backend,
+    connectionOptions: () => ({ uri: `memory://${broker}` }),
+    unreachableConnectionOptions: () => ({ uri: `memory://${down.name}`, reconnectMillis: 50 }),
+    faults: { dropConnection: async (connection) => (connection as MemoryConnection).simulateDrop() },
+    // Failing cases wait for messages that never come: shorter waits keep this suite quick.
+    timeScale: 0.2,
+  };
+}
+
+function failed(outcomes: CaseOutcome[]): string[] {
+  return outcomes.filter((o) => o.outcome === 'failed').map((o) => o.id);
+}
+
+describe('the contract catches broken backends', () => {
+  it('a backend that drops every 10th message fails the unicast and concurrency cases', async () => {
+    const ids = failed(await evaluateContract(target(dropsEveryTenth)));
+    expect(ids).toEqual(
+      expect.arrayContaining([
+        'unicast.one-to-one',
+        'unicast.one-to-one-reliable',
+        'unicast.one-to-three',
+        'broadcast.one-to-three',
+        'concurrency.fifty-senders',
+        'concurrency.many-in-flight',
+        'reliable.random-nacks',
+      ]),
+    );
+  }, 120_000);
+
+  it('a backend that delivers a broadcast to only one receiver fails broadcast one-to-three', async () => {
+    const ids = failed(await evaluateContract(target(broadcastToOne)));
+    expect(ids).toContain('broadcast.one-to-three');
+    expect(ids.filter((id) => !id.startsWith('broadcast.'))).toEqual([]);
+  }, 120_000);
+
+  it('a backend whose reliable send resolves before the message is stored fails send-resolves-when-stored', async () => {
+    const ids = failed(await evaluateContract(target(resolvesBeforeStored)));
+    expect(ids).toContain('reliable.send-resolves-when-stored');
+  }, 120_000);
+
+  it('a backend that ignores nack fails the nack cases', async () => {
+    const ids = failed(await evaluateContract(target(ignoresNack)));
+    expect(ids).toEqual(expect.arrayContaining(['reliable.nack-redelivers', 'reliable.random-nacks']));
+    expect(ids.filter((id) => !id.startsWith('reliable.'))).toEqual([]);
+  }, 120_000);
+
+  it('the healthy memory backend fails no case', async () => {
+    const { memoryBackend } = await import('@mq/memory');
+    const outcomes = await evaluateContract(target(memoryBackend));
+    expect(failed(outcomes)).toEqual([]);
+    expect(outcomes.filter((o) => o.outcome === 'skipped')).toEqual([]);
+  }, 120_000);
+});

@@ -1,0 +1,9 @@
+import { defineConfig } from 'vitest/config';
+
+// One project per package. Test files named *.disruptive.test.ts disturb a broker (close connections, restart
+// it): they form their own project, run after every other project and one file at a time.
+export default defineConfig({
+  test: {
+    projects: ['packages/*/vitest.config.ts', 'examples/*/vitest.config.ts'],
+  },
+});
