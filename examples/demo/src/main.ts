@@ -1,0 +1,141 @@
+// The mq demo: the same code on any backend, chosen by the MQ_URL scheme (in-process memory by default).
+import { type Backend, type Message, MqError, type Queue, waitForStatus } from '@mq/core';
+import { loadBackend } from './backends.js';
+
+const uri = process.env.MQ_URL ?? 'memory://demo';
+const run = Math.random().toString(36).slice(2, 8);
+const WAIT_MILLIS = 10_000;
+const opened: Array<{ close(): Promise<void> }> = [];
+
+type Handler = (queue: Queue, message: Message) => Promise<void>;
+
+/** Opens a queue on its own connection (the portable choice: MQTT wants one connection per queue). */
+async function openQueue(
+  backend: Backend,
+  options: { name: string; isRecv: boolean; reliable?: boolean; broadcast?: boolean },
+  handler?: Handler,
+): Promise<Queue> {
+  const connection = backend.createConnection({ uri });
+  opened.push(connection);
+  connection.on('error', (error) => console.error(`  connection error: ${error.message}`));
+  connection.connect();
+  const queue = backend.createQueue({ ...options, ...(options.isRecv ? { prefetch: 10 } : {}) }, connection);
+  queue.on('error', (error) => console.error(`  queue error: ${error.message}`));
+  if (handler) queue.setMsgHandler(handler);
+  queue.connect();
+  await waitForStatus(queue, 'connected', { timeoutMillis: WAIT_MILLIS });
+  return queue;
+}
+
+async function until(predicate: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + WAIT_MILLIS;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new MqError('TIMEOUT', `timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+async function unicast(backend: Backend): Promise<void> {
+  console.log('\n1. Unicast: one sender, three receivers; each message goes to exactly one of them');
+  const name = `mq-demo.jobs-${run}`;
+  const got: string[][] = [[], [], []];
+  for (const list of got) {
+    await openQueue(backend, { name, isRecv: true, reliable: true }, async (_q, m) => {
+      list.push(m.payload.toString());
+      await m.ack();
+    });
+  }
+  const sender = await openQueue(backend, { name, isRecv: false, reliable: true });
+  for (let i = 1; i <= 9; i += 1) await sender.sendMsg(Buffer.from(`job-${i}`));
+  await until(() => got.flat().length >= 9, '9 jobs');
+  for (const [i, list] of got.entries())
+    console.log(`   receiver ${i + 1} got: ${list.join(', ') || '(nothing)'}`);
+  console.log(`   total ${got.flat().length} of 9, each once`);
+}
+
+async function broadcast(backend: Backend): Promise<void> {
+  console.log('\n2. Broadcast: one sender, three receivers; every receiver gets every message');
+  if (!backend.capabilities.broadcast) {
+    console.log(`   skipped: ${backend.name} has no broadcast`);
+    return;
+  }
+  const name = `mq-demo.news-${run}`;
+  const got: string[][] = [[], [], []];
+  for (const list of got) {
+    await openQueue(backend, { name, isRecv: true, broadcast: true }, async (_q, m) => {
+      list.push(m.payload.toString());
+      await m.ack();
+    });
+  }
+  const sender = await openQueue(backend, { name, isRecv: false, broadcast: true });
+  for (let i = 1; i <= 3; i += 1) await sender.sendMsg(Buffer.from(`news-${i}`));
+  await until(() => got.every((list) => list.length >= 3), 'every receiver to get 3 messages');
+  for (const [i, list] of got.entries()) console.log(`   receiver ${i + 1} got: ${list.join(', ')}`);
+}
+
+async function reliable(backend: Backend): Promise<void> {
+  console.log(
+    '\n3. Reliable send: the promise resolves once the broker has the message; the receiver acks it',
+  );
+  const name = `mq-demo.orders-${run}`;
+  let acked = '';
+  await openQueue(backend, { name, isRecv: true, reliable: true }, async (_q, m) => {
+    await m.ack();
+    acked = m.payload.toString();
+  });
+  const sender = await openQueue(backend, { name, isRecv: false, reliable: true });
+  const started = performance.now();
+  await sender.sendMsg(Buffer.from('order-42'));
+  console.log(
+    `   sendMsg resolved: the broker confirmed it in ${(performance.now() - started).toFixed(1)} ms`,
+  );
+  await until(() => acked !== '', 'the ack');
+  console.log(`   receiver got ${acked} and acked it`);
+}
+
+async function nack(backend: Backend): Promise<void> {
+  console.log('\n4. Nack: the receiver refuses the first delivery and asks for redelivery');
+  const name = `mq-demo.retries-${run}`;
+  const deliveries: string[] = [];
+  await openQueue(backend, { name, isRecv: true, reliable: true }, async (_q, m) => {
+    const n = deliveries.length + 1;
+    if (n === 1) {
+      deliveries.push(`delivery ${n}: ${m.payload.toString()} -> nack`);
+      await m.nack();
+    } else {
+      deliveries.push(`delivery ${n}: ${m.payload.toString()} -> ack`);
+      await m.ack();
+    }
+  });
+  const sender = await openQueue(backend, { name, isRecv: false, reliable: true });
+  await sender.sendMsg(Buffer.from('flaky-task'));
+  if (!backend.capabilities.nackRequeue) {
+    await until(() => deliveries.length >= 1, 'the delivery');
+    console.log(`   ${deliveries[0]}`);
+    console.log(
+      `   ${backend.name} cannot requeue on nack (see its README): the message is not delivered again`,
+    );
+    return;
+  }
+  await until(() => deliveries.length >= 2, 'the redelivery');
+  for (const line of deliveries) console.log(`   ${line}`);
+}
+
+async function main(): Promise<void> {
+  const backend = await loadBackend(uri);
+  console.log(`mq demo on ${backend.name} (MQ_URL=${uri.replace(/\/\/[^@/]*@/, '//***@')})`);
+  try {
+    await unicast(backend);
+    await broadcast(backend);
+    await reliable(backend);
+    await nack(backend);
+  } finally {
+    await Promise.allSettled(opened.map((c) => c.close()));
+  }
+  console.log('\nDone: every step worked.');
+}
+
+main().catch((error: unknown) => {
+  console.error(`\ndemo failed: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
+});
