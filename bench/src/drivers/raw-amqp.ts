@@ -1,0 +1,66 @@
+import { once } from 'node:events';
+import * as amqp from 'amqplib';
+import { PREFETCH, receiverCount, type Scenario } from '../scenarios.js';
+import { AMQP_URL, type Driver, type Session } from './driver.js';
+
+async function connect(opened: amqp.ChannelModel[]): Promise<amqp.ChannelModel> {
+  // noDelay: the raw client at its best, so that the ratio measures mq's own cost.
+  const connection = await amqp.connect(AMQP_URL, { noDelay: true });
+  connection.on('error', () => {});
+  opened.push(connection);
+  return connection;
+}
+
+/** amqplib doing what mq's AMQP backend does, with the same topology. */
+export const rawAmqp: Driver = {
+  name: 'raw',
+  async open(s: Scenario, name: string, onDelivery): Promise<Session> {
+    const opened: amqp.ChannelModel[] = [];
+    const broadcast = s.topology === 'broadcast-1to3';
+    for (let i = 0; i < receiverCount(s.topology); i += 1) {
+      const channel = await (await connect(opened)).createChannel();
+      channel.on('error', () => {});
+      await channel.prefetch(PREFETCH);
+      let queue = name;
+      if (broadcast) {
+        await channel.assertExchange(name, 'fanout', { durable: false });
+        queue = (await channel.assertQueue('', { exclusive: true })).queue;
+        await channel.bindQueue(queue, name, '');
+      } else {
+        await channel.assertQueue(name, { durable: true });
+      }
+      await channel.consume(queue, (message) => {
+        if (!message) return;
+        onDelivery(i, message.content);
+        channel.ack(message);
+      });
+    }
+    const senderConnection = await connect(opened);
+    const exchange = broadcast ? name : '';
+    const routingKey = broadcast ? '' : name;
+    const options = { persistent: s.mode === 'reliable-persistent' };
+    let send: (payload: Buffer) => Promise<void>;
+    if (s.mode === 'best-effort') {
+      const channel = await senderConnection.createChannel();
+      channel.on('error', () => {});
+      send = async (payload) => {
+        if (!channel.publish(exchange, routingKey, payload, options)) await once(channel, 'drain');
+      };
+    } else {
+      const channel = await senderConnection.createConfirmChannel();
+      channel.on('error', () => {});
+      send = (payload) =>
+        new Promise<void>((resolve, reject) => {
+          channel.publish(exchange, routingKey, payload, options, (error) =>
+            error ? reject(error) : resolve(),
+          );
+        });
+    }
+    return {
+      send,
+      close: async () => {
+        await Promise.allSettled(opened.map((connection) => connection.close()));
+      },
+    };
+  },
+};

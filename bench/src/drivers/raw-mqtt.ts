@@ -1,0 +1,44 @@
+import type { Socket } from 'node:net';
+import { connectAsync, type MqttClient } from 'mqtt';
+import { receiverCount, type Scenario } from '../scenarios.js';
+import { type Driver, MQTT_URL, type Session } from './driver.js';
+
+let clients = 0;
+
+async function connect(opened: MqttClient[]): Promise<MqttClient> {
+  clients += 1;
+  const client = await connectAsync(MQTT_URL, {
+    clientId: `bench-raw-${process.pid}-${clients}`,
+    clean: true,
+    reconnectPeriod: 0,
+  });
+  client.on('error', () => {});
+  // The raw client at its best: no Nagle delay, as mq sets.
+  (client.stream as Socket).setNoDelay?.(true);
+  opened.push(client);
+  return client;
+}
+
+/** mqtt.js doing what mq's MQTT backend does: QoS 0 or 1, shared subscription for unicast. */
+export const rawMqtt: Driver = {
+  name: 'raw',
+  async open(s: Scenario, name: string, onDelivery): Promise<Session> {
+    const opened: MqttClient[] = [];
+    const qos = s.mode === 'best-effort' ? 0 : 1;
+    const filter = s.topology === 'broadcast-1to3' ? name : `$share/bench/${name}`;
+    for (let i = 0; i < receiverCount(s.topology); i += 1) {
+      const client = await connect(opened);
+      client.on('message', (_topic, payload) => onDelivery(i, payload));
+      await client.subscribeAsync(filter, { qos });
+    }
+    const sender = await connect(opened);
+    return {
+      send: async (payload) => {
+        await sender.publishAsync(name, payload, { qos });
+      },
+      close: async () => {
+        await Promise.allSettled(opened.map((client) => client.endAsync()));
+      },
+    };
+  },
+};

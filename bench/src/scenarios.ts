@@ -1,0 +1,71 @@
+/** Which broker family a scenario runs on. */
+export type Family = 'amqp' | 'mqtt';
+/** Delivery guarantee. */
+export type Mode = 'best-effort' | 'reliable' | 'reliable-persistent';
+/** Who receives. */
+export type Topology = 'unicast-1to1' | 'unicast-1to3' | 'broadcast-1to3';
+/** How the sender waits. */
+export type Pacing = 'awaited' | 'in-flight';
+
+/** One unit of work, run by the raw client and by mq alike. */
+export interface Scenario {
+  family: Family;
+  mode: Mode;
+  size: number;
+  topology: Topology;
+  pacing: Pacing;
+  /** Messages to send. */
+  count: number;
+}
+
+/** Sends kept in flight in `in-flight` pacing. */
+export const WINDOW = 100;
+/** Unacked messages a receiver may hold. */
+export const PREFETCH = 100;
+
+/** Receivers a topology has. */
+export function receiverCount(topology: Topology): number {
+  return topology === 'unicast-1to1' ? 1 : 3;
+}
+
+/** Deliveries a scenario expects. */
+export function expectedDeliveries(s: Scenario): number {
+  return s.topology === 'broadcast-1to3' ? s.count * 3 : s.count;
+}
+
+/** A short, stable label. */
+export function label(s: Scenario): string {
+  const size = s.size >= 1024 ? `${s.size / 1024}KiB` : `${s.size}B`;
+  return `${s.family} ${s.mode} ${size} ${s.topology} ${s.pacing}`;
+}
+
+/** Every scenario of the full run, or the smoke subset of `--quick`. */
+export function scenarios(options: { quick: boolean; only?: string; count?: number }): Scenario[] {
+  const all: Scenario[] = [];
+  for (const family of ['amqp', 'mqtt'] as const) {
+    const modes: Mode[] =
+      family === 'amqp' ? ['best-effort', 'reliable', 'reliable-persistent'] : ['best-effort', 'reliable'];
+    for (const mode of modes) {
+      for (const size of [256, 16 * 1024]) {
+        for (const topology of ['unicast-1to1', 'unicast-1to3', 'broadcast-1to3'] as const) {
+          for (const pacing of ['awaited', 'in-flight'] as const) {
+            const base = pacing === 'awaited' ? 2000 : 10000;
+            const scaled = size > 1024 ? base / 2 : base;
+            all.push({
+              family,
+              mode,
+              size,
+              topology,
+              pacing,
+              count: options.count ?? (options.quick ? 200 : scaled),
+            });
+          }
+        }
+      }
+    }
+  }
+  const picked = options.quick
+    ? all.filter((s) => s.topology !== 'unicast-1to3' && (s.size === 256 || s.mode === 'reliable'))
+    : all;
+  return options.only ? picked.filter((s) => label(s).includes(options.only as string)) : picked;
+}
