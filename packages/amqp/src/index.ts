@@ -1,1 +1,10 @@
-export {};
+export { amqpBackend } from './backend.js';
+export { AmqpConnection } from './connection.js';
+export type { AmqpMessage } from './message.js';
+export type {
+  AmqpConnectionOptions,
+  AmqpQueueOptions,
+  AmqpTlsOptions,
+  ResolvedConnectionOptions,
+} from './options.js';
+export { AmqpQueue } from './queue.js';

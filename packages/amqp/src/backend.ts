@@ -1,0 +1,27 @@
+import { type Backend, type Connection, defineBackend, invalid, SPI_VERSION } from '@mq/core';
+import { AmqpConnection } from './connection.js';
+import type { AmqpConnectionOptions, AmqpQueueOptions } from './options.js';
+import { PKG } from './options.js';
+import { AmqpQueue } from './queue.js';
+
+/** The `@mq/amqp` backend descriptor: serves `amqp:` and `amqps:` URIs; AMQP can do everything the contract asks. */
+export const amqpBackend: Backend = defineBackend({
+  spiVersion: SPI_VERSION,
+  name: '@mq/amqp',
+  schemes: ['amqp', 'amqps'],
+  capabilities: {
+    broadcast: true,
+    broadcastIsolated: true,
+    nackRequeue: true,
+    redeliverUnacked: true,
+    retainUnicast: true,
+    prefetch: true,
+  },
+  createConnection: (options) => new AmqpConnection(options as AmqpConnectionOptions),
+  createQueue: (options, connection: Connection) => {
+    if (!(connection instanceof AmqpConnection)) {
+      throw invalid(PKG, 'connection must be an AmqpConnection made by this backend');
+    }
+    return new AmqpQueue(options as AmqpQueueOptions, connection);
+  },
+});

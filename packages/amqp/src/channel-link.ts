@@ -1,0 +1,121 @@
+import type { MqError } from '@mq/core';
+import type * as amqp from 'amqplib';
+import { withDeadline } from './deadline.js';
+
+/**
+ * One amqplib channel of a queue and what hangs on it: the consumer, the temporary broadcast queue, sends
+ * waiting for `drain`, sends waiting for a confirm. When the channel dies, `fail()` rejects every one of them,
+ * so that no promise outlives its channel.
+ */
+export class ChannelLink {
+  /** The amqplib channel (a confirm channel for reliable senders). */
+  readonly channel: amqp.Channel | amqp.ConfirmChannel;
+  /** The amqplib connection the channel belongs to. */
+  readonly model: amqp.ChannelModel;
+  /** The consumer tag, once consuming. */
+  consumerTag: string | undefined;
+  /** The exclusive, server-named queue of a broadcast receiver. */
+  tempQueue: string | undefined;
+  /** The error the broker closed the channel with, if any. */
+  brokerError: Error | undefined;
+  #closed = false;
+  #blocked: { promise: Promise<void>; resolve: () => void; reject: (error: MqError) => void } | undefined;
+  readonly #pending = new Set<(error: MqError) => void>();
+  #failure: MqError | undefined;
+
+  /** Wraps a freshly opened channel; listeners for every amqplib event that can throw are attached at once. */
+  constructor(channel: amqp.Channel | amqp.ConfirmChannel, model: amqp.ChannelModel, onClose: () => void) {
+    this.channel = channel;
+    this.model = model;
+    channel.on('error', (error: Error) => {
+      this.brokerError = error;
+    });
+    channel.on('drain', () => this.#unblock());
+    channel.on('close', () => {
+      this.#closed = true;
+      onClose();
+    });
+    // Without 'mandatory' nothing is returned, but an unhandled 'return' must never throw inside amqplib.
+    channel.on('return', () => {});
+  }
+
+  /** True once the channel has closed, for whatever reason. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** While a write is waiting for 'drain': a promise that resolves on it (or rejects if the channel dies). */
+  blockedWait(): Promise<void> | undefined {
+    if (this.#failure) return Promise.reject(this.#failure);
+    return this.#blocked?.promise;
+  }
+
+  /** Records that a write returned false: later writes wait for 'drain'. */
+  block(): void {
+    if (this.#blocked || this.#failure) return;
+    let resolve: () => void = () => {};
+    let reject: (error: MqError) => void = () => {};
+    const promise = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    // A wait nobody awaits yet must not count as an unhandled rejection when the channel dies.
+    promise.catch(() => {});
+    this.#blocked = { promise, resolve, reject };
+  }
+
+  /** Tracks a send waiting for its confirm; returns the function that forgets it. */
+  track(reject: (error: MqError) => void): () => void {
+    this.#pending.add(reject);
+    return () => {
+      this.#pending.delete(reject);
+    };
+  }
+
+  /** Rejects every wait on this channel with `error`; later waits reject at once. Idempotent. */
+  fail(error: MqError): void {
+    this.#failure ??= error;
+    this.#blocked?.reject(this.#failure);
+    this.#blocked = undefined;
+    for (const reject of [...this.#pending]) reject(this.#failure);
+    this.#pending.clear();
+  }
+
+  /** Cancels the consumer (no new deliveries; acks still work), bounded by `millis`. */
+  async cancel(millis: number): Promise<void> {
+    if (this.consumerTag === undefined || this.#closed) return;
+    await withDeadline(
+      this.channel.cancel(this.consumerTag),
+      millis,
+      () => new Error('basic.cancel timed out'),
+    );
+  }
+
+  /** Deletes the temporary broadcast queue, if any, then closes the channel; bounded, never throws. */
+  async dispose(millis: number): Promise<void> {
+    if (this.tempQueue !== undefined && !this.#closed) {
+      await withDeadline(
+        this.channel.deleteQueue(this.tempQueue),
+        millis,
+        () => new Error('timed out'),
+      ).catch(() => {});
+    }
+    await this.close(millis);
+  }
+
+  /** Closes the channel, bounded by `millis`; never throws (a channel that is already gone is fine). */
+  async close(millis: number): Promise<void> {
+    if (this.#closed) return;
+    await withDeadline(this.channel.close(), millis, () => new Error('timed out')).catch(() => {});
+  }
+
+  #unblock(): void {
+    this.#blocked?.resolve();
+    this.#blocked = undefined;
+  }
+}
+
+/** True when `error` is amqplib's report of a broker `basic.nack`. */
+export function isBrokerNack(error: unknown): boolean {
+  return error instanceof Error && error.message === 'message nacked';
+}

@@ -1,0 +1,105 @@
+import { BaseConnection, MqError } from '@mq/core';
+import * as amqp from 'amqplib';
+import { withDeadline } from './deadline.js';
+import {
+  type AmqpConnectionOptions,
+  PKG,
+  type ResolvedConnectionOptions,
+  resolveConnectionOptions,
+} from './options.js';
+
+/**
+ * A connection to an AMQP 0-9-1 broker (RabbitMQ) over amqplib. It reconnects by itself after every loss
+ * (broker restart, `close_connection`, network failure, missed heartbeats) until `close()`; each queue on it
+ * gets its own channel.
+ */
+export class AmqpConnection extends BaseConnection {
+  /** The validated options (the URI's password is only in `uri`, never in messages). */
+  readonly settings: Readonly<ResolvedConnectionOptions>;
+  #model: amqp.ChannelModel | undefined;
+
+  /** Validates the options; the connection starts `closed`. Throws `INVALID_OPTIONS` naming the bad field. */
+  constructor(options: AmqpConnectionOptions = {}) {
+    const settings = resolveConnectionOptions(options);
+    super(settings.reconnectMillis);
+    this.settings = Object.freeze(settings);
+  }
+
+  /** The `connection_name` client property, if one was given. */
+  get connectionName(): string | undefined {
+    return this.settings.connectionName;
+  }
+
+  /** SPI for {@link AmqpQueue}: the live amqplib connection, or `undefined` unless connected. */
+  get channelModel(): amqp.ChannelModel | undefined {
+    return this.#model;
+  }
+
+  protected override async openLink(): Promise<void> {
+    const { uri, safeUri, connectTimeoutMillis, tls, connectionName } = this.settings;
+    const socketOptions: amqp.SocketOptions = {
+      noDelay: true,
+      // amqplib drops this socket timeout once the handshake is done; the deadline below bounds the rest.
+      timeout: connectTimeoutMillis,
+      ...tls,
+      ...(connectionName === undefined ? {} : { clientProperties: { connection_name: connectionName } }),
+    };
+    const model = await withDeadline(
+      amqp.connect(uri, socketOptions),
+      connectTimeoutMillis,
+      () => new MqError('TIMEOUT', `[${PKG}] connecting to ${safeUri} took over ${connectTimeoutMillis} ms`),
+      (late) => {
+        late.on('error', () => {});
+        late.close().catch(() => {});
+      },
+    ).catch((error: unknown) => {
+      if (MqError.isInstance(error)) throw error;
+      const detail = error instanceof Error ? error.message : String(error);
+      throw new MqError('BROKER', `[${PKG}] connecting to ${safeUri} failed: ${detail}`, { cause: error });
+    });
+    let failure: Error | undefined;
+    // amqplib emits 'error' (fatal close, socket error, missed heartbeats) and then 'close'; only 'close' acts.
+    model.on('error', (error: Error) => {
+      failure = error;
+    });
+    model.on('close', (error?: Error) => {
+      if (this.#model !== model) return;
+      this.#model = undefined;
+      const cause = error ?? failure;
+      this.linkLost(
+        new MqError('BROKER', `[${PKG}] connection to ${safeUri} lost: ${cause?.message ?? 'closed'}`, {
+          cause,
+        }),
+      );
+    });
+    model.on('blocked', (reason: string) => {
+      this.reportError(
+        new MqError('BROKER', `[${PKG}] the broker blocked publishing on this connection: ${reason}`),
+      );
+    });
+    this.#model = model;
+  }
+
+  protected override async closeLink(): Promise<void> {
+    const model = this.#model;
+    this.#model = undefined;
+    if (!model) return;
+    const { connectTimeoutMillis, safeUri } = this.settings;
+    try {
+      await withDeadline(
+        model.close(),
+        connectTimeoutMillis,
+        () => new MqError('TIMEOUT', `[${PKG}] closing the connection to ${safeUri} timed out`),
+      );
+    } catch {
+      // Already closed by the broker, or the broker never answered: drop the socket so nothing lingers.
+      destroySocket(model);
+    }
+  }
+}
+
+/** Destroys the socket under an amqplib connection (amqplib offers no public way to abort a close). */
+function destroySocket(model: amqp.ChannelModel): void {
+  const stream = (model.connection as unknown as { stream?: { destroy(): void } }).stream;
+  stream?.destroy();
+}

@@ -1,0 +1,166 @@
+import {
+  type ConnectionOptions,
+  checkUri,
+  describeValue,
+  invalid,
+  type QueueOptions,
+  type ResolvedQueueOptions,
+  readBoolean,
+  readInteger,
+  readOptions,
+  readString,
+  redactUri,
+  resolveQueueOptions,
+} from '@mq/core';
+
+/** The package name used in every error message of this backend. */
+export const PKG = 'mq/amqp';
+
+const MAX_MILLIS = 2_147_483_647;
+
+/** TLS settings for `amqps:` URIs; each is passed to Node's `tls.connect`. */
+export interface AmqpTlsOptions {
+  /** Certificate authorities to trust instead of Node's default list (PEM). */
+  ca?: string | Buffer | Array<string | Buffer>;
+  /** Client certificate chain for mutual TLS (PEM). */
+  cert?: string | Buffer | Array<string | Buffer>;
+  /** Client private key for mutual TLS (PEM). */
+  key?: string | Buffer | Array<string | Buffer>;
+  /** Passphrase of `key`. */
+  passphrase?: string;
+  /**
+   * Server name for SNI and certificate checks.
+   * @default the URI's host name (unless it is an IP address)
+   */
+  servername?: string;
+  /**
+   * Reject a server certificate that does not verify against `ca`.
+   * @default true
+   */
+  rejectUnauthorized?: boolean;
+}
+
+/** Options of an {@link AmqpConnection}. */
+export interface AmqpConnectionOptions extends ConnectionOptions {
+  /**
+   * The broker: `amqp://user:pass@host:port/vhost` or `amqps://...` (TLS). Query parameters amqplib knows
+   * (`frameMax`, `channelMax`, `heartbeat`, `locale`) are passed through.
+   * @default 'amqp://localhost' (port 5672, or 5671 for amqps, vhost '/', user guest)
+   */
+  uri?: string;
+  /**
+   * Milliseconds one connection attempt (TCP, TLS and the AMQP handshake) may take before it counts as failed.
+   * @default 3000
+   */
+  connectTimeoutMillis?: number;
+  /**
+   * Milliseconds between reconnection attempts.
+   * @default 1000
+   */
+  reconnectMillis?: number;
+  /**
+   * Heartbeat interval in seconds asked of the broker; a link silent for about two intervals counts as lost.
+   * `0` turns heartbeats off.
+   * @default the broker's suggestion (60 on RabbitMQ), or the URI's `heartbeat` query parameter
+   */
+  heartbeatSeconds?: number;
+  /** TLS settings; only allowed with an `amqps:` URI. */
+  tls?: AmqpTlsOptions;
+  /**
+   * A name shown for this connection in the broker's management tools (client property `connection_name`).
+   * @default none
+   */
+  connectionName?: string;
+}
+
+/** Options of an {@link AmqpQueue}. */
+export interface AmqpQueueOptions extends QueueOptions {
+  /**
+   * Receivers only, and required for them: the most unacked messages delivered at once (`basic.qos`), 1 to 65535.
+   */
+  prefetch?: number;
+  /**
+   * Publish with delivery mode 2, so that messages in a (durable) unicast queue survive a broker restart.
+   * @default false
+   */
+  persistent?: boolean;
+}
+
+/** Connection options after validation. */
+export interface ResolvedConnectionOptions {
+  /** The URI given to amqplib, with `heartbeat` applied. */
+  uri: string;
+  /** The URI with its password hidden, for messages. */
+  safeUri: string;
+  /** See {@link AmqpConnectionOptions.connectTimeoutMillis}. */
+  connectTimeoutMillis: number;
+  /** See {@link AmqpConnectionOptions.reconnectMillis}. */
+  reconnectMillis: number;
+  /** See {@link AmqpConnectionOptions.tls}. */
+  tls: AmqpTlsOptions | undefined;
+  /** See {@link AmqpConnectionOptions.connectionName}. */
+  connectionName: string | undefined;
+}
+
+const CONNECTION_KEYS = [
+  'uri',
+  'connectTimeoutMillis',
+  'reconnectMillis',
+  'heartbeatSeconds',
+  'tls',
+  'connectionName',
+] as const;
+
+const TLS_KEYS = ['ca', 'cert', 'key', 'passphrase', 'servername', 'rejectUnauthorized'] as const;
+
+/** Validates connection options and fills in defaults; throws `INVALID_OPTIONS` naming the field. */
+export function resolveConnectionOptions(input: unknown): ResolvedConnectionOptions {
+  const opts = readOptions(PKG, input, CONNECTION_KEYS, 'connection options');
+  const url = checkUri(PKG, 'uri', opts.uri ?? 'amqp://localhost', ['amqp', 'amqps']);
+  const heartbeat = readInteger(PKG, opts, 'heartbeatSeconds', { min: 0, max: 65535 });
+  if (heartbeat !== undefined) url.searchParams.set('heartbeat', String(heartbeat));
+  const tls = readTls(opts.tls);
+  if (tls && url.protocol !== 'amqps:') {
+    throw invalid(PKG, `tls is only used with an amqps: uri, got ${url.protocol}`);
+  }
+  return {
+    uri: url.toString(),
+    safeUri: redactUri(url.toString()),
+    connectTimeoutMillis: readInteger(PKG, opts, 'connectTimeoutMillis', { min: 1, max: MAX_MILLIS }, 3000)!,
+    reconnectMillis: readInteger(PKG, opts, 'reconnectMillis', { min: 1, max: MAX_MILLIS }, 1000)!,
+    tls,
+    connectionName: readString(PKG, opts, 'connectionName'),
+  };
+}
+
+/** Validates queue options (the shared ones plus `persistent`); `prefetch` is required for receivers. */
+export function resolveAmqpQueueOptions(input: unknown): ResolvedQueueOptions & { persistent: boolean } {
+  const shared = resolveQueueOptions(PKG, input, { required: true, min: 1, max: 65535 }, ['persistent']);
+  const persistent = readBoolean(PKG, input as Record<string, unknown>, 'persistent', false);
+  return { ...shared, persistent };
+}
+
+function readTls(value: unknown): AmqpTlsOptions | undefined {
+  if (value === undefined) return undefined;
+  const opts = readOptions(PKG, value, TLS_KEYS, 'tls');
+  for (const field of ['ca', 'cert', 'key'] as const) {
+    const item = opts[field];
+    const items = Array.isArray(item) ? item : [item];
+    if (item !== undefined && !items.every((v) => typeof v === 'string' || Buffer.isBuffer(v))) {
+      throw invalid(
+        PKG,
+        `tls.${field} must be a PEM string, a Buffer or an array of them, got ${describeValue(item)}`,
+      );
+    }
+  }
+  const passphrase = readString(PKG, opts, 'passphrase');
+  const servername = readString(PKG, opts, 'servername');
+  const rejectUnauthorized = readBoolean(PKG, opts, 'rejectUnauthorized', true);
+  const tls: AmqpTlsOptions = { rejectUnauthorized };
+  if (opts.ca !== undefined) tls.ca = opts.ca as NonNullable<AmqpTlsOptions['ca']>;
+  if (opts.cert !== undefined) tls.cert = opts.cert as NonNullable<AmqpTlsOptions['cert']>;
+  if (opts.key !== undefined) tls.key = opts.key as NonNullable<AmqpTlsOptions['key']>;
+  if (passphrase !== undefined) tls.passphrase = passphrase;
+  if (servername !== undefined) tls.servername = servername;
+  return tls;
+}

@@ -1,0 +1,223 @@
+import { BaseQueue, MqError, toMqError } from '@mq/core';
+import type * as amqp from 'amqplib';
+import { ChannelLink, isBrokerNack } from './channel-link.js';
+import type { AmqpConnection } from './connection.js';
+import { AmqpMessage } from './message.js';
+import { type AmqpQueueOptions, PKG, resolveAmqpQueueOptions } from './options.js';
+import { declare, route } from './topology.js';
+
+/**
+ * A sender or receiver on an {@link AmqpConnection}, on its own channel. Unicast maps to a durable queue,
+ * broadcast to a fanout exchange (see the README for the whole mapping). Reliable senders use a confirm channel
+ * and resolve each send on the broker's `basic.ack`; receivers use `basic.qos(prefetch)` and manual acks.
+ */
+export class AmqpQueue extends BaseQueue {
+  /** Messages are published with delivery mode 2 (persistent). */
+  readonly persistent: boolean;
+  readonly #conn: AmqpConnection;
+  #link: ChannelLink | undefined;
+  /** The temporary broadcast queue of a channel the broker closed while the connection stayed up. */
+  #staleTemp: { model: amqp.ChannelModel; queue: string } | undefined;
+  #releasing = false;
+
+  /** Validates the options (`prefetch` is required for receivers); the queue starts `closed`. */
+  constructor(options: AmqpQueueOptions, connection: AmqpConnection) {
+    const resolved = resolveAmqpQueueOptions(options);
+    super(PKG, resolved, connection);
+    this.persistent = resolved.persistent;
+    this.#conn = connection;
+  }
+
+  protected override async open(): Promise<void> {
+    this.#releasing = false;
+    this.#link = undefined;
+    const model = this.#conn.channelModel;
+    if (!model) {
+      throw new MqError('NOT_CONNECTED', `[${PKG}] connection lost before queue '${this.name}' opened`);
+    }
+    const confirm = this.options.reliable && !this.isRecv;
+    const channel = confirm ? await model.createConfirmChannel() : await model.createChannel();
+    const link: ChannelLink = new ChannelLink(channel, model, () => this.#onChannelClose(link));
+    try {
+      await this.#dropStaleTemp(channel, model);
+      const queue = await declare(channel, this.options);
+      if (this.isRecv && queue !== undefined) {
+        if (this.options.broadcast) link.tempQueue = queue;
+        await channel.prefetch(this.options.prefetch ?? 1);
+        const { consumerTag } = await channel.consume(queue, (raw) => this.#onDelivery(link, raw), {
+          noAck: false,
+        });
+        link.consumerTag = consumerTag;
+      }
+    } catch (error) {
+      await link.close(this.#millis);
+      link.fail(this.#lost('opening failed'));
+      throw toMqError(link.brokerError ?? error, 'BROKER', `[${PKG}] opening queue '${this.name}' failed`);
+    }
+    if (link.closed) {
+      throw toMqError(
+        link.brokerError ?? new Error('channel closed'),
+        'BROKER',
+        `[${PKG}] the channel of queue '${this.name}' closed while opening`,
+      );
+    }
+    this.#link = link;
+  }
+
+  protected override async publish(payload: Uint8Array): Promise<void> {
+    const link = this.#link;
+    if (!link || link.closed) throw this.#lost('the channel is gone; message not sent');
+    const blocked = link.blockedWait();
+    if (blocked) {
+      await blocked;
+      if (link.closed || this.#link !== link) throw this.#lost('the channel closed; message not sent');
+    }
+    const content = Buffer.isBuffer(payload)
+      ? payload
+      : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+    const { exchange, routingKey } = route(this.options);
+    const options: amqp.Options.Publish = { deliveryMode: this.persistent ? 2 : 1 };
+    if (this.options.reliable) return this.#publishConfirmed(link, exchange, routingKey, content, options);
+    let written: boolean;
+    try {
+      written = link.channel.publish(exchange, routingKey, content, options);
+    } catch (error) {
+      throw this.#lost('the channel closed; message not sent', error);
+    }
+    if (!written) {
+      link.block();
+      await link.blockedWait();
+    }
+  }
+
+  protected override async stopReceiving(): Promise<void> {
+    const link = this.#link;
+    if (!link?.consumerTag || link.closed) return;
+    // A failed cancel means the channel is dying; release() and the broker take care of the rest.
+    await link.cancel(this.#millis).catch(() => {});
+  }
+
+  protected override async release(): Promise<void> {
+    this.#releasing = true;
+    const link = this.#link;
+    this.#link = undefined;
+    if (!link) return;
+    await link.dispose(this.#millis);
+    link.fail(this.#lost('queue closed'));
+  }
+
+  protected override linkDown(): void {
+    const link = this.#link;
+    this.#link = undefined;
+    this.#staleTemp = undefined;
+    link?.fail(this.#lost('connection lost'));
+  }
+
+  get #millis(): number {
+    return this.#conn.settings.connectTimeoutMillis;
+  }
+
+  #publishConfirmed(
+    link: ChannelLink,
+    exchange: string,
+    routingKey: string,
+    content: Buffer,
+    options: amqp.Options.Publish,
+  ): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const forget = link.track(reject);
+      let written: boolean;
+      try {
+        written = (link.channel as amqp.ConfirmChannel).publish(
+          exchange,
+          routingKey,
+          content,
+          options,
+          (error: unknown) => {
+            forget();
+            if (error === null || error === undefined) resolve();
+            else if (isBrokerNack(error)) {
+              reject(
+                new MqError('REJECTED', `[${PKG}] the broker refused (nacked) a message for '${this.name}'`),
+              );
+            } else reject(this.#lost('the channel closed before the broker confirmed the message', error));
+          },
+        );
+      } catch (error) {
+        forget();
+        reject(this.#lost('the channel closed; message not sent', error));
+        return;
+      }
+      if (!written) link.block();
+    });
+  }
+
+  #onDelivery(link: ChannelLink, raw: amqp.ConsumeMessage | null): void {
+    if (raw === null) {
+      // The broker cancelled the consumer, e.g. because the queue was deleted: reopen to declare it again.
+      link.brokerError ??= new Error(`the broker cancelled the consumer (was queue '${this.name}' deleted?)`);
+      void link.close(this.#millis);
+      return;
+    }
+    this.deliver(new AmqpMessage(raw.content, (requeue) => this.#settle(link, raw, requeue)));
+  }
+
+  #settle(link: ChannelLink, raw: amqp.ConsumeMessage, requeue: boolean): Promise<void> {
+    const verb = requeue ? 'nack' : 'ack';
+    // Never on another channel: an unknown delivery tag would make the broker close that channel.
+    if (this.#link !== link || link.closed) {
+      return Promise.reject(
+        new MqError(
+          'ACK_FAILED',
+          `[${PKG}] cannot ${verb} on '${this.name}': the channel it came on has closed; the broker will redeliver it`,
+        ),
+      );
+    }
+    try {
+      if (requeue) link.channel.nack(raw, false, true);
+      else link.channel.ack(raw);
+    } catch (error) {
+      return Promise.reject(
+        toMqError(
+          error,
+          'ACK_FAILED',
+          `[${PKG}] cannot ${verb} on '${this.name}'; the broker will redeliver it`,
+        ),
+      );
+    }
+    return Promise.resolve();
+  }
+
+  #onChannelClose(link: ChannelLink): void {
+    link.fail(this.#lost('the channel closed'));
+    if (this.#link !== link) return;
+    // A dying connection closes its channels just before it reports its own close, in the same tick: wait a
+    // microtask so that linkDown() (connection lost) wins over resourceLost() (channel closed by the broker).
+    queueMicrotask(() => {
+      if (this.#link !== link) return;
+      this.#link = undefined;
+      if (link.tempQueue !== undefined) this.#staleTemp = { model: link.model, queue: link.tempQueue };
+      const cause = link.brokerError;
+      this.resourceLost(
+        new MqError(
+          'BROKER',
+          `[${PKG}] the broker closed the channel of queue '${this.name}': ${cause?.message ?? 'closed'}`,
+          { cause },
+        ),
+      );
+    });
+  }
+
+  async #dropStaleTemp(channel: amqp.Channel, model: amqp.ChannelModel): Promise<void> {
+    const stale = this.#staleTemp;
+    this.#staleTemp = undefined;
+    // An exclusive queue lives as long as its connection: on the same connection it is still bound, and
+    // would fill up with messages nobody reads.
+    if (stale && stale.model === model) await channel.deleteQueue(stale.queue);
+  }
+
+  #lost(what: string, cause?: unknown): MqError {
+    const code = this.#releasing ? 'CLOSED' : 'CONNECTION_LOST';
+    return new MqError(code, `[${PKG}] queue '${this.name}': ${what}`, cause === undefined ? {} : { cause });
+  }
+}

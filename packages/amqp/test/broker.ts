@@ -1,0 +1,82 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { amqpTestUrl } from '@mq/testkit';
+import * as amqp from 'amqplib';
+import type { AmqpConnection } from '../src/index.js';
+
+const run = promisify(execFile);
+
+/** Runs `rabbitmqctl -q <args>` (about 0.3 to 1 s per call) and returns its output. */
+export async function rabbitmqctl(...args: string[]): Promise<string> {
+  const { stdout } = await run('rabbitmqctl', ['-q', ...args], { timeout: 60_000 });
+  return stdout;
+}
+
+/** The broker-side pid of the connection whose `connection_name` is `name`, or undefined. */
+export async function connectionPid(name: string): Promise<string | undefined> {
+  const lines = (await rabbitmqctl('list_connections', 'pid', 'client_properties')).split('\n');
+  const line = lines.find((l) => l.includes(`{"connection_name","${name}"}`));
+  return line?.split('\t')[0];
+}
+
+/** Force-closes our own connection on the broker (as an operator or a failover would); waits until it is gone. */
+export async function forceClose(connection: AmqpConnection): Promise<void> {
+  const name = connection.connectionName;
+  if (!name) throw new Error('the connection needs a connectionName to be found on the broker');
+  const deadline = Date.now() + 10_000;
+  let pid = await connectionPid(name);
+  // The broker lists a connection a moment after the handshake.
+  while (!pid && Date.now() < deadline) pid = await connectionPid(name);
+  if (!pid) throw new Error(`connection ${name} not found on the broker`);
+  await rabbitmqctl('close_connection', pid, 'mq test: forced close');
+}
+
+/** Messages and consumers of each queue whose name starts with `prefix`. */
+export async function listQueues(
+  prefix: string,
+): Promise<Map<string, { messages: number; consumers: number; durable: boolean }>> {
+  const out = await rabbitmqctl('list_queues', 'name', 'messages', 'consumers', 'durable');
+  const queues = new Map<string, { messages: number; consumers: number; durable: boolean }>();
+  for (const line of out.split('\n')) {
+    const [name, messages, consumers, durable] = line.split('\t');
+    if (name?.startsWith(prefix)) {
+      queues.set(name, {
+        messages: Number(messages),
+        consumers: Number(consumers),
+        durable: durable === 'true',
+      });
+    }
+  }
+  return queues;
+}
+
+/** Deletes queues and exchanges through a plain amqplib connection; for test cleanup. */
+export async function deleteTopology(
+  queues: Iterable<string>,
+  exchanges: Iterable<string> = [],
+): Promise<void> {
+  const model = await amqp.connect(amqpTestUrl());
+  model.on('error', () => {});
+  try {
+    const channel = await model.createChannel();
+    channel.on('error', () => {});
+    for (const queue of queues) await channel.deleteQueue(queue);
+    for (const exchange of exchanges) await channel.deleteExchange(exchange);
+    await channel.close();
+  } finally {
+    await model.close().catch(() => {});
+  }
+}
+
+/** Polls `predicate` every 20 ms until it holds; throws after `timeoutMillis`. */
+export async function until(
+  predicate: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMillis = 10_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMillis;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMillis} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

@@ -1,0 +1,37 @@
+import type { Backend, Queue } from '@mq/core';
+import type { ContractTarget } from '@mq/core/contract';
+import { amqpTestUrl, uniqueId, unreachableUrl } from '@mq/testkit';
+import { type AmqpConnection, amqpBackend } from '../src/index.js';
+import { deleteTopology, forceClose } from './broker.js';
+
+/**
+ * The contract target for the RabbitMQ under test. Every connection is named so that `dropConnection` can
+ * find it; every durable queue and exchange a case opened is remembered, so that `cleanup()` deletes them.
+ */
+export function amqpTarget(): { target: ContractTarget; cleanup: () => Promise<void> } {
+  const queues = new Set<string>();
+  const exchanges = new Set<string>();
+  const backend: Backend = {
+    ...amqpBackend,
+    createQueue: (options, connection) => {
+      const queue: Queue = amqpBackend.createQueue(options, connection);
+      queue.on('status', (status) => {
+        if (status !== 'connected') return;
+        if (options.broadcast) exchanges.add(options.name);
+        else queues.add(options.name);
+      });
+      return queue;
+    },
+  };
+  const target: ContractTarget = {
+    backend,
+    connectionOptions: () => ({
+      uri: amqpTestUrl(),
+      reconnectMillis: 200,
+      connectionName: uniqueId('mq-amqp-contract'),
+    }),
+    unreachableConnectionOptions: () => ({ uri: unreachableUrl('amqp'), reconnectMillis: 50 }),
+    faults: { dropConnection: (connection) => forceClose(connection as AmqpConnection) },
+  };
+  return { target, cleanup: () => deleteTopology(queues, exchanges) };
+}
