@@ -4,6 +4,13 @@ import { loadBackend } from './backends.js';
 
 const uri = process.env.MQ_URL ?? 'memory://demo';
 const run = Math.random().toString(36).slice(2, 8);
+// Fixed queue names, so that runs against a real broker reuse the same durable queues instead of piling up new
+// ones; each payload carries this run's tag, and a leftover from an interrupted earlier run is acked and ignored.
+const tag = (text: string): Buffer => Buffer.from(`${run}:${text}`);
+const untag = (payload: Buffer): string | undefined => {
+  const text = payload.toString();
+  return text.startsWith(`${run}:`) ? text.slice(run.length + 1) : undefined;
+};
 const WAIT_MILLIS = 10_000;
 const opened: Array<{ close(): Promise<void> }> = [];
 
@@ -37,16 +44,17 @@ async function until(predicate: () => boolean, what: string): Promise<void> {
 
 async function unicast(backend: Backend): Promise<void> {
   console.log('\n1. Unicast: one sender, three receivers; each message goes to exactly one of them');
-  const name = `mq-demo.jobs-${run}`;
+  const name = 'mq-demo.jobs';
   const got: string[][] = [[], [], []];
   for (const list of got) {
     await openQueue(backend, { name, isRecv: true, reliable: true }, async (_q, m) => {
-      list.push(m.payload.toString());
+      const text = untag(m.payload);
+      if (text) list.push(text);
       await m.ack();
     });
   }
   const sender = await openQueue(backend, { name, isRecv: false, reliable: true });
-  for (let i = 1; i <= 9; i += 1) await sender.sendMsg(Buffer.from(`job-${i}`));
+  for (let i = 1; i <= 9; i += 1) await sender.sendMsg(tag(`job-${i}`));
   await until(() => got.flat().length >= 9, '9 jobs');
   for (const [i, list] of got.entries())
     console.log(`   receiver ${i + 1} got: ${list.join(', ') || '(nothing)'}`);
@@ -59,16 +67,17 @@ async function broadcast(backend: Backend): Promise<void> {
     console.log(`   skipped: ${backend.name} has no broadcast`);
     return;
   }
-  const name = `mq-demo.news-${run}`;
+  const name = 'mq-demo.news';
   const got: string[][] = [[], [], []];
   for (const list of got) {
     await openQueue(backend, { name, isRecv: true, broadcast: true }, async (_q, m) => {
-      list.push(m.payload.toString());
+      const text = untag(m.payload);
+      if (text) list.push(text);
       await m.ack();
     });
   }
   const sender = await openQueue(backend, { name, isRecv: false, broadcast: true });
-  for (let i = 1; i <= 3; i += 1) await sender.sendMsg(Buffer.from(`news-${i}`));
+  for (let i = 1; i <= 3; i += 1) await sender.sendMsg(tag(`news-${i}`));
   await until(() => got.every((list) => list.length >= 3), 'every receiver to get 3 messages');
   for (const [i, list] of got.entries()) console.log(`   receiver ${i + 1} got: ${list.join(', ')}`);
 }
@@ -77,15 +86,15 @@ async function reliable(backend: Backend): Promise<void> {
   console.log(
     '\n3. Reliable send: the promise resolves once the broker has the message; the receiver acks it',
   );
-  const name = `mq-demo.orders-${run}`;
+  const name = 'mq-demo.orders';
   let acked = '';
   await openQueue(backend, { name, isRecv: true, reliable: true }, async (_q, m) => {
     await m.ack();
-    acked = m.payload.toString();
+    acked = untag(m.payload) ?? acked;
   });
   const sender = await openQueue(backend, { name, isRecv: false, reliable: true });
   const started = performance.now();
-  await sender.sendMsg(Buffer.from('order-42'));
+  await sender.sendMsg(tag('order-42'));
   console.log(
     `   sendMsg resolved: the broker confirmed it in ${(performance.now() - started).toFixed(1)} ms`,
   );
@@ -95,20 +104,21 @@ async function reliable(backend: Backend): Promise<void> {
 
 async function nack(backend: Backend): Promise<void> {
   console.log('\n4. Nack: the receiver refuses the first delivery and asks for redelivery');
-  const name = `mq-demo.retries-${run}`;
+  const name = 'mq-demo.retries';
   const deliveries: string[] = [];
   await openQueue(backend, { name, isRecv: true, reliable: true }, async (_q, m) => {
+    const text = untag(m.payload);
     const n = deliveries.length + 1;
-    if (n === 1) {
-      deliveries.push(`delivery ${n}: ${m.payload.toString()} -> nack`);
+    if (text && n === 1) {
+      deliveries.push(`delivery ${n}: ${text} -> nack`);
       await m.nack();
-    } else {
-      deliveries.push(`delivery ${n}: ${m.payload.toString()} -> ack`);
-      await m.ack();
+      return;
     }
+    if (text) deliveries.push(`delivery ${n}: ${text} -> ack`);
+    await m.ack();
   });
   const sender = await openQueue(backend, { name, isRecv: false, reliable: true });
-  await sender.sendMsg(Buffer.from('flaky-task'));
+  await sender.sendMsg(tag('flaky-task'));
   if (!backend.capabilities.nackRequeue) {
     await until(() => deliveries.length >= 1, 'the delivery');
     console.log(`   ${deliveries[0]}`);
