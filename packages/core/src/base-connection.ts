@@ -80,6 +80,11 @@ export abstract class BaseConnection extends TypedEmitter<ConnectionEvents> impl
     this.#scheduleRetry();
   }
 
+  /** Milliseconds before the next attempt; backends may override it to back off. Default: `reconnectMillis`. */
+  protected retryDelayMillis(): number {
+    return this.reconnectMillis;
+  }
+
   /** Emits an `error`, unless the connection is closed (nothing is emitted after `closed`). */
   protected reportError(error: MqError): void {
     if (this.#status !== 'closed') this.emit('error', error);
@@ -120,7 +125,7 @@ export abstract class BaseConnection extends TypedEmitter<ConnectionEvents> impl
           if (this.#status === 'disconnected') this.#attempt();
         },
       );
-    }, this.reconnectMillis);
+    }, this.retryDelayMillis());
   }
 
   async #close(): Promise<void> {

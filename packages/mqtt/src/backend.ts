@@ -1,0 +1,30 @@
+import { type Backend, type Connection, defineBackend, invalid, SPI_VERSION } from '@mq/core';
+import { MqttConnection } from './connection.js';
+import { MQTT_SCHEMES, type MqttConnectionOptions, PKG } from './options.js';
+import { MqttQueue } from './queue.js';
+import type { MqttQueueOptions } from './queue-options.js';
+
+/**
+ * The `@mq/mqtt` backend descriptor: serves `mqtt:`, `mqtts:`, `ws:` and `wss:` URIs. Capabilities as on
+ * Mosquitto 2 (see the README for why each is what it is).
+ */
+export const mqttBackend: Backend = defineBackend({
+  spiVersion: SPI_VERSION,
+  name: '@mq/mqtt',
+  schemes: [...MQTT_SCHEMES],
+  capabilities: {
+    broadcast: true,
+    broadcastIsolated: false,
+    nackRequeue: true,
+    redeliverUnacked: false,
+    retainUnicast: false,
+    prefetch: false,
+  },
+  createConnection: (options) => new MqttConnection(options as MqttConnectionOptions),
+  createQueue: (options, connection: Connection) => {
+    if (!(connection instanceof MqttConnection)) {
+      throw invalid(PKG, 'connection must be an MqttConnection made by this backend');
+    }
+    return new MqttQueue(options as MqttQueueOptions, connection);
+  },
+});

@@ -1,0 +1,227 @@
+import { Socket } from 'node:net';
+import { MqError, toMqError } from '@mq/core';
+import { type IClientOptions, type IPublishPacket, type MqttClient, connect as mqttConnect } from 'mqtt';
+import { PKG, type ResolvedConnectionOptions } from './options.js';
+
+/** MQTT 5 DISCONNECT reason code: another client connected with the same client id. */
+const SESSION_TAKEN_OVER = 142;
+
+/** What a link reports to its owner. */
+export interface LinkEvents {
+  /**
+   * An incoming PUBLISH. Return true to take over its PUBACK (QoS 1: the owner calls `puback()` later); false
+   * lets the link acknowledge it at once.
+   */
+  onMessage(link: MqttLink, packet: IPublishPacket): boolean;
+  /** The open link dropped by itself (not through `close()`); called once. */
+  onLost(link: MqttLink, error: MqError, takenOver: boolean): void;
+  /** A non-fatal error while the link stays up. */
+  onError(error: MqError): void;
+}
+
+/** The private mqtt.js method that writes one control packet; used to send deferred PUBACKs. */
+type SendPacket = (packet: { cmd: 'puback'; messageId: number }, cb?: (error?: Error) => void) => void;
+
+/**
+ * One mqtt.js client for the lifetime of one network link. mqtt.js's own reconnect is off: the connection
+ * state machine makes a new link after each loss, so a stale packet id can never be acked on a new link.
+ */
+export class MqttLink {
+  /** The mqtt.js client. */
+  readonly client: MqttClient;
+  /** Unclaimed QoS 1 messages, by topic, kept unacked until a receiver for the topic opens on this link. */
+  readonly #orphans = new Map<string, IPublishPacket[]>();
+  readonly #options: ResolvedConnectionOptions;
+  readonly #events: LinkEvents;
+  #open = false;
+  #done = false;
+  #takenOver = false;
+  #lastError: Error | undefined;
+  readonly #lost: Promise<never>;
+  #rejectLost: (error: MqError) => void = () => {};
+
+  /** Starts connecting at once; await {@link MqttLink.opened}. */
+  constructor(options: ResolvedConnectionOptions, events: LinkEvents) {
+    this.#options = options;
+    this.#events = events;
+    this.#lost = new Promise<never>((_, reject) => {
+      this.#rejectLost = reject;
+    });
+    this.#lost.catch(() => {});
+    this.client = mqttConnect(options.url, clientOptions(options));
+    // Small messages must not wait for Nagle's algorithm (benchmarks and request/reply latency).
+    if (this.client.stream instanceof Socket) this.client.stream.setNoDelay(true);
+    this.client.handleMessage = (packet, callback) => {
+      let deferred = false;
+      try {
+        deferred = this.#events.onMessage(this, packet) && packet.qos > 0;
+      } catch (error) {
+        this.#events.onError(toMqError(error, 'BROKER', `[${PKG}] dispatching a message failed`));
+      }
+      // mqtt.js sends the PUBACK only when this callback gets no error; an error just skips it.
+      callback(deferred ? new Error('PUBACK deferred until ack()') : undefined);
+    };
+    this.client.on('error', (error) => {
+      this.#lastError = error;
+      // A socket error is followed by 'close', which reports the loss; report only errors the link survives.
+      setImmediate(() => {
+        if (this.#open && !this.#done)
+          this.#events.onError(toMqError(error, 'BROKER', `[${PKG}] ${options.safeUri}`));
+      });
+    });
+    this.client.on('disconnect', (packet) => {
+      if (packet.reasonCode === SESSION_TAKEN_OVER) this.#takenOver = true;
+      this.#lastError = new Error(
+        `broker sent DISCONNECT, reason ${packet.reasonCode ?? 0} ${packet.properties?.reasonString ?? ''}`.trim(),
+      );
+    });
+    this.client.on('close', () => this.#onClose());
+  }
+
+  /** True while the link is open and not closing. */
+  get alive(): boolean {
+    return this.#open && !this.#done && this.client.connected;
+  }
+
+  /** True when the broker said the session was resumed (persistent session). */
+  get sessionPresent(): boolean {
+    return this.#sessionPresent;
+  }
+
+  #sessionPresent = false;
+
+  /** Resolves once the broker accepted the connection; rejects on failure or after the connect timeout. */
+  opened(): Promise<void> {
+    const { connectTimeoutMillis, safeUri } = this.#options;
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        fail(
+          new MqError('TIMEOUT', `[${PKG}] connecting to ${safeUri} took over ${connectTimeoutMillis} ms`),
+        );
+      }, connectTimeoutMillis);
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        this.client.off('connect', onConnect);
+        this.client.off('close', onClose);
+        this.client.off('error', onError);
+      };
+      const fail = (error: MqError): void => {
+        cleanup();
+        this.destroy();
+        reject(error);
+      };
+      const onConnect = (connack: { sessionPresent: boolean }): void => {
+        cleanup();
+        this.#sessionPresent = connack.sessionPresent;
+        this.#open = true;
+        resolve();
+      };
+      const onClose = (): void => {
+        const why = this.#lastError?.message ?? 'connection closed';
+        fail(toMqError(this.#lastError ?? why, 'BROKER', `[${PKG}] cannot connect to ${safeUri}`));
+      };
+      const onError = (error: Error): void => {
+        fail(toMqError(error, 'BROKER', `[${PKG}] cannot connect to ${safeUri}`));
+      };
+      this.client.on('connect', onConnect);
+      this.client.on('close', onClose);
+      this.client.on('error', onError);
+    });
+  }
+
+  /** Rejects with `CONNECTION_LOST` when this link drops or closes; race an operation against it. */
+  guard<T>(operation: Promise<T>): Promise<T> {
+    return Promise.race([operation, this.#lost]);
+  }
+
+  /** Sends the PUBACK of an incoming QoS 1 message; false when the link is no longer alive. */
+  puback(messageId: number): boolean {
+    if (!this.alive) return false;
+    const send = (this.client as unknown as { _sendPacket: SendPacket })._sendPacket.bind(this.client);
+    send({ cmd: 'puback', messageId });
+    return true;
+  }
+
+  /** Keeps an unclaimed QoS 1 message unacked until a receiver for its topic opens on this link. */
+  keepOrphan(packet: IPublishPacket): void {
+    const list = this.#orphans.get(packet.topic) ?? [];
+    list.push(packet);
+    this.#orphans.set(packet.topic, list);
+  }
+
+  /** Hands over (and forgets) the orphans of `topic`. */
+  takeOrphans(topic: string): IPublishPacket[] {
+    const list = this.#orphans.get(topic) ?? [];
+    this.#orphans.delete(topic);
+    return list;
+  }
+
+  /** Closes the link: a DISCONNECT when it is up (bounded by the connect timeout), else the socket. */
+  async close(): Promise<void> {
+    if (this.#done) return;
+    this.#markDone(new MqError('CLOSED', `[${PKG}] the link to ${this.#options.safeUri} was closed`));
+    if (!this.client.connected) {
+      this.destroy();
+      return;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.#options.connectTimeoutMillis);
+    });
+    await Promise.race([this.client.endAsync(false).catch(() => {}), limit]);
+    clearTimeout(timer);
+    this.destroy();
+  }
+
+  /** Drops the socket at once, as a network failure would. */
+  destroy(): void {
+    if (!this.client.disconnected && !this.client.disconnecting) this.client.end(true);
+    this.client.stream?.destroy();
+  }
+
+  #onClose(): void {
+    if (this.#done) return;
+    const { safeUri, clientId } = this.#options;
+    const detail = this.#takenOver
+      ? `another client connected with clientId '${clientId}' and took the session over`
+      : (this.#lastError?.message ?? 'the broker or the network closed it');
+    const error = new MqError('CONNECTION_LOST', `[${PKG}] connection to ${safeUri} lost: ${detail}`, {
+      cause: this.#lastError,
+    });
+    const wasOpen = this.#open;
+    this.#markDone(error);
+    this.destroy();
+    if (wasOpen) this.#events.onLost(this, error, this.#takenOver);
+  }
+
+  #markDone(error: MqError): void {
+    this.#done = true;
+    this.#orphans.clear();
+    this.#rejectLost(error);
+  }
+}
+
+function clientOptions(options: ResolvedConnectionOptions): IClientOptions {
+  const v5 = options.protocolVersion === 5;
+  return {
+    clientId: options.clientId,
+    clean: options.cleanSession,
+    protocolVersion: options.protocolVersion,
+    keepalive: options.keepaliveSeconds,
+    connectTimeout: options.connectTimeoutMillis,
+    reconnectPeriod: 0,
+    resubscribe: false,
+    queueQoSZero: false,
+    ...(options.username === undefined ? {} : { username: options.username }),
+    ...(options.password === undefined ? {} : { password: options.password }),
+    ...(options.tls ?? {}),
+    ...(v5
+      ? {
+          properties: {
+            sessionExpiryInterval: options.sessionExpirySeconds,
+            ...(options.receiveMaximum === undefined ? {} : { receiveMaximum: options.receiveMaximum }),
+          },
+        }
+      : {}),
+  };
+}

@@ -1,0 +1,214 @@
+import { randomBytes } from 'node:crypto';
+import {
+  type ConnectionOptions,
+  checkUri,
+  describeValue,
+  invalid,
+  readBoolean,
+  readInteger,
+  readOptions,
+  readString,
+} from '@mq/core';
+
+/** The package name used in error messages. */
+export const PKG = 'mq/mqtt';
+
+/** URI schemes the MQTT backend serves. */
+export const MQTT_SCHEMES = ['mqtt', 'mqtts', 'ws', 'wss'] as const;
+
+const MAX_MILLIS = 2_147_483_647;
+const MAX_UINT32 = 4_294_967_295;
+const CLIENT_ID_PATTERN = /^[\x21-\x7e]{1,256}$/;
+const TLS_KEYS = ['ca', 'cert', 'key', 'passphrase', 'rejectUnauthorized', 'servername'] as const;
+
+/** TLS settings for `mqtts:` and `wss:` URIs, passed to Node's `tls.connect`. */
+export interface MqttTlsOptions {
+  /** Trusted CA certificates (PEM); Node's default CAs when absent. */
+  ca?: string | Buffer | string[] | Buffer[];
+  /** Client certificate chain (PEM), for mutual TLS. */
+  cert?: string | Buffer | string[] | Buffer[];
+  /** Client private key (PEM), for mutual TLS. */
+  key?: string | Buffer | string[] | Buffer[];
+  /** Passphrase of `key`. */
+  passphrase?: string;
+  /**
+   * Refuse brokers whose certificate does not verify.
+   * @default true
+   */
+  rejectUnauthorized?: boolean;
+  /** Server name for SNI and certificate checks; the URI's host when absent. */
+  servername?: string;
+}
+
+/** Options of an {@link MqttConnection}. */
+export interface MqttConnectionOptions extends ConnectionOptions {
+  /**
+   * The broker: `mqtt://user:pass@host:port`, `mqtts://...`, `ws://host:port/path` or `wss://...`. User and
+   * password are percent-decoded.
+   * @default 'mqtt://localhost'
+   */
+  uri?: string;
+  /**
+   * Milliseconds one connection attempt (TCP, TLS and CONNACK) may take.
+   * @default 3000
+   */
+  connectTimeoutMillis?: number;
+  /**
+   * Milliseconds between reconnection attempts; doubled (up to 30 s) while links keep dropping soon after
+   * connecting, for example when another client takes the same `clientId` over.
+   * @default 1000
+   */
+  reconnectMillis?: number;
+  /**
+   * The MQTT client identifier: 1 to 256 visible ASCII characters. Required for `cleanSession: false`.
+   * @default a random `mq-<hex>` per connection object
+   */
+  clientId?: string;
+  /**
+   * Start a fresh session on every connect. `false` keeps subscriptions and unacked or missed QoS 1 messages on
+   * the broker while this client is away (needs a fixed `clientId`).
+   * @default true
+   */
+  cleanSession?: boolean;
+  /**
+   * MQTT protocol version: 4 (MQTT 3.1.1) or 5.
+   * @default 5
+   */
+  protocolVersion?: 4 | 5;
+  /**
+   * MQTT 5 only: seconds the broker keeps the session after the link closes.
+   * @default 0 with `cleanSession: true`, 4294967295 (never expires, as in MQTT 3.1.1) with `cleanSession: false`
+   */
+  sessionExpirySeconds?: number;
+  /**
+   * MQTT 5 only: the most unacked QoS 1 messages the broker sends this connection at once (over all its
+   * receivers), from 1 to 65535.
+   * @default the broker's limit (65535 unless configured)
+   */
+  receiveMaximum?: number;
+  /**
+   * Seconds between keep-alive pings; 0 disables them.
+   * @default 60
+   */
+  keepaliveSeconds?: number;
+  /** TLS settings for `mqtts:` and `wss:`. */
+  tls?: MqttTlsOptions;
+}
+
+/** Connection options after validation, defaults filled in. */
+export interface ResolvedConnectionOptions {
+  /** The URI without credentials. */
+  url: string;
+  /** The URI with the password redacted, for messages. */
+  safeUri: string;
+  /** Percent-decoded user, if any. */
+  username: string | undefined;
+  /** Percent-decoded password, if any. */
+  password: string | undefined;
+  /** See {@link MqttConnectionOptions.connectTimeoutMillis}. */
+  connectTimeoutMillis: number;
+  /** See {@link MqttConnectionOptions.reconnectMillis}. */
+  reconnectMillis: number;
+  /** The client id in use. */
+  clientId: string;
+  /** See {@link MqttConnectionOptions.cleanSession}. */
+  cleanSession: boolean;
+  /** See {@link MqttConnectionOptions.protocolVersion}. */
+  protocolVersion: 4 | 5;
+  /** MQTT 5 session expiry, seconds. */
+  sessionExpirySeconds: number;
+  /** MQTT 5 receive maximum, if set. */
+  receiveMaximum: number | undefined;
+  /** See {@link MqttConnectionOptions.keepaliveSeconds}. */
+  keepaliveSeconds: number;
+  /** TLS settings, if any. */
+  tls: MqttTlsOptions | undefined;
+}
+
+const CONNECTION_KEYS = [
+  'uri',
+  'connectTimeoutMillis',
+  'reconnectMillis',
+  'clientId',
+  'cleanSession',
+  'protocolVersion',
+  'sessionExpirySeconds',
+  'receiveMaximum',
+  'keepaliveSeconds',
+  'tls',
+];
+
+/** Validates connection options (never mutating them) and fills in defaults; throws `INVALID_OPTIONS`. */
+export function resolveConnectionOptions(input: unknown): ResolvedConnectionOptions {
+  const opts = readOptions(PKG, input, CONNECTION_KEYS, 'connection options');
+  const parsed = checkUri(PKG, 'uri', opts.uri ?? 'mqtt://localhost', MQTT_SCHEMES);
+  const username = parsed.username === '' ? undefined : decodeURIComponent(parsed.username);
+  const password = parsed.password === '' ? undefined : decodeURIComponent(parsed.password);
+  const bare = new URL(parsed.toString());
+  bare.username = '';
+  bare.password = '';
+  const safe = new URL(bare.toString());
+  if (username !== undefined) safe.username = parsed.username;
+  if (password !== undefined) safe.password = '***';
+  const clientId = readString(PKG, opts, 'clientId', undefined, {
+    regex: CLIENT_ID_PATTERN,
+    rule: 'be 1 to 256 visible ASCII characters',
+  });
+  const cleanSession = readBoolean(PKG, opts, 'cleanSession', true);
+  if (!cleanSession && clientId === undefined) {
+    throw invalid(PKG, 'cleanSession false needs a fixed clientId: a random one would leave orphan sessions');
+  }
+  const protocolVersion = opts.protocolVersion ?? 5;
+  if (protocolVersion !== 4 && protocolVersion !== 5) {
+    throw invalid(
+      PKG,
+      `protocolVersion must be 4 (MQTT 3.1.1) or 5, got ${describeValue(opts.protocolVersion)}`,
+    );
+  }
+  for (const field of ['sessionExpirySeconds', 'receiveMaximum']) {
+    if (protocolVersion === 4 && opts[field] !== undefined) {
+      throw invalid(PKG, `${field} needs protocolVersion 5, got protocolVersion 4`);
+    }
+  }
+  return {
+    url: bare.toString(),
+    safeUri: safe.toString(),
+    username,
+    password,
+    connectTimeoutMillis: readMillis(opts, 'connectTimeoutMillis', 3000),
+    reconnectMillis: readMillis(opts, 'reconnectMillis', 1000),
+    clientId: clientId ?? `mq-${randomBytes(8).toString('hex')}`,
+    cleanSession,
+    protocolVersion,
+    sessionExpirySeconds: readInteger(
+      PKG,
+      opts,
+      'sessionExpirySeconds',
+      { min: 0, max: MAX_UINT32 },
+      cleanSession ? 0 : MAX_UINT32,
+    ) as number,
+    receiveMaximum: readInteger(PKG, opts, 'receiveMaximum', { min: 1, max: 65535 }),
+    keepaliveSeconds: readInteger(PKG, opts, 'keepaliveSeconds', { min: 0, max: 65535 }, 60) as number,
+    tls: readTls(opts.tls),
+  };
+}
+
+function readMillis(opts: Record<string, unknown>, field: string, fallback: number): number {
+  return readInteger(PKG, opts, field, { min: 1, max: MAX_MILLIS }, fallback) as number;
+}
+
+function readTls(value: unknown): MqttTlsOptions | undefined {
+  if (value === undefined) return undefined;
+  const tls = readOptions(PKG, value, TLS_KEYS, 'tls');
+  readBoolean(PKG, tls, 'rejectUnauthorized', true);
+  readString(PKG, tls, 'passphrase');
+  readString(PKG, tls, 'servername');
+  for (const field of ['ca', 'cert', 'key']) {
+    const item = tls[field];
+    const items = Array.isArray(item) ? item : [item];
+    if (item !== undefined && !items.every((x) => typeof x === 'string' || Buffer.isBuffer(x))) {
+      throw invalid(PKG, `tls.${field} must be a PEM string, a Buffer or an array of them`);
+    }
+  }
+  return { ...(tls as MqttTlsOptions) };
+}

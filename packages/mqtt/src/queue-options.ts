@@ -1,0 +1,52 @@
+import { type QueueOptions, type ResolvedQueueOptions, readString, resolveQueueOptions } from '@mq/core';
+import { PKG } from './options.js';
+
+/** The shared-subscription prefix unicast receivers use when none is given. */
+export const DEFAULT_SHARED_PREFIX = '$share/mq/';
+
+const SHARED_PREFIX_PATTERN = /^(\$share\/[^/+#\s]+\/|\$queue\/)?$/;
+
+/** Options of an {@link MqttQueue}. */
+export interface MqttQueueOptions extends QueueOptions {
+  /**
+   * Unicast receivers subscribe to `<sharedPrefix><name>`: `$share/<group>/` (MQTT 5 and most 3.1.1 brokers),
+   * `$queue/` (EMQX), or `''` for a plain subscription where every receiver gets every message (only for
+   * brokers without shared subscriptions, such as aedes). Use `'$share/general-mq/'` to share receivers with
+   * general-mq apps.
+   * @default '$share/mq/'
+   */
+  sharedPrefix?: string;
+  /**
+   * Accepted for interface parity and ignored: MQTT bounds unacked messages per connection, not per queue; set
+   * `receiveMaximum` on the connection (MQTT 5).
+   * @default undefined
+   */
+  prefetch?: number;
+}
+
+/** Queue options after validation. */
+export interface ResolvedMqttQueueOptions extends ResolvedQueueOptions {
+  /** See {@link MqttQueueOptions.sharedPrefix}. */
+  sharedPrefix: string;
+}
+
+/** Validates queue options and fills in defaults; throws `INVALID_OPTIONS` naming the field. */
+export function resolveMqttQueueOptions(input: unknown): ResolvedMqttQueueOptions {
+  const shared = resolveQueueOptions(PKG, input, { required: false, min: 1, max: 65535 }, ['sharedPrefix']);
+  const sharedPrefix = readString(
+    PKG,
+    input as Record<string, unknown>,
+    'sharedPrefix',
+    DEFAULT_SHARED_PREFIX,
+    {
+      regex: SHARED_PREFIX_PATTERN,
+      rule: "be '$share/<group>/', '$queue/' or ''",
+    },
+  ) as string;
+  return { ...shared, sharedPrefix };
+}
+
+/** The topic filter a receiver subscribes to: the name itself for broadcast, the shared form for unicast. */
+export function subscriptionFilter(options: ResolvedMqttQueueOptions): string {
+  return options.broadcast ? options.name : `${options.sharedPrefix}${options.name}`;
+}
