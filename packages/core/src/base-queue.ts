@@ -192,6 +192,8 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
       if (this.#status === 'connecting') this.#attempt();
       return;
     }
+    // A closing connection closes its queues itself, gracefully, while the link still works (handlers can ack).
+    if (hostStatus === 'closing') return;
     this.#linkEpoch += 1;
     if (this.#status === 'connected' || this.#status === 'connecting' || this.#status === 'disconnected') {
       clearTimeout(this.#retryTimer);

@@ -47,6 +47,43 @@ export const closeCases: ContractCase[] = [
 
   defineCase(
     'close',
+    'connection-close-waits-for-handlers',
+    'closing a connection waits for running handlers, whose acks still work, and its queues go closing then closed',
+    async (ctx) => {
+      const name = ctx.name();
+      let release: () => void = () => {};
+      const gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let ackOutcome = 'not settled';
+      const conn = await ctx.connection();
+      const { collector, queue } = await ctx.receiver(conn, { name, reliable: true }, async (r) => {
+        await gate;
+        await r.message.ack().then(
+          () => {
+            ackOutcome = 'acked';
+          },
+          (error: unknown) => {
+            ackOutcome = `ack failed: ${String(error)}`;
+          },
+        );
+      });
+      const send = await ctx.sender(await ctx.connection(), { name, reliable: true });
+      await send.sendMsg(Buffer.from('slow'));
+      await collector.untilCount(1, ctx.waitMillis);
+      const seen = ctx.recordStatuses(queue);
+      const closing = conn.close();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      checkEqual(conn.status, 'closing', 'connection status while a handler runs');
+      release();
+      await closing;
+      checkEqual(ackOutcome, 'acked', 'the running handler could ack');
+      checkSameList(seen, ['closing', 'closed'], 'receiver status events during connection close');
+    },
+  ),
+
+  defineCase(
+    'close',
     'in-flight-send-settles',
     'sends in flight when close() is called all settle, and close() resolves',
     async (ctx) => {
