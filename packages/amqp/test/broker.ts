@@ -31,21 +31,23 @@ export async function forceClose(connection: AmqpConnection): Promise<void> {
   await rabbitmqctl('close_connection', pid, 'mq test: forced close');
 }
 
-/** Messages and consumers of each queue whose name starts with `prefix`. */
+/** The given `rabbitmqctl list_queues` columns (numbers and booleans parsed) of each queue whose name starts with `prefix`. */
 export async function listQueues(
   prefix: string,
-): Promise<Map<string, { messages: number; consumers: number; durable: boolean }>> {
-  const out = await rabbitmqctl('list_queues', 'name', 'messages', 'consumers', 'durable');
-  const queues = new Map<string, { messages: number; consumers: number; durable: boolean }>();
+  columns: readonly string[],
+): Promise<Map<string, Record<string, number | boolean | string>>> {
+  const out = await rabbitmqctl('list_queues', 'name', ...columns);
+  const queues = new Map<string, Record<string, number | boolean | string>>();
   for (const line of out.split('\n')) {
-    const [name, messages, consumers, durable] = line.split('\t');
-    if (name?.startsWith(prefix)) {
-      queues.set(name, {
-        messages: Number(messages),
-        consumers: Number(consumers),
-        durable: durable === 'true',
-      });
-    }
+    const [name, ...values] = line.split('\t');
+    if (!name?.startsWith(prefix)) continue;
+    const row: Record<string, number | boolean | string> = {};
+    columns.forEach((column, i) => {
+      const value = values[i] ?? '';
+      row[column] =
+        value === 'true' ? true : value === 'false' ? false : /^\d+$/.test(value) ? Number(value) : value;
+    });
+    queues.set(name, row);
   }
   return queues;
 }

@@ -1,0 +1,98 @@
+import { amqpTestUrl } from '@mq/testkit';
+import * as amqp from 'amqplib';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { AmqpConnection } from '../src/index.js';
+import { deleteTopology, rabbitmqctl, until } from './broker.js';
+import { connected, queueName, receiver, sender } from './helpers.js';
+
+const queues: string[] = [];
+const exchanges: string[] = [];
+afterAll(() => deleteTopology(queues, exchanges), 30_000);
+
+let plain: amqp.ChannelModel;
+let channel: amqp.Channel;
+let conn: AmqpConnection;
+let channelErrors: Error[];
+
+beforeEach(async () => {
+  plain = await amqp.connect(amqpTestUrl());
+  plain.on('error', () => {});
+  channel = await plain.createChannel();
+  channelErrors = [];
+  channel.on('error', (error: Error) => channelErrors.push(error));
+  conn = await connected();
+});
+
+afterEach(async () => {
+  await conn.close();
+  await plain.close().catch(() => {});
+});
+
+// The arguments general-mq (the original) uses: a plain amqplib client declaring with them must see no
+// precondition failure (which would close its channel), and the two must exchange messages.
+describe('broker topology is the same as general-mq', () => {
+  it('unicast: a durable queue named after the queue, reached through the default exchange', async () => {
+    const name = queueName('topo-uni');
+    queues.push(name);
+    const inbox = await receiver(conn, { name, reliable: true });
+    const send = await sender(conn, { name, reliable: true });
+    const declared = await channel.assertQueue(name, { durable: true });
+    expect(declared.queue).toBe(name);
+    // A general-mq sender publishes through the default exchange with the queue name as routing key.
+    channel.publish('', name, Buffer.from('from-general-mq'), { persistent: false });
+    await send.sendMsg(Buffer.from('from-mq'));
+    await until(() => inbox.texts.length === 2, 'both messages');
+    expect([...inbox.texts].sort()).toEqual(['from-general-mq', 'from-mq']);
+    const [row] = (await rabbitmqctl('list_queues', 'name', 'durable', 'exclusive', 'auto_delete'))
+      .split('\n')
+      .filter((line) => line.startsWith(`${name}\t`));
+    expect(row).toBe(`${name}\ttrue\tfalse\tfalse`);
+    expect(channelErrors).toEqual([]);
+  });
+
+  it('broadcast: a non-durable fanout exchange; each receiver has its own exclusive server-named queue', async () => {
+    const name = queueName('topo-fan');
+    exchanges.push(name);
+    const a = await receiver(conn, { name, broadcast: true });
+    const b = await receiver(conn, { name, broadcast: true });
+    const send = await sender(conn, { name, broadcast: true, reliable: true });
+    await channel.assertExchange(name, 'fanout', { durable: false });
+    // A general-mq receiver: an exclusive server-named queue bound to the exchange.
+    const { queue: theirs } = await channel.assertQueue('', { exclusive: true });
+    await channel.bindQueue(theirs, name, '');
+    await send.sendMsg(Buffer.from('to-all'));
+    channel.publish(name, '', Buffer.from('from-general-mq'));
+    await until(() => a.texts.length === 2 && b.texts.length === 2, 'both messages at both receivers');
+    const got = await channel.get(theirs, { noAck: true });
+    expect(got === false ? 'nothing' : got.content.toString()).toBe('to-all');
+    const exchange = (await rabbitmqctl('list_exchanges', 'name', 'type', 'durable', 'auto_delete'))
+      .split('\n')
+      .find((line) => line.startsWith(`${name}\t`));
+    expect(exchange).toBe(`${name}\tfanout\tfalse\tfalse`);
+    const bound = (await rabbitmqctl('list_bindings', 'source_name', 'destination_name', 'destination_kind'))
+      .split('\n')
+      .filter((line) => line.startsWith(`${name}\t`));
+    // Ours (two receivers) and theirs, each an exclusive server-named queue.
+    expect(bound).toHaveLength(3);
+    for (const line of bound)
+      expect(line).toMatch(new RegExp(`^${name.replace(/\./g, '\\.')}\\tamq\\.gen-\\S+\\tqueue$`));
+    expect(channelErrors).toEqual([]);
+  });
+
+  it('a broadcast receiver deletes its temporary queue when it closes', async () => {
+    const name = queueName('topo-temp');
+    exchanges.push(name);
+    const inbox = await receiver(conn, { name, broadcast: true });
+    const boundQueues = async (): Promise<string[]> =>
+      (await rabbitmqctl('list_bindings', 'source_name', 'destination_name'))
+        .split('\n')
+        .filter((line) => line.startsWith(`${name}\t`))
+        .map((line) => line.split('\t')[1]!);
+    const [temp] = await boundQueues();
+    expect(temp).toMatch(/^amq\.gen-/);
+    await inbox.queue.close();
+    expect(await boundQueues()).toEqual([]);
+    const queuesNow = await rabbitmqctl('list_queues', 'name');
+    expect(queuesNow.split('\n')).not.toContain(temp);
+  });
+});
