@@ -115,9 +115,15 @@ export class MqttConnection extends BaseConnection {
   #onLost(link: MqttLink, error: MqError, takenOver: boolean): void {
     if (this.#link !== link) return;
     this.#link = undefined;
-    const young = Date.now() - this.#openedAt < STABLE_MILLIS;
+    const lived = Date.now() - this.#openedAt;
+    const young = lived < STABLE_MILLIS;
     this.#flaps = takenOver || young ? this.#flaps + 1 : 0;
+    // Mosquitto 2.0 and MQTT 3.1.1 brokers just close the socket on a takeover: a young link hints at one.
+    const hint =
+      young && !takenOver
+        ? `; it dropped ${lived} ms after connecting: does another client use clientId '${this.clientId}'?`
+        : '';
     const next = `; reconnecting in ${this.retryDelayMillis()} ms`;
-    this.linkLost(new MqError(error.code, `${error.message}${next}`, { cause: error.cause }));
+    this.linkLost(new MqError(error.code, `${error.message}${hint}${next}`, { cause: error.cause }));
   }
 }

@@ -1,12 +1,5 @@
-import { type MqttConnection, mqttBackend } from '../src/index.js';
-import { mqttTestUrl, runContract, uniqueId, unreachableUrl } from '@mq/testkit';
+import { runContract } from '@mq/testkit';
+import { mosquittoTarget } from './target.js';
 
-// The whole contract against the Mosquitto under test (MQTT 5), each connection with its own client id.
-runContract({
-  backend: mqttBackend,
-  connectionOptions: () => ({ uri: mqttTestUrl(), clientId: uniqueId('ct'), reconnectMillis: 100 }),
-  unreachableConnectionOptions: () => ({ uri: unreachableUrl('mqtt'), reconnectMillis: 50 }),
-  faults: {
-    dropConnection: async (connection) => (connection as MqttConnection).simulateDrop(),
-  },
-});
+// The whole contract against the Mosquitto under test over MQTT 5 (the default protocol).
+runContract(mosquittoTarget(5));

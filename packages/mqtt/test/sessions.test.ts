@@ -1,0 +1,85 @@
+import { waitForStatus } from '@mq/core';
+import { uniqueId } from '@mq/testkit';
+import { describe, expect, it } from 'vitest';
+import { connection, queueName, receiver, sendAll, sender, until } from './helpers.js';
+
+// Persistent sessions on Mosquitto: a fixed clientId with cleanSession false keeps the subscription and every
+// unacked or missed QoS 1 message while the receiver is away.
+describe.each([5, 4] as const)('persistent sessions (protocolVersion %i)', (protocolVersion) => {
+  const persistent = (clientId: string) => ({ clientId, cleanSession: false, protocolVersion });
+
+  it('a receiver whose process restarts gets, with the same clientId, what was sent while it was away', async () => {
+    const name = queueName('away');
+    const clientId = uniqueId('away');
+    const first = await connection(persistent(clientId));
+    await receiver(first, { name, reliable: true });
+    await first.close();
+    const send = await sender(await connection(), { name, reliable: true });
+    const items = ['a0', 'a1', 'a2', 'a3', 'a4'];
+    await sendAll(send, items);
+    const back = await connection(persistent(clientId));
+    expect(back.sessionPresent).toBe(true);
+    const { inbox } = await receiver(back, { name, reliable: true });
+    await until(() => inbox.texts.length >= items.length, 'the messages sent while away');
+    expect([...inbox.texts].sort()).toEqual(items);
+  });
+
+  it('a receiver whose link drops gets what was sent while it was disconnected', async () => {
+    const name = queueName('drop');
+    const conn = await connection({ ...persistent(uniqueId('drop')), reconnectMillis: 300 });
+    const { queue, inbox } = await receiver(conn, { name, reliable: true });
+    const send = await sender(await connection(), { name, reliable: true });
+    conn.simulateDrop();
+    await waitForStatus(conn, 'disconnected');
+    await sendAll(send, ['d0', 'd1', 'd2']);
+    await waitForStatus(queue, 'connected');
+    await until(() => inbox.texts.length >= 3, 'the messages sent while disconnected');
+    expect([...inbox.texts].sort()).toEqual(['d0', 'd1', 'd2']);
+  });
+
+  it('an unacked message comes again when the receiver crashes and its clientId comes back', async () => {
+    const name = queueName('crash');
+    const clientId = uniqueId('crash');
+    const first = await connection(persistent(clientId));
+    const { inbox: never } = await receiver(first, { name, reliable: true }, 'none');
+    const send = await sender(await connection(), { name, reliable: true });
+    await sendAll(send, ['fragile']);
+    await until(() => never.texts.length === 1, 'the first delivery');
+    first.simulateDrop();
+    await first.close();
+    const back = await connection(persistent(clientId));
+    const { inbox } = await receiver(back, { name, reliable: true });
+    await until(() => inbox.texts.includes('fragile'), 'the redelivery');
+    await sendAll(send, ['next']);
+    await until(() => inbox.texts.includes('next'), 'a later message');
+    expect(inbox.texts).toEqual(['fragile', 'next']);
+  });
+});
+
+describe('clean sessions', () => {
+  it('an unacked message is not offered to another receiver when its receiver closes (redeliverUnacked false)', async () => {
+    const name = queueName('clean');
+    const send = await sender(await connection(), { name, reliable: true });
+    const first = await receiver(await connection(), { name, reliable: true }, 'none');
+    await sendAll(send, ['held']);
+    await until(() => first.inbox.texts.length === 1, 'the first delivery');
+    await first.queue.close();
+    const second = await receiver(await connection(), { name, reliable: true });
+    await sendAll(send, ['marker']);
+    await until(() => second.inbox.texts.includes('marker'), 'the marker');
+    expect(second.inbox.texts).toEqual(['marker']);
+  });
+
+  it('a receiver that closes on a clean session unsubscribes: a new receiver on the same connection gets only new messages', async () => {
+    const name = queueName('unsub');
+    const conn = await connection();
+    const first = await receiver(conn, { name, reliable: true });
+    await first.queue.close();
+    const send = await sender(await connection(), { name, reliable: true });
+    await sendAll(send, ['lost']);
+    const second = await receiver(conn, { name, reliable: true });
+    await sendAll(send, ['kept']);
+    await until(() => second.inbox.texts.includes('kept'), 'the new message');
+    expect(second.inbox.texts).toEqual(['kept']);
+  });
+});

@@ -1,0 +1,20 @@
+import type { ContractTarget } from '@mq/core/contract';
+import { mqttTestUrl, uniqueId, unreachableUrl } from '@mq/testkit';
+import { type MqttConnection, mqttBackend } from '../src/index.js';
+
+/** The contract target for the Mosquitto under test, speaking `protocolVersion`; a fresh client id per connection. */
+export function mosquittoTarget(protocolVersion: 4 | 5): ContractTarget {
+  return {
+    backend: mqttBackend,
+    connectionOptions: () => ({
+      uri: mqttTestUrl(),
+      clientId: uniqueId(`ct${protocolVersion}`),
+      protocolVersion,
+      reconnectMillis: 100,
+    }),
+    unreachableConnectionOptions: () => ({ uri: unreachableUrl('mqtt'), reconnectMillis: 50 }),
+    faults: {
+      dropConnection: async (connection) => (connection as MqttConnection).simulateDrop(),
+    },
+  };
+}
