@@ -1,0 +1,29 @@
+import { type Backend, type Connection, defineBackend, invalid, SPI_VERSION } from '@mq/core';
+import { RedisConnection, type RedisConnectionOptions } from './connection.js';
+import { RedisQueue, type RedisQueueOptions } from './queue.js';
+
+/** The `@acme/mq-redis` backend descriptor: serves `redis:` URIs. */
+export const redisBackend: Backend = defineBackend({
+  spiVersion: SPI_VERSION,
+  name: '@acme/mq-redis',
+  schemes: ['redis'],
+  capabilities: {
+    // PUB/SUB channels live apart from list keys (`b:` versus `q:`), so same-name queues never meet.
+    broadcast: true,
+    broadcastIsolated: true,
+    // Unicast lists keep messages until a receiver comes; a reliable receiver's unacked messages sit in its
+    // processing list and go back to the queue on nack, on close and when it reopens after a lost link.
+    retainUnicast: true,
+    nackRequeue: true,
+    redeliverUnacked: true,
+    // A reliable receiver stops taking messages while `prefetch` of them await an ack.
+    prefetch: true,
+  },
+  createConnection: (options) => new RedisConnection(options as RedisConnectionOptions),
+  createQueue: (options, connection: Connection) => {
+    if (!(connection instanceof RedisConnection)) {
+      throw invalid('acme/mq-redis', 'connection must be a RedisConnection made by this backend');
+    }
+    return new RedisQueue(options as RedisQueueOptions, connection);
+  },
+});

@@ -1,0 +1,137 @@
+import {
+  BaseConnection,
+  type ConnectionOptions,
+  checkUri,
+  MqError,
+  readInteger,
+  readOptions,
+  readString,
+} from '@mq/core';
+import { Redis, type RedisOptions } from 'ioredis';
+
+const PKG = 'acme/mq-redis';
+const MAX_MILLIS = { min: 1, max: 2_147_483_647 };
+
+/** Options of a {@link RedisConnection}. */
+export interface RedisConnectionOptions extends ConnectionOptions {
+  /**
+   * The Redis server, `redis://[user:password@]host[:port][/db]`.
+   * @default 'redis://127.0.0.1:6379'
+   */
+  uri?: string;
+  /**
+   * Prefix of every Redis key and channel this backend uses; give each application (or test run) its own.
+   * @default 'mq:'
+   */
+  keyPrefix?: string;
+}
+
+/**
+ * A connection to one Redis server. It holds one command link (sends, acks); each receiver opens its own
+ * link, because a blocked `BLMOVE` or a `SUBSCRIBE` takes a Redis connection for itself.
+ */
+export class RedisConnection extends BaseConnection {
+  /** Prefix of every key and channel, see {@link RedisConnectionOptions.keyPrefix}. */
+  readonly keyPrefix: string;
+  readonly #uri: string;
+  readonly #timeoutMillis: number;
+  #client: Redis | undefined;
+  #clientId: number | undefined;
+
+  /** Validates the options; the connection starts `closed`. */
+  constructor(options: RedisConnectionOptions = {}) {
+    const opts = readOptions(
+      PKG,
+      options,
+      ['uri', 'connectTimeoutMillis', 'reconnectMillis', 'keyPrefix'],
+      'connection options',
+    );
+    const uri = opts.uri ?? 'redis://127.0.0.1:6379';
+    checkUri(PKG, 'uri', uri, ['redis']);
+    super(readInteger(PKG, opts, 'reconnectMillis', MAX_MILLIS, 1000) as number);
+    this.#uri = uri as string;
+    this.#timeoutMillis = readInteger(PKG, opts, 'connectTimeoutMillis', MAX_MILLIS, 3000) as number;
+    this.keyPrefix = readString(PKG, opts, 'keyPrefix', 'mq:', {
+      regex: /^[^\s*?[\]]{1,64}$/,
+      rule: 'be 1 to 64 characters without spaces or glob characters (*?[])',
+    }) as string;
+  }
+
+  /** The Redis `CLIENT ID` of the command link while connected; for diagnostics and fault injection. */
+  get clientId(): number | undefined {
+    return this.#clientId;
+  }
+
+  /** For this backend's queues: the command link, or `CONNECTION_LOST` when it is down. */
+  commandClient(what: string): Redis {
+    if (this.#client?.status !== 'ready') {
+      throw new MqError('CONNECTION_LOST', `[${PKG}] not connected to Redis: ${what}`);
+    }
+    return this.#client;
+  }
+
+  /** For this backend's queues: a new link to the same server, connected, that never reconnects by itself. */
+  async openClient(): Promise<Redis> {
+    const client = new Redis(this.#uri, this.#clientOptions());
+    // ioredis logs unhandled 'error' events; failures reach us through rejected commands and 'end'.
+    client.on('error', () => {});
+    try {
+      await withDeadline(client.connect(), this.#timeoutMillis, () => client.disconnect());
+    } catch (error) {
+      client.disconnect();
+      throw error;
+    }
+    return client;
+  }
+
+  protected override async openLink(): Promise<void> {
+    const client = await this.openClient();
+    let lastError: unknown;
+    client.on('error', (error: unknown) => {
+      lastError = error;
+    });
+    client.once('end', () => {
+      if (this.#client !== client) return;
+      this.#client = undefined;
+      this.#clientId = undefined;
+      this.linkLost(lastError ?? new Error('Redis closed the connection'));
+    });
+    this.#client = client;
+    this.#clientId = Number(await client.client('ID'));
+  }
+
+  protected override async closeLink(): Promise<void> {
+    const client = this.#client;
+    this.#client = undefined;
+    this.#clientId = undefined;
+    if (!client) return;
+    if (client.status === 'ready') await client.quit().catch(() => client.disconnect());
+    else client.disconnect();
+  }
+
+  #clientOptions(): RedisOptions {
+    return {
+      lazyConnect: true,
+      connectTimeout: this.#timeoutMillis,
+      // BaseConnection and BaseQueue own reconnection; a client that reconnects or queues commands on its
+      // own would hide losses from them.
+      retryStrategy: () => null,
+      reconnectOnError: () => false,
+      enableOfflineQueue: false,
+      autoResubscribe: false,
+      autoResendUnfulfilledCommands: false,
+    };
+  }
+}
+
+/** Rejects with `TIMEOUT` (after calling `onTimeout`) when `promise` takes longer than `millis`. */
+function withDeadline<T>(promise: Promise<T>, millis: number, onTimeout: () => void): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      onTimeout();
+      reject(new MqError('TIMEOUT', `[${PKG}] connecting took longer than ${millis} ms`));
+    }, millis);
+  });
+  return Promise.race([promise, limit]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,275 @@
+import { randomUUID } from 'node:crypto';
+import {
+  BaseQueue,
+  type Message,
+  MqError,
+  type QueueOptions,
+  resolveQueueOptions,
+  toMqError,
+} from '@mq/core';
+import type { Redis } from 'ioredis';
+import type { RedisConnection } from './connection.js';
+
+const PKG = 'acme/mq-redis';
+
+/** Moves a consumer's whole processing list back to the delivery end of its queue, oldest delivered first. */
+const REQUEUE_ALL = `local n = 0
+while redis.call('LMOVE', KEYS[1], KEYS[2], 'LEFT', 'RIGHT') do n = n + 1 end
+return n`;
+
+/** Moves one message from a processing list back to the delivery end of its queue, if it is still there. */
+const REQUEUE_ONE = `if redis.call('LREM', KEYS[1], -1, ARGV[1]) > 0 then redis.call('RPUSH', KEYS[2], ARGV[1]) end
+return 0`;
+
+/** Options of a {@link RedisQueue}: the shared queue options. */
+export interface RedisQueueOptions extends QueueOptions {
+  /**
+   * Reliable unicast receivers only: the most unacked messages held at once, from 1 to 65535.
+   * @default 100
+   */
+  prefetch?: number;
+}
+
+/** What a receiver holds while open: its own link, and how many messages await an ack. */
+interface Receiver {
+  readonly client: Redis;
+  /** `CLIENT KILL` filters naming this link (its id and address, so a reused id after a restart never matches). */
+  filters: string[] | undefined;
+  /** True once Redis confirmed the link is gone (`CLIENT KILL`). */
+  killed: boolean;
+  stopped: boolean;
+  inFlight: number;
+  wake: (() => void) | undefined;
+}
+
+/**
+ * A queue on Redis. Unicast is the list `<prefix>q:<name>`: senders `LPUSH`; a reliable receiver `BLMOVE`s each
+ * message into its own processing list `<prefix>p:<name>:<id>` until acked. Broadcast is the PUB/SUB channel
+ * `<prefix>b:<name>`, which keeps nothing and has no acks.
+ */
+export class RedisQueue extends BaseQueue {
+  readonly #conn: RedisConnection;
+  readonly #queueKey: string;
+  readonly #processingKey: string;
+  readonly #channel: string;
+  #receiver: Receiver | undefined;
+  /** Receiver links dropped while Redis was out of reach, as kill filters: they may still be blocked there. */
+  readonly #stale = new Set<string[]>();
+
+  /** Validates the options; the queue starts `closed`. */
+  constructor(options: RedisQueueOptions, connection: RedisConnection) {
+    super(PKG, resolveQueueOptions(PKG, options, { required: false, min: 1, max: 65535 }), connection);
+    this.#conn = connection;
+    const { keyPrefix } = connection;
+    this.#queueKey = `${keyPrefix}q:${this.name}`;
+    // One processing list per queue object, kept across reconnects so that open() can recover it.
+    this.#processingKey = `${keyPrefix}p:${this.name}:${randomUUID()}`;
+    this.#channel = `${keyPrefix}b:${this.name}`;
+  }
+
+  protected override async open(): Promise<void> {
+    this.#teardown();
+    const main = this.#conn.commandClient(`cannot open '${this.name}'`);
+    if (!this.isRecv) return;
+    await this.#killStale(main);
+    const client = await this.#conn.openClient();
+    const rx: Receiver = {
+      client,
+      filters: undefined,
+      killed: false,
+      stopped: false,
+      inFlight: 0,
+      wake: undefined,
+    };
+    this.#receiver = rx;
+    try {
+      const info = String(await client.client('INFO'));
+      const field = (key: string): string => new RegExp(`(?:^| )${key}=(\\S*)`).exec(info)?.[1] ?? '';
+      rx.filters = ['ID', field('id'), 'ADDR', field('addr')];
+      if (this.options.broadcast) {
+        client.on('messageBuffer', (_channel: Buffer, payload: Buffer) => {
+          if (!rx.stopped) this.deliver(new RedisMessage(payload, settled, settled));
+        });
+        client.once('end', () => this.#lost(rx, new Error('subscriber link closed')));
+        await client.subscribe(this.#channel);
+      } else if (this.options.reliable) {
+        // Messages left unacked on a previous link go back first, so they are delivered again.
+        await main.eval(REQUEUE_ALL, 2, this.#processingKey, this.#queueKey);
+      }
+      // The connection may have dropped (and come back) while this ran: never consume on a stale link.
+      if (rx.stopped || this.#conn.commandClient(`cannot open '${this.name}'`) !== main) {
+        throw new MqError('CONNECTION_LOST', `[${PKG}] link lost while opening '${this.name}'`);
+      }
+    } catch (error) {
+      if (this.#receiver === rx) this.#teardown();
+      throw error;
+    }
+    if (!this.options.broadcast) void this.#consume(rx);
+  }
+
+  protected override async publish(payload: Uint8Array): Promise<void> {
+    const client = this.#conn.commandClient(`message not sent to '${this.name}'`);
+    const body = Buffer.isBuffer(payload)
+      ? payload
+      : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+    try {
+      if (this.options.broadcast) await client.publish(this.#channel, body);
+      else await client.lpush(this.#queueKey, body);
+    } catch (error) {
+      const code = client.status === 'ready' ? 'BROKER' : 'CONNECTION_LOST';
+      throw toMqError(error, code, `[${PKG}] send to '${this.name}' failed`);
+    }
+  }
+
+  protected override async stopReceiving(): Promise<void> {
+    const rx = this.#receiver;
+    if (!rx) return;
+    rx.stopped = true;
+    rx.wake?.();
+    await this.#kill(rx);
+    rx.client.disconnect();
+  }
+
+  protected override async release(): Promise<void> {
+    const rx = this.#receiver;
+    if (rx) await this.#kill(rx);
+    this.#teardown();
+    if (!rx || this.options.broadcast || !this.options.reliable) return;
+    const main = this.#conn.commandClient(
+      `unacked messages of '${this.name}' stay in ${this.#processingKey}`,
+    );
+    await this.#killStale(main);
+    await main.eval(REQUEUE_ALL, 2, this.#processingKey, this.#queueKey);
+  }
+
+  protected override linkDown(): void {
+    this.#teardown();
+  }
+
+  /** Takes messages one at a time, holding at most `prefetch` unacked on a reliable queue. */
+  async #consume(rx: Receiver): Promise<void> {
+    const prefetch = this.options.prefetch ?? 100;
+    const reliable = this.options.reliable;
+    while (!rx.stopped) {
+      if (reliable && rx.inFlight >= prefetch) {
+        await new Promise<void>((resolve) => {
+          rx.wake = resolve;
+        });
+        continue;
+      }
+      let payload: Buffer | null;
+      try {
+        payload = reliable
+          ? await rx.client.blmoveBuffer(this.#queueKey, this.#processingKey, 'RIGHT', 'LEFT', 0)
+          : ((await rx.client.brpopBuffer(this.#queueKey, 0))?.[1] ?? null);
+      } catch (error) {
+        this.#lost(rx, error);
+        return;
+      }
+      // A message moved after stop stays in the processing list, which release() or open() requeues.
+      if (payload === null || rx.stopped) continue;
+      if (!reliable) {
+        this.deliver(new RedisMessage(payload, settled, settled));
+        continue;
+      }
+      rx.inFlight += 1;
+      const body = payload;
+      this.deliver(
+        new RedisMessage(
+          body,
+          () => this.#settle(rx, 'ack', (c) => c.lrem(this.#processingKey, -1, body)),
+          () =>
+            this.#settle(rx, 'nack', (c) =>
+              c.eval(REQUEUE_ONE, 2, this.#processingKey, this.#queueKey, body),
+            ),
+        ),
+      );
+    }
+  }
+
+  async #settle(rx: Receiver, what: string, command: (client: Redis) => Promise<unknown>): Promise<void> {
+    try {
+      if (this.#receiver !== rx) throw new Error('its receiver link is gone');
+      await command(this.#conn.commandClient(`cannot ${what}`));
+    } catch (error) {
+      throw toMqError(
+        error,
+        'ACK_FAILED',
+        `[${PKG}] ${what} on '${this.name}' failed; the message will be delivered again`,
+      );
+    } finally {
+      rx.inFlight -= 1;
+      rx.wake?.();
+      rx.wake = undefined;
+    }
+  }
+
+  /** The receiver's own link died while the connection may still be up: report it and let BaseQueue retry. */
+  #lost(rx: Receiver, error: unknown): void {
+    if (rx.stopped || this.#receiver !== rx) return;
+    this.#teardown();
+    this.resourceLost(error);
+  }
+
+  /**
+   * Ends a receiver link on the server, through the command link. Closing our socket is not enough: until Redis
+   * notices, a `BLMOVE` still blocked there would take the messages we are about to requeue.
+   */
+  async #kill(rx: Receiver): Promise<void> {
+    if (rx.killed || !rx.filters) return;
+    try {
+      await this.#conn.commandClient('cannot end the receiver link').client('KILL', ...rx.filters);
+      rx.killed = true;
+    } catch {
+      // Redis is out of reach: the next open() or release() kills it (see #stale).
+    }
+  }
+
+  async #killStale(main: Redis): Promise<void> {
+    for (const filters of [...this.#stale]) {
+      this.#stale.delete(filters);
+      // If the ACL forbids CLIENT KILL, go on: the link ends once Redis notices its socket closed.
+      await main.client('KILL', ...filters).catch(() => {});
+    }
+  }
+
+  #teardown(): void {
+    const rx = this.#receiver;
+    this.#receiver = undefined;
+    if (!rx) return;
+    rx.stopped = true;
+    rx.wake?.();
+    rx.client.disconnect();
+    if (!rx.killed && rx.filters) this.#stale.add(rx.filters);
+  }
+}
+
+const settled = (): Promise<void> => Promise.resolve();
+
+/** A message delivered by a {@link RedisQueue}; settling it twice is ignored. */
+class RedisMessage implements Message {
+  readonly payload: Buffer;
+  readonly #ack: () => Promise<void>;
+  readonly #nack: () => Promise<void>;
+  #settled = false;
+
+  constructor(payload: Buffer, ack: () => Promise<void>, nack: () => Promise<void>) {
+    this.payload = payload;
+    this.#ack = ack;
+    this.#nack = nack;
+  }
+
+  ack(): Promise<void> {
+    return this.#once(this.#ack);
+  }
+
+  nack(): Promise<void> {
+    return this.#once(this.#nack);
+  }
+
+  #once(settle: () => Promise<void>): Promise<void> {
+    if (this.#settled) return Promise.resolve();
+    this.#settled = true;
+    return settle();
+  }
+}
