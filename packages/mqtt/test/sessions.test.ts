@@ -56,7 +56,39 @@ describe.each([5, 4] as const)('persistent sessions (protocolVersion %i)', (prot
   });
 });
 
+describe('persistent session, receiver closed but connection kept', () => {
+  it('keeps the subscription like a durable queue: a receiver reopened on the connection gets what came meanwhile', async () => {
+    const name = queueName('durable');
+    const conn = await connection({ clientId: uniqueId('durable'), cleanSession: false });
+    const first = await receiver(conn, { name, reliable: true });
+    await first.queue.close();
+    const send = await sender(await connection(), { name, reliable: true });
+    await sendAll(send, ['k0', 'k1']);
+    const second = await receiver(conn, { name, reliable: true });
+    await until(() => second.inbox.texts.length === 2, 'the messages sent while no receiver was open');
+    expect(second.inbox.texts).toEqual(['k0', 'k1']);
+  });
+});
+
 describe('clean sessions', () => {
+  it('Mosquitto sends an MQTT 3.1.1 client at most 20 unacked QoS 1 messages', async () => {
+    const name = queueName('window');
+    const conn = await connection({ protocolVersion: 4 });
+    const { inbox } = await receiver(conn, { name, reliable: true }, 'none');
+    const { inbox: probe } = await receiver(conn, { name: `${name}.probe` });
+    const send = await sender(await connection(), { name, reliable: true });
+    await sendAll(
+      send,
+      Array.from({ length: 30 }, (_, i) => `w${i}`),
+    );
+    await sendAll(await sender(conn, { name: `${name}.probe` }), ['probe']);
+    await until(() => probe.texts.length === 1 && inbox.texts.length >= 20, 'the probe and the window');
+    expect(inbox.texts.length).toBe(20);
+    for (const message of inbox.messages.slice(0, 20)) await message.ack();
+    await until(() => inbox.texts.length === 30, 'the rest after the acks');
+    for (const message of inbox.messages.slice(20)) await message.ack();
+  });
+
   it('an unacked message is not offered to another receiver when its receiver closes (redeliverUnacked false)', async () => {
     const name = queueName('clean');
     const send = await sender(await connection(), { name, reliable: true });
