@@ -88,7 +88,7 @@ export class RedisQueue extends BaseQueue {
       rx.filters = ['ID', field('id'), 'ADDR', field('addr')];
       if (this.options.broadcast) {
         client.on('messageBuffer', (_channel: Buffer, payload: Buffer) => {
-          if (!rx.stopped) this.deliver(new RedisMessage(payload, settled, settled));
+          if (!rx.stopped) this.deliver(message(payload, settled, settled));
         });
         client.once('end', () => this.#lost(rx, new Error('subscriber link closed')));
         await client.subscribe(this.#channel);
@@ -169,13 +169,13 @@ export class RedisQueue extends BaseQueue {
       // A message moved after stop stays in the processing list, which release() or open() requeues.
       if (payload === null || rx.stopped) continue;
       if (!reliable) {
-        this.deliver(new RedisMessage(payload, settled, settled));
+        this.deliver(message(payload, settled, settled));
         continue;
       }
       rx.inFlight += 1;
       const body = payload;
       this.deliver(
-        new RedisMessage(
+        message(
           body,
           () => this.#settle(rx, 'ack', (c) => c.lrem(this.#processingKey, -1, body)),
           () =>
@@ -246,30 +246,13 @@ export class RedisQueue extends BaseQueue {
 
 const settled = (): Promise<void> => Promise.resolve();
 
-/** A message delivered by a {@link RedisQueue}; settling it twice is ignored. */
-class RedisMessage implements Message {
-  readonly payload: Buffer;
-  readonly #ack: () => Promise<void>;
-  readonly #nack: () => Promise<void>;
-  #settled = false;
-
-  constructor(payload: Buffer, ack: () => Promise<void>, nack: () => Promise<void>) {
-    this.payload = payload;
-    this.#ack = ack;
-    this.#nack = nack;
-  }
-
-  ack(): Promise<void> {
-    return this.#once(this.#ack);
-  }
-
-  nack(): Promise<void> {
-    return this.#once(this.#nack);
-  }
-
-  #once(settle: () => Promise<void>): Promise<void> {
-    if (this.#settled) return Promise.resolve();
-    this.#settled = true;
+/** A received message; settling it twice is ignored. */
+function message(payload: Buffer, ack: () => Promise<void>, nack: () => Promise<void>): Message {
+  let done = false;
+  const once = (settle: () => Promise<void>) => (): Promise<void> => {
+    if (done) return Promise.resolve();
+    done = true;
     return settle();
-  }
+  };
+  return { payload, ack: once(ack), nack: once(nack) };
 }
