@@ -7,6 +7,13 @@ import { type AmqpQueueOptions, PKG, resolveAmqpQueueOptions } from './options.j
 import { declare, route } from './topology.js';
 
 /**
+ * Frames amqplib buffers per channel before `publish()` returns false and sends wait for 'drain'. amqplib's
+ * default (1024) lets one channel hold up to 128 MiB of 128 KiB frames; 128 bounds it to 16 MiB and measured
+ * no throughput loss on small messages.
+ */
+const WRITE_BUFFER_FRAMES = 128;
+
+/**
  * A sender or receiver on an {@link AmqpConnection}, on its own channel. Unicast maps to a durable queue,
  * broadcast to a fanout exchange (see the README for the whole mapping). Reliable senders use a confirm channel
  * and resolve each send on the broker's `basic.ack`; receivers use `basic.qos(prefetch)` and manual acks.
@@ -36,7 +43,10 @@ export class AmqpQueue extends BaseQueue {
       throw new MqError('NOT_CONNECTED', `[${PKG}] connection lost before queue '${this.name}' opened`);
     }
     const confirm = this.options.reliable && !this.isRecv;
-    const channel = confirm ? await model.createConfirmChannel() : await model.createChannel();
+    const channelOptions = { highWaterMark: WRITE_BUFFER_FRAMES };
+    const channel = confirm
+      ? await model.createConfirmChannel(channelOptions)
+      : await model.createChannel(channelOptions);
     const link: ChannelLink = new ChannelLink(channel, model, () => this.#onChannelClose(link));
     try {
       await this.#dropStaleTemp(channel, model);

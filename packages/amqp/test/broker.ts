@@ -1,4 +1,7 @@
 import { execFile } from 'node:child_process';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { amqpTestUrl } from '@mq/testkit';
 import * as amqp from 'amqplib';
@@ -80,5 +83,39 @@ export async function until(
   while (!(await predicate())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMillis} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+const LOCK_DIR = join(tmpdir(), 'mq-amqp-disruptive.lock');
+
+/**
+ * Takes a machine-wide lock for broker-disturbing tests (restart, memory alarm), so that two test runs on this
+ * machine never disturb the broker at the same time; a lock left by a dead process is taken over. Returns the
+ * release function.
+ */
+export async function brokerLock(timeoutMillis = 240_000): Promise<() => Promise<void>> {
+  const deadline = Date.now() + timeoutMillis;
+  for (;;) {
+    try {
+      await mkdir(LOCK_DIR);
+      await writeFile(join(LOCK_DIR, 'pid'), String(process.pid));
+      return () => rm(LOCK_DIR, { recursive: true, force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const owner = Number(await readFile(join(LOCK_DIR, 'pid'), 'utf8').catch(() => 'NaN'));
+    if (Number.isInteger(owner) && !isAlive(owner)) await rm(LOCK_DIR, { recursive: true, force: true });
+    if (Date.now() > deadline)
+      throw new Error(`broker lock ${LOCK_DIR} still held after ${timeoutMillis} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }

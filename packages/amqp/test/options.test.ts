@@ -1,0 +1,140 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import { type MqError, waitForStatus } from '@mq/core';
+import { amqpTestUrl, uniqueId } from '@mq/testkit';
+import { afterEach, describe, expect, it } from 'vitest';
+import { AmqpConnection, AmqpQueue, amqpBackend } from '../src/index.js';
+import { rabbitmqctl, until } from './broker.js';
+import { newConnection } from './helpers.js';
+
+function invalidMessage(make: () => unknown): string {
+  try {
+    make();
+  } catch (error) {
+    expect((error as MqError).code).toBe('INVALID_OPTIONS');
+    return (error as Error).message;
+  }
+  throw new Error('expected INVALID_OPTIONS');
+}
+
+describe('AMQP options', () => {
+  it('defaults: amqp://localhost, 3000 ms connect timeout, 1000 ms between reconnects', () => {
+    const conn = new AmqpConnection();
+    expect(conn.settings).toMatchObject({
+      uri: 'amqp://localhost',
+      connectTimeoutMillis: 3000,
+      reconnectMillis: 1000,
+      tls: undefined,
+      connectionName: undefined,
+    });
+    expect(amqpBackend.schemes).toEqual(['amqp', 'amqps']);
+    expect(Object.values(amqpBackend.capabilities).every(Boolean)).toBe(true);
+  });
+
+  it('rejects bad connection options with INVALID_OPTIONS naming the field', () => {
+    expect(invalidMessage(() => new AmqpConnection({ uri: 'mqtt://localhost' }))).toContain('uri scheme');
+    expect(invalidMessage(() => new AmqpConnection({ heartbeatSeconds: -1 }))).toContain(
+      '[mq/amqp] heartbeatSeconds must be an integer from 0 to 65535, got -1',
+    );
+    expect(invalidMessage(() => new AmqpConnection({ tls: { ca: 'x' } }))).toContain(
+      'tls is only used with an amqps: uri',
+    );
+    expect(
+      invalidMessage(() => new AmqpConnection({ uri: 'amqps://h', tls: { ca: 42 as never } })),
+    ).toContain('tls.ca must be');
+    expect(
+      invalidMessage(() => new AmqpConnection({ uri: 'amqps://h', tls: { cafile: 'x' } as never })),
+    ).toContain("unknown field 'cafile'");
+    expect(invalidMessage(() => new AmqpConnection({ connectionName: 7 as never }))).toContain(
+      'connectionName must be a string',
+    );
+  });
+
+  it('rejects bad queue options: prefetch is required for receivers, from 1 to 65535; persistent is a boolean', () => {
+    const conn = new AmqpConnection();
+    expect(invalidMessage(() => new AmqpQueue({ name: 'a', isRecv: true }, conn))).toContain(
+      '[mq/amqp] prefetch is required for a receiver: an integer from 1 to 65535',
+    );
+    expect(invalidMessage(() => new AmqpQueue({ name: 'a', isRecv: true, prefetch: 0 }, conn))).toBe(
+      '[mq/amqp] prefetch must be an integer from 1 to 65535, got 0',
+    );
+    expect(
+      invalidMessage(() => new AmqpQueue({ name: 'a', isRecv: false, persistent: 'yes' as never }, conn)),
+    ).toContain('persistent must be a boolean');
+    expect(new AmqpQueue({ name: 'a', isRecv: false, persistent: true }, conn).persistent).toBe(true);
+    expect(new AmqpQueue({ name: 'a', isRecv: false }, conn).persistent).toBe(false);
+    expect(
+      invalidMessage(() => amqpBackend.createQueue({ name: 'a', isRecv: false }, {} as never)),
+    ).toContain('AmqpConnection');
+  });
+
+  it('never shows the password: not in settings.safeUri, not in errors', async () => {
+    const conn = new AmqpConnection({ uri: 'amqp://user:s3cret@127.0.0.1:1/vh', reconnectMillis: 50 });
+    expect(conn.settings.safeUri).not.toContain('s3cret');
+    const errors: MqError[] = [];
+    conn.on('error', (error) => errors.push(error));
+    conn.connect();
+    await until(() => errors.length > 0, 'a failed attempt');
+    await conn.close();
+    expect(errors[0]!.message).toContain('***');
+    expect(errors.map((e) => e.message).join()).not.toContain('s3cret');
+  });
+});
+
+describe('AMQP connection behaviour', () => {
+  const servers: Server[] = [];
+  const sockets: Socket[] = [];
+  afterEach(async () => {
+    for (const socket of sockets.splice(0)) socket.destroy();
+    await Promise.all(servers.splice(0).map((s) => new Promise((resolve) => s.close(resolve))));
+  });
+
+  it('asks the broker for heartbeatSeconds and names the connection (connection_name)', async () => {
+    const name = uniqueId('mq-amqp-heartbeat');
+    const conn = newConnection({ heartbeatSeconds: 7, connectionName: name });
+    conn.connect();
+    try {
+      await waitForStatus(conn, 'connected');
+      const row = (await rabbitmqctl('list_connections', 'timeout', 'client_properties'))
+        .split('\n')
+        .find((line) => line.includes(`{"connection_name","${name}"}`));
+      expect(row?.split('\t')[0]).toBe('7');
+    } finally {
+      await conn.close();
+    }
+  });
+
+  it('a server that accepts TCP but never speaks AMQP fails the attempt after connectTimeoutMillis', async () => {
+    const server = createServer((socket) => sockets.push(socket));
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    const conn = new AmqpConnection({ uri: `amqp://127.0.0.1:${port}`, connectTimeoutMillis: 300 });
+    const errors: MqError[] = [];
+    conn.on('error', (error) => errors.push(error));
+    const started = Date.now();
+    conn.connect();
+    await until(() => conn.status === 'disconnected', 'the attempt to fail');
+    const took = Date.now() - started;
+    await conn.close();
+    expect(took).toBeGreaterThanOrEqual(250);
+    expect(took).toBeLessThan(2000);
+    expect(errors[0]!.message).toMatch(/took over 300 ms|ETIMEDOUT/);
+  });
+
+  it('amqps: against a plain AMQP port fails the attempt cleanly and close() resolves', async () => {
+    const url = new URL(amqpTestUrl());
+    const conn = new AmqpConnection({
+      uri: `amqps://${url.host}`,
+      connectTimeoutMillis: 1000,
+      reconnectMillis: 100,
+      tls: { rejectUnauthorized: false },
+    });
+    const errors: MqError[] = [];
+    conn.on('error', (error) => errors.push(error));
+    conn.connect();
+    await until(() => errors.length > 0, 'a failed TLS attempt');
+    await conn.close();
+    expect(conn.status).toBe('closed');
+    expect(errors[0]!.code === 'BROKER' || errors[0]!.code === 'TIMEOUT').toBe(true);
+  });
+});
