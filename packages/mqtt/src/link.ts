@@ -137,8 +137,12 @@ export class MqttLink {
   /** Sends the PUBACK of an incoming QoS 1 message; false when the link is no longer alive. */
   puback(messageId: number): boolean {
     if (!this.alive) return false;
-    const send = (this.client as unknown as { _sendPacket: SendPacket })._sendPacket.bind(this.client);
-    send({ cmd: 'puback', messageId });
+    // mqtt.js has no public deferred-PUBACK call; its internal writer is pinned by the exact mqtt version.
+    const send = (this.client as unknown as { _sendPacket?: SendPacket })._sendPacket;
+    if (typeof send !== 'function') {
+      throw new MqError('UNSUPPORTED', `[${PKG}] this mqtt.js version cannot send a deferred PUBACK`);
+    }
+    send.call(this.client, { cmd: 'puback', messageId });
     return true;
   }
 
