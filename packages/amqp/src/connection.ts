@@ -3,8 +3,9 @@ import * as amqp from 'amqplib';
 import { withDeadline } from './deadline.js';
 import {
   type AmqpConnectionOptions,
+  type AmqpConnectionSettings,
+  type AmqpTlsOptions,
   PKG,
-  type ResolvedConnectionOptions,
   resolveConnectionOptions,
 } from './options.js';
 
@@ -14,15 +15,19 @@ import {
  * gets its own channel.
  */
 export class AmqpConnection extends BaseConnection {
-  /** The validated options (the URI's password is only in `uri`, never in messages). */
-  readonly settings: Readonly<ResolvedConnectionOptions>;
+  /** The validated settings, safe to log: the URI's password and the TLS material are not in here. */
+  readonly settings: Readonly<AmqpConnectionSettings>;
+  readonly #uri: string;
+  readonly #tls: AmqpTlsOptions | undefined;
   #model: amqp.ChannelModel | undefined;
 
   /** Validates the options; the connection starts `closed`. Throws `INVALID_OPTIONS` naming the bad field. */
   constructor(options: AmqpConnectionOptions = {}) {
-    const settings = resolveConnectionOptions(options);
+    const { settings, uri, tls } = resolveConnectionOptions(options);
     super(settings.reconnectMillis);
     this.settings = Object.freeze(settings);
+    this.#uri = uri;
+    this.#tls = tls;
   }
 
   /** The `connection_name` client property, if one was given. */
@@ -36,7 +41,9 @@ export class AmqpConnection extends BaseConnection {
   }
 
   protected override async openLink(): Promise<void> {
-    const { uri, safeUri, connectTimeoutMillis, tls, connectionName } = this.settings;
+    const { uri: safeUri, connectTimeoutMillis, connectionName } = this.settings;
+    const uri = this.#uri;
+    const tls = this.#tls;
     const socketOptions: amqp.SocketOptions = {
       noDelay: true,
       // amqplib drops this socket timeout once the handshake is done; the deadline below bounds the rest.
@@ -84,7 +91,7 @@ export class AmqpConnection extends BaseConnection {
     const model = this.#model;
     this.#model = undefined;
     if (!model) return;
-    const { connectTimeoutMillis, safeUri } = this.settings;
+    const { connectTimeoutMillis, uri: safeUri } = this.settings;
     try {
       await withDeadline(
         model.close(),

@@ -3,8 +3,8 @@ export { AmqpConnection } from './connection.js';
 export type { AmqpMessage } from './message.js';
 export type {
   AmqpConnectionOptions,
+  AmqpConnectionSettings,
   AmqpQueueOptions,
   AmqpTlsOptions,
-  ResolvedConnectionOptions,
 } from './options.js';
 export { AmqpQueue } from './queue.js';

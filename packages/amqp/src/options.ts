@@ -86,20 +86,30 @@ export interface AmqpQueueOptions extends QueueOptions {
   persistent?: boolean;
 }
 
-/** Connection options after validation. */
-export interface ResolvedConnectionOptions {
-  /** The URI given to amqplib, with `heartbeat` applied. */
+/** The non-secret connection settings after validation, safe to log. */
+export interface AmqpConnectionSettings {
+  /** The broker URI with its password replaced by `***`. */
   uri: string;
-  /** The URI with its password hidden, for messages. */
-  safeUri: string;
   /** See {@link AmqpConnectionOptions.connectTimeoutMillis}. */
   connectTimeoutMillis: number;
   /** See {@link AmqpConnectionOptions.reconnectMillis}. */
   reconnectMillis: number;
-  /** See {@link AmqpConnectionOptions.tls}. */
-  tls: AmqpTlsOptions | undefined;
+  /** See {@link AmqpConnectionOptions.heartbeatSeconds}; `undefined` leaves it to the URI or the broker. */
+  heartbeatSeconds: number | undefined;
+  /** True when TLS options were given. */
+  tls: boolean;
   /** See {@link AmqpConnectionOptions.connectionName}. */
   connectionName: string | undefined;
+}
+
+/** Connection options after validation: the public settings plus what must stay private. */
+export interface ResolvedConnectionOptions {
+  /** Safe to show. */
+  settings: AmqpConnectionSettings;
+  /** The URI given to amqplib (with the password and `heartbeat` applied). */
+  uri: string;
+  /** See {@link AmqpConnectionOptions.tls}. */
+  tls: AmqpTlsOptions | undefined;
 }
 
 const CONNECTION_KEYS = [
@@ -124,12 +134,22 @@ export function resolveConnectionOptions(input: unknown): ResolvedConnectionOpti
     throw invalid(PKG, `tls is only used with an amqps: uri, got ${url.protocol}`);
   }
   return {
+    settings: {
+      uri: redactUri(url.toString()),
+      connectTimeoutMillis: readInteger(
+        PKG,
+        opts,
+        'connectTimeoutMillis',
+        { min: 1, max: MAX_MILLIS },
+        3000,
+      )!,
+      reconnectMillis: readInteger(PKG, opts, 'reconnectMillis', { min: 1, max: MAX_MILLIS }, 1000)!,
+      heartbeatSeconds: heartbeat,
+      tls: tls !== undefined,
+      connectionName: readString(PKG, opts, 'connectionName'),
+    },
     uri: url.toString(),
-    safeUri: redactUri(url.toString()),
-    connectTimeoutMillis: readInteger(PKG, opts, 'connectTimeoutMillis', { min: 1, max: MAX_MILLIS }, 3000)!,
-    reconnectMillis: readInteger(PKG, opts, 'reconnectMillis', { min: 1, max: MAX_MILLIS }, 1000)!,
     tls,
-    connectionName: readString(PKG, opts, 'connectionName'),
   };
 }
 
