@@ -24,9 +24,11 @@ skipped=()
 for dir in packages/*/; do
   dir="${dir%/}"
   [ -f "$dir/package.json" ] || continue
-  read -r name private < <(node -e '
+  read -r name private esm_only < <(node -e '
     const p = require(process.argv[1]);
-    console.log(p.name, p.private === true ? "private" : "public");
+    const root = p.exports?.["."];
+    const esmOnly = typeof root === "object" && root !== null && !("require" in root);
+    console.log(p.name, p.private === true ? "private" : "public", esmOnly ? "esm-only" : "dual");
   ' "$root/$dir/package.json")
   if [ "$private" = private ]; then
     echo "skipped: $name is private (not released yet)"
@@ -51,9 +53,13 @@ for dir in packages/*/; do
   ok=1
   echo "--- publint --strict $(basename "$tgz")"
   "$bin/publint" --strict "$tgz" || ok=0
-  echo "--- attw $(basename "$tgz")"
-  # --format ascii: the default table needs a wide terminal and is unreadable in CI logs.
-  "$bin/attw" --format ascii "$tgz" || ok=0
+  # --format ascii: the default table needs a wide terminal and is unreadable in CI logs. A package whose
+  # exports offer no require condition is ESM-only on purpose (like @mq/testkit, since vitest cannot be required):
+  # attw then checks it with the esm-only profile instead of flagging CJS resolution.
+  profile=()
+  [ "$esm_only" = esm-only ] && profile=(--profile esm-only)
+  echo "--- attw ${profile[*]} $(basename "$tgz")"
+  "$bin/attw" --format ascii ${profile[@]+"${profile[@]}"} "$tgz" || ok=0
   if [ "$ok" = 1 ]; then passed+=("$name"); else failed+=("$name"); fi
 done
 
