@@ -146,7 +146,11 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
   /** Drops the broker-side resources and rejects what is pending; called last on close. */
   protected abstract release(): Promise<void>;
 
-  /** Called when the connection drops: forget the dead resources, reject pending sends. Default: nothing. */
+  /**
+   * Called when the connection drops, and when an `open()` finishes on a link that has dropped since: forget
+   * the dead resources, reject pending sends. May run more than once. Not called after `resourceLost()` (the
+   * backend already knows), so `open()` must also clear leftovers of an earlier attempt. Default: nothing.
+   */
   protected linkDown(): void {}
 
   /** The backend calls this for each received message; the handler runs and is tracked for `close()`. */
@@ -211,7 +215,12 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
     const opening: Promise<void> = this.open()
       .then(
         () => {
-          if (this.#status === 'connecting' && epoch === this.#linkEpoch) this.#setStatus('connected');
+          if (epoch !== this.#linkEpoch) {
+            // Opened on a link that has dropped since: forget those resources (close() releases them itself).
+            if (this.#status !== 'closing') this.linkDown();
+            return;
+          }
+          if (this.#status === 'connecting') this.#setStatus('connected');
         },
         (error: unknown) => {
           if (this.#status !== 'connecting' || epoch !== this.#linkEpoch) return;

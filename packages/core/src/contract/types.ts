@@ -36,7 +36,7 @@ export interface ContractTarget {
 /** A need of a contract case: a capability of the backend, or a fault hook of the target. */
 export type Requirement = keyof Capabilities | 'fault:dropConnection' | 'fault:restartBroker';
 
-/** The groups of the contract, in report order. */
+/** The groups of the contract, in report order; a backend's additional cases may name their own. */
 export type ContractGroup =
   | 'lifecycle'
   | 'validation'
@@ -45,7 +45,9 @@ export type ContractGroup =
   | 'broadcast'
   | 'reliable'
   | 'concurrency'
-  | 'close';
+  | 'close'
+  // Backends may report their own cases under their own group names.
+  | (string & {});
 
 /** One behaviour every backend must show. */
 export interface ContractCase {

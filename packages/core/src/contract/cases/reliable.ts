@@ -108,6 +108,37 @@ export const reliableCases: ContractCase[] = [
 
   defineCase(
     'reliable',
+    'prefetch-bounds-unacked',
+    'a receiver with prefetch 2 that does not ack holds exactly 2 messages, and each ack lets one more in',
+    async (ctx) => {
+      const name = ctx.name();
+      const { collector } = await ctx.receiver(
+        await ctx.connection(),
+        { name, reliable: true, prefetch: 2 },
+        'none',
+      );
+      const send = await ctx.sender(await ctx.connection(), { name, reliable: true });
+      await sendAll(send, texts('p', 6));
+      await collector.untilCount(2, ctx.waitMillis);
+      // "No third message" can only be seen by giving an over-eager backend time to deliver one.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      checkEqual(collector.received.length, 2, 'messages held with prefetch 2');
+      await collector.received[0]!.message.ack();
+      await collector.untilCount(3, ctx.waitMillis);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      checkEqual(collector.received.length, 3, 'messages held after one ack');
+      // Drain: ack whatever arrives until all 6 came (a second ack of a message is ignored).
+      await ctx.poll(() => {
+        for (const received of collector.received) void received.message.ack();
+        return collector.received.length === 6;
+      }, 'all 6 messages while acking');
+      for (const received of collector.received) await received.message.ack();
+    },
+    { requires: ['prefetch'] },
+  ),
+
+  defineCase(
+    'reliable',
     'double-settle',
     'a second ack or nack of the same message is ignored and the queue keeps working',
     async (ctx) => {
