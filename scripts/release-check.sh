@@ -14,6 +14,11 @@ set -uo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 here="$root/scripts/release-check"
+# Run as `pnpm release:check`, this inherits pnpm's npm_config_* variables, and npm_config_registry would beat
+# the apps' .npmrc. Keep the configured registry as Verdaccio's uplink, then drop them all.
+uplink="$(npm config get registry 2>/dev/null)"
+[ -n "$uplink" ] && [ "$uplink" != undefined ] || uplink=https://registry.npmjs.org/
+while read -r var; do unset "$var"; done < <(compgen -e | grep -i '^npm_config_')
 export TURBO_TELEMETRY_DISABLED=1 NO_UPDATE_NOTIFIER=1 npm_config_update_notifier=false
 export npm_config_audit=false npm_config_fund=false FORCE_COLOR=0 NO_COLOR=1
 
@@ -120,8 +125,6 @@ wait "$registry_install_pid" || {
   tail -n 40 "$tmp/logs/registry-install.log"
   die "installing Verdaccio failed"
 }
-uplink="$(npm config get registry)"
-[ -n "$uplink" ] && [ "$uplink" != undefined ] || uplink=https://registry.npmjs.org/
 free_port() {
   node -e 'const s = require("node:net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })'
 }
@@ -209,7 +212,7 @@ check_package() {
     status=FAIL
     notes+=("$1 FAILED")
   }
-  if ! run "$log" npm install --save-exact "$name@$v"; then
+  if ! run "$log" npm install --registry "$registry" --save-exact "$name@$v"; then
     record "$name@$v" FAIL "npm install failed"
     return
   fi
@@ -280,7 +283,7 @@ check_custom_backend() {
     record custom-backend FAIL "depends on a package that is not published"
     return
   fi
-  if ! run "$log" npm install; then
+  if ! run "$log" npm install --registry "$registry"; then
     record custom-backend FAIL "npm install failed"
     return
   fi
