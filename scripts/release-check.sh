@@ -121,7 +121,10 @@ for name in "${publishable[@]}"; do filters+=("--filter=$name"); done
 run "$tmp/logs/build.log" pnpm exec turbo run build "${filters[@]}" --output-logs=errors-only || die "build failed"
 
 say "start the registry"
-wait "$registry_install_pid" || {
+installed=0
+wait "$registry_install_pid" && installed=1
+registry_install_pid=''
+[ "$installed" = 1 ] || {
   tail -n 40 "$tmp/logs/registry-install.log"
   die "installing Verdaccio failed"
 }
