@@ -2,7 +2,8 @@ import { defineConfig } from 'tsup';
 
 export default defineConfig({
   entry: ['src/index.ts'],
-  format: ['esm', 'cjs'],
+  // ESM only: vitest, which this package binds to, cannot be loaded from CommonJS.
+  format: ['esm'],
   dts: true,
   clean: true,
   sourcemap: true,
