@@ -14,6 +14,8 @@ export interface RunResult {
   lost: number;
   /** Deliveries of a (receiver, message) pair seen before. */
   duplicated: number;
+  /** Sends that rejected. */
+  sendFailures: number;
 }
 
 /** Counts deliveries per receiver, latencies, duplicates and RSS during one run. */
@@ -88,7 +90,7 @@ export class Recorder {
   }
 
   /** Stops sampling and summarises. */
-  finish(expected: number): RunResult {
+  finish(expected: number, sendFailures: number): RunResult {
     clearInterval(this.#sampler);
     this.#rssPeak = Math.max(this.#rssPeak, process.memoryUsage.rss());
     const sorted = Float64Array.from(this.#latencies).sort();
@@ -102,6 +104,7 @@ export class Recorder {
       rssGrowthMiB: (this.#rssPeak - this.#rssStart) / 1024 / 1024,
       lost: expected - this.#deliveries,
       duplicated: this.#duplicated,
+      sendFailures,
     };
   }
 }

@@ -3,28 +3,46 @@ import type { RunResult } from './recorder.js';
 /** The summary of one scenario: medians over rounds for each client, and their ratios. */
 export interface ScenarioSummary {
   scenario: string;
+  /** True when the scenario promises delivery (reliable modes): a loss there fails the run. */
+  reliable: boolean;
   raw: RunResult;
   mq: RunResult;
-  /** mq msgs/s ÷ raw msgs/s (≥ 0.95 is the target). */
+  /** Median mq msgs/s ÷ median raw msgs/s (≥ 0.95 is the target). */
   throughputRatio: number;
-  /** mq p99 ÷ raw p99 (≤ 1.1 is the target). */
+  /** Lowest and highest throughput ratio of a single round (raw and mq of the same round, run back to back). */
+  ratioSpread: [number, number];
+  /** Median mq p99 ÷ median raw p99 (≤ 1.1 is the target). */
   p99Ratio: number;
 }
 
-/** The median of each field over rounds; lost and duplicated are summed. */
+const median = (values: number[]): number => {
+  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+/** The median of each field over rounds; RSS growth is the maximum; lost, duplicated and failures are summed. */
 export function medianResult(results: RunResult[]): RunResult {
-  const median = (pick: (r: RunResult) => number): number => {
-    const values = results.map(pick).sort((a, b) => a - b);
-    return values[Math.floor(values.length / 2)] ?? Number.NaN;
-  };
   return {
-    msgsPerSec: median((r) => r.msgsPerSec),
-    p50: median((r) => r.p50),
-    p99: median((r) => r.p99),
+    msgsPerSec: median(results.map((r) => r.msgsPerSec)),
+    p50: median(results.map((r) => r.p50)),
+    p99: median(results.map((r) => r.p99)),
     rssGrowthMiB: Math.max(...results.map((r) => r.rssGrowthMiB)),
     lost: results.reduce((sum, r) => sum + r.lost, 0),
     duplicated: results.reduce((sum, r) => sum + r.duplicated, 0),
+    sendFailures: results.reduce((sum, r) => sum + r.sendFailures, 0),
   };
+}
+
+/** Per-round ratios mq/raw (round i of each client), lowest and highest. */
+export function spread(raw: RunResult[], mq: RunResult[]): [number, number] {
+  const ratios: number[] = [];
+  for (let i = 0; i < Math.min(raw.length, mq.length); i += 1) {
+    ratios.push(mq[i]!.msgsPerSec / raw[i]!.msgsPerSec);
+  }
+  const finite = ratios.filter(Number.isFinite);
+  return finite.length === 0 ? [Number.NaN, Number.NaN] : [Math.min(...finite), Math.max(...finite)];
 }
 
 const fmt = (n: number, digits = 0): string => (Number.isFinite(n) ? n.toFixed(digits) : '-');
@@ -32,12 +50,12 @@ const fmt = (n: number, digits = 0): string => (Number.isFinite(n) ? n.toFixed(d
 /** The Markdown table printed at the end (and pasted into the README). */
 export function table(rows: ScenarioSummary[]): string {
   const lines = [
-    '| scenario | raw msgs/s | mq msgs/s | mq/raw | raw p50/p99 ms | mq p50/p99 ms | p99 mq/raw | RSS +MiB raw/mq | lost/dup raw | lost/dup mq |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| scenario | raw msgs/s | mq msgs/s | mq/raw | rounds min–max | raw p50/p99 ms | mq p50/p99 ms | p99 mq/raw | RSS +MiB raw/mq | lost/dup raw | lost/dup mq |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of rows) {
     lines.push(
-      `| ${r.scenario} | ${fmt(r.raw.msgsPerSec)} | ${fmt(r.mq.msgsPerSec)} | ${fmt(r.throughputRatio, 2)} | ${fmt(r.raw.p50, 1)}/${fmt(r.raw.p99, 1)} | ${fmt(r.mq.p50, 1)}/${fmt(r.mq.p99, 1)} | ${fmt(r.p99Ratio, 2)} | ${fmt(r.raw.rssGrowthMiB)}/${fmt(r.mq.rssGrowthMiB)} | ${r.raw.lost}/${r.raw.duplicated} | ${r.mq.lost}/${r.mq.duplicated} |`,
+      `| ${r.scenario} | ${fmt(r.raw.msgsPerSec)} | ${fmt(r.mq.msgsPerSec)} | ${fmt(r.throughputRatio, 2)} | ${fmt(r.ratioSpread[0], 2)}–${fmt(r.ratioSpread[1], 2)} | ${fmt(r.raw.p50, 1)}/${fmt(r.raw.p99, 1)} | ${fmt(r.mq.p50, 1)}/${fmt(r.mq.p99, 1)} | ${fmt(r.p99Ratio, 2)} | ${fmt(r.raw.rssGrowthMiB)}/${fmt(r.mq.rssGrowthMiB)} | ${r.raw.lost}/${r.raw.duplicated} | ${r.mq.lost}/${r.mq.duplicated} |`,
     );
   }
   return lines.join('\n');

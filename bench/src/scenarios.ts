@@ -39,6 +39,15 @@ export function label(s: Scenario): string {
   return `${s.family} ${s.mode} ${size} ${s.topology} ${s.pacing}`;
 }
 
+/**
+ * Messages per run: enough that one run lasts well over the timer and scheduling noise of a busy 2-core machine
+ * (a few hundred ms at the slowest rates), small enough that `--quick` stays near a minute.
+ */
+function defaultCount(pacing: Pacing, size: number, quick: boolean): number {
+  const base = pacing === 'awaited' ? (quick ? 1000 : 4000) : quick ? 3000 : 20000;
+  return size > 1024 ? base / 2 : base;
+}
+
 /** Every scenario of the full run, or the smoke subset of `--quick`. */
 export function scenarios(options: { quick: boolean; only?: string; count?: number }): Scenario[] {
   const all: Scenario[] = [];
@@ -49,15 +58,13 @@ export function scenarios(options: { quick: boolean; only?: string; count?: numb
       for (const size of [256, 16 * 1024]) {
         for (const topology of ['unicast-1to1', 'unicast-1to3', 'broadcast-1to3'] as const) {
           for (const pacing of ['awaited', 'in-flight'] as const) {
-            const base = pacing === 'awaited' ? 2000 : 10000;
-            const scaled = size > 1024 ? base / 2 : base;
             all.push({
               family,
               mode,
               size,
               topology,
               pacing,
-              count: options.count ?? (options.quick ? 200 : scaled),
+              count: options.count ?? defaultCount(pacing, size, options.quick),
             });
           }
         }

@@ -43,8 +43,16 @@ export const rawAmqp: Driver = {
     if (s.mode === 'best-effort') {
       const channel = await senderConnection.createChannel();
       channel.on('error', () => {});
+      // One shared wait for 'drain' (as mq keeps), not one listener per waiting send.
+      let blocked: Promise<unknown> | undefined;
       send = async (payload) => {
-        if (!channel.publish(exchange, routingKey, payload, options)) await once(channel, 'drain');
+        if (blocked) await blocked;
+        if (!channel.publish(exchange, routingKey, payload, options)) {
+          blocked ??= once(channel, 'drain').finally(() => {
+            blocked = undefined;
+          });
+          await blocked;
+        }
       };
     } else {
       const channel = await senderConnection.createConfirmChannel();
