@@ -19,6 +19,12 @@ export interface LinkEvents {
   onError(error: MqError): void;
 }
 
+/**
+ * Handed to mqtt.js's handleMessage callback to skip its automatic PUBACK. mqtt.js only checks that it is
+ * truthy and never surfaces it, so one shared instance saves capturing a stack trace per message.
+ */
+const PUBACK_DEFERRED = new Error('PUBACK deferred until ack()');
+
 /** The private mqtt.js method that writes one control packet; used to send deferred PUBACKs. */
 type SendPacket = (packet: { cmd: 'puback'; messageId: number }, cb?: (error?: Error) => void) => void;
 
@@ -37,17 +43,18 @@ export class MqttLink {
   #done = false;
   #takenOver = false;
   #lastError: Error | undefined;
-  readonly #lost: Promise<never>;
-  #rejectLost: (error: MqError) => void = () => {};
+  /** Why the link ended, once it has. */
+  #failure: MqError | undefined;
+  /**
+   * Rejecters of the operations waiting on this link, rejected when it ends. A Set, not a race against one
+   * long-lived promise: such a race leaves a reaction on that promise per operation until the link dies.
+   */
+  readonly #waiting = new Set<(error: MqError) => void>();
 
   /** Starts connecting at once; await {@link MqttLink.opened}. */
   constructor(options: ResolvedConnectionOptions, events: LinkEvents) {
     this.#options = options;
     this.#events = events;
-    this.#lost = new Promise<never>((_, reject) => {
-      this.#rejectLost = reject;
-    });
-    this.#lost.catch(() => {});
     this.client = mqttConnect(options.url, clientOptions(options));
     // Small messages must not wait for Nagle's algorithm (benchmarks and request/reply latency).
     if (this.client.stream instanceof Socket) this.client.stream.setNoDelay(true);
@@ -59,7 +66,7 @@ export class MqttLink {
         this.#events.onError(toMqError(error, 'BROKER', `[${PKG}] dispatching a message failed`));
       }
       // mqtt.js sends the PUBACK only when this callback gets no error; an error just skips it.
-      callback(deferred ? new Error('PUBACK deferred until ack()') : undefined);
+      callback(deferred ? PUBACK_DEFERRED : undefined);
     };
     this.client.on('error', (error) => {
       this.#lastError = error;
@@ -129,9 +136,36 @@ export class MqttLink {
     });
   }
 
-  /** Rejects with `CONNECTION_LOST` when this link drops or closes; race an operation against it. */
+  /** Settles like `operation`, or rejects with `CONNECTION_LOST` (`CLOSED`) as soon as this link drops (closes). */
   guard<T>(operation: Promise<T>): Promise<T> {
-    return Promise.race([operation, this.#lost]);
+    return new Promise<T>((resolve, reject) => {
+      const stop = this.#wait(reject);
+      operation.then(
+        (value) => {
+          stop();
+          resolve(value);
+        },
+        (error: unknown) => {
+          stop();
+          reject(error);
+        },
+      );
+    });
+  }
+
+  /**
+   * Publishes one message; resolves once written (QoS 0) or on its PUBACK (QoS 1). Rejects with `onError(error)`
+   * when mqtt.js reports an error, or as {@link MqttLink.guard} does when the link ends first.
+   */
+  publish(topic: string, body: Buffer, qos: 0 | 1, onError: (error: Error) => MqError): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const stop = this.#wait(reject);
+      this.client.publish(topic, body, { qos }, (error) => {
+        stop();
+        if (error) reject(onError(error));
+        else resolve();
+      });
+    });
   }
 
   /** Sends the PUBACK of an incoming QoS 1 message; false when the link is no longer alive. */
@@ -201,7 +235,22 @@ export class MqttLink {
   #markDone(error: MqError): void {
     this.#done = true;
     this.#orphans.clear();
-    this.#rejectLost(error);
+    this.#failure ??= error;
+    const waiting = [...this.#waiting];
+    this.#waiting.clear();
+    for (const reject of waiting) reject(this.#failure);
+  }
+
+  /** Registers `reject` to run when the link ends (at once if it has); returns the function that forgets it. */
+  #wait(reject: (error: MqError) => void): () => void {
+    if (this.#failure) {
+      reject(this.#failure);
+      return () => {};
+    }
+    this.#waiting.add(reject);
+    return () => {
+      this.#waiting.delete(reject);
+    };
   }
 }
 

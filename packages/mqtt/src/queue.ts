@@ -89,19 +89,18 @@ export class MqttQueue extends BaseQueue implements ReceiverSink {
 
   protected override publish(payload: Uint8Array): Promise<void> {
     const link = this.#liveLink();
-    const qos = this.options.reliable ? 1 : 0;
     // Copied: the socket may hold the buffer after this call returns, and the caller may reuse theirs.
-    const body = Buffer.from(payload);
-    const sent = new Promise<void>((resolve, reject) => {
-      link.client.publish(this.name, body, { qos }, (error) => {
-        if (!error) resolve();
-        else if (typeof (error as { code?: unknown }).code === 'number')
-          reject(toMqError(error, 'REJECTED', `[${PKG}] the broker refused a message on '${this.name}'`));
-        else reject(toMqError(error, 'CONNECTION_LOST', `[${PKG}] send on '${this.name}' failed`));
-      });
-    });
     // A dropped link rejects at once with CONNECTION_LOST: no send waits for a PUBACK that cannot come.
-    return link.guard(sent);
+    return link.publish(this.name, Buffer.from(payload), this.#qos, this.#sendError);
+  }
+
+  readonly #sendError = (error: Error): MqError =>
+    typeof (error as { code?: unknown }).code === 'number'
+      ? toMqError(error, 'REJECTED', `[${PKG}] the broker refused a message on '${this.name}'`)
+      : toMqError(error, 'CONNECTION_LOST', `[${PKG}] send on '${this.name}' failed`);
+
+  get #qos(): 0 | 1 {
+    return this.options.reliable ? 1 : 0;
   }
 
   protected override async stopReceiving(): Promise<void> {
