@@ -26,6 +26,10 @@ export class AmqpQueue extends BaseQueue {
   /** The temporary broadcast queue of a channel the broker closed while the connection stayed up. */
   #staleTemp: { model: amqp.ChannelModel; queue: string } | undefined;
   #releasing = false;
+  /** Where every message goes, computed once (the options never change). */
+  readonly #route: { exchange: string; routingKey: string };
+  /** amqplib's publish options, shared by every send: amqplib only reads them. */
+  readonly #publishOptions: amqp.Options.Publish;
 
   /** Validates the options (`prefetch` is required for receivers); the queue starts `closed`. */
   constructor(options: AmqpQueueOptions, connection: AmqpConnection) {
@@ -33,6 +37,8 @@ export class AmqpQueue extends BaseQueue {
     super(PKG, resolved, connection);
     this.persistent = resolved.persistent;
     this.#conn = connection;
+    this.#route = route(resolved);
+    this.#publishOptions = { deliveryMode: resolved.persistent ? 2 : 1 };
   }
 
   protected override async open(): Promise<void> {
@@ -74,30 +80,40 @@ export class AmqpQueue extends BaseQueue {
     this.#link = link;
   }
 
-  protected override async publish(payload: Uint8Array): Promise<void> {
+  protected override publish(payload: Uint8Array): Promise<void> {
     const link = this.#link;
-    if (!link || link.closed) throw this.#lost('the channel is gone; message not sent');
+    if (!link || link.closed) return Promise.reject(this.#lost('the channel is gone; message not sent'));
     const blocked = link.blockedWait();
-    if (blocked) {
-      await blocked;
-      if (link.closed || this.#link !== link) throw this.#lost('the channel closed; message not sent');
-    }
+    // Not async: the common case (no backpressure) costs one promise per send, not two and an extra tick.
+    if (blocked) return this.#publishAfter(blocked, link, payload);
+    return this.#publishNow(link, payload);
+  }
+
+  async #publishAfter(blocked: Promise<void>, link: ChannelLink, payload: Uint8Array): Promise<void> {
+    await blocked;
+    if (link.closed || this.#link !== link) throw this.#lost('the channel closed; message not sent');
+    return this.#publishNow(link, payload);
+  }
+
+  #publishNow(link: ChannelLink, payload: Uint8Array): Promise<void> {
     const content = Buffer.isBuffer(payload)
       ? payload
       : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-    const { exchange, routingKey } = route(this.options);
-    const options: amqp.Options.Publish = { deliveryMode: this.persistent ? 2 : 1 };
-    if (this.options.reliable) return this.#publishConfirmed(link, exchange, routingKey, content, options);
+    if (this.options.reliable) return this.#publishConfirmed(link, content);
     let written: boolean;
     try {
-      written = link.channel.publish(exchange, routingKey, content, options);
+      written = link.channel.publish(
+        this.#route.exchange,
+        this.#route.routingKey,
+        content,
+        this.#publishOptions,
+      );
     } catch (error) {
-      throw this.#lost('the channel closed; message not sent', error);
+      return Promise.reject(this.#lost('the channel closed; message not sent', error));
     }
-    if (!written) {
-      link.block();
-      await link.blockedWait();
-    }
+    if (written) return Promise.resolve();
+    link.block();
+    return link.blockedWait() ?? Promise.resolve();
   }
 
   protected override async stopReceiving(): Promise<void> {
@@ -127,22 +143,16 @@ export class AmqpQueue extends BaseQueue {
     return this.#conn.settings.connectTimeoutMillis;
   }
 
-  #publishConfirmed(
-    link: ChannelLink,
-    exchange: string,
-    routingKey: string,
-    content: Buffer,
-    options: amqp.Options.Publish,
-  ): Promise<void> {
+  #publishConfirmed(link: ChannelLink, content: Buffer): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const forget = link.track(reject);
       let written: boolean;
       try {
         written = (link.channel as amqp.ConfirmChannel).publish(
-          exchange,
-          routingKey,
+          this.#route.exchange,
+          this.#route.routingKey,
           content,
-          options,
+          this.#publishOptions,
           (error: unknown) => {
             forget();
             if (error === null || error === undefined) resolve();
