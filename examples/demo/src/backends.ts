@@ -1,15 +1,4 @@
-import { type Backend, MqError } from '@mq/core';
-
-/** The package that serves each URI scheme. */
-const PACKAGES: Record<string, string> = {
-  memory: '@mq/memory',
-  amqp: '@mq/amqp',
-  amqps: '@mq/amqp',
-  mqtt: '@mq/mqtt',
-  mqtts: '@mq/mqtt',
-  ws: '@mq/mqtt',
-  wss: '@mq/mqtt',
-};
+import { type Backend, MqError, packageForScheme } from '@mq/core';
 
 function isBackend(value: unknown): value is Backend {
   return typeof value === 'object' && value !== null && 'spiVersion' in value && 'createConnection' in value;
@@ -18,22 +7,17 @@ function isBackend(value: unknown): value is Backend {
 /** Loads the backend package for `uri`'s scheme; explains which package to install when it is missing. */
 export async function loadBackend(uri: string): Promise<Backend> {
   const scheme = new URL(uri).protocol.replace(/:$/, '');
-  const pkg = PACKAGES[scheme];
+  const pkg = packageForScheme(scheme);
   if (!pkg)
-    throw new MqError(
-      'UNSUPPORTED',
-      `no mq backend serves ${scheme}: URIs (known: ${Object.keys(PACKAGES).join(', ')})`,
-    );
+    throw new MqError('UNSUPPORTED', `no mq backend serves ${scheme}: URIs (try amqp:, mqtt: or memory:)`);
   let module: Record<string, unknown>;
   try {
     module = (await import(pkg)) as Record<string, unknown>;
   } catch (error) {
     if ((error as { code?: string }).code === 'ERR_MODULE_NOT_FOUND') {
-      throw new MqError(
-        'UNSUPPORTED',
-        `${uri.split(':')[0]}: URIs need the ${pkg} package: npm install ${pkg}`,
-        { cause: error },
-      );
+      throw new MqError('UNSUPPORTED', `${scheme}: URIs need the ${pkg} package: npm install ${pkg}`, {
+        cause: error,
+      });
     }
     throw error;
   }

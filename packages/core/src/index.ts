@@ -2,6 +2,7 @@ export { type AttachedQueue, BaseConnection } from './base-connection.js';
 export { BaseQueue, type QueueHost } from './base-queue.js';
 export { type EventMap, TypedEmitter } from './emitter.js';
 export { MqError, type MqErrorCode, type MqErrorOptions, toMqError } from './errors.js';
+export { SettleOnceMessage } from './message.js';
 export {
   checkHandler,
   checkPayload,
@@ -21,7 +22,14 @@ export {
   redactUri,
   resolveQueueOptions,
 } from './options.js';
-export { type Backend, type Capabilities, defineBackend, SPI_VERSION, selectBackend } from './spi.js';
+export {
+  type Backend,
+  type Capabilities,
+  defineBackend,
+  packageForScheme,
+  SPI_VERSION,
+  selectBackend,
+} from './spi.js';
 export { canTransition, STATUSES, type Status, TRANSITIONS } from './status.js';
 export type {
   Connection,

@@ -94,14 +94,19 @@ export function selectBackend(uri: string, backends: readonly Backend[]): Backen
   }
   const found = backends.find((backend) => backend.schemes.includes(scheme));
   if (found) return found;
-  const hint = KNOWN_PACKAGES[scheme];
+  const hint = packageForScheme(scheme);
   throw new MqError(
     'UNSUPPORTED',
     `[mq/core] no backend serves ${scheme}: URIs${hint ? `; install ${hint} (npm install ${hint})` : ''}`,
   );
 }
 
-/** The first-party package for each well-known scheme, for helpful errors. */
+/** The first-party package that serves a URI scheme (given without the colon), if any: `amqp` -> `@mq/amqp`. */
+export function packageForScheme(scheme: string): string | undefined {
+  return Object.hasOwn(KNOWN_PACKAGES, scheme) ? KNOWN_PACKAGES[scheme] : undefined;
+}
+
+/** The first-party package for each well-known scheme. */
 const KNOWN_PACKAGES: Readonly<Record<string, string>> = {
   amqp: '@mq/amqp',
   amqps: '@mq/amqp',

@@ -1,8 +1,11 @@
-import { BaseQueue, type Message, MqError, type QueueOptions, resolveQueueOptions } from '@mq/core';
+import { BaseQueue, MqError, type QueueOptions, resolveQueueOptions, SettleOnceMessage } from '@mq/core';
 import type { MemoryConnection } from './connection.js';
-import type { Consumer, Mailbox, Stored } from './mailbox.js';
+import type { Consumer, Mailbox } from './mailbox.js';
 
 const PKG = 'mq/memory';
+
+/** A consumer that can stop taking new deliveries while keeping its unacked ones. */
+type StoppableConsumer = Consumer & { stop(): void };
 
 /** Options of a {@link MemoryQueue}: the shared queue options. */
 export interface MemoryQueueOptions extends QueueOptions {
@@ -16,7 +19,7 @@ export interface MemoryQueueOptions extends QueueOptions {
 /** A queue on an in-process broker: unicast mailboxes, fan-out exchanges, prefetch, ack and nack with requeue. */
 export class MemoryQueue extends BaseQueue {
   readonly #conn: MemoryConnection;
-  #subscription: { mailbox: Mailbox; consumer: Consumer; unbind?: () => void } | undefined;
+  #subscription: { mailbox: Mailbox; consumer: StoppableConsumer; unbind?: () => void } | undefined;
 
   /** Validates the options; the queue starts `closed`. */
   constructor(options: MemoryQueueOptions, connection: MemoryConnection) {
@@ -31,19 +34,18 @@ export class MemoryQueue extends BaseQueue {
     if (!isRecv) return;
     const prefetch = this.options.prefetch ?? 100;
     let accepting = true;
-    const consumer: Consumer & { stop(): void } = {
+    const consumer: StoppableConsumer = {
       get prefetch() {
         return accepting ? prefetch : 0;
       },
       stop: () => {
         accepting = false;
       },
+      // Each delivery gets its own copy, so a handler that mutates its payload cannot touch a redelivery.
       deliver: (stored, tag) =>
         this.deliver(
-          new MemoryMessage(
-            stored,
-            () => this.#settle(consumer, tag, false),
-            () => this.#settle(consumer, tag, true),
+          new SettleOnceMessage(Buffer.from(stored.payload), (requeue) =>
+            this.#settle(consumer, tag, requeue),
           ),
         ),
     };
@@ -67,7 +69,7 @@ export class MemoryQueue extends BaseQueue {
   }
 
   protected override async stopReceiving(): Promise<void> {
-    (this.#subscription?.consumer as { stop?: () => void } | undefined)?.stop?.();
+    this.#subscription?.consumer.stop();
   }
 
   protected override async release(): Promise<void> {
@@ -97,33 +99,5 @@ export class MemoryQueue extends BaseQueue {
       );
     }
     return Promise.resolve();
-  }
-}
-
-/** A message delivered by a {@link MemoryQueue}; settling it twice is ignored. */
-class MemoryMessage implements Message {
-  readonly payload: Buffer;
-  readonly #ack: () => Promise<void>;
-  readonly #nack: () => Promise<void>;
-  #settled = false;
-
-  constructor(stored: Stored, ack: () => Promise<void>, nack: () => Promise<void>) {
-    this.payload = Buffer.from(stored.payload);
-    this.#ack = ack;
-    this.#nack = nack;
-  }
-
-  ack(): Promise<void> {
-    return this.#once(this.#ack);
-  }
-
-  nack(): Promise<void> {
-    return this.#once(this.#nack);
-  }
-
-  #once(settle: () => Promise<void>): Promise<void> {
-    if (this.#settled) return Promise.resolve();
-    this.#settled = true;
-    return settle();
   }
 }
