@@ -1,21 +1,34 @@
 import { spawn } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const examples = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const amqpUrl = process.env.MQ_TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const mqttUrl = process.env.MQ_TEST_MQTT_URL ?? 'mqtt://127.0.0.1:1883';
 
+function withoutNodePath(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { NODE_PATH: _ignored, ...rest } = env;
+  return rest;
+}
+
 /** Runs an example the way its README says (tsx), with a deadline; resolves with its exit code and output. */
 function runExample(
   name: string,
   env: Record<string, string> = {},
+  cwd = join(examples, name),
 ): Promise<{ code: number | null; output: string }> {
+  // tsx by path, so that it also loads for a copy of an example outside the workspace.
+  const tsx = pathToFileURL(
+    join(realpathSync(join(examples, 'demo', 'node_modules', 'tsx')), 'dist', 'loader.mjs'),
+  );
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      cwd: join(examples, name),
-      env: { ...process.env, ...env },
+    const child = spawn(process.execPath, ['--import', tsx.href, 'src/main.ts'], {
+      cwd,
+      // Without the NODE_PATH that package-manager shims set, so packages resolve as in a user's app.
+      env: { ...withoutNodePath(process.env), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -50,6 +63,27 @@ describe('the demo', () => {
     },
     60_000,
   );
+
+  it('says which package to install when the backend for the URL is not installed, and exits 1', async () => {
+    // A copy of the demo in an app that has @mq/core and @mq/memory but not @mq/amqp.
+    const app = mkdtempSync(join(tmpdir(), 'mq-demo-app-'));
+    try {
+      cpSync(join(examples, 'demo', 'src'), join(app, 'src'), { recursive: true });
+      writeFileSync(join(app, 'package.json'), JSON.stringify({ type: 'module' }));
+      mkdirSync(join(app, 'node_modules', '@mq'), { recursive: true });
+      for (const pkg of ['core', 'memory']) {
+        symlinkSync(
+          realpathSync(join(examples, 'demo', 'node_modules', '@mq', pkg)),
+          join(app, 'node_modules', '@mq', pkg),
+        );
+      }
+      const { code, output } = await runExample('demo', { MQ_URL: amqpUrl }, app);
+      expect(output).toContain('amqp: URIs need the @mq/amqp package: npm install @mq/amqp');
+      expect(code).toBe(1);
+    } finally {
+      rmSync(app, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it('names the package to install for a scheme it cannot serve, and exits 1', async () => {
     const { code, output } = await runExample('demo', { MQ_URL: 'nats://127.0.0.1:4222' });
