@@ -1,15 +1,15 @@
-// pnpm bench [--quick] [--rounds N] [--count N] [--only TEXT] [--clients raw,mq] [--json FILE] [--soak N]
+// pnpm bench [--quick] [--rounds N] [--count N] [--only TEXT] [--clients raw,mq] [--aa] [--json FILE] [--soak N]
 // Runs each scenario with the raw client and with mq, alternating, several rounds; prints a table of ratios.
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import * as amqp from 'amqplib';
-import { AMQP_URL, type Driver } from './drivers/driver.js';
+import { deleteQueue } from './cleanup.js';
+import type { Driver } from './drivers/driver.js';
 import { mqDriver } from './drivers/mq.js';
 import { rawAmqp } from './drivers/raw-amqp.js';
 import { rawMqtt } from './drivers/raw-mqtt.js';
 import { makePayload } from './payload.js';
 import { Recorder, type RunResult } from './recorder.js';
-import { medianResult, type ScenarioSummary, spread, table } from './report.js';
+import { medianResult, pairedRatios, type ScenarioSummary, table } from './report.js';
 import { expectedDeliveries, label, receiverCount, type Scenario, scenarios, WINDOW } from './scenarios.js';
 import { soak } from './soak.js';
 
@@ -22,6 +22,7 @@ const { values } = parseArgs({
     json: { type: 'string' },
     soak: { type: 'string' },
     clients: { type: 'string', default: 'raw,mq' },
+    aa: { type: 'boolean', default: false },
   },
 });
 
@@ -35,6 +36,7 @@ const EMPTY: RunResult = {
   lost: 0,
   duplicated: 0,
   sendFailures: 0,
+  cpuMicrosPerMsg: Number.NaN,
 };
 
 /** Set when node runs with --expose-gc (the bench script does): a clean heap before each measured run. */
@@ -74,17 +76,6 @@ async function drive(send: (payload: Buffer) => Promise<void>, s: Scenario): Pro
   return failures;
 }
 
-async function deleteQueue(name: string): Promise<void> {
-  const connection = await amqp.connect(AMQP_URL);
-  connection.on('error', () => {});
-  try {
-    const channel = await connection.createChannel();
-    await channel.deleteQueue(name);
-  } finally {
-    await connection.close().catch(() => {});
-  }
-}
-
 async function runOnce(driver: Driver, s: Scenario): Promise<RunResult> {
   runId += 1;
   const name = `mq-bench.${process.pid}-${runId}`;
@@ -110,7 +101,7 @@ async function main(): Promise<number> {
     return 0;
   }
   const quick = values.quick ?? false;
-  const rounds = Number(values.rounds ?? (quick ? 1 : 5));
+  const rounds = Number(values.rounds ?? (quick ? 2 : 5));
   const list = scenarios({
     quick,
     ...(values.only ? { only: values.only } : {}),
@@ -122,7 +113,9 @@ async function main(): Promise<number> {
   const summaries: ScenarioSummary[] = [];
   for (const family of ['amqp', 'mqtt'] as const) {
     const raw = family === 'amqp' ? rawAmqp : rawMqtt;
-    const drivers = [raw, mqDriver].filter((d) => (values.clients ?? '').split(',').includes(d.name));
+    // --aa: the raw client in both columns, so the ratios show the noise floor of this machine.
+    const other: Driver = values.aa ? { ...raw, name: 'mq' } : mqDriver;
+    const drivers = [raw, other].filter((d) => (values.clients ?? '').split(',').includes(d.name));
     const mine = list.filter((s) => s.family === family);
     if (mine.length === 0) continue;
     // Warm up both clients (JIT of every send, confirm and ack path) before anything is measured.
@@ -148,18 +141,19 @@ async function main(): Promise<number> {
       }
       const rawResult = medianResult(results.raw.length > 0 ? results.raw : [EMPTY]);
       const mqResult = medianResult(results.mq.length > 0 ? results.mq : [EMPTY]);
+      const paired = pairedRatios(results.raw, results.mq);
       const summary: ScenarioSummary = {
         scenario: label(s),
         reliable: s.mode !== 'best-effort',
         raw: rawResult,
         mq: mqResult,
-        throughputRatio: mqResult.msgsPerSec / rawResult.msgsPerSec,
-        ratioSpread: spread(results.raw, results.mq),
+        throughputRatio: paired.median,
+        ratioSpread: paired.spread,
         p99Ratio: mqResult.p99 / rawResult.p99,
       };
       summaries.push(summary);
       console.log(
-        `${summary.scenario.padEnd(48)} raw ${rawResult.msgsPerSec.toFixed(0).padStart(6)}/s  mq ${mqResult.msgsPerSec.toFixed(0).padStart(6)}/s  ratio ${summary.throughputRatio.toFixed(2)} (${summary.ratioSpread.map((r) => r.toFixed(2)).join('-')})  p99 ratio ${summary.p99Ratio.toFixed(2)}  lost ${rawResult.lost}/${mqResult.lost}  dup ${rawResult.duplicated}/${mqResult.duplicated}`,
+        `${summary.scenario.padEnd(48)} raw ${rawResult.msgsPerSec.toFixed(0).padStart(6)}/s  mq ${mqResult.msgsPerSec.toFixed(0).padStart(6)}/s  ratio ${summary.throughputRatio.toFixed(2)} (${summary.ratioSpread.map((r) => r.toFixed(2)).join('-')})  p99 ratio ${summary.p99Ratio.toFixed(2)}  CPU µs/msg ${rawResult.cpuMicrosPerMsg.toFixed(0)}/${mqResult.cpuMicrosPerMsg.toFixed(0)}  lost ${rawResult.lost}/${mqResult.lost}  dup ${rawResult.duplicated}/${mqResult.duplicated}`,
       );
     }
   }

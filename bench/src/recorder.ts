@@ -16,6 +16,11 @@ export interface RunResult {
   duplicated: number;
   /** Sends that rejected. */
   sendFailures: number;
+  /**
+   * CPU time (user + system) of this process per expected delivery, µs: sender, receivers and harness together.
+   * Unlike msgs/s it barely depends on what else the machine runs, so it shows a client's own cost.
+   */
+  cpuMicrosPerMsg: number;
 }
 
 /** Counts deliveries per receiver, latencies, duplicates and RSS during one run. */
@@ -28,6 +33,7 @@ export class Recorder {
   #started = 0;
   #rssStart = 0;
   #rssPeak = 0;
+  #cpuStart: NodeJS.CpuUsage | undefined;
   #sampler: NodeJS.Timeout | undefined;
   #wake: (() => void) | undefined;
 
@@ -47,6 +53,7 @@ export class Recorder {
     this.#sampler = setInterval(() => {
       this.#rssPeak = Math.max(this.#rssPeak, process.memoryUsage.rss());
     }, 20);
+    this.#cpuStart = process.cpuUsage();
     this.#started = performance.now();
   }
 
@@ -91,6 +98,7 @@ export class Recorder {
 
   /** Stops sampling and summarises. */
   finish(expected: number, sendFailures: number): RunResult {
+    const cpu = process.cpuUsage(this.#cpuStart);
     clearInterval(this.#sampler);
     this.#rssPeak = Math.max(this.#rssPeak, process.memoryUsage.rss());
     const sorted = Float64Array.from(this.#latencies).sort();
@@ -105,6 +113,7 @@ export class Recorder {
       lost: expected - this.#deliveries,
       duplicated: this.#duplicated,
       sendFailures,
+      cpuMicrosPerMsg: (cpu.user + cpu.system) / Math.max(expected, 1),
     };
   }
 }

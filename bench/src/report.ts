@@ -7,7 +7,10 @@ export interface ScenarioSummary {
   reliable: boolean;
   raw: RunResult;
   mq: RunResult;
-  /** Median mq msgs/s ÷ median raw msgs/s (≥ 0.95 is the target). */
+  /**
+   * mq msgs/s ÷ raw msgs/s (≥ 0.95 is the target): the median over rounds of each round's ratio, raw and mq of
+   * a round running back to back, so that load drifting on the machine cancels out.
+   */
   throughputRatio: number;
   /** Lowest and highest throughput ratio of a single round (raw and mq of the same round, run back to back). */
   ratioSpread: [number, number];
@@ -32,17 +35,22 @@ export function medianResult(results: RunResult[]): RunResult {
     lost: results.reduce((sum, r) => sum + r.lost, 0),
     duplicated: results.reduce((sum, r) => sum + r.duplicated, 0),
     sendFailures: results.reduce((sum, r) => sum + r.sendFailures, 0),
+    cpuMicrosPerMsg: median(results.map((r) => r.cpuMicrosPerMsg)),
   };
 }
 
-/** Per-round ratios mq/raw (round i of each client), lowest and highest. */
-export function spread(raw: RunResult[], mq: RunResult[]): [number, number] {
+/** The per-round ratios mq/raw (round i of each client): their median, lowest and highest. */
+export function pairedRatios(
+  raw: RunResult[],
+  mq: RunResult[],
+): { median: number; spread: [number, number] } {
   const ratios: number[] = [];
   for (let i = 0; i < Math.min(raw.length, mq.length); i += 1) {
     ratios.push(mq[i]!.msgsPerSec / raw[i]!.msgsPerSec);
   }
   const finite = ratios.filter(Number.isFinite);
-  return finite.length === 0 ? [Number.NaN, Number.NaN] : [Math.min(...finite), Math.max(...finite)];
+  if (finite.length === 0) return { median: Number.NaN, spread: [Number.NaN, Number.NaN] };
+  return { median: median(finite), spread: [Math.min(...finite), Math.max(...finite)] };
 }
 
 const fmt = (n: number, digits = 0): string => (Number.isFinite(n) ? n.toFixed(digits) : '-');
@@ -50,12 +58,12 @@ const fmt = (n: number, digits = 0): string => (Number.isFinite(n) ? n.toFixed(d
 /** The Markdown table printed at the end (and pasted into the README). */
 export function table(rows: ScenarioSummary[]): string {
   const lines = [
-    '| scenario | raw msgs/s | mq msgs/s | mq/raw | rounds min–max | raw p50/p99 ms | mq p50/p99 ms | p99 mq/raw | RSS +MiB raw/mq | lost/dup raw | lost/dup mq |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| scenario | raw msgs/s | mq msgs/s | mq/raw | rounds min–max | raw p50/p99 ms | mq p50/p99 ms | p99 mq/raw | CPU µs/msg raw/mq | RSS +MiB raw/mq | lost/dup raw | lost/dup mq |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of rows) {
     lines.push(
-      `| ${r.scenario} | ${fmt(r.raw.msgsPerSec)} | ${fmt(r.mq.msgsPerSec)} | ${fmt(r.throughputRatio, 2)} | ${fmt(r.ratioSpread[0], 2)}–${fmt(r.ratioSpread[1], 2)} | ${fmt(r.raw.p50, 1)}/${fmt(r.raw.p99, 1)} | ${fmt(r.mq.p50, 1)}/${fmt(r.mq.p99, 1)} | ${fmt(r.p99Ratio, 2)} | ${fmt(r.raw.rssGrowthMiB)}/${fmt(r.mq.rssGrowthMiB)} | ${r.raw.lost}/${r.raw.duplicated} | ${r.mq.lost}/${r.mq.duplicated} |`,
+      `| ${r.scenario} | ${fmt(r.raw.msgsPerSec)} | ${fmt(r.mq.msgsPerSec)} | ${fmt(r.throughputRatio, 2)} | ${fmt(r.ratioSpread[0], 2)}–${fmt(r.ratioSpread[1], 2)} | ${fmt(r.raw.p50, 1)}/${fmt(r.raw.p99, 1)} | ${fmt(r.mq.p50, 1)}/${fmt(r.mq.p99, 1)} | ${fmt(r.p99Ratio, 2)} | ${fmt(r.raw.cpuMicrosPerMsg)}/${fmt(r.mq.cpuMicrosPerMsg)} | ${fmt(r.raw.rssGrowthMiB)}/${fmt(r.mq.rssGrowthMiB)} | ${r.raw.lost}/${r.raw.duplicated} | ${r.mq.lost}/${r.mq.duplicated} |`,
     );
   }
   return lines.join('\n');
