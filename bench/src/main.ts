@@ -101,7 +101,7 @@ async function main(): Promise<number> {
     return 0;
   }
   const quick = values.quick ?? false;
-  const rounds = Number(values.rounds ?? (quick ? 2 : 5));
+  const rounds = Number(values.rounds ?? (quick ? 3 : 5));
   const list = scenarios({
     quick,
     ...(values.only ? { only: values.only } : {}),

@@ -26,7 +26,10 @@ export interface LinkEvents {
 const PUBACK_DEFERRED = new Error('PUBACK deferred until ack()');
 
 /** The private mqtt.js method that writes one control packet; used to send deferred PUBACKs. */
-type SendPacket = (packet: { cmd: 'puback'; messageId: number }, cb?: (error?: Error) => void) => void;
+type SendPacket = (
+  packet: { cmd: 'puback'; messageId: number; reasonCode: number },
+  cb?: (error?: Error) => void,
+) => void;
 
 /**
  * One mqtt.js client for the lifetime of one network link. mqtt.js's own reconnect is off: the connection
@@ -176,7 +179,9 @@ export class MqttLink {
     if (typeof send !== 'function') {
       throw new MqError('UNSUPPORTED', `[${PKG}] this mqtt.js version cannot send a deferred PUBACK`);
     }
-    send.call(this.client, { cmd: 'puback', messageId });
+    // reasonCode 0 as mqtt.js's own PUBACK: MQTT 5 then omits it (4 bytes); left undefined, mqtt-packet writes a
+    // reason code and an empty property length (6 bytes, two more writes).
+    send.call(this.client, { cmd: 'puback', messageId, reasonCode: 0 });
     return true;
   }
 
