@@ -1,5 +1,6 @@
 import { MqError } from './errors.js';
-import type { Status } from './status.js';
+import { describeValue } from './options.js';
+import { STATUSES, type Status } from './status.js';
 
 /** Anything with a status and status events: a connection or a queue. */
 export interface StatusSource {
@@ -14,7 +15,7 @@ export interface StatusSource {
 /** Options of {@link waitForStatus}. */
 export interface WaitOptions {
   /**
-   * Milliseconds to wait before rejecting with `TIMEOUT`.
+   * Milliseconds to wait before rejecting with `TIMEOUT`; `Infinity` waits without a deadline.
    * @default 10000
    */
   timeoutMillis?: number;
@@ -31,8 +32,18 @@ export function waitForStatus(
   status: Status,
   options: WaitOptions = {},
 ): Promise<void> {
+  if (typeof options !== 'object' || options === null) {
+    return Promise.reject(
+      new MqError(
+        'INVALID_ARGUMENT',
+        `[mq] waitForStatus: options must be an object, got ${describeValue(options)}`,
+      ),
+    );
+  }
   const timeoutMillis = options.timeoutMillis ?? 10_000;
   const { signal } = options;
+  const invalid = checkWaitArguments(source, status, timeoutMillis, signal);
+  if (invalid) return Promise.reject(invalid);
   if (source.status === status) return Promise.resolve();
   if (signal?.aborted) return Promise.reject(abortError(status, signal));
   return new Promise<void>((resolve, reject) => {
@@ -47,19 +58,52 @@ export function waitForStatus(
       if (next === status) done();
     };
     const onAbort = (): void => done(abortError(status, signal));
-    const timer = setTimeout(
-      () =>
-        done(
-          new MqError(
-            'TIMEOUT',
-            `[mq] status '${status}' not reached within ${timeoutMillis} ms (now '${source.status}')`,
-          ),
-        ),
-      timeoutMillis,
-    );
+    const timer =
+      timeoutMillis === Number.POSITIVE_INFINITY
+        ? undefined
+        : setTimeout(
+            () =>
+              done(
+                new MqError(
+                  'TIMEOUT',
+                  `[mq] status '${status}' not reached within ${timeoutMillis} ms (now '${source.status}')`,
+                ),
+              ),
+            timeoutMillis,
+          );
     source.on('status', onStatus);
     signal?.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+function checkWaitArguments(
+  source: unknown,
+  status: unknown,
+  timeoutMillis: unknown,
+  signal: unknown,
+): MqError | undefined {
+  const bad = (message: string): MqError => new MqError('INVALID_ARGUMENT', `[mq] waitForStatus: ${message}`);
+  const s = source as Partial<StatusSource> | null;
+  if (typeof s !== 'object' || s === null || typeof s.on !== 'function' || typeof s.off !== 'function') {
+    return bad('source must be a connection or queue (with status, on and off)');
+  }
+  if (!STATUSES.includes(status as Status))
+    return bad(`status must be one of ${STATUSES.join(', ')}, got ${describeValue(status)}`);
+  const infinite = timeoutMillis === Number.POSITIVE_INFINITY;
+  if (
+    !infinite &&
+    (typeof timeoutMillis !== 'number' ||
+      !Number.isInteger(timeoutMillis) ||
+      timeoutMillis < 0 ||
+      timeoutMillis > 2_147_483_647)
+  ) {
+    return bad(
+      `timeoutMillis must be an integer from 0 to 2147483647 or Infinity, got ${describeValue(timeoutMillis)}`,
+    );
+  }
+  if (signal !== undefined && !(signal instanceof AbortSignal))
+    return bad(`signal must be an AbortSignal, got ${describeValue(signal)}`);
+  return undefined;
 }
 
 function abortError(status: Status, signal: AbortSignal | undefined): MqError {

@@ -45,6 +45,32 @@ describe('waitForStatus', () => {
   });
 });
 
+describe('waitForStatus validates its arguments', () => {
+  it.each([
+    ['an unknown status', () => waitForStatus(new Source(), 'bogus' as never)],
+    ['a negative timeout', () => waitForStatus(new Source(), 'connected', { timeoutMillis: -1 })],
+    ['a NaN timeout', () => waitForStatus(new Source(), 'connected', { timeoutMillis: Number.NaN })],
+    ['a string timeout', () => waitForStatus(new Source(), 'connected', { timeoutMillis: 'x' as never })],
+    [
+      'a signal that is not an AbortSignal',
+      () => waitForStatus(new Source(), 'connected', { signal: {} as never }),
+    ],
+    ['a source without on/off', () => waitForStatus({ status: 'closed' } as never, 'connected')],
+    ['null options', () => waitForStatus(new Source(), 'connected', null as never)],
+  ])('rejects %s with INVALID_ARGUMENT', async (_what, wait) => {
+    const error = await wait().catch((e: unknown) => e);
+    expect(MqError.hasCode(error, 'INVALID_ARGUMENT')).toBe(true);
+  });
+
+  it('waits without a deadline when timeoutMillis is Infinity', async () => {
+    const source = new Source();
+    const waiting = waitForStatus(source, 'connected', { timeoutMillis: Number.POSITIVE_INFINITY });
+    source.set('connecting');
+    source.set('connected');
+    await waiting;
+  });
+});
+
 describe('TypedEmitter', () => {
   it('drops an error with no listener instead of throwing', () => {
     expect(() => new Source().fail(new MqError('BROKER', 'nobody listens'))).not.toThrow();

@@ -1,3 +1,4 @@
+import { MqError } from '../../errors.js';
 import { check, checkEqual, checkSameList } from '../assert.js';
 import type { ContractCase } from '../types.js';
 import { defineCase } from './define.js';
@@ -5,8 +6,36 @@ import { defineCase } from './define.js';
 /** Resource kinds that keep a Node.js process alive. */
 const KEEP_ALIVE = ['TCPSocketWrap', 'TCPWrap', 'TLSWrap', 'Timeout', 'PipeWrap', 'Immediate'];
 
-function aliveCount(): number {
-  return process.getActiveResourcesInfo().filter((kind) => KEEP_ALIVE.includes(kind)).length;
+/** How many resources of each keep-alive kind the process has now. */
+function aliveCounts(): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const kind of process.getActiveResourcesInfo()) {
+    if (KEEP_ALIVE.includes(kind)) counts.set(kind, (counts.get(kind) ?? 0) + 1);
+  }
+  return counts;
+}
+
+/**
+ * The keep-alive counts once they stop changing, so that a socket an earlier case is still closing neither
+ * inflates the baseline nor, by closing later, hides a leak of this case.
+ */
+async function settledCounts(): Promise<Map<string, number>> {
+  let previous = aliveCounts();
+  for (let i = 0; i < 40; i += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const now = aliveCounts();
+    if (JSON.stringify([...now].sort()) === JSON.stringify([...previous].sort())) return now;
+    previous = now;
+  }
+  return previous;
+}
+
+const describeAlive = (): string => process.getActiveResourcesInfo().join(', ');
+
+/** True when no keep-alive kind has more resources than in `before`. */
+function backTo(before: Map<string, number>): boolean {
+  for (const [kind, count] of aliveCounts()) if (count > (before.get(kind) ?? 0)) return false;
+  return true;
 }
 
 /** Closing is graceful and leaves nothing behind. */
@@ -88,14 +117,28 @@ export const closeCases: ContractCase[] = [
     'sends in flight when close() is called all settle, and close() resolves',
     async (ctx) => {
       const name = ctx.name();
-      await ctx.receiver(await ctx.connection(), { name, reliable: true });
       const conn = await ctx.connection();
       const send = await ctx.sender(conn, { name, reliable: true });
+      const { collector } = await ctx.receiver(await ctx.connection(), { name, reliable: true });
       const sends = Array.from({ length: 200 }, (_, i) => send.sendMsg(Buffer.from(`x${i}`)));
       await send.close();
-      const outcomes = await Promise.allSettled(sends);
-      checkEqual(outcomes.length, 200, 'settled sends');
       checkEqual(send.status, 'closed', 'status');
+      const outcomes = await Promise.allSettled(sends);
+      const confirmed: string[] = [];
+      for (const [i, outcome] of outcomes.entries()) {
+        if (outcome.status === 'fulfilled') confirmed.push(`x${i}`);
+        else
+          check(
+            MqError.isInstance(outcome.reason),
+            `send x${i} rejected with an MqError, got ${String(outcome.reason)}`,
+          );
+      }
+      // Every send the queue confirmed was really taken by the broker: it reaches the receiver.
+      await collector.until(
+        (c) => confirmed.every((t) => c.texts.includes(t)),
+        `${confirmed.length} confirmed messages`,
+        ctx.waitMillis,
+      );
     },
   ),
 
@@ -104,8 +147,7 @@ export const closeCases: ContractCase[] = [
     'nothing-keeps-process-alive',
     'a closed queue and connection leave no socket or timer that keeps the process alive',
     async (ctx) => {
-      await new Promise((resolve) => setTimeout(resolve, 1));
-      const before = aliveCount();
+      const before = await settledCounts();
       const conn = await ctx.connection();
       const name = ctx.name();
       const { collector, queue: recv } = await ctx.receiver(conn, { name, reliable: true });
@@ -115,11 +157,13 @@ export const closeCases: ContractCase[] = [
       await recv.close();
       await send.close();
       await conn.close();
-      await ctx.poll(
-        () => aliveCount() <= before,
-        `keep-alive resources back to ${before} (${process.getActiveResourcesInfo().join(', ')})`,
-        5_000,
-      );
+      await ctx
+        .poll(() => backTo(before), 'keep-alive resources back to where they were', 5_000)
+        .catch((error: unknown) => {
+          throw new Error(
+            `${String(error)}; before: ${JSON.stringify([...before])}, now: ${describeAlive()}`,
+          );
+        });
       check(conn.status === 'closed', 'closed');
     },
   ),
@@ -129,18 +173,19 @@ export const closeCases: ContractCase[] = [
     'unreachable-close-leaves-nothing',
     'closing a connection that is retrying an unreachable broker leaves no timer or socket alive',
     async (ctx) => {
-      await new Promise((resolve) => setTimeout(resolve, 1));
-      const before = aliveCount();
+      const before = await settledCounts();
       const conn = ctx.newConnection(ctx.target.unreachableConnectionOptions());
       const seen = ctx.recordStatuses(conn);
       conn.connect();
       await ctx.poll(() => seen.includes('disconnected'), 'a failed attempt');
       await conn.close();
-      await ctx.poll(
-        () => aliveCount() <= before,
-        `keep-alive resources back to ${before} (${process.getActiveResourcesInfo().join(', ')})`,
-        5_000,
-      );
+      await ctx
+        .poll(() => backTo(before), 'keep-alive resources back to where they were', 5_000)
+        .catch((error: unknown) => {
+          throw new Error(
+            `${String(error)}; before: ${JSON.stringify([...before])}, now: ${describeAlive()}`,
+          );
+        });
     },
   ),
 ];
