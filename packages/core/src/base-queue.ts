@@ -1,6 +1,7 @@
 import type { AttachedQueue } from './base-connection.js';
 import { TypedEmitter } from './emitter.js';
 import { MqError, toMqError } from './errors.js';
+import { InFlightSends } from './in-flight.js';
 import { checkHandler, checkPayload, type ResolvedQueueOptions } from './options.js';
 import { canTransition, type Status } from './status.js';
 import type { Message, MessageHandler, Queue, QueueEvents } from './types.js';
@@ -40,7 +41,7 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
   #linkEpoch = 0;
   #closing: Promise<void> | undefined;
   readonly #handlers = new Set<Promise<void>>();
-  readonly #sends = new Set<Promise<void>>();
+  readonly #sends: InFlightSends;
 
   /** `options` must already be validated (see `resolveQueueOptions`). */
   protected constructor(pkg: string, options: ResolvedQueueOptions, host: QueueHost) {
@@ -48,6 +49,14 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
     this.pkg = pkg;
     this.options = options;
     this.#host = host;
+    this.#sends = new InFlightSends(
+      options.sendTimeoutMillis,
+      () =>
+        new MqError(
+          'TIMEOUT',
+          `[${pkg}] send on '${options.name}' not confirmed within ${options.sendTimeoutMillis} ms (sendTimeoutMillis): the broker may or may not have it`,
+        ),
+    );
   }
 
   /** The queue name. */
@@ -126,12 +135,7 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
     } catch (error) {
       return Promise.reject(toMqError(error, 'BROKER', `[${this.pkg}] send on '${this.name}' failed`));
     }
-    this.#sends.add(sending);
-    const forget = (): void => {
-      this.#sends.delete(sending);
-    };
-    sending.then(forget, forget);
-    return sending;
+    return this.#sends.track(sending);
   }
 
   /** Creates the broker-side resources; called only while the connection is `connected`. */
@@ -269,7 +273,7 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
     await this.#opening;
     await this.#settle(() => this.stopReceiving());
     while (this.#handlers.size > 0 || this.#sends.size > 0) {
-      await Promise.allSettled([...this.#handlers, ...this.#sends]);
+      await Promise.allSettled([...this.#handlers, this.#sends.drained()]);
     }
     await this.#settle(() => this.release());
     this.#host.detachQueue?.(this);

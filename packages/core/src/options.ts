@@ -14,6 +14,7 @@ export const QUEUE_OPTION_KEYS = [
   'reliable',
   'broadcast',
   'reconnectMillis',
+  'sendTimeoutMillis',
   'prefetch',
 ] as const;
 
@@ -29,6 +30,8 @@ export interface ResolvedQueueOptions {
   broadcast: boolean;
   /** See {@link QueueOptions.reconnectMillis}. */
   reconnectMillis: number;
+  /** See {@link QueueOptions.sendTimeoutMillis}. */
+  sendTimeoutMillis: number;
   /** See {@link QueueOptions.prefetch}; `undefined` when not given. */
   prefetch: number | undefined;
 }
@@ -160,6 +163,13 @@ export function resolveQueueOptions(
       'reconnectMillis',
       { min: 1, max: 2_147_483_647 },
       1000,
+    ) as number,
+    sendTimeoutMillis: readInteger(
+      pkg,
+      opts,
+      'sendTimeoutMillis',
+      { min: 1, max: 2_147_483_647 },
+      30_000,
     ) as number,
     prefetch,
   };

@@ -96,6 +96,13 @@ export interface QueueOptions {
    */
   reconnectMillis?: number;
   /**
+   * Milliseconds a send may wait for the broker (its confirmation, or room in a full socket buffer) before it
+   * rejects with `TIMEOUT`; bounds every send, and so `close()`, when a broker goes silent without closing the
+   * socket. A timed-out reliable message may or may not have been stored.
+   * @default 30000
+   */
+  sendTimeoutMillis?: number;
+  /**
    * Receivers only: the most unacked messages delivered at once. Required by some backends (AMQP).
    * @default backend-specific
    */

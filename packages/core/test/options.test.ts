@@ -20,6 +20,7 @@ describe('resolveQueueOptions', () => {
       reliable: false,
       broadcast: false,
       reconnectMillis: 1000,
+      sendTimeoutMillis: 30000,
       prefetch: undefined,
     });
   });

@@ -139,16 +139,31 @@ export class MqttLink {
     });
   }
 
-  /** Settles like `operation`, or rejects with `CONNECTION_LOST` (`CLOSED`) as soon as this link drops (closes). */
+  /**
+   * Settles like `operation`, or rejects with `CONNECTION_LOST` (`CLOSED`) as soon as this link drops (closes),
+   * or with `TIMEOUT` after `connectTimeoutMillis` without an answer.
+   */
   guard<T>(operation: Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const stop = this.#wait(reject);
+      // A broker that goes silent never answers and never closes the socket: bound the wait.
+      const timer = setTimeout(() => {
+        stop();
+        reject(
+          new MqError(
+            'TIMEOUT',
+            `[${PKG}] no answer from ${this.#options.safeUri} within ${this.#options.connectTimeoutMillis} ms (connectTimeoutMillis)`,
+          ),
+        );
+      }, this.#options.connectTimeoutMillis);
       operation.then(
         (value) => {
+          clearTimeout(timer);
           stop();
           resolve(value);
         },
         (error: unknown) => {
+          clearTimeout(timer);
           stop();
           reject(error);
         },

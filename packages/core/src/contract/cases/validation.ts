@@ -91,13 +91,10 @@ export const validationCases: ContractCase[] = [
     'out-of-range',
     'out-of-range numbers are rejected with INVALID_OPTIONS naming the field',
     async (ctx) => {
-      for (const value of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 31]) {
-        checkInvalid(
-          ctx,
-          queueOptions(ctx, { reconnectMillis: value }),
-          'reconnectMillis',
-          `reconnectMillis ${value}`,
-        );
+      for (const field of ['reconnectMillis', 'sendTimeoutMillis']) {
+        for (const value of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 31, '1000']) {
+          checkInvalid(ctx, queueOptions(ctx, { [field]: value }), field, `${field} ${String(value)}`);
+        }
       }
       for (const value of [0, -1, 1.5, Number.NaN, 2 ** 32]) {
         checkInvalid(ctx, queueOptions(ctx, { prefetch: value }), 'prefetch', `prefetch ${value}`);
