@@ -43,8 +43,10 @@ export interface AmqpTlsOptions {
 /** Options of an {@link AmqpConnection}. */
 export interface AmqpConnectionOptions extends ConnectionOptions {
   /**
-   * The broker: `amqp://user:pass@host:port/vhost` or `amqps://...` (TLS). Query parameters amqplib knows
-   * (`frameMax`, `channelMax`, `heartbeat`, `locale`) are passed through.
+   * The broker: `amqp://user:pass@host:port/vhost` or `amqps://...` (TLS). The query parameters amqplib knows
+   * are checked and passed through: `heartbeat` (seconds, 0 to 65535), `channelMax` (0 to 65535), `frameMax`
+   * (bytes, 0 or 4096 to 4294967295), `maxFrameSize` (bytes, 0 or 4096 to 4294967295) and `locale`; any other
+   * query parameter is rejected, as amqplib would silently ignore it.
    * @default 'amqp://localhost' (port 5672, or 5671 for amqps, vhost '/', user guest)
    */
   uri?: string;
@@ -127,6 +129,7 @@ const TLS_KEYS = ['ca', 'cert', 'key', 'passphrase', 'servername', 'rejectUnauth
 export function resolveConnectionOptions(input: unknown): ResolvedConnectionOptions {
   const opts = readOptions(PKG, input, CONNECTION_KEYS, 'connection options');
   const url = checkUri(PKG, 'uri', opts.uri ?? 'amqp://localhost', ['amqp', 'amqps']);
+  checkQuery(url.searchParams);
   const heartbeat = readInteger(PKG, opts, 'heartbeatSeconds', { min: 0, max: 65535 });
   if (heartbeat !== undefined) url.searchParams.set('heartbeat', String(heartbeat));
   const tls = readTls(opts.tls);
@@ -151,6 +154,45 @@ export function resolveConnectionOptions(input: unknown): ResolvedConnectionOpti
     uri: url.toString(),
     tls,
   };
+}
+
+/** amqplib's limits: `channelMax` and `heartbeat` are AMQP shorts; RabbitMQ refuses a `frameMax` below 4096. */
+const UINT16 = { min: 0, max: 65535 } as const;
+const FRAME_SIZE = { min: 4096, max: 4_294_967_295, zero: true } as const;
+const QUERY_RULES: Readonly<Record<string, { min: number; max: number; zero?: boolean } | 'string'>> = {
+  heartbeat: UINT16,
+  channelMax: UINT16,
+  frameMax: FRAME_SIZE,
+  maxFrameSize: FRAME_SIZE,
+  locale: 'string',
+};
+
+/**
+ * Checks the URI's query parameters before amqplib sees them: it parses numbers with `parseInt` (so `abc`
+ * becomes NaN and fails only at connect time, `-1` reaches the broker) and ignores unknown names.
+ */
+function checkQuery(params: URLSearchParams): void {
+  const seen = new Set<string>();
+  for (const [name, value] of params) {
+    const rule = QUERY_RULES[name];
+    if (rule === undefined) {
+      throw invalid(
+        PKG,
+        `uri has an unknown query parameter ${describeValue(name)}; known: ${Object.keys(QUERY_RULES).join(', ')}`,
+      );
+    }
+    if (seen.has(name)) throw invalid(PKG, `uri query parameter ${name} is given more than once`);
+    seen.add(name);
+    if (rule === 'string') continue;
+    const n = /^\d{1,10}$/.test(value) ? Number(value) : Number.NaN;
+    const ok = (n >= rule.min && n <= rule.max) || (rule.zero === true && n === 0);
+    if (!ok) {
+      const range = rule.zero
+        ? `0 or an integer from ${rule.min} to ${rule.max}`
+        : `an integer from ${rule.min} to ${rule.max}`;
+      throw invalid(PKG, `uri query parameter ${name} must be ${range}, got ${describeValue(value)}`);
+    }
+  }
 }
 
 /** Validates queue options (the shared ones plus `persistent`); `prefetch` is required for receivers. */

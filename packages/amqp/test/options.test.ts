@@ -50,6 +50,39 @@ describe('AMQP options', () => {
     );
   });
 
+  it.each([
+    ['heartbeat=abc', 'uri query parameter heartbeat must be an integer from 0 to 65535, got "abc"'],
+    ['heartbeat=-1', 'uri query parameter heartbeat must be an integer from 0 to 65535, got "-1"'],
+    ['heartbeat=65536', 'uri query parameter heartbeat must be an integer from 0 to 65535'],
+    ['heartbeat=1.5', 'uri query parameter heartbeat must be'],
+    ['heartbeat=', 'uri query parameter heartbeat must be'],
+    ['heartbeat=%2010', 'uri query parameter heartbeat must be'],
+    ['frameMax=-1', 'uri query parameter frameMax must be 0 or an integer from 4096 to 4294967295, got "-1"'],
+    ['frameMax=4095', 'uri query parameter frameMax must be 0 or an integer from 4096'],
+    ['frameMax=4294967296', 'uri query parameter frameMax must be'],
+    ['frameMax=12abc', 'uri query parameter frameMax must be'],
+    ['channelMax=65536', 'uri query parameter channelMax must be an integer from 0 to 65535'],
+    ['channelMax=0x10', 'uri query parameter channelMax must be'],
+    ['maxFrameSize=100', 'uri query parameter maxFrameSize must be 0 or an integer from 4096'],
+    ['heartbeat=5&heartbeat=6', 'uri query parameter heartbeat is given more than once'],
+    ['heartbeats=5', 'uri has an unknown query parameter "heartbeats"; known: heartbeat, channelMax'],
+    ['frame_max=4096', 'uri has an unknown query parameter "frame_max"'],
+  ])('rejects the URI query %s before amqplib sees it, naming the parameter', (query, text) => {
+    const message = invalidMessage(() => new AmqpConnection({ uri: `amqp://u:s3cret@h/vh?${query}` }));
+    expect(message).toContain(`[mq/amqp] ${text}`);
+    expect(message).not.toContain('s3cret');
+  });
+
+  it('accepts the query parameters amqplib knows, within its limits', () => {
+    const uri = 'amqp://h/vh?heartbeat=0&channelMax=65535&frameMax=0&maxFrameSize=4096&locale=en_US';
+    expect(new AmqpConnection({ uri }).settings.uri).toBe(uri);
+    const max = 'amqps://h?frameMax=4294967295&heartbeat=65535&channelMax=0';
+    expect(new AmqpConnection({ uri: max }).settings.uri).toBe(max);
+    expect(new AmqpConnection({ uri: 'amqp://h?heartbeat=10', heartbeatSeconds: 5 }).settings.uri).toBe(
+      'amqp://h?heartbeat=5',
+    );
+  });
+
   it('rejects bad queue options: prefetch is required for receivers, from 1 to 65535; persistent is a boolean', () => {
     const conn = new AmqpConnection();
     expect(invalidMessage(() => new AmqpQueue({ name: 'a', isRecv: true }, conn))).toContain(
@@ -100,6 +133,25 @@ describe('AMQP connection behaviour', () => {
         .split('\n')
         .find((line) => line.includes(`{"connection_name","${name}"}`));
       expect(row?.split('\t')[0]).toBe('7');
+    } finally {
+      await conn.close();
+    }
+  });
+
+  it('the checked URI query parameters still reach the broker (heartbeat, channelMax, frameMax, locale)', async () => {
+    const name = uniqueId('mq-amqp-query');
+    const url = new URL(amqpTestUrl());
+    url.search = '?heartbeat=9&channelMax=100&frameMax=65536&locale=en_US';
+    const conn = newConnection({ uri: url.toString(), connectionName: name });
+    conn.connect();
+    try {
+      await waitForStatus(conn, 'connected');
+      const row = (
+        await rabbitmqctl('list_connections', 'timeout', 'channel_max', 'frame_max', 'client_properties')
+      )
+        .split('\n')
+        .find((line) => line.includes(`{"connection_name","${name}"}`));
+      expect(row?.split('\t').slice(0, 3)).toEqual(['9', '100', '65536']);
     } finally {
       await conn.close();
     }

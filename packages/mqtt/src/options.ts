@@ -8,6 +8,7 @@ import {
   readInteger,
   readOptions,
   readString,
+  redactUri,
 } from '@mq/core';
 
 /** The package name used in error messages. */
@@ -43,8 +44,10 @@ export interface MqttTlsOptions {
 /** Options of an {@link MqttConnection}. */
 export interface MqttConnectionOptions extends ConnectionOptions {
   /**
-   * The broker: `mqtt://user:pass@host:port`, `mqtts://...`, `ws://host:port/path` or `wss://...`. User and
-   * password are percent-decoded.
+   * The broker: `mqtt://user:pass@host:port`, `mqtts://...`, `ws://host:port/path?query` or `wss://...`. User and
+   * password are percent-decoded. A path or query is allowed only for `ws:` and `wss:` (the HTTP request), and a
+   * `#fragment` never, since each would be ignored silently; so is a `clientId` query parameter, which mqtt.js
+   * would use over the {@link MqttConnectionOptions.clientId} option.
    * @default 'mqtt://localhost'
    */
   uri?: string;
@@ -82,8 +85,9 @@ export interface MqttConnectionOptions extends ConnectionOptions {
   sessionExpirySeconds?: number;
   /**
    * MQTT 5 only: the most unacked QoS 1 messages the broker sends this connection at once (over all its
-   * receivers), from 1 to 65535.
-   * @default the broker's limit (65535 unless configured)
+   * receivers), from 1 to 65535. The broker may allow fewer: Mosquitto caps it at its `max_inflight_messages`
+   * (default 20).
+   * @default none sent, which means 65535 in MQTT 5 (the broker's own cap still applies)
    */
   receiveMaximum?: number;
   /**
@@ -91,11 +95,15 @@ export interface MqttConnectionOptions extends ConnectionOptions {
    * @default 60
    */
   keepaliveSeconds?: number;
-  /** TLS settings for `mqtts:` and `wss:`. */
+  /** TLS settings; only allowed with an `mqtts:` or `wss:` URI. */
   tls?: MqttTlsOptions;
 }
 
-/** Connection options after validation, defaults filled in. */
+/**
+ * Connection options after validation, defaults filled in. Safe to log: `password` and `tls` (key, passphrase)
+ * are non-enumerable, so `JSON.stringify`, `console.log`/`util.inspect`, spreading and `Object.keys` never show
+ * them; they are read by name only to connect.
+ */
 export interface ResolvedConnectionOptions {
   /** The URI without credentials. */
   url: string;
@@ -103,7 +111,7 @@ export interface ResolvedConnectionOptions {
   safeUri: string;
   /** Percent-decoded user, if any. */
   username: string | undefined;
-  /** Percent-decoded password, if any. */
+  /** Percent-decoded password, if any. Non-enumerable: never serialised or printed; used only to connect. */
   password: string | undefined;
   /** See {@link MqttConnectionOptions.connectTimeoutMillis}. */
   connectTimeoutMillis: number;
@@ -121,7 +129,7 @@ export interface ResolvedConnectionOptions {
   receiveMaximum: number | undefined;
   /** See {@link MqttConnectionOptions.keepaliveSeconds}. */
   keepaliveSeconds: number;
-  /** TLS settings, if any. */
+  /** TLS settings, if any. Non-enumerable: they may hold a private key and its passphrase. */
   tls: MqttTlsOptions | undefined;
 }
 
@@ -142,14 +150,19 @@ const CONNECTION_KEYS = [
 export function resolveConnectionOptions(input: unknown): ResolvedConnectionOptions {
   const opts = readOptions(PKG, input, CONNECTION_KEYS, 'connection options');
   const parsed = checkUri(PKG, 'uri', opts.uri ?? 'mqtt://localhost', MQTT_SCHEMES);
-  const username = parsed.username === '' ? undefined : decodeURIComponent(parsed.username);
-  const password = parsed.password === '' ? undefined : decodeURIComponent(parsed.password);
+  checkUriParts(parsed);
+  const username = decodeUserinfo(parsed, 'user', parsed.username);
+  const password = decodeUserinfo(parsed, 'password', parsed.password);
   const bare = new URL(parsed.toString());
   bare.username = '';
   bare.password = '';
   const safe = new URL(bare.toString());
   if (username !== undefined) safe.username = parsed.username;
   if (password !== undefined) safe.password = '***';
+  const tls = readTls(opts.tls);
+  if (tls && parsed.protocol !== 'mqtts:' && parsed.protocol !== 'wss:') {
+    throw invalid(PKG, `tls is only used with an mqtts: or wss: uri, got ${parsed.protocol}`);
+  }
   const clientId = readString(PKG, opts, 'clientId', undefined, {
     regex: CLIENT_ID_PATTERN,
     rule: 'be 1 to 256 visible ASCII characters',
@@ -170,11 +183,10 @@ export function resolveConnectionOptions(input: unknown): ResolvedConnectionOpti
       throw invalid(PKG, `${field} needs protocolVersion 5, got protocolVersion 4`);
     }
   }
-  return {
+  const resolved = {
     url: bare.toString(),
     safeUri: safe.toString(),
     username,
-    password,
     connectTimeoutMillis: readMillis(opts, 'connectTimeoutMillis', 3000),
     reconnectMillis: readMillis(opts, 'reconnectMillis', 1000),
     clientId: clientId ?? `mq-${randomBytes(8).toString('hex')}`,
@@ -189,8 +201,48 @@ export function resolveConnectionOptions(input: unknown): ResolvedConnectionOpti
     ) as number,
     receiveMaximum: readInteger(PKG, opts, 'receiveMaximum', { min: 1, max: 65535 }),
     keepaliveSeconds: readInteger(PKG, opts, 'keepaliveSeconds', { min: 0, max: 65535 }, 60) as number,
-    tls: readTls(opts.tls),
   };
+  // Non-enumerable, so that logging or serialising `conn.settings` never prints a secret.
+  return Object.defineProperties(resolved, {
+    password: { value: password, enumerable: false },
+    tls: { value: tls, enumerable: false },
+  }) as ResolvedConnectionOptions;
+}
+
+/**
+ * Rejects URI parts mqtt.js would ignore or misuse: a path or query on `mqtt:`/`mqtts:` (only WebSockets send
+ * them), a fragment anywhere, and a `clientId` query parameter (mqtt.js lets it override the option).
+ */
+function checkUriParts(url: URL): void {
+  const ws = url.protocol === 'ws:' || url.protocol === 'wss:';
+  if (!ws && url.pathname !== '' && url.pathname !== '/') {
+    throw invalid(
+      PKG,
+      `uri path is only used with ws: and wss:, got ${describeValue(url.pathname)} on ${url.protocol}`,
+    );
+  }
+  // The serialised form keeps an empty '?' or '#'; userinfo there is percent-encoded, so these are delimiters.
+  const rest = url.href.slice(url.href.indexOf('//') + 2);
+  if (!ws && rest.includes('?')) {
+    throw invalid(PKG, `uri query is only used with ws: and wss:, got one on ${url.protocol}`);
+  }
+  if (rest.includes('#')) throw invalid(PKG, 'uri must not have a #fragment: it is never sent');
+  if (url.searchParams.has('clientId')) {
+    throw invalid(PKG, 'uri must not have a clientId query parameter: use the clientId option');
+  }
+}
+
+/** Percent-decodes the URI's user or password; a malformed escape is an `INVALID_OPTIONS` that never echoes it. */
+function decodeUserinfo(url: URL, part: 'user' | 'password', raw: string): string | undefined {
+  if (raw === '') return undefined;
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw invalid(
+      PKG,
+      `uri ${part} has a malformed percent escape (write a literal % as %25), got ${describeValue(redactUri(url.toString()))}`,
+    );
+  }
 }
 
 function readMillis(opts: Record<string, unknown>, field: string, fallback: number): number {

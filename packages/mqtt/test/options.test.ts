@@ -1,6 +1,25 @@
-import { MqError } from '@mq/core';
-import { describe, expect, it } from 'vitest';
+import { generateKeyPairSync } from 'node:crypto';
+import { createServer } from 'node:net';
+import { inspect } from 'node:util';
+import { MqError, waitForStatus } from '@mq/core';
+import { Aedes } from 'aedes';
+import type { IClientOptions } from 'mqtt';
+import { describe, expect, it, vi } from 'vitest';
 import { DEFAULT_SHARED_PREFIX, MqttConnection, MqttQueue, mqttBackend } from '../src/index.js';
+import { until } from './helpers.js';
+
+/** What the backend handed to mqtt.js's `connect`, to check that secrets still reach it. */
+const mqttConnects = vi.hoisted(() => [] as Array<{ url: string; options: IClientOptions }>);
+vi.mock('mqtt', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('mqtt')>();
+  return {
+    ...actual,
+    connect: (url: string, options: IClientOptions) => {
+      mqttConnects.push({ url, options });
+      return actual.connect(url, options);
+    },
+  };
+});
 
 function invalidMessage(make: () => unknown): string {
   try {
@@ -59,13 +78,147 @@ describe('connection options', () => {
     expect(message).toContain(text);
   });
 
+  it.each([
+    [{ uri: 'mqtt://localhost', tls: {} }, 'tls is only used with an mqtts: or wss: uri, got mqtt:'],
+    [
+      { uri: 'ws://localhost/mqtt', tls: { rejectUnauthorized: false } },
+      'tls is only used with an mqtts: or wss: uri, got ws:',
+    ],
+    [{ uri: 'mqtt://localhost/topic' }, 'uri path is only used with ws: and wss:, got "/topic" on mqtt:'],
+    [{ uri: 'mqtts://localhost:8883/a/b' }, 'uri path is only used with ws: and wss:'],
+    [{ uri: 'mqtt://localhost?keepalive=10' }, 'uri query is only used with ws: and wss:, got one on mqtt:'],
+    [{ uri: 'mqtts://localhost/?x' }, 'uri query is only used with ws: and wss:'],
+    [{ uri: 'mqtt://localhost?' }, 'uri query'],
+    [{ uri: 'mqtt://localhost#frag' }, 'uri must not have a #fragment'],
+    [{ uri: 'wss://localhost/mqtt#frag' }, 'uri must not have a #fragment'],
+    [{ uri: 'ws://localhost/mqtt?clientId=other' }, 'uri must not have a clientId query parameter'],
+  ])('reject URI parts it would ignore: %o', (options, text) => {
+    const message = invalidMessage(() => new MqttConnection(options as never));
+    expect(message).toContain(`[mq/mqtt] ${text}`);
+  });
+
+  it('accept a path and query on ws: and wss:, tls on mqtts: and wss:, and a bare trailing slash anywhere', () => {
+    expect(new MqttConnection({ uri: 'ws://localhost:8080/mqtt?token=t' }).settings.url).toBe(
+      'ws://localhost:8080/mqtt?token=t',
+    );
+    expect(new MqttConnection({ uri: 'wss://h/mqtt', tls: { rejectUnauthorized: false } }).settings.url).toBe(
+      'wss://h/mqtt',
+    );
+    expect(new MqttConnection({ uri: 'mqtts://h', tls: { servername: 'x' } }).settings.url).toBe('mqtts://h');
+    expect(new MqttConnection({ uri: 'mqtt://h:1883/' }).settings.url).toBe('mqtt://h:1883/');
+  });
+
+  it.each([
+    ['mqtt://u:s3cr%ZZet@localhost', 'uri password has a malformed percent escape', 's3cr'],
+    ['mqtt://u:s3cr%E0%A4et@localhost', 'uri password has a malformed percent escape', 's3cr'],
+    ['mqtt://us%ZZer:s3cret@localhost', 'uri user has a malformed percent escape', 's3cret'],
+  ])(
+    'reject a malformed percent escape in %s with INVALID_OPTIONS, never echoing the password',
+    (uri, text, secret) => {
+      const message = invalidMessage(() => new MqttConnection({ uri }));
+      expect(message).toContain(`[mq/mqtt] ${text}`);
+      expect(message).toContain(':***@localhost');
+      expect(message).not.toContain(secret);
+    },
+  );
+
   it('never show a password: messages and settings redact it', () => {
     const conn = new MqttConnection({ uri: 'mqtts://user:s%40cret@broker.example:8883' });
-    expect(conn.settings).toMatchObject({ username: 'user', password: 's@cret' });
+    expect(conn.settings.username).toBe('user');
     expect(conn.settings.safeUri).toBe('mqtts://user:***@broker.example:8883');
     expect(conn.settings.url).toBe('mqtts://broker.example:8883');
     const message = invalidMessage(() => new MqttConnection({ uri: 'mqtt://u:secret@[bad' }));
     expect(message).not.toContain('secret');
+  });
+
+  it('settings are safe to log: no password, TLS key or passphrase in JSON, inspect, keys or a spread copy', () => {
+    const conn = new MqttConnection({
+      uri: 'mqtts://user:s%40cret@broker.example:8883',
+      tls: { key: 'PRIVATE-KEY-PEM', passphrase: 'key-pass', ca: 'CA-PEM', rejectUnauthorized: false },
+    });
+    const shown = [
+      JSON.stringify(conn.settings),
+      inspect(conn.settings, { depth: 5 }),
+      inspect(conn, { depth: 5 }),
+      JSON.stringify({ ...conn.settings }),
+    ];
+    for (const text of shown) {
+      expect(text).toContain('broker.example');
+      for (const secret of ['s@cret', 's%40cret', 'PRIVATE-KEY-PEM', 'key-pass']) {
+        expect(text).not.toContain(secret);
+      }
+    }
+    expect(Object.keys(conn.settings)).not.toContain('password');
+    expect(Object.keys(conn.settings)).not.toContain('tls');
+  });
+
+  it('the password and TLS secrets still reach mqtt.js when connecting', async () => {
+    // An encrypted key: Node's TLS fails to load it if the passphrase does not arrive with it.
+    const { privateKey } = generateKeyPairSync('ec', {
+      namedCurve: 'prime256v1',
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'key-pass' },
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+    });
+    const conn = new MqttConnection({
+      uri: 'mqtts://user:s%40cret@127.0.0.1:1',
+      reconnectMillis: 60_000,
+      connectTimeoutMillis: 1000,
+      tls: { key: privateKey, passphrase: 'key-pass', rejectUnauthorized: false },
+    });
+    const errors: MqError[] = [];
+    conn.on('error', (error) => errors.push(error));
+    const before = mqttConnects.length;
+    conn.connect();
+    await until(() => errors.length > 0, 'the attempt to fail (nothing listens on port 1)');
+    await conn.close();
+    const call = mqttConnects[before];
+    expect(call?.url).toBe('mqtts://127.0.0.1:1');
+    expect(call?.options).toMatchObject({
+      username: 'user',
+      password: 's@cret',
+      key: privateKey,
+      passphrase: 'key-pass',
+      rejectUnauthorized: false,
+    });
+    // Refused by the port, not by TLS: the encrypted key loaded, so its passphrase arrived too.
+    expect(errors[0]?.message).toContain(
+      'cannot connect to mqtts://user:***@127.0.0.1:1: connect ECONNREFUSED',
+    );
+    expect(errors.map((e) => e.message).join()).not.toMatch(/s@cret|s%40cret|key-pass/);
+  });
+
+  it('a user and password in the URI authenticate with a broker that checks them', async () => {
+    const broker = await Aedes.createBroker({
+      authenticate: (_client, username, password, done) =>
+        done(null, username === 'user' && password?.toString() === 's@cret:%'),
+    });
+    const server = createServer(broker.handle);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    const good = new MqttConnection({
+      uri: `mqtt://user:s%40cret%3A%25@127.0.0.1:${port}`,
+      protocolVersion: 4,
+    });
+    const bad = new MqttConnection({
+      uri: `mqtt://user:wrong-pw@127.0.0.1:${port}`,
+      protocolVersion: 4,
+      reconnectMillis: 60_000,
+    });
+    const refusals: MqError[] = [];
+    bad.on('error', (error) => refusals.push(error));
+    try {
+      good.connect();
+      await waitForStatus(good, 'connected');
+      bad.connect();
+      await until(() => refusals.length > 0, 'the wrong password to be refused');
+      expect(bad.status).not.toBe('connected');
+      expect(refusals[0]?.message).toContain('user:***@');
+      expect(refusals.map((e) => e.message).join()).not.toContain('wrong-pw');
+    } finally {
+      await Promise.all([good.close(), bad.close()]);
+      await new Promise<void>((resolve) => broker.close(() => resolve()));
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 
   it('the backend serves mqtt, mqtts, ws and wss URIs', () => {
