@@ -1,4 +1,4 @@
-import { BaseConnection, MqError } from '@mq/core';
+import { BaseConnection, MqError, toMqError } from '@mq/core';
 import type { IPublishPacket } from 'mqtt';
 import { MqttLink } from './link.js';
 import {
@@ -12,6 +12,8 @@ import {
 const STABLE_MILLIS = 10_000;
 /** The reconnect delay never grows past this (or `reconnectMillis`, if larger). */
 const MAX_BACKOFF_MILLIS = 30_000;
+/** Messages dropped for one closed topic within this long after the first are reported in one `error` event. */
+const DROP_REPORT_MILLIS = 100;
 
 /** SPI: what a receiver queue offers the connection's message dispatch. */
 export interface ReceiverSink {
@@ -29,6 +31,14 @@ export class MqttConnection extends BaseConnection {
   readonly settings: Readonly<ResolvedConnectionOptions>;
   #link: MqttLink | undefined;
   readonly #receivers = new Map<string, ReceiverSink>();
+  /**
+   * Topics whose receiver closed on its own (`queue.close()`), with their subscription filter and whether the
+   * broker has confirmed the UNSUBSCRIBE. What still arrives for them is acked and reported, never held.
+   */
+  readonly #abandoned = new Map<string, { filter: string; unsubscribed: boolean }>();
+  /** Late messages acked and dropped per abandoned topic, not yet reported. */
+  readonly #dropped = new Map<string, number>();
+  #dropTimer: NodeJS.Timeout | undefined;
   #flaps = 0;
   #openedAt = 0;
 
@@ -69,11 +79,29 @@ export class MqttConnection extends BaseConnection {
       );
     }
     this.#receivers.set(topic, receiver);
+    this.#abandoned.delete(topic);
   }
 
   /** SPI: a receiver gives its topic back. */
   releaseTopic(topic: string, receiver: ReceiverSink): void {
     if (this.#receivers.get(topic) === receiver) this.#receivers.delete(topic);
+  }
+
+  /**
+   * SPI: a receiver closed on its own and no longer wants `topic`. Messages that still come for it (the broker
+   * had them queued, or redelivers them to a resumed session) are acked and reported, so that they never fill
+   * the in-flight window of the other receivers. When `unsubscribed` is false (closed while the link was down)
+   * the subscription `filter` is dropped on the next link.
+   */
+  abandonTopic(topic: string, filter: string, unsubscribed: boolean): void {
+    if (this.#receivers.has(topic)) return;
+    this.#abandoned.set(topic, { filter, unsubscribed });
+    const link = this.#link;
+    if (!link) return;
+    for (const packet of link.takeOrphans(topic)) {
+      if (link.puback(packet.messageId as number)) this.#countDropped(topic);
+    }
+    if (!unsubscribed) this.#unsubscribeAbandoned(link);
   }
 
   protected override async openLink(): Promise<void> {
@@ -90,9 +118,11 @@ export class MqttConnection extends BaseConnection {
       throw error;
     }
     this.#openedAt = Date.now();
+    this.#unsubscribeAbandoned(link);
   }
 
   protected override async closeLink(): Promise<void> {
+    this.#reportDropped();
     const link = this.#link;
     this.#link = undefined;
     await link?.close();
@@ -105,11 +135,59 @@ export class MqttConnection extends BaseConnection {
 
   #dispatch(link: MqttLink, packet: IPublishPacket): boolean {
     if (this.#receivers.get(packet.topic)?.take(link, packet)) return true;
-    // Nobody receives this topic right now (a resumed session delivers before receivers re-subscribe, or a
-    // receiver just closed): keep a QoS 1 message unacked for the next receiver, drop a QoS 0 one.
     if (packet.qos === 0) return false;
+    // Its receiver closed: returning false makes the link PUBACK it at once, so that it never holds a place in
+    // the in-flight window that every other receiver of this connection needs.
+    if (this.#abandoned.has(packet.topic)) {
+      this.#countDropped(packet.topic);
+      return false;
+    }
+    // Nobody receives this topic yet (a resumed session delivers before receivers re-subscribe, or a receiver
+    // is opening): keep a QoS 1 message unacked for the next receiver.
     link.keepOrphan(packet);
     return true;
+  }
+
+  /** Sends the UNSUBSCRIBEs of receivers that closed while the link was down. */
+  #unsubscribeAbandoned(link: MqttLink): void {
+    for (const [topic, entry] of this.#abandoned) {
+      if (entry.unsubscribed) continue;
+      link.guard(link.client.unsubscribeAsync(entry.filter)).then(
+        () => {
+          if (this.#abandoned.get(topic) === entry) entry.unsubscribed = true;
+        },
+        (error: unknown) => {
+          if (MqError.hasCode(error, 'CONNECTION_LOST') || MqError.hasCode(error, 'CLOSED')) return;
+          this.reportError(
+            toMqError(
+              error,
+              'BROKER',
+              `[${PKG}] unsubscribing from '${entry.filter}' (its receiver closed) failed`,
+            ),
+          );
+        },
+      );
+    }
+  }
+
+  #countDropped(topic: string): void {
+    this.#dropped.set(topic, (this.#dropped.get(topic) ?? 0) + 1);
+    this.#dropTimer ??= setTimeout(() => this.#reportDropped(), DROP_REPORT_MILLIS).unref();
+  }
+
+  #reportDropped(): void {
+    clearTimeout(this.#dropTimer);
+    this.#dropTimer = undefined;
+    const dropped = [...this.#dropped];
+    this.#dropped.clear();
+    for (const [topic, count] of dropped) {
+      this.reportError(
+        new MqError(
+          'BROKER',
+          `[${PKG}] ${count} message(s) for '${topic}' arrived after its receiver closed (the broker had already assigned them to this session); acked and dropped`,
+        ),
+      );
+    }
   }
 
   #onLost(link: MqttLink, error: MqError, takenOver: boolean): void {

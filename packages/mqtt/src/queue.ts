@@ -25,6 +25,8 @@ export class MqttQueue extends BaseQueue implements ReceiverSink {
   /** The link the subscription lives on, while receiving. */
   #link: MqttLink | undefined;
   #accepting = false;
+  /** Set while a closing receiver drains what the broker already assigned to it. */
+  #drain: Drain | undefined;
 
   /** Validates the options; the queue starts `closed`. */
   constructor(options: MqttQueueOptions, connection: MqttConnection) {
@@ -54,6 +56,17 @@ export class MqttQueue extends BaseQueue implements ReceiverSink {
   take(link: MqttLink, packet: IPublishPacket): boolean {
     if (!this.#accepting || link !== this.#link) return false;
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+    if (this.#drain) {
+      this.deliver(
+        this.#drain.track(
+          payload,
+          packet.qos,
+          () => this.#ack(link, packet),
+          () => this.#nack(link, packet),
+        ),
+      );
+      return true;
+    }
     this.deliver(
       new MqttMessage(
         payload,
@@ -103,24 +116,76 @@ export class MqttQueue extends BaseQueue implements ReceiverSink {
     return this.options.reliable ? 1 : 0;
   }
 
+  /**
+   * Closing a receiver on its own unsubscribes first, on clean and persistent sessions alike: the app no longer
+   * wants these messages, and a subscription without a receiver would keep taking its share of a group and
+   * fill the connection's in-flight window with messages nobody acks. Deliveries keep reaching the handler
+   * while it closes (see `release()`). Only closing the whole connection of a persistent session keeps the
+   * subscription, so that the same `clientId` gets what was sent meanwhile.
+   */
   protected override async stopReceiving(): Promise<void> {
-    this.#accepting = false;
-  }
-
-  protected override async release(): Promise<void> {
-    this.#accepting = false;
     const link = this.#link;
-    this.#link = undefined;
-    if (!this.isRecv) return;
-    this.#conn.releaseTopic(this.name, this);
-    // A persistent session keeps the subscription, like a durable queue: messages sent while no receiver runs
-    // wait in the session. A clean session drops it.
-    if (!link?.alive || !this.#conn.settings.cleanSession) return;
+    if (!this.isRecv || !this.#accepting || !link?.alive || this.#keepsSubscription) {
+      this.#accepting = false;
+      return;
+    }
+    this.#drain = new Drain();
     try {
       await link.guard(link.client.unsubscribeAsync(this.topicFilter));
     } catch (error) {
+      this.#accepting = false;
+      this.#drain = undefined;
       if (MqError.hasCode(error, 'CONNECTION_LOST') || MqError.hasCode(error, 'CLOSED')) return;
       throw toMqError(error, 'BROKER', `[${PKG}] unsubscribing from '${this.topicFilter}' failed`);
+    }
+  }
+
+  protected override async release(): Promise<void> {
+    const link = this.#link;
+    const drain = this.#drain;
+    try {
+      if (drain && link) await this.#drained(link, drain);
+    } finally {
+      this.#accepting = false;
+      this.#link = undefined;
+      this.#drain = undefined;
+      if (this.isRecv) {
+        this.#conn.releaseTopic(this.name, this);
+        // Whatever the broker still sends for this topic is settled and reported by the connection, never held.
+        if (drain) this.#conn.abandonTopic(this.name, this.topicFilter, true);
+        else if (!this.#conn.settings.cleanSession && !this.#keepsSubscription) {
+          // Closed while the link was down: the session still has the subscription; drop it on the next link.
+          this.#conn.abandonTopic(this.name, this.topicFilter, false);
+        }
+      }
+    }
+  }
+
+  /** A persistent session keeps its subscriptions when the whole connection closes (app shutdown). */
+  get #keepsSubscription(): boolean {
+    return !this.#conn.settings.cleanSession && this.#conn.status === 'closing';
+  }
+
+  /**
+   * After the UNSUBSCRIBE, the broker still sends what it had already assigned to this session (Mosquitto
+   * sends its queue as the acks free the in-flight window); MQTT cannot hand those back to the group. Handle
+   * them here: wait until every message that came during the close is acked or nacked, then ask the broker
+   * for a round trip (another UNSUBSCRIBE, answered after every PUBLISH it sent before); stop when none came
+   * meanwhile, or after `connectTimeoutMillis` in all.
+   */
+  async #drained(link: MqttLink, drain: Drain): Promise<void> {
+    // The handlers of earlier deliveries have finished (the base class waited for them): only later ones count.
+    drain.forgetEarlier();
+    const deadline = Date.now() + this.#conn.settings.connectTimeoutMillis;
+    while (link.alive) {
+      if (!(await drain.settled(deadline))) return;
+      const seen = drain.delivered;
+      try {
+        await link.guard(link.client.unsubscribeAsync(this.topicFilter));
+      } catch {
+        return;
+      }
+      if (drain.delivered === seen || Date.now() >= deadline) return;
     }
   }
 
@@ -146,7 +211,7 @@ export class MqttQueue extends BaseQueue implements ReceiverSink {
   }
 
   async #nack(link: MqttLink, packet: IPublishPacket): Promise<void> {
-    if (!this.#accepting || link !== this.#link || !link.alive) {
+    if (!this.#accepting || this.#drain || link !== this.#link || !link.alive) {
       throw new MqError(
         'ACK_FAILED',
         `[${PKG}] cannot redeliver on '${this.name}': the receiver is closing or its link is gone; the message stays unacked`,
@@ -157,6 +222,55 @@ export class MqttQueue extends BaseQueue implements ReceiverSink {
       if (this.take(link, packet)) return;
       if (packet.qos > 0 && link.alive) link.keepOrphan(packet);
     });
+  }
+}
+
+/** The deliveries of a closing receiver, so that its close can wait until they are settled. */
+class Drain {
+  /** Messages delivered since the close began. */
+  delivered = 0;
+  readonly #unsettled = new Set<MqttMessage>();
+  #wake: (() => void) | undefined;
+
+  /** Builds the message of one delivery, counted until it is acked or nacked. */
+  track(payload: Buffer, qos: number, ack: () => Promise<void>, nack: () => Promise<void>): MqttMessage {
+    this.delivered += 1;
+    const message: MqttMessage = new MqttMessage(
+      payload,
+      () => this.#settle(message, ack),
+      () => this.#settle(message, nack),
+    );
+    if (qos > 0) this.#unsettled.add(message);
+    return message;
+  }
+
+  /** Stops waiting for the messages delivered so far (their handlers have returned, settled or not). */
+  forgetEarlier(): void {
+    this.#unsettled.clear();
+  }
+
+  /** Resolves true once every tracked message is settled, false at `deadline`. */
+  async settled(deadline: number): Promise<boolean> {
+    while (this.#unsettled.size > 0) {
+      const left = deadline - Date.now();
+      if (left <= 0) return false;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.#wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.#wake = undefined;
+    }
+    return true;
+  }
+
+  #settle(message: MqttMessage, settle: () => Promise<void>): Promise<void> {
+    const settling = settle();
+    this.#unsettled.delete(message);
+    if (this.#unsettled.size === 0) this.#wake?.();
+    return settling;
   }
 }
 

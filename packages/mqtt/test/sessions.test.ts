@@ -56,20 +56,6 @@ describe.each([5, 4] as const)('persistent sessions (protocolVersion %i)', (prot
   });
 });
 
-describe('persistent session, receiver closed but connection kept', () => {
-  it('keeps the subscription like a durable queue: a receiver reopened on the connection gets what came meanwhile', async () => {
-    const name = queueName('durable');
-    const conn = await connection({ clientId: uniqueId('durable'), cleanSession: false });
-    const first = await receiver(conn, { name, reliable: true });
-    await first.queue.close();
-    const send = await sender(await connection(), { name, reliable: true });
-    await sendAll(send, ['k0', 'k1']);
-    const second = await receiver(conn, { name, reliable: true });
-    await until(() => second.inbox.texts.length === 2, 'the messages sent while no receiver was open');
-    expect(second.inbox.texts).toEqual(['k0', 'k1']);
-  });
-});
-
 describe('clean sessions', () => {
   it('Mosquitto sends an MQTT 3.1.1 client at most 20 unacked QoS 1 messages', async () => {
     const name = queueName('window');

@@ -1,0 +1,146 @@
+import { type MqError, waitForStatus } from '@mq/core';
+import { uniqueId } from '@mq/testkit';
+import { describe, expect, it } from 'vitest';
+import type { MqttConnection } from '../src/index.js';
+import { connection, queueName, receiver, sendAll, sender, until } from './helpers.js';
+
+const texts = (prefix: string, count: number): string[] =>
+  Array.from({ length: count }, (_, i) => `${prefix}${i}`);
+
+function connectionErrors(conn: MqttConnection): MqError[] {
+  const errors: MqError[] = [];
+  conn.on('error', (error) => errors.push(error));
+  return errors;
+}
+
+/** The number of messages each "acked and dropped" report counts. */
+function droppedCounts(errors: readonly MqError[], topic: string): number[] {
+  return errors
+    .filter((error) => error.code === 'BROKER' && error.message.includes(`'${topic}'`))
+    .map((error) => Number(/(\d+) message/.exec(error.message)?.[1]));
+}
+
+describe.each([5, 4] as const)(
+  'closing a receiver queue on a persistent session (protocolVersion %i)',
+  (protocolVersion) => {
+    const persistent = (part: string) => ({ clientId: uniqueId(part), cleanSession: false, protocolVersion });
+
+    it('unsubscribes, so messages sent to it never fill the in-flight window the other receivers need', async () => {
+      const a = queueName('a');
+      const b = queueName('b');
+      const conn = await connection(persistent('window'));
+      const first = await receiver(conn, { name: a, reliable: true });
+      const other = await receiver(conn, { name: b, reliable: true });
+      await first.queue.close();
+      const send = await connection();
+      await sendAll(await sender(send, { name: a, reliable: true }), texts('a', 25));
+      await sendAll(await sender(send, { name: b, reliable: true }), ['for-b']);
+      await until(() => other.inbox.texts.includes('for-b'), 'the message for the other receiver', 3000);
+      expect(first.inbox.texts).toEqual([]);
+    });
+
+    it('stops taking its share of a shared subscription: the rest of the group gets every message', async () => {
+      const name = queueName('group');
+      const closing = await receiver(await connection(persistent('group')), { name, reliable: true });
+      const staying = await receiver(await connection(), { name, reliable: true });
+      await closing.queue.close();
+      const items = texts('g', 10);
+      await sendAll(await sender(await connection(), { name, reliable: true }), items);
+      await until(
+        () => staying.inbox.texts.length === items.length,
+        'every message at the remaining member',
+        3000,
+      );
+      expect(staying.inbox.texts).toEqual(items);
+    });
+
+    it('a receiver reopened on the same connection gets only what was sent after it reopened', async () => {
+      const name = queueName('reopen');
+      const conn = await connection(persistent('reopen'));
+      const first = await receiver(conn, { name, reliable: true });
+      await first.queue.close();
+      const send = await sender(await connection(), { name, reliable: true });
+      await sendAll(send, ['gone']);
+      const second = await receiver(conn, { name, reliable: true });
+      await sendAll(send, ['kept']);
+      await until(() => second.inbox.texts.includes('kept'), 'the new message');
+      expect(second.inbox.texts).toEqual(['kept']);
+    });
+
+    it('acks what the broker still sends for it after the close and reports it once, and the others keep flowing', async () => {
+      const a = queueName('late');
+      const b = queueName('other');
+      const conn = await connection(persistent('late'));
+      const errors = connectionErrors(conn);
+      const held = await receiver(conn, { name: a, reliable: true }, 'none');
+      const other = await receiver(conn, { name: b, reliable: true });
+      const send = await connection();
+      // Mosquitto sends 20 unacked messages at a time: the other 10 wait in its queue for this session.
+      await sendAll(await sender(send, { name: a, reliable: true }), texts('late', 30));
+      await until(() => held.inbox.texts.length === 20, 'a full in-flight window');
+      await held.queue.close();
+      // Acking after the close frees the window: the broker then sends the 10 it had queued for this session.
+      for (const message of held.inbox.messages) await message.ack();
+      await until(() => droppedCounts(errors, a).length > 0, 'the report of the late messages', 3000);
+      expect(droppedCounts(errors, a)).toEqual([10]);
+      expect(held.inbox.texts).toHaveLength(20);
+      await sendAll(await sender(send, { name: b, reliable: true }), ['for-b']);
+      await until(() => other.inbox.texts.includes('for-b'), 'the message for the other receiver', 3000);
+    });
+
+    it('closed while its link is down, it drops the subscription on the next link and acks what the session kept', async () => {
+      const a = queueName('away');
+      const b = queueName('stays');
+      const conn = await connection({ ...persistent('away'), reconnectMillis: 300 });
+      const errors = connectionErrors(conn);
+      const gone = await receiver(conn, { name: a, reliable: true });
+      const other = await receiver(conn, { name: b, reliable: true });
+      conn.simulateDrop();
+      await waitForStatus(conn, 'disconnected');
+      await gone.queue.close();
+      const send = await connection();
+      await sendAll(await sender(send, { name: a, reliable: true }), texts('away', 25));
+      await waitForStatus(other.queue, 'connected');
+      await until(
+        () => droppedCounts(errors, a).reduce((sum, n) => sum + n, 0) === 25,
+        'the 25 kept messages reported',
+        3000,
+      );
+      await sendAll(await sender(send, { name: b, reliable: true }), ['for-b']);
+      await until(() => other.inbox.texts.includes('for-b'), 'the message for the other receiver', 3000);
+      expect(gone.inbox.texts).toEqual([]);
+    });
+  },
+);
+
+describe('closing a unicast receiver on a clean session', () => {
+  it('handles what the broker had already assigned to it before close() resolves, so nothing is lost', async () => {
+    const name = queueName('drain');
+    const conn = await connection();
+    const errors = connectionErrors(conn);
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const closing = await receiver(conn, { name, reliable: true }, (message) =>
+      gate.then(() => message.ack()),
+    );
+    const staying = await receiver(await connection(), { name, reliable: true });
+    const items = texts('d', 200);
+    const send = await sender(await connection(), { name, reliable: true });
+    await Promise.all(items.map((text) => send.sendMsg(Buffer.from(text))));
+    // Its window is full (20 unacked) and the broker has queued more of its round-robin share behind them.
+    await until(() => closing.inbox.texts.length === 20, 'a full in-flight window');
+    const closed = closing.queue.close();
+    release();
+    await closed;
+    await until(
+      () => closing.inbox.texts.length + staying.inbox.texts.length >= items.length,
+      'every message at one of the two receivers',
+      5000,
+    );
+    expect([...closing.inbox.texts, ...staying.inbox.texts].sort()).toEqual([...items].sort());
+    expect(closing.inbox.texts.length).toBeGreaterThan(20);
+    expect(errors).toEqual([]);
+  });
+});
