@@ -1,8 +1,7 @@
-import { BaseQueue, MqError, toMqError } from '@mq/core';
+import { BaseQueue, MqError, SettleOnceMessage, toMqError } from '@mq/core';
 import type * as amqp from 'amqplib';
 import { ChannelLink, isBrokerNack } from './channel-link.js';
 import type { AmqpConnection } from './connection.js';
-import { AmqpMessage } from './message.js';
 import { type AmqpQueueOptions, PKG, resolveAmqpQueueOptions } from './options.js';
 import { declare, route } from './topology.js';
 
@@ -179,7 +178,7 @@ export class AmqpQueue extends BaseQueue {
       void link.close(this.#millis);
       return;
     }
-    this.deliver(new AmqpMessage(raw.content, (requeue) => this.#settle(link, raw, requeue)));
+    this.deliver(new SettleOnceMessage(raw.content, (requeue) => this.#settle(link, raw, requeue)));
   }
 
   #settle(link: ChannelLink, raw: amqp.ConsumeMessage, requeue: boolean): Promise<void> {

@@ -76,8 +76,8 @@ export class InFlightSends {
       this.#head = 0;
     }
     if (this.#count === 0) {
-      clearTimeout(this.#timer);
-      this.#timer = undefined;
+      // The timer is left to run out by itself (it is unref'd): clearing and re-arming it for every send
+      // awaited one at a time would cost more than the send.
       const waiters = this.#drained;
       this.#drained = [];
       for (const wake of waiters) wake();
@@ -86,8 +86,13 @@ export class InFlightSends {
 
   #arm(): void {
     const oldest = this.#entries[this.#head];
-    if (!oldest) return;
+    if (!oldest) {
+      this.#timer = undefined;
+      return;
+    }
     this.#timer = setTimeout(() => this.#expire(), Math.max(0, oldest.deadline - Date.now()));
+    // A pending send is kept alive by its socket, not by its deadline.
+    this.#timer.unref();
   }
 
   #expire(): void {
@@ -102,6 +107,6 @@ export class InFlightSends {
       entry.reject(this.#timedOut());
     }
     this.#compact();
-    if (this.#count > 0 && !this.#timer) this.#arm();
+    this.#arm();
   }
 }

@@ -1,7 +1,7 @@
 export { mqttBackend } from './backend.js';
 export { MqttConnection, type ReceiverSink } from './connection.js';
 export type { MqttLink } from './link.js';
-export { MqttMessage } from './message.js';
+export type { MqttMessage } from './message.js';
 export { MQTT_SCHEMES, type MqttConnectionOptions, type MqttTlsOptions } from './options.js';
 export { MqttQueue } from './queue.js';
 export { DEFAULT_SHARED_PREFIX, type MqttQueueOptions } from './queue-options.js';

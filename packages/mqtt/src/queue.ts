@@ -1,8 +1,8 @@
-import { BaseQueue, MqError, toMqError } from '@mq/core';
+import { BaseQueue, MqError, SettleOnceMessage, toMqError } from '@mq/core';
 import type { IPublishPacket } from 'mqtt';
 import type { MqttConnection, ReceiverSink } from './connection.js';
 import type { MqttLink } from './link.js';
-import { MqttMessage } from './message.js';
+import type { MqttMessage } from './message.js';
 import { PKG } from './options.js';
 import {
   type MqttQueueOptions,
@@ -68,10 +68,8 @@ export class MqttQueue extends BaseQueue implements ReceiverSink {
       return true;
     }
     this.deliver(
-      new MqttMessage(
-        payload,
-        () => this.#ack(link, packet),
-        () => this.#nack(link, packet),
+      new SettleOnceMessage(payload, (requeue) =>
+        requeue ? this.#nack(link, packet) : this.#ack(link, packet),
       ),
     );
     return true;
@@ -235,10 +233,8 @@ class Drain {
   /** Builds the message of one delivery, counted until it is acked or nacked. */
   track(payload: Buffer, qos: number, ack: () => Promise<void>, nack: () => Promise<void>): MqttMessage {
     this.delivered += 1;
-    const message: MqttMessage = new MqttMessage(
-      payload,
-      () => this.#settle(message, ack),
-      () => this.#settle(message, nack),
+    const message: MqttMessage = new SettleOnceMessage(payload, (requeue) =>
+      this.#settle(message, requeue ? nack : ack),
     );
     if (qos > 0) this.#unsettled.add(message);
     return message;
