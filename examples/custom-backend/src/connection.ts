@@ -105,8 +105,21 @@ export class RedisConnection extends BaseConnection {
     this.#client = undefined;
     this.#clientId = undefined;
     if (!client) return;
-    if (client.status === 'ready') await client.quit().catch(() => client.disconnect());
-    else client.disconnect();
+    if (client.status !== 'ready') {
+      client.disconnect();
+      return;
+    }
+    // A Redis that went silent never answers QUIT: give up after the connect timeout and drop the socket.
+    await withDeadline(client.quit(), this.#timeoutMillis, () => {}, 'QUIT').catch(() => {});
+    client.disconnect();
+  }
+
+  /**
+   * Settles like `command`, or rejects with `TIMEOUT` after the connect timeout: Redis went silent, so the
+   * command link is dropped too, and the commands after this one fail at once instead of waiting in turn.
+   */
+  bounded<T>(command: Promise<T>, what: string): Promise<T> {
+    return withDeadline(command, this.#timeoutMillis, () => this.#client?.disconnect(), what);
   }
 
   #clientOptions(): RedisOptions {
@@ -125,12 +138,17 @@ export class RedisConnection extends BaseConnection {
 }
 
 /** Rejects with `TIMEOUT` (after calling `onTimeout`) when `promise` takes longer than `millis`. */
-function withDeadline<T>(promise: Promise<T>, millis: number, onTimeout: () => void): Promise<T> {
+function withDeadline<T>(
+  promise: Promise<T>,
+  millis: number,
+  onTimeout: () => void,
+  what = 'connecting',
+): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const limit = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       onTimeout();
-      reject(new MqError('TIMEOUT', `[${PKG}] connecting took longer than ${millis} ms`));
+      reject(new MqError('TIMEOUT', `[${PKG}] ${what} took longer than ${millis} ms`));
     }, millis);
   });
   return Promise.race([promise, limit]).finally(() => clearTimeout(timer));

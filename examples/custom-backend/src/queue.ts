@@ -94,7 +94,10 @@ export class RedisQueue extends BaseQueue {
         await client.subscribe(this.#channel);
       } else if (this.options.reliable) {
         // Messages left unacked on a previous link go back first, so they are delivered again.
-        await main.eval(REQUEUE_ALL, 2, this.#processingKey, this.#queueKey);
+        await this.#conn.bounded(
+          main.eval(REQUEUE_ALL, 2, this.#processingKey, this.#queueKey),
+          'requeueing unacked messages',
+        );
       }
       // The connection may have dropped (and come back) while this ran: never consume on a stale link.
       if (rx.stopped || this.#conn.commandClient(`cannot open '${this.name}'`) !== main) {
@@ -139,7 +142,10 @@ export class RedisQueue extends BaseQueue {
       `unacked messages of '${this.name}' stay in ${this.#processingKey}`,
     );
     await this.#killStale(main);
-    await main.eval(REQUEUE_ALL, 2, this.#processingKey, this.#queueKey);
+    await this.#conn.bounded(
+      main.eval(REQUEUE_ALL, 2, this.#processingKey, this.#queueKey),
+      'requeueing unacked messages',
+    );
   }
 
   protected override linkDown(): void {
@@ -218,7 +224,10 @@ export class RedisQueue extends BaseQueue {
   async #kill(rx: Receiver): Promise<void> {
     if (rx.killed || !rx.filters) return;
     try {
-      await this.#conn.commandClient('cannot end the receiver link').client('KILL', ...rx.filters);
+      await this.#conn.bounded(
+        this.#conn.commandClient('cannot end the receiver link').client('KILL', ...rx.filters),
+        'CLIENT KILL',
+      );
       rx.killed = true;
     } catch {
       // Redis is out of reach: the next open() or release() kills it (see #stale).
@@ -229,7 +238,7 @@ export class RedisQueue extends BaseQueue {
     for (const filters of [...this.#stale]) {
       this.#stale.delete(filters);
       // If the ACL forbids CLIENT KILL, go on: the link ends once Redis notices its socket closed.
-      await main.client('KILL', ...filters).catch(() => {});
+      await this.#conn.bounded(main.client('KILL', ...filters), 'CLIENT KILL').catch(() => {});
     }
   }
 

@@ -9,6 +9,7 @@ import { deleteTopology, forceClose } from './broker.js';
  * find it; every durable queue and exchange a case opened is remembered, so that `cleanup()` deletes them.
  */
 export function amqpTarget(): { target: ContractTarget; cleanup: () => Promise<void> } {
+  const brokerUrl = new URL(amqpTestUrl());
   const queues = new Set<string>();
   const exchanges = new Set<string>();
   const backend: Backend = {
@@ -31,7 +32,23 @@ export function amqpTarget(): { target: ContractTarget; cleanup: () => Promise<v
       connectionName: uniqueId('mq-amqp-contract'),
     }),
     unreachableConnectionOptions: () => ({ uri: unreachableUrl('amqp'), reconnectMillis: 50 }),
-    faults: { dropConnection: (connection) => forceClose(connection as AmqpConnection) },
+    faults: {
+      dropConnection: (connection) => forceClose(connection as AmqpConnection),
+      silentBroker: {
+        address: { host: brokerUrl.hostname, port: Number(brokerUrl.port || 5672) },
+        connectionOptions: (proxyPort) => {
+          const viaProxy = new URL(brokerUrl);
+          viaProxy.hostname = '127.0.0.1';
+          viaProxy.port = String(proxyPort);
+          return {
+            uri: viaProxy.toString(),
+            heartbeatSeconds: 0,
+            connectTimeoutMillis: 1000,
+            reconnectMillis: 200,
+          };
+        },
+      },
+    },
   };
   return { target, cleanup: () => deleteTopology(queues, exchanges) };
 }

@@ -2,6 +2,7 @@ import type { AttachedQueue } from './base-connection.js';
 import { TypedEmitter } from './emitter.js';
 import { MqError, toMqError } from './errors.js';
 import { InFlightSends } from './in-flight.js';
+import { SETTLED } from './message.js';
 import { checkHandler, checkPayload, type ResolvedQueueOptions } from './options.js';
 import { canTransition, type Status } from './status.js';
 import type { Message, MessageHandler, Queue, QueueEvents } from './types.js';
@@ -135,13 +136,18 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
     } catch (error) {
       return Promise.reject(toMqError(error, 'BROKER', `[${this.pkg}] send on '${this.name}' failed`));
     }
+    // Already settled (e.g. a best-effort write the socket took at once): nothing for close() or the deadline.
+    if (sending === SETTLED) return sending;
     return this.#sends.track(sending);
   }
 
   /** Creates the broker-side resources; called only while the connection is `connected`. */
   protected abstract open(): Promise<void>;
 
-  /** Sends one message (already validated); on a reliable queue resolves on the broker's confirmation. */
+  /**
+   * Sends one message (already validated); on a reliable queue resolves on the broker's confirmation. Return
+   * {@link SETTLED} when the send is complete on return: it is then not tracked for `close()` nor timed.
+   */
   protected abstract publish(payload: Uint8Array): Promise<void>;
 
   /** Stops new deliveries; called first on close. Default: nothing to do. */
@@ -170,7 +176,8 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
       this.#handlerFailed(error);
       return;
     }
-    if (!isPromiseLike(result)) return;
+    // SETTLED (e.g. `return message.ack()` with nothing left to do) is already done: nothing to track.
+    if (result === SETTLED || !isPromiseLike(result)) return;
     const running: Promise<void> = Promise.resolve(result).then(
       () => {
         this.#handlers.delete(running);

@@ -1,6 +1,13 @@
 import type { Message } from './types.js';
 
 /**
+ * One promise, already resolved, for work that finished synchronously: a backend's `publish()` that returns it
+ * costs no tracking (there is nothing for `close()` to wait for and no deadline to watch), and neither does a
+ * handler that returns it (an `ack()` with nothing left to do). Hot paths return it instead of a new promise.
+ */
+export const SETTLED: Promise<void> = Promise.resolve();
+
+/**
  * A received message whose first `ack()` or `nack()` settles it; later calls resolve and do nothing (settling
  * twice would close an AMQP channel, for instance). For backends: give it the bytes and one `settle` function.
  */
@@ -27,7 +34,7 @@ export class SettleOnceMessage implements Message {
   }
 
   #once(requeue: boolean): Promise<void> {
-    if (this.#settled) return Promise.resolve();
+    if (this.#settled) return SETTLED;
     this.#settled = true;
     return this.#settle(requeue);
   }

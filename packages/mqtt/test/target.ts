@@ -4,6 +4,7 @@ import { type MqttConnection, mqttBackend } from '../src/index.js';
 
 /** The contract target for the Mosquitto under test, speaking `protocolVersion`; a fresh client id per connection. */
 export function mosquittoTarget(protocolVersion: 4 | 5): ContractTarget {
+  const brokerUrl = new URL(mqttTestUrl());
   return {
     backend: mqttBackend,
     connectionOptions: () => ({
@@ -15,6 +16,17 @@ export function mosquittoTarget(protocolVersion: 4 | 5): ContractTarget {
     unreachableConnectionOptions: () => ({ uri: unreachableUrl('mqtt'), reconnectMillis: 50 }),
     faults: {
       dropConnection: async (connection) => (connection as MqttConnection).simulateDrop(),
+      silentBroker: {
+        address: { host: brokerUrl.hostname, port: Number(brokerUrl.port || 1883) },
+        connectionOptions: (proxyPort) => ({
+          uri: `mqtt://127.0.0.1:${proxyPort}`,
+          clientId: uniqueId(`ct${protocolVersion}`),
+          protocolVersion,
+          keepaliveSeconds: 0,
+          connectTimeoutMillis: 1000,
+          reconnectMillis: 100,
+        }),
+      },
     },
   };
 }

@@ -60,6 +60,10 @@ describe('the contract catches broken backends', () => {
     const { memoryBackend } = await import('@mq/memory');
     const outcomes = await evaluateContract(target(memoryBackend));
     expect(failed(outcomes)).toEqual([]);
-    expect(outcomes.filter((o) => o.outcome === 'skipped')).toEqual([]);
+    // Only the cases that need a TCP link to freeze are out of an in-process broker's reach.
+    expect(outcomes.filter((o) => o.outcome === 'skipped').map((o) => o.id)).toEqual([
+      'close.silent-broker-send',
+      'close.silent-broker-receiver-close',
+    ]);
   }, 120_000);
 });

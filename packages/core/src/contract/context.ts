@@ -19,6 +19,8 @@ export interface CaseQueueOptions {
   prefetch?: number;
   /** @default 200 */
   reconnectMillis?: number;
+  /** @default the backend's (30000) */
+  sendTimeoutMillis?: number;
 }
 
 /** A message as a {@link Collector} saw it. */
@@ -108,6 +110,7 @@ export class ContractContext {
   readonly waitMillis: number;
   readonly #connections: Connection[] = [];
   readonly #queues: Queue[] = [];
+  readonly #deferred: Array<() => Promise<void>> = [];
   readonly #label: string;
   #counter = 0;
 
@@ -205,10 +208,16 @@ export class ContractContext {
     return seen;
   }
 
-  /** Closes every queue, then every connection made through this context; never throws. */
+  /** Runs `step` at cleanup, after every queue and connection is closed (for proxies and the like). */
+  defer(step: () => Promise<void>): void {
+    this.#deferred.push(step);
+  }
+
+  /** Closes every queue, then every connection made through this context, then the deferred steps; never throws. */
   async cleanup(): Promise<void> {
     await Promise.allSettled(this.#queues.map((queue) => queue.close()));
     await Promise.allSettled(this.#connections.map((connection) => connection.close()));
+    await Promise.allSettled(this.#deferred.map((step) => step()));
   }
 }
 

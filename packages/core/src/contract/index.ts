@@ -10,6 +10,7 @@ export {
 } from './assert.js';
 export { defineCase, sendAll, texts } from './cases/define.js';
 export { type CaseQueueOptions, Collector, ContractContext, type Received, type Settle } from './context.js';
+export { TcpProxy } from './proxy.js';
 export {
   type CaseOutcome,
   caseTimeout,
@@ -18,4 +19,11 @@ export {
   missingRequirements,
   runContractCase,
 } from './run.js';
-export type { ContractCase, ContractFaults, ContractGroup, ContractTarget, Requirement } from './types.js';
+export type {
+  ContractCase,
+  ContractFaults,
+  ContractGroup,
+  ContractTarget,
+  Requirement,
+  SilentBrokerFault,
+} from './types.js';

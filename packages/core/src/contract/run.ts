@@ -4,6 +4,7 @@ import { concurrencyCases } from './cases/concurrency.js';
 import { lifecycleCases } from './cases/lifecycle.js';
 import { payloadCases } from './cases/payloads.js';
 import { reliableCases } from './cases/reliable.js';
+import { silentBrokerCases } from './cases/silent-broker.js';
 import { unicastCases } from './cases/unicast.js';
 import { validationCases } from './cases/validation.js';
 import { ContractContext } from './context.js';
@@ -19,6 +20,7 @@ export const contractCases: readonly ContractCase[] = Object.freeze([
   ...reliableCases,
   ...concurrencyCases,
   ...closeCases,
+  ...silentBrokerCases,
 ]);
 
 /** The requirements of `contractCase` that `target` does not meet; non-empty means the case is skipped. */
@@ -26,6 +28,7 @@ export function missingRequirements(target: ContractTarget, contractCase: Contra
   return contractCase.requires.filter((need) => {
     if (need === 'fault:dropConnection') return !target.faults?.dropConnection;
     if (need === 'fault:restartBroker') return !target.faults?.restartBroker;
+    if (need === 'fault:silentBroker') return !target.faults?.silentBroker;
     return !target.backend.capabilities[need];
   });
 }

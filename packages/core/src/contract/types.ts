@@ -8,6 +8,19 @@ export interface ContractFaults {
   dropConnection?(connection: Connection): Promise<void>;
   /** Restarts the broker; resolves once it accepts connections again. */
   restartBroker?(): Promise<void>;
+  /** Reaching the broker through a TCP proxy that the silent-broker cases freeze. */
+  silentBroker?: SilentBrokerFault;
+}
+
+/** How the silent-broker cases reach the broker through a `TcpProxy` on 127.0.0.1 that they then freeze. */
+export interface SilentBrokerFault {
+  /** The broker's TCP address. */
+  address: { host: string; port: number };
+  /**
+   * Options for a connection to the broker through `proxyPort` on 127.0.0.1, with heartbeats or keepalive off
+   * (so that only the send deadline and the close bounds can end a wait) and a short connect timeout.
+   */
+  connectionOptions(proxyPort: number): ConnectionOptions & Record<string, unknown>;
 }
 
 /** What the contract runs against: a backend plus the settings of the broker under test. */
@@ -34,7 +47,11 @@ export interface ContractTarget {
 }
 
 /** A need of a contract case: a capability of the backend, or a fault hook of the target. */
-export type Requirement = keyof Capabilities | 'fault:dropConnection' | 'fault:restartBroker';
+export type Requirement =
+  | keyof Capabilities
+  | 'fault:dropConnection'
+  | 'fault:restartBroker'
+  | 'fault:silentBroker';
 
 /** The groups of the contract, in report order; a backend's additional cases may name their own. */
 export type ContractGroup =
