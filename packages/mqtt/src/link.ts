@@ -1,5 +1,5 @@
 import { Socket } from 'node:net';
-import { MqError, toMqError } from '@mq/core';
+import { MqError, SETTLED, toMqError } from '@mq/core';
 import { type IClientOptions, type IPublishPacket, type MqttClient, connect as mqttConnect } from 'mqtt';
 import { PKG, type ResolvedConnectionOptions } from './options.js';
 
@@ -24,6 +24,10 @@ export interface LinkEvents {
  * truthy and never surfaces it, so one shared instance saves capturing a stack trace per message.
  */
 const PUBACK_DEFERRED = new Error('PUBACK deferred until ack()');
+
+/** Publish options, shared: mqtt.js copies them (`{ ...defaults, ...opts }`) and never keeps or changes them. */
+const QOS_0 = Object.freeze({ qos: 0 as const });
+const QOS_1 = Object.freeze({ qos: 1 as const });
 
 /** The private mqtt.js method that writes one control packet; used to send deferred PUBACKs. */
 type SendPacket = (
@@ -173,16 +177,31 @@ export class MqttLink {
 
   /**
    * Publishes one message; resolves once written (QoS 0) or on its PUBACK (QoS 1). Rejects with `onError(error)`
-   * when mqtt.js reports an error, or as {@link MqttLink.guard} does when the link ends first.
+   * when mqtt.js reports an error, or as {@link MqttLink.guard} does when the link ends first. A QoS 0 publish
+   * that mqtt.js writes at once (its callback runs before `publish()` returns: the socket took the packet)
+   * returns {@link SETTLED} and costs no promise; one that waits for `drain` gets a promise as any other.
    */
   publish(topic: string, body: Buffer, qos: 0 | 1, onError: (error: Error) => MqError): Promise<void> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    let settle: ((error?: Error) => void) | undefined;
+    let done = false;
+    let failed: Error | undefined;
+    this.client.publish(topic, body, qos === 0 ? QOS_0 : QOS_1, (error) => {
+      if (settle) {
+        settle(error);
+        return;
+      }
+      done = true;
+      failed = error;
+    });
+    if (done) return failed ? Promise.reject(onError(failed)) : SETTLED;
     return new Promise<void>((resolve, reject) => {
       const stop = this.#wait(reject);
-      this.client.publish(topic, body, { qos }, (error) => {
+      settle = (error) => {
         stop();
         if (error) reject(onError(error));
         else resolve();
-      });
+      };
     });
   }
 

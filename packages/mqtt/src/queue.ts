@@ -1,4 +1,4 @@
-import { BaseQueue, MqError, SettleOnceMessage, toMqError } from '@mq/core';
+import { BaseQueue, MqError, SETTLED, SettleOnceMessage, toMqError } from '@mq/core';
 import type { IPublishPacket } from 'mqtt';
 import type { MqttConnection, ReceiverSink } from './connection.js';
 import type { MqttLink } from './link.js';
@@ -198,14 +198,20 @@ export class MqttQueue extends BaseQueue implements ReceiverSink {
     return link;
   }
 
-  async #ack(link: MqttLink, packet: IPublishPacket): Promise<void> {
-    if (packet.qos === 0) return;
-    if (!link.puback(packet.messageId as number)) {
-      throw new MqError(
+  /** Not async: a QoS 0 ack and a written PUBACK return {@link SETTLED}, which the base class need not track. */
+  #ack(link: MqttLink, packet: IPublishPacket): Promise<void> {
+    if (packet.qos === 0) return SETTLED;
+    try {
+      if (link.puback(packet.messageId as number)) return SETTLED;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return Promise.reject(
+      new MqError(
         'ACK_FAILED',
         `[${PKG}] cannot ack on '${this.name}': the link it came on is gone; the broker redelivers it if the session persists`,
-      );
-    }
+      ),
+    );
   }
 
   async #nack(link: MqttLink, packet: IPublishPacket): Promise<void> {
