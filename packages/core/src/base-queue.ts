@@ -146,7 +146,7 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
 
   /**
    * Sends one message (already validated); on a reliable queue resolves on the broker's confirmation. Return
-   * {@link SETTLED} when the send is complete on return: it is then not tracked for `close()` nor timed.
+   * `SETTLED` when the send is complete on return: it is then not tracked for `close()` nor timed.
    */
   protected abstract publish(payload: Uint8Array): Promise<void>;
 

@@ -179,7 +179,7 @@ export class MqttLink {
    * Publishes one message; resolves once written (QoS 0) or on its PUBACK (QoS 1). Rejects with `onError(error)`
    * when mqtt.js reports an error, or as {@link MqttLink.guard} does when the link ends first. A QoS 0 publish
    * that mqtt.js writes at once (its callback runs before `publish()` returns: the socket took the packet)
-   * returns {@link SETTLED} and costs no promise; one that waits for `drain` gets a promise as any other.
+   * returns `SETTLED` and costs no promise; one that waits for `drain` gets a promise as any other.
    */
   publish(topic: string, body: Buffer, qos: 0 | 1, onError: (error: Error) => MqError): Promise<void> {
     if (this.#failure) return Promise.reject(this.#failure);

@@ -198,7 +198,7 @@ export class MqttQueue extends BaseQueue implements ReceiverSink {
     return link;
   }
 
-  /** Not async: a QoS 0 ack and a written PUBACK return {@link SETTLED}, which the base class need not track. */
+  /** Not async: a QoS 0 ack and a written PUBACK return `SETTLED`, which the base class need not track. */
   #ack(link: MqttLink, packet: IPublishPacket): Promise<void> {
     if (packet.qos === 0) return SETTLED;
     try {
