@@ -12,6 +12,7 @@ import { Recorder, type RunResult } from './recorder.js';
 import { medianResult, pairedRatios, type ScenarioSummary, table } from './report.js';
 import { expectedDeliveries, label, receiverCount, type Scenario, scenarios, WINDOW } from './scenarios.js';
 import { soak } from './soak.js';
+import { SendWindow } from './window.js';
 
 const { values } = parseArgs({
   options: {
@@ -54,25 +55,9 @@ async function drive(send: (payload: Buffer) => Promise<void>, s: Scenario): Pro
     for (let seq = 0; seq < s.count; seq += 1) await send(makePayload(s.size, seq)).catch(count);
     return failures;
   }
-  // A counting window: O(1) per send, so the harness costs both clients the same little (a Promise.race over
-  // the whole window would cost O(WINDOW) per send and blur the ratio).
-  let inFlight = 0;
-  let wake: (() => void) | undefined;
-  const settled = (): void => {
-    inFlight -= 1;
-    const resume = wake;
-    wake = undefined;
-    resume?.();
-  };
-  for (let seq = 0; seq < s.count; seq += 1) {
-    inFlight += 1;
-    send(makePayload(s.size, seq)).then(settled, (error: unknown) => {
-      count(error);
-      settled();
-    });
-    if (inFlight >= WINDOW) await new Promise<void>((resolve) => (wake = resolve));
-  }
-  while (inFlight > 0) await new Promise<void>((resolve) => (wake = resolve));
+  const window = new SendWindow(WINDOW);
+  for (let seq = 0; seq < s.count; seq += 1) await window.add(send(makePayload(s.size, seq)), count);
+  await window.drain();
   return failures;
 }
 

@@ -3,6 +3,7 @@ import { waitForStatus } from '@mq/core';
 import { deleteQueue } from './cleanup.js';
 import { AMQP_URL, MQTT_URL } from './drivers/driver.js';
 import { makePayload } from './payload.js';
+import { SendWindow } from './window.js';
 
 function isBackend(value: unknown): value is Backend {
   return typeof value === 'object' && value !== null && 'spiVersion' in value && 'createQueue' in value;
@@ -30,30 +31,19 @@ async function through(backend: Backend, uri: string, total: number): Promise<vo
   await waitForStatus(recv, 'connected');
   await waitForStatus(send, 'connected');
   const samples: number[] = [];
-  let inFlight = 0;
   let failed = 0;
-  let wake: (() => void) | undefined;
-  const settled = (): void => {
-    inFlight -= 1;
-    const resume = wake;
-    wake = undefined;
-    resume?.();
-  };
-  const failedSend = (): void => {
-    failed += 1;
-    settled();
-  };
+  const window = new SendWindow(100);
   const started = performance.now();
   for (let seq = 0; seq < total; seq += 1) {
-    inFlight += 1;
-    send.sendMsg(makePayload(256, seq)).then(settled, failedSend);
-    if (inFlight >= 100) await new Promise<void>((resolve) => (wake = resolve));
+    await window.add(send.sendMsg(makePayload(256, seq)), () => {
+      failed += 1;
+    });
     if (seq % (total / 10) === 0) {
       (globalThis as { gc?: () => void }).gc?.();
       samples.push(process.memoryUsage.rss());
     }
   }
-  while (inFlight > 0) await new Promise<void>((resolve) => (wake = resolve));
+  await window.drain();
   const deadline = performance.now() + 30_000;
   while (received < total - failed && performance.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 50));
