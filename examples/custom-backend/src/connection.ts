@@ -119,7 +119,9 @@ export class RedisConnection extends BaseConnection {
    * command link is dropped too, and the commands after this one fail at once instead of waiting in turn.
    */
   bounded<T>(command: Promise<T>, what: string): Promise<T> {
-    return withDeadline(command, this.#timeoutMillis, () => this.#client?.disconnect(), what);
+    // The link the command went out on: by the deadline the connection may have a new, healthy one.
+    const client = this.#client;
+    return withDeadline(command, this.#timeoutMillis, () => client?.disconnect(), what);
   }
 
   #clientOptions(): RedisOptions {

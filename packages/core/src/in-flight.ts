@@ -33,7 +33,7 @@ export class InFlightSends {
 
   /** Tracks `sending`; the returned promise settles as it does, or rejects at the deadline, whichever is first. */
   track(sending: Promise<void>): Promise<void> {
-    const entry: Entry = { deadline: Date.now() + this.#timeoutMillis, reject: () => {}, done: false };
+    const entry: Entry = { deadline: performance.now() + this.#timeoutMillis, reject: () => {}, done: false };
     const tracked = new Promise<void>((resolve, reject) => {
       entry.reject = reject;
       sending.then(
@@ -90,14 +90,14 @@ export class InFlightSends {
       this.#timer = undefined;
       return;
     }
-    this.#timer = setTimeout(() => this.#expire(), Math.max(0, oldest.deadline - Date.now()));
+    this.#timer = setTimeout(() => this.#expire(), Math.max(0, oldest.deadline - performance.now()));
     // A pending send is kept alive by its socket, not by its deadline.
     this.#timer.unref();
   }
 
   #expire(): void {
     this.#timer = undefined;
-    const now = Date.now();
+    const now = performance.now();
     for (let i = this.#head; i < this.#entries.length; i += 1) {
       const entry = this.#entries[i]!;
       if (entry.done) continue;

@@ -27,6 +27,8 @@ export class MqttQueue extends BaseQueue implements ReceiverSink {
   #accepting = false;
   /** Set while a closing receiver drains what the broker already assigned to it. */
   #drain: Drain | undefined;
+  /** Set when the UNSUBSCRIBE of a closing receiver failed while the link stayed up. */
+  #unsubscribeFailed = false;
 
   /** Validates the options; the queue starts `closed`. */
   constructor(options: MqttQueueOptions, connection: MqttConnection) {
@@ -134,6 +136,9 @@ export class MqttQueue extends BaseQueue implements ReceiverSink {
       this.#accepting = false;
       this.#drain = undefined;
       if (MqError.hasCode(error, 'CONNECTION_LOST') || MqError.hasCode(error, 'CLOSED')) return;
+      // The link is up but the broker did not confirm (a timeout, a refusal): release() hands the topic to the
+      // connection, which unsubscribes again and settles whatever still arrives, so nothing is held forever.
+      this.#unsubscribeFailed = true;
       throw toMqError(error, 'BROKER', `[${PKG}] unsubscribing from '${this.topicFilter}' failed`);
     }
   }
@@ -147,11 +152,13 @@ export class MqttQueue extends BaseQueue implements ReceiverSink {
       this.#accepting = false;
       this.#link = undefined;
       this.#drain = undefined;
+      const unsubscribeFailed = this.#unsubscribeFailed;
+      this.#unsubscribeFailed = false;
       if (this.isRecv) {
         this.#conn.releaseTopic(this.name, this);
         // Whatever the broker still sends for this topic is settled and reported by the connection, never held.
         if (drain) this.#conn.abandonTopic(this.name, this.topicFilter, true);
-        else if (!this.#conn.settings.cleanSession && !this.#keepsSubscription) {
+        else if (unsubscribeFailed || (!this.#conn.settings.cleanSession && !this.#keepsSubscription)) {
           // Closed while the link was down: the session still has the subscription; drop it on the next link.
           this.#conn.abandonTopic(this.name, this.topicFilter, false);
         }

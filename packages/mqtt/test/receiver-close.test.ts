@@ -1,5 +1,5 @@
 import { type MqError, waitForStatus } from '@mq/core';
-import { uniqueId } from '@mq/testkit';
+import { mqttTestUrl, TcpProxy, uniqueId } from '@mq/testkit';
 import { describe, expect, it } from 'vitest';
 import type { MqttConnection } from '../src/index.js';
 import { connection, queueName, receiver, sendAll, sender, until } from './helpers.js';
@@ -143,4 +143,38 @@ describe('closing a unicast receiver on a clean session', () => {
     expect(closing.inbox.texts.length).toBeGreaterThan(20);
     expect(errors).toEqual([]);
   });
+});
+
+describe('closing a receiver whose UNSUBSCRIBE gets no answer (clean session)', () => {
+  it('hands the topic to the connection, which settles the late messages, so the other receivers keep flowing', async () => {
+    const broker = new URL(mqttTestUrl());
+    const proxy = await TcpProxy.start({ host: broker.hostname, port: Number(broker.port || 1883) });
+    try {
+      const conn = await connection({
+        uri: `mqtt://127.0.0.1:${proxy.port}`,
+        keepaliveSeconds: 0,
+        connectTimeoutMillis: 1000,
+      });
+      const errors = connectionErrors(conn);
+      const closing = await receiver(conn, { name: queueName('t'), reliable: true });
+      const other = await receiver(conn, { name: queueName('u'), reliable: true });
+      const send = await connection();
+      const toClosing = await sender(send, { name: closing.queue.name, reliable: true });
+      const toOther = await sender(send, { name: other.queue.name, reliable: true });
+      proxy.freeze();
+      const closed = closing.queue.close();
+      await sendAll(toClosing, texts('t', 30));
+      await closed;
+      expect(closing.inbox.errors.map((e) => e.code)).toContain('TIMEOUT');
+      proxy.thaw();
+      await until(
+        () => droppedCounts(errors, closing.queue.name).reduce((a, b) => a + b, 0) === 30,
+        'the late messages settled',
+      );
+      await sendAll(toOther, ['for-other']);
+      await until(() => other.inbox.texts.includes('for-other'), 'the message for the other receiver', 5000);
+    } finally {
+      await proxy.close();
+    }
+  }, 20_000);
 });

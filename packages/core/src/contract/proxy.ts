@@ -50,6 +50,7 @@ export class TcpProxy {
 
   /** Passes bytes again. */
   thaw(): void {
+    if (!this.#frozen) return;
     this.#frozen = false;
     for (const [client, upstream] of this.#pairs) {
       client.pipe(upstream);
