@@ -133,6 +133,17 @@ export class MqttConnection extends BaseConnection {
     return Math.min(this.reconnectMillis * 2 ** Math.min(Math.max(this.#flaps - 1, 0), 20), cap);
   }
 
+  /** Routes a QoS 1 message again (a nack whose receiver closed meanwhile); settles it if nobody may hold it. */
+  redispatch(link: MqttLink, packet: IPublishPacket): void {
+    try {
+      if (!this.#dispatch(link, packet)) link.puback(packet.messageId as number);
+    } catch (error) {
+      this.reportError(
+        toMqError(error, 'BROKER', `[${PKG}] settling a message for '${packet.topic}' failed`),
+      );
+    }
+  }
+
   #dispatch(link: MqttLink, packet: IPublishPacket): boolean {
     if (this.#receivers.get(packet.topic)?.take(link, packet)) return true;
     if (packet.qos === 0) return false;

@@ -222,6 +222,16 @@ export class MqttQueue extends BaseQueue implements ReceiverSink {
   }
 
   async #nack(link: MqttLink, packet: IPublishPacket): Promise<void> {
+    if (this.#drain && link === this.#link && link.alive) {
+      // Closing: the topic is unsubscribed and MQTT cannot hand the message back to the group. Left unacked it
+      // would hold a place in the in-flight window every other receiver of the connection needs until the link
+      // ends, and be dropped then anyway: settle it now and say so.
+      await this.#ack(link, packet);
+      throw new MqError(
+        'ACK_FAILED',
+        `[${PKG}] cannot redeliver on '${this.name}' while it closes: MQTT cannot hand the message back, so it was acked and dropped`,
+      );
+    }
     if (!this.#accepting || this.#drain || link !== this.#link || !link.alive) {
       throw new MqError(
         'ACK_FAILED',
@@ -231,7 +241,9 @@ export class MqttQueue extends BaseQueue implements ReceiverSink {
     // MQTT has no negative ack: the message stays unacked at the broker and goes to this receiver again.
     setImmediate(() => {
       if (this.take(link, packet)) return;
-      if (packet.qos > 0 && link.alive) link.keepOrphan(packet);
+      // The receiver closed meanwhile: the connection decides, as for any message of this topic (held for a
+      // receiver to come, or acked and reported if the topic was abandoned).
+      if (packet.qos > 0 && link.alive) this.#conn.redispatch(link, packet);
     });
   }
 }

@@ -178,3 +178,33 @@ describe('closing a receiver whose UNSUBSCRIBE gets no answer (clean session)', 
     }
   }, 20_000);
 });
+
+describe('nack while a receiver closes', () => {
+  it('settles the message (MQTT cannot hand it back) and rejects with ACK_FAILED, so the others keep flowing', async () => {
+    const conn = await connection();
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const nackOutcomes: string[] = [];
+    const closing = await receiver(conn, { name: queueName('n'), reliable: true }, async (message) => {
+      await gate;
+      await message.nack().then(
+        () => nackOutcomes.push('resolved'),
+        (error: MqError) => nackOutcomes.push(error.code),
+      );
+    });
+    const other = await receiver(conn, { name: queueName('o'), reliable: true });
+    const send = await connection();
+    // Mosquitto allows 20 unacked messages in flight to this connection: fill the window with held handlers.
+    await sendAll(await sender(send, { name: closing.queue.name, reliable: true }), texts('n', 20));
+    await until(() => closing.inbox.texts.length === 20, 'a full in-flight window of held handlers');
+    const closed = closing.queue.close();
+    release();
+    await closed;
+    expect(nackOutcomes.length).toBeGreaterThan(0);
+    expect(nackOutcomes.every((outcome) => outcome === 'ACK_FAILED')).toBe(true);
+    await sendAll(await sender(send, { name: other.queue.name, reliable: true }), ['for-other']);
+    await until(() => other.inbox.texts.includes('for-other'), 'the message for the other receiver', 5000);
+  }, 20_000);
+});
