@@ -5,7 +5,10 @@ import { AmqpConnection, AmqpQueue } from '@mq/amqp';
 import { waitForStatus } from '@mq/core';
 
 const uri = process.env.AMQP_URL ?? 'amqp://guest:guest@localhost';
-const name = `mq-example.jobs-${process.pid}`;
+// One durable queue for every run (no pile of queues on your broker); each job carries this run's tag, and a
+// leftover from an interrupted earlier run is acked and ignored.
+const name = 'mq-example.jobs';
+const run = `${process.pid}-${Date.now().toString(36)}`;
 const JOBS = 12;
 const done: string[][] = [[], [], []];
 const connections: AmqpConnection[] = [];
@@ -21,7 +24,11 @@ function connect(): AmqpConnection {
 const workers = done.map((list, i) => {
   const worker = new AmqpQueue({ name, isRecv: true, reliable: true, prefetch: 1 }, connect());
   worker.setMsgHandler(async (_queue, message) => {
-    const job = message.payload.toString();
+    const [tag, job] = message.payload.toString().split(':');
+    if (tag !== run || !job) {
+      await message.ack();
+      return;
+    }
     await new Promise((resolve) => setTimeout(resolve, 10 + 15 * i)); // worker 3 is the slowest
     list.push(job);
     await message.ack();
@@ -33,7 +40,7 @@ const producer = new AmqpQueue({ name, isRecv: false, reliable: true, persistent
 producer.connect();
 await Promise.all([...workers, producer].map((queue) => waitForStatus(queue, 'connected')));
 
-for (let i = 1; i <= JOBS; i += 1) await producer.sendMsg(Buffer.from(`job-${i}`));
+for (let i = 1; i <= JOBS; i += 1) await producer.sendMsg(Buffer.from(`${run}:job-${i}`));
 console.log(`queued ${JOBS} persistent jobs on ${name}`);
 
 const deadline = Date.now() + 15_000;
