@@ -1,4 +1,4 @@
-import { type Backend, type Connection, defineBackend, invalid, SPI_VERSION } from '@mq/core';
+import { type Backend, defineBackend, ownConnection, SPI_VERSION } from '@mq/core';
 import { RedisConnection, type RedisConnectionOptions } from './connection.js';
 import { RedisQueue, type RedisQueueOptions } from './queue.js';
 
@@ -20,10 +20,6 @@ export const redisBackend: Backend = defineBackend({
     prefetch: true,
   },
   createConnection: (options) => new RedisConnection(options as RedisConnectionOptions),
-  createQueue: (options, connection: Connection) => {
-    if (!(connection instanceof RedisConnection)) {
-      throw invalid('acme/mq-redis', 'connection must be a RedisConnection made by this backend');
-    }
-    return new RedisQueue(options as RedisQueueOptions, connection);
-  },
+  createQueue: (options, connection) =>
+    new RedisQueue(options as RedisQueueOptions, ownConnection('acme/mq-redis', connection, RedisConnection)),
 });

@@ -1,4 +1,4 @@
-import { type Backend, type Connection, defineBackend, invalid, SPI_VERSION } from '@mq/core';
+import { type Backend, defineBackend, ownConnection, SPI_VERSION } from '@mq/core';
 import { AmqpConnection } from './connection.js';
 import type { AmqpConnectionOptions, AmqpQueueOptions } from './options.js';
 import { PKG } from './options.js';
@@ -18,10 +18,6 @@ export const amqpBackend: Backend = defineBackend({
     prefetch: true,
   },
   createConnection: (options) => new AmqpConnection(options as AmqpConnectionOptions),
-  createQueue: (options, connection: Connection) => {
-    if (!(connection instanceof AmqpConnection)) {
-      throw invalid(PKG, 'connection must be an AmqpConnection made by this backend');
-    }
-    return new AmqpQueue(options as AmqpQueueOptions, connection);
-  },
+  createQueue: (options, connection) =>
+    new AmqpQueue(options as AmqpQueueOptions, ownConnection(PKG, connection, AmqpConnection)),
 });

@@ -26,6 +26,7 @@ export {
   type Backend,
   type Capabilities,
   defineBackend,
+  ownConnection,
   packageForScheme,
   SPI_VERSION,
   selectBackend,

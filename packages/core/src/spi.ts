@@ -49,6 +49,22 @@ const CAPABILITY_KEYS: readonly (keyof Capabilities)[] = [
   'prefetch',
 ];
 
+/**
+ * For a backend's `createQueue`: returns `connection` typed as the backend's own connection class, or throws
+ * `INVALID_OPTIONS` when it was made by another backend (or is not a connection at all).
+ */
+export function ownConnection<C extends Connection>(
+  pkg: string,
+  connection: Connection,
+  type: abstract new (...args: never[]) => C,
+): C {
+  if (connection instanceof type) return connection;
+  throw invalid(
+    pkg,
+    `connection must be a ${type.name} made by this backend, got ${describeValue(connection)}`,
+  );
+}
+
 /** Checks a backend descriptor's shape and version at runtime and returns it frozen. */
 export function defineBackend(backend: Backend): Backend {
   const pkg = 'mq/core';

@@ -1,4 +1,4 @@
-import { type Backend, type Connection, defineBackend, invalid, SPI_VERSION } from '@mq/core';
+import { type Backend, defineBackend, ownConnection, SPI_VERSION } from '@mq/core';
 import { MemoryConnection, type MemoryConnectionOptions } from './connection.js';
 import { MemoryQueue, type MemoryQueueOptions } from './queue.js';
 
@@ -16,10 +16,6 @@ export const memoryBackend: Backend = defineBackend({
     prefetch: true,
   },
   createConnection: (options) => new MemoryConnection(options as MemoryConnectionOptions),
-  createQueue: (options, connection: Connection) => {
-    if (!(connection instanceof MemoryConnection)) {
-      throw invalid('mq/memory', 'connection must be a MemoryConnection made by this backend');
-    }
-    return new MemoryQueue(options as MemoryQueueOptions, connection);
-  },
+  createQueue: (options, connection) =>
+    new MemoryQueue(options as MemoryQueueOptions, ownConnection('mq/memory', connection, MemoryConnection)),
 });

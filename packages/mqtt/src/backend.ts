@@ -1,4 +1,4 @@
-import { type Backend, type Connection, defineBackend, invalid, SPI_VERSION } from '@mq/core';
+import { type Backend, defineBackend, ownConnection, SPI_VERSION } from '@mq/core';
 import { MqttConnection } from './connection.js';
 import { MQTT_SCHEMES, type MqttConnectionOptions, PKG } from './options.js';
 import { MqttQueue } from './queue.js';
@@ -21,10 +21,6 @@ export const mqttBackend: Backend = defineBackend({
     prefetch: false,
   },
   createConnection: (options) => new MqttConnection(options as MqttConnectionOptions),
-  createQueue: (options, connection: Connection) => {
-    if (!(connection instanceof MqttConnection)) {
-      throw invalid(PKG, 'connection must be an MqttConnection made by this backend');
-    }
-    return new MqttQueue(options as MqttQueueOptions, connection);
-  },
+  createQueue: (options, connection) =>
+    new MqttQueue(options as MqttQueueOptions, ownConnection(PKG, connection, MqttConnection)),
 });
