@@ -4,8 +4,8 @@ import { withDeadline } from './deadline.js';
 
 /**
  * One amqplib channel of a queue and what hangs on it: the consumer, the temporary broadcast queue, sends
- * waiting for `drain`, sends waiting for a confirm. When the channel dies, `fail()` rejects every one of them,
- * so that no promise outlives its channel.
+ * waiting for `drain`. When the channel dies, `fail()` rejects the wait for `drain`, so that no promise outlives
+ * its channel (the queue rejects the sends waiting for a confirm).
  */
 export class ChannelLink {
   /** The amqplib channel (a confirm channel for reliable senders). */
@@ -20,7 +20,6 @@ export class ChannelLink {
   brokerError: Error | undefined;
   #closed = false;
   #blocked: { promise: Promise<void>; resolve: () => void; reject: (error: MqError) => void } | undefined;
-  readonly #pending = new Set<(error: MqError) => void>();
   #failure: MqError | undefined;
 
   /** Wraps a freshly opened channel; listeners for every amqplib event that can throw are attached at once. */
@@ -64,21 +63,11 @@ export class ChannelLink {
     this.#blocked = { promise, resolve, reject };
   }
 
-  /** Tracks a send waiting for its confirm; returns the function that forgets it. */
-  track(reject: (error: MqError) => void): () => void {
-    this.#pending.add(reject);
-    return () => {
-      this.#pending.delete(reject);
-    };
-  }
-
-  /** Rejects every wait on this channel with `error`; later waits reject at once. Idempotent. */
+  /** Rejects the wait for `drain` with `error`; later waits reject at once. Idempotent. */
   fail(error: MqError): void {
     this.#failure ??= error;
     this.#blocked?.reject(this.#failure);
     this.#blocked = undefined;
-    for (const reject of [...this.#pending]) reject(this.#failure);
-    this.#pending.clear();
   }
 
   /** Cancels the consumer (no new deliveries; acks still work), bounded by `millis`. */

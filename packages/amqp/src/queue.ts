@@ -1,4 +1,4 @@
-import { BaseQueue, MqError, SettleOnceMessage, toMqError } from '@mq/core';
+import { BaseQueue, MqError, type PendingSend, SettleOnceMessage, toMqError } from '@mq/core';
 import type * as amqp from 'amqplib';
 import { ChannelLink, isBrokerNack } from './channel-link.js';
 import type { AmqpConnection } from './connection.js';
@@ -79,40 +79,75 @@ export class AmqpQueue extends BaseQueue {
     this.#link = link;
   }
 
-  protected override publish(payload: Uint8Array): Promise<void> {
+  protected override publish(payload: Uint8Array, send: PendingSend): undefined {
     const link = this.#link;
-    if (!link || link.closed) return Promise.reject(this.#lost('the channel is gone; message not sent'));
+    if (!link || link.closed) {
+      send.reject(this.#lost('the channel is gone; message not sent'));
+      return undefined;
+    }
     const blocked = link.blockedWait();
-    // Not async: the common case (no backpressure) costs one promise per send, not two and an extra tick.
-    if (blocked) return this.#publishAfter(blocked, link, payload);
-    return this.#publishNow(link, payload);
+    if (blocked) {
+      blocked.then(
+        () => {
+          if (link.closed || this.#link !== link)
+            send.reject(this.#lost('the channel closed; message not sent'));
+          else this.#publishNow(link, payload, send);
+        },
+        (error: unknown) => send.reject(error),
+      );
+    } else {
+      this.#publishNow(link, payload, send);
+    }
+    return undefined;
   }
 
-  async #publishAfter(blocked: Promise<void>, link: ChannelLink, payload: Uint8Array): Promise<void> {
-    await blocked;
-    if (link.closed || this.#link !== link) throw this.#lost('the channel closed; message not sent');
-    return this.#publishNow(link, payload);
-  }
-
-  #publishNow(link: ChannelLink, payload: Uint8Array): Promise<void> {
+  /** Not copied here: amqplib copies small bodies into its frame and writes larger ones as they are. */
+  #publishNow(link: ChannelLink, payload: Uint8Array, send: PendingSend): void {
     const content = Buffer.isBuffer(payload)
       ? payload
       : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-    if (this.options.reliable) return this.#publishConfirmed(link, content);
+    const { exchange, routingKey } = this.#route;
     let written: boolean;
     try {
-      written = link.channel.publish(
-        this.#route.exchange,
-        this.#route.routingKey,
-        content,
-        this.#publishOptions,
-      );
+      written = this.options.reliable
+        ? (link.channel as amqp.ConfirmChannel).publish(
+            exchange,
+            routingKey,
+            content,
+            this.#publishOptions,
+            (error: unknown) => this.#confirmed(send, error),
+          )
+        : link.channel.publish(exchange, routingKey, content, this.#publishOptions);
     } catch (error) {
-      return Promise.reject(this.#lost('the channel closed; message not sent', error));
+      send.reject(this.#lost('the channel closed; message not sent', error));
+      return;
     }
-    if (written) return Promise.resolve();
-    link.block();
-    return link.blockedWait() ?? Promise.resolve();
+    if (!written) link.block();
+    if (this.options.reliable) return;
+    // Best effort: done once amqplib took it; when its buffer is full, once it drained.
+    if (written) send.resolve();
+    else this.#whenDrained(link, send);
+  }
+
+  #whenDrained(link: ChannelLink, send: PendingSend): void {
+    const blocked = link.blockedWait();
+    if (!blocked) {
+      send.resolve();
+      return;
+    }
+    blocked.then(
+      () => send.resolve(),
+      (error: unknown) => send.reject(error),
+    );
+  }
+
+  #confirmed(send: PendingSend, error: unknown): void {
+    if (error === null || error === undefined) send.resolve();
+    else if (isBrokerNack(error)) {
+      send.reject(
+        new MqError('REJECTED', `[${PKG}] the broker refused (nacked) a message for '${this.name}'`),
+      );
+    } else send.reject(this.#lost('the channel closed before the broker confirmed the message', error));
   }
 
   protected override async stopReceiving(): Promise<void> {
@@ -140,35 +175,6 @@ export class AmqpQueue extends BaseQueue {
 
   get #millis(): number {
     return this.#conn.settings.connectTimeoutMillis;
-  }
-
-  #publishConfirmed(link: ChannelLink, content: Buffer): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const forget = link.track(reject);
-      let written: boolean;
-      try {
-        written = (link.channel as amqp.ConfirmChannel).publish(
-          this.#route.exchange,
-          this.#route.routingKey,
-          content,
-          this.#publishOptions,
-          (error: unknown) => {
-            forget();
-            if (error === null || error === undefined) resolve();
-            else if (isBrokerNack(error)) {
-              reject(
-                new MqError('REJECTED', `[${PKG}] the broker refused (nacked) a message for '${this.name}'`),
-              );
-            } else reject(this.#lost('the channel closed before the broker confirmed the message', error));
-          },
-        );
-      } catch (error) {
-        forget();
-        reject(this.#lost('the channel closed; message not sent', error));
-        return;
-      }
-      if (!written) link.block();
-    });
   }
 
   #onDelivery(link: ChannelLink, raw: amqp.ConsumeMessage | null): void {
@@ -208,8 +214,11 @@ export class AmqpQueue extends BaseQueue {
   }
 
   #onChannelClose(link: ChannelLink): void {
-    link.fail(this.#lost('the channel closed'));
+    const error = this.#lost('the channel closed');
+    link.fail(error);
     if (this.#link !== link) return;
+    // No confirm can come on a closed channel.
+    this.failPendingSends(error);
     // A dying connection closes its channels just before it reports its own close, in the same tick: wait a
     // microtask so that linkDown() (connection lost) wins over resourceLost() (channel closed by the broker).
     queueMicrotask(() => {

@@ -1,7 +1,7 @@
 import type { AttachedQueue } from './base-connection.js';
 import { TypedEmitter } from './emitter.js';
 import { MqError, toMqError } from './errors.js';
-import { InFlightSends } from './in-flight.js';
+import { InFlightSends, type PendingSend } from './in-flight.js';
 import { SETTLED } from './message.js';
 import { checkHandler, checkPayload, type ResolvedQueueOptions } from './options.js';
 import { canTransition, type Status } from './status.js';
@@ -22,9 +22,9 @@ export interface QueueHost extends StatusSource {
  * handlers (a throwing handler becomes an `error` event), tracks sends and handlers so that `close()` waits for
  * them, and validates every call. A backend implements:
  * - `open()`: create the broker-side resources (channel, topology, consumer) on a connected connection;
- * - `publish(payload)`: send one message; on a reliable queue resolve only on the broker's confirmation;
+ * - `publish(payload, send)`: send one message; on a reliable queue it is done on the broker's confirmation;
  * - `stopReceiving()`: stop new deliveries (cancel the consumer), keeping the channel for acks;
- * - `release()`: drop the resources; reject pending sends; must not throw when there is nothing to drop;
+ * - `release()`: drop the resources; must not throw when there is nothing to drop;
  * and calls `deliver(message)` for each message, `resourceLost(error)` when its resources die while the
  * connection stays up, and `linkDown()` is called when the connection drops.
  */
@@ -110,7 +110,7 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
     return this.close();
   }
 
-  /** Sends one message; on a reliable queue resolves only once the broker has confirmed it. */
+  /** Sends one message; on a reliable queue resolves only once the broker has confirmed it. Not copied. */
   sendMsg(payload: Uint8Array): Promise<void> {
     try {
       checkPayload(this.pkg, payload);
@@ -130,12 +130,14 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
         ),
       );
     }
-    let sending: Promise<void>;
+    const send = this.#sends.begin();
+    let sending: Promise<void> | undefined;
     try {
-      sending = this.publish(payload);
+      sending = this.publish(payload, send);
     } catch (error) {
-      return Promise.reject(toMqError(error, 'BROKER', `[${this.pkg}] send on '${this.name}' failed`));
+      send.reject(toMqError(error, 'BROKER', `[${this.pkg}] send on '${this.name}' failed`));
     }
+    if (sending === undefined) return this.#sends.watch(send, SETTLED);
     // Already settled (e.g. a best-effort write the socket took at once): nothing for close() or the deadline.
     if (sending === SETTLED) return sending;
     return this.#sends.track(sending);
@@ -145,10 +147,21 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
   protected abstract open(): Promise<void>;
 
   /**
-   * Sends one message (already validated); on a reliable queue resolves on the broker's confirmation. Return
-   * `SETTLED` when the send is complete on return: it is then not tracked for `close()` nor timed.
+   * Sends one message (already validated); on a reliable queue it is done on the broker's confirmation. Either
+   * return a promise that settles with the send (`SETTLED` when it is complete on return: it is then not
+   * tracked for `close()` nor timed), or return `undefined` and settle `send` (now or later): no promise of the
+   * backend's own, which is the cheaper way. Either way the send is rejected for you at its deadline
+   * (`sendTimeoutMillis`) and when the connection drops (see `failPendingSends()`).
    */
-  protected abstract publish(payload: Uint8Array): Promise<void>;
+  protected abstract publish(payload: Uint8Array, send: PendingSend): Promise<void> | undefined;
+
+  /**
+   * Rejects every send still waiting for the broker with `error`: call it when what carries them is gone while
+   * the connection stays up (a channel the broker closed, say). A dropped connection does it by itself.
+   */
+  protected failPendingSends(error: MqError): void {
+    this.#sends.failAll(error);
+  }
 
   /** Stops new deliveries; called first on close. Default: nothing to do. */
   protected async stopReceiving(): Promise<void> {}
@@ -224,6 +237,15 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
     // A closing connection closes its queues itself, gracefully, while the link still works (handlers can ack).
     if (hostStatus === 'closing') return;
     this.#linkEpoch += 1;
+    // The link is gone, and with it every answer a pending send waits for (also while this queue closes).
+    if (this.#sends.size > 0) {
+      this.#sends.failAll(
+        new MqError(
+          'CONNECTION_LOST',
+          `[${this.pkg}] the connection dropped before the broker took a message sent on '${this.name}': it may or may not have it`,
+        ),
+      );
+    }
     if (this.#status === 'connected' || this.#status === 'connecting' || this.#status === 'disconnected') {
       clearTimeout(this.#retryTimer);
       this.#retryTimer = undefined;
@@ -275,7 +297,6 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
   async #close(): Promise<void> {
     clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
-    this.#host.off('status', this.#onHostStatus);
     this.#setStatus('closing');
     await this.#opening;
     await this.#settle(() => this.stopReceiving());
@@ -283,6 +304,7 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
       await Promise.allSettled([...this.#handlers, this.#sends.drained()]);
     }
     await this.#settle(() => this.release());
+    this.#host.off('status', this.#onHostStatus);
     this.#host.detachQueue?.(this);
     this.#setStatus('closed');
   }

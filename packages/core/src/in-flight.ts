@@ -1,24 +1,85 @@
 import type { MqError } from './errors.js';
 
-interface Entry {
-  deadline: number;
-  reject: (error: MqError) => void;
-  done: boolean;
+/**
+ * One send on its way to the broker, handed to a backend's `publish()`: the backend calls `resolve()` once the
+ * send is done (written, or confirmed on a reliable queue) or `reject(error)` when it failed. Only the first
+ * call counts; later ones (a late confirm after a timeout, say) do nothing.
+ */
+export interface PendingSend {
+  /** The send is done. */
+  resolve(): void;
+  /** The send failed with `error` (an `MqError`, so that the app can tell why). */
+  reject(error: unknown): void;
+}
+
+const PENDING = 0;
+const RESOLVED = 1;
+const REJECTED = 2;
+
+/** A {@link PendingSend} as {@link InFlightSends} keeps it. Costs no promise while `publish()` runs. */
+class Send implements PendingSend {
+  /** When the send times out, `performance.now()` based. */
+  readonly deadline: number;
+  /** Counted by its {@link InFlightSends} (it did not finish inside `publish()`). */
+  watched = false;
+  #state = PENDING;
+  #error: unknown;
+  #resolve: (() => void) | undefined;
+  #reject: ((error: unknown) => void) | undefined;
+  readonly #onSettled: (send: Send) => void;
+
+  constructor(deadline: number, onSettled: (send: Send) => void) {
+    this.deadline = deadline;
+    this.#onSettled = onSettled;
+  }
+
+  get settled(): boolean {
+    return this.#state !== PENDING;
+  }
+
+  resolve(): void {
+    if (this.#state !== PENDING) return;
+    this.#state = RESOLVED;
+    this.#resolve?.();
+    if (this.watched) this.#onSettled(this);
+  }
+
+  reject(error: unknown): void {
+    if (this.#state !== PENDING) return;
+    this.#state = REJECTED;
+    this.#error = error;
+    this.#reject?.(error);
+    if (this.watched) this.#onSettled(this);
+  }
+
+  /** The app's promise: `settled` when already done, else one that settles with this send. */
+  promise(settled: Promise<void>): Promise<void> {
+    if (this.#state === RESOLVED) return settled;
+    if (this.#state === REJECTED) return Promise.reject(this.#error);
+    return new Promise<void>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+  }
 }
 
 /**
  * The sends of one queue that have not settled yet, oldest first. A send still unsettled `timeoutMillis` after
  * it started is rejected (the broker went silent: no reply, no closed socket), with one timer for all of them.
- * `drained()` resolves once none is left, for `close()`.
+ * `drained()` resolves once none is left, for `close()`; `failAll()` rejects them all when their link is gone.
  */
 export class InFlightSends {
   readonly #timeoutMillis: number;
   readonly #timedOut: () => MqError;
-  #entries: Entry[] = [];
+  #entries: Send[] = [];
   #head = 0;
   #count = 0;
   #timer: NodeJS.Timeout | undefined;
   #drained: Array<() => void> = [];
+  readonly #onSettled = (): void => {
+    this.#count -= 1;
+    this.#compact();
+  };
 
   /** `timedOut` makes the error for a send that ran past the deadline. */
   constructor(timeoutMillis: number, timedOut: () => MqError) {
@@ -31,24 +92,39 @@ export class InFlightSends {
     return this.#count;
   }
 
-  /** Tracks `sending`; the returned promise settles as it does, or rejects at the deadline, whichever is first. */
-  track(sending: Promise<void>): Promise<void> {
-    const entry: Entry = { deadline: performance.now() + this.#timeoutMillis, reject: () => {}, done: false };
-    const tracked = new Promise<void>((resolve, reject) => {
-      entry.reject = reject;
-      sending.then(
-        () => {
-          if (this.#finish(entry)) resolve();
-        },
-        (error: unknown) => {
-          if (this.#finish(entry)) reject(error);
-        },
-      );
-    });
-    this.#entries.push(entry);
+  /** A new send for a backend's `publish()`; call {@link InFlightSends.watch} once `publish()` returned. */
+  begin(): PendingSend {
+    return new Send(performance.now() + this.#timeoutMillis, this.#onSettled);
+  }
+
+  /**
+   * The app's promise for `send`: `settled` when it is already done, else one that settles with it or rejects
+   * at its deadline; until then it counts for `drained()` and `failAll()`.
+   */
+  watch(pending: PendingSend, settled: Promise<void>): Promise<void> {
+    const send = pending as Send;
+    if (send.settled) return send.promise(settled);
+    send.watched = true;
+    this.#entries.push(send);
     this.#count += 1;
     if (!this.#timer) this.#arm();
-    return tracked;
+    return send.promise(settled);
+  }
+
+  /** Tracks a send a backend returned as a promise; the result settles as it does, or rejects at the deadline. */
+  track(sending: Promise<void>): Promise<void> {
+    const send = this.begin();
+    sending.then(
+      () => send.resolve(),
+      (error: unknown) => send.reject(error),
+    );
+    return this.watch(send, sending);
+  }
+
+  /** Rejects every unsettled send with `error` (their link is gone: no answer can come). */
+  failAll(error: MqError): void {
+    const entries = this.#entries;
+    for (let i = this.#head; i < entries.length; i += 1) entries[i]!.reject(error);
   }
 
   /** Resolves once every tracked send has settled (or timed out). */
@@ -57,17 +133,8 @@ export class InFlightSends {
     return new Promise((resolve) => this.#drained.push(resolve));
   }
 
-  /** Marks an entry settled; false if it had already timed out. */
-  #finish(entry: Entry): boolean {
-    if (entry.done) return false;
-    entry.done = true;
-    this.#count -= 1;
-    this.#compact();
-    return true;
-  }
-
   #compact(): void {
-    while (this.#head < this.#entries.length && this.#entries[this.#head]!.done) this.#head += 1;
+    while (this.#head < this.#entries.length && this.#entries[this.#head]!.settled) this.#head += 1;
     if (this.#head === this.#entries.length) {
       this.#entries = [];
       this.#head = 0;
@@ -98,13 +165,13 @@ export class InFlightSends {
   #expire(): void {
     this.#timer = undefined;
     const now = performance.now();
-    for (let i = this.#head; i < this.#entries.length; i += 1) {
-      const entry = this.#entries[i]!;
-      if (entry.done) continue;
-      if (entry.deadline > now) break;
-      entry.done = true;
-      this.#count -= 1;
-      entry.reject(this.#timedOut());
+    // Each reject compacts the list: walk the array as it was.
+    const entries = this.#entries;
+    for (let i = this.#head; i < entries.length; i += 1) {
+      const send = entries[i]!;
+      if (send.settled) continue;
+      if (send.deadline > now) break;
+      send.reject(this.#timedOut());
     }
     this.#compact();
     this.#arm();

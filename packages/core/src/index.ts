@@ -2,6 +2,7 @@ export { type AttachedQueue, BaseConnection } from './base-connection.js';
 export { BaseQueue, type QueueHost } from './base-queue.js';
 export { type EventMap, TypedEmitter } from './emitter.js';
 export { MqError, type MqErrorCode, type MqErrorOptions, toMqError } from './errors.js';
+export type { PendingSend } from './in-flight.js';
 export { SETTLED, SettleOnceMessage } from './message.js';
 export {
   checkHandler,

@@ -70,7 +70,10 @@ export interface Queue extends Observable<QueueEvents>, AsyncDisposable {
   connect(): void;
   /** Stops receiving, waits for running handlers, releases the queue; idempotent; resolves once `closed`. */
   close(): Promise<void>;
-  /** Sends one message; on a reliable queue resolves only once the broker has taken it. */
+  /**
+   * Sends one message; on a reliable queue resolves only once the broker has taken it. Network backends do not
+   * copy `payload`: do not change it afterwards (the socket may still read it after the promise resolved).
+   */
   sendMsg(payload: Uint8Array): Promise<void>;
 }
 

@@ -69,4 +69,59 @@ describe('InFlightSends', () => {
     await tracked;
     expect(timers()).toBe(before);
   });
+
+  it('a send the backend settles inside publish() costs no tracking: the given settled promise comes back', async () => {
+    const sends = new InFlightSends(1000, timedOut);
+    const done = Promise.resolve();
+    const ok = sends.begin();
+    ok.resolve();
+    expect(sends.watch(ok, done)).toBe(done);
+    const bad = sends.begin();
+    bad.reject(new MqError('REJECTED', 'refused'));
+    await expect(sends.watch(bad, done)).rejects.toThrow('refused');
+    expect(sends.size).toBe(0);
+  });
+
+  it('a send settled later counts until then; only its first settle counts', async () => {
+    const sends = new InFlightSends(1000, timedOut);
+    const send = sends.begin();
+    const app = sends.watch(send, Promise.resolve());
+    expect(sends.size).toBe(1);
+    send.reject(new MqError('REJECTED', 'first'));
+    send.resolve();
+    send.reject(new MqError('BROKER', 'third'));
+    await expect(app).rejects.toThrow('first');
+    expect(sends.size).toBe(0);
+    await sends.drained();
+  });
+
+  it('failAll() rejects every pending send with its error and leaves settled ones alone', async () => {
+    const sends = new InFlightSends(60_000, timedOut);
+    const first = sends.begin();
+    const second = sends.begin();
+    const third = sends.begin();
+    const apps = [first, second, third].map((s) => sends.watch(s, Promise.resolve()));
+    second.resolve();
+    sends.failAll(new MqError('CONNECTION_LOST', 'gone'));
+    const results = await Promise.allSettled(apps);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'fulfilled', 'rejected']);
+    expect(MqError.hasCode((results[0] as PromiseRejectedResult).reason, 'CONNECTION_LOST')).toBe(true);
+    expect(sends.size).toBe(0);
+    await sends.drained();
+  });
+
+  it('times out sends in order and keeps later ones, across many settled in between', async () => {
+    const sends = new InFlightSends(40, timedOut);
+    const early = sends.begin();
+    const earlyApp = sends.watch(early, Promise.resolve()).catch((e: unknown) => e);
+    // Thousands settled meanwhile: the list compacts while the oldest is still pending.
+    for (let i = 0; i < 3000; i += 1) {
+      const send = sends.begin();
+      void sends.watch(send, Promise.resolve());
+      send.resolve();
+    }
+    expect(sends.size).toBe(1);
+    expect(MqError.hasCode(await earlyApp, 'TIMEOUT')).toBe(true);
+    expect(sends.size).toBe(0);
+  });
 });

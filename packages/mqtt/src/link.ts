@@ -1,5 +1,5 @@
 import { Socket } from 'node:net';
-import { MqError, SETTLED, toMqError } from '@mq/core';
+import { MqError, type PendingSend, toMqError } from '@mq/core';
 import { type IClientOptions, type IPublishPacket, type MqttClient, connect as mqttConnect } from 'mqtt';
 import { PKG, type ResolvedConnectionOptions } from './options.js';
 
@@ -176,32 +176,24 @@ export class MqttLink {
   }
 
   /**
-   * Publishes one message; resolves once written (QoS 0) or on its PUBACK (QoS 1). Rejects with `onError(error)`
-   * when mqtt.js reports an error, or as {@link MqttLink.guard} does when the link ends first. A QoS 0 publish
-   * that mqtt.js writes at once (its callback runs before `publish()` returns: the socket took the packet)
-   * returns `SETTLED` and costs no promise; one that waits for `drain` gets a promise as any other.
+   * Publishes one message; `send` resolves once written (QoS 0) or on its PUBACK (QoS 1), and rejects with
+   * `onError(error)` when mqtt.js reports an error. A link that has ended rejects it at once; one that drops
+   * later leaves it to the queue, which rejects every pending send when its connection drops.
    */
-  publish(topic: string, body: Buffer, qos: 0 | 1, onError: (error: Error) => MqError): Promise<void> {
-    if (this.#failure) return Promise.reject(this.#failure);
-    let settle: ((error?: Error) => void) | undefined;
-    let done = false;
-    let failed: Error | undefined;
+  publish(
+    topic: string,
+    body: Buffer,
+    qos: 0 | 1,
+    send: PendingSend,
+    onError: (error: Error) => MqError,
+  ): void {
+    if (this.#failure) {
+      send.reject(this.#failure);
+      return;
+    }
     this.client.publish(topic, body, qos === 0 ? QOS_0 : QOS_1, (error) => {
-      if (settle) {
-        settle(error);
-        return;
-      }
-      done = true;
-      failed = error;
-    });
-    if (done) return failed ? Promise.reject(onError(failed)) : SETTLED;
-    return new Promise<void>((resolve, reject) => {
-      const stop = this.#wait(reject);
-      settle = (error) => {
-        stop();
-        if (error) reject(onError(error));
-        else resolve();
-      };
+      if (error) send.reject(onError(error));
+      else send.resolve();
     });
   }
 

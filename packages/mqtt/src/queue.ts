@@ -1,4 +1,4 @@
-import { BaseQueue, MqError, SETTLED, SettleOnceMessage, toMqError } from '@mq/core';
+import { BaseQueue, MqError, type PendingSend, SETTLED, SettleOnceMessage, toMqError } from '@mq/core';
 import type { IPublishPacket } from 'mqtt';
 import type { MqttConnection, ReceiverSink } from './connection.js';
 import type { MqttLink } from './link.js';
@@ -100,11 +100,14 @@ export class MqttQueue extends BaseQueue implements ReceiverSink {
     for (const packet of link.takeOrphans(this.name)) this.take(link, packet);
   }
 
-  protected override publish(payload: Uint8Array): Promise<void> {
+  protected override publish(payload: Uint8Array, send: PendingSend): undefined {
     const link = this.#liveLink();
-    // Copied: the socket may hold the buffer after this call returns, and the caller may reuse theirs.
-    // A dropped link rejects at once with CONNECTION_LOST: no send waits for a PUBACK that cannot come.
-    return link.publish(this.name, Buffer.from(payload), this.#qos, this.#sendError);
+    // Not copied, as with mqtt.js itself: the app must not change a payload it has handed to sendMsg().
+    const body = Buffer.isBuffer(payload)
+      ? payload
+      : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+    link.publish(this.name, body, this.#qos, send, this.#sendError);
+    return undefined;
   }
 
   readonly #sendError = (error: Error): MqError =>
