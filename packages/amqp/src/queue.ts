@@ -1,4 +1,4 @@
-import { BaseQueue, MqError, type PendingSend, SettleOnceMessage, toMqError } from '@mq/core';
+import { BaseQueue, MqError, type PendingSend, SETTLED, SettleOnceMessage, toMqError } from '@mq/core';
 import type * as amqp from 'amqplib';
 import { ChannelLink, isBrokerNack } from './channel-link.js';
 import type { AmqpConnection } from './connection.js';
@@ -210,7 +210,7 @@ export class AmqpQueue extends BaseQueue {
         ),
       );
     }
-    return Promise.resolve();
+    return SETTLED;
   }
 
   #onChannelClose(link: ChannelLink): void {
