@@ -41,7 +41,9 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
   /** Counts connection losses, so that an open that straddles one is not trusted. */
   #linkEpoch = 0;
   #closing: Promise<void> | undefined;
-  readonly #handlers = new Set<Promise<void>>();
+  /** Handlers that returned a promise not settled yet, and who waits for there to be none. */
+  #running = 0;
+  #idle: Array<() => void> = [];
   readonly #sends: InFlightSends;
 
   /** `options` must already be validated (see `resolveQueueOptions`). */
@@ -181,7 +183,7 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
     const handler = this.#handler;
     if (!handler) return;
     // The handler runs synchronously, as it would inside an async wrapper, but only a handler that returns a
-    // promise costs promises and a place in the tracked set: this is the hot path of every receiver.
+    // promise costs a promise and a place in the count close() waits for: this is the hot path of every receiver.
     let result: unknown;
     try {
       result = handler(this, message);
@@ -191,16 +193,27 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
     }
     // SETTLED (e.g. `return message.ack()` with nothing left to do) is already done: nothing to track.
     if (result === SETTLED || !isPromiseLike(result)) return;
-    const running: Promise<void> = Promise.resolve(result).then(
-      () => {
-        this.#handlers.delete(running);
-      },
-      (error: unknown) => {
-        this.#handlers.delete(running);
-        this.#handlerFailed(error);
-      },
-    );
-    this.#handlers.add(running);
+    this.#running += 1;
+    Promise.resolve(result).then(this.#handlerReturned, this.#handlerRejected);
+  }
+
+  readonly #handlerReturned = (): void => {
+    this.#running -= 1;
+    if (this.#running > 0) return;
+    const waiters = this.#idle;
+    this.#idle = [];
+    for (const wake of waiters) wake();
+  };
+
+  readonly #handlerRejected = (error: unknown): void => {
+    this.#handlerReturned();
+    this.#handlerFailed(error);
+  };
+
+  /** Resolves once no handler is running. */
+  #handlersIdle(): Promise<void> {
+    if (this.#running === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
   }
 
   #handlerFailed(error: unknown): void {
@@ -300,8 +313,8 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
     this.#setStatus('closing');
     await this.#opening;
     await this.#settle(() => this.stopReceiving());
-    while (this.#handlers.size > 0 || this.#sends.size > 0) {
-      await Promise.allSettled([...this.#handlers, this.#sends.drained()]);
+    while (this.#running > 0 || this.#sends.size > 0) {
+      await Promise.all([this.#handlersIdle(), this.#sends.drained()]);
     }
     await this.#settle(() => this.release());
     this.#host.off('status', this.#onHostStatus);
