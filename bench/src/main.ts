@@ -31,6 +31,7 @@ let runId = 0;
 
 const EMPTY: RunResult = {
   msgsPerSec: Number.NaN,
+  sendsPerSec: Number.NaN,
   p50: Number.NaN,
   p99: Number.NaN,
   rssGrowthMiB: 0,
@@ -70,8 +71,9 @@ async function runOnce(driver: Driver, s: Scenario): Promise<RunResult> {
     gc?.();
     recorder.start();
     const failures = await drive((payload) => session.send(payload), s);
+    recorder.sendsDone();
     await recorder.waitFor(expectedDeliveries(s));
-    const result = recorder.finish(expectedDeliveries(s), failures);
+    const result = recorder.finish(expectedDeliveries(s), s.count, failures);
     if (failures > 0) console.error(`  ${driver.name}: ${failures} sends failed`);
     return result;
   } finally {
@@ -138,7 +140,7 @@ async function main(): Promise<number> {
       };
       summaries.push(summary);
       console.log(
-        `${summary.scenario.padEnd(48)} raw ${rawResult.msgsPerSec.toFixed(0).padStart(6)}/s  mq ${mqResult.msgsPerSec.toFixed(0).padStart(6)}/s  ratio ${summary.throughputRatio.toFixed(2)} (${summary.ratioSpread.map((r) => r.toFixed(2)).join('-')})  p99 ratio ${summary.p99Ratio.toFixed(2)}  CPU µs/msg ${rawResult.cpuMicrosPerMsg.toFixed(0)}/${mqResult.cpuMicrosPerMsg.toFixed(0)}  lost ${rawResult.lost}/${mqResult.lost}  dup ${rawResult.duplicated}/${mqResult.duplicated}`,
+        `${summary.scenario.padEnd(48)} raw ${rawResult.msgsPerSec.toFixed(0).padStart(6)}/s  mq ${mqResult.msgsPerSec.toFixed(0).padStart(6)}/s  ratio ${summary.throughputRatio.toFixed(2)} (${summary.ratioSpread.map((r) => r.toFixed(2)).join('-')})  sends/s ${rawResult.sendsPerSec.toFixed(0)}/${mqResult.sendsPerSec.toFixed(0)}  p99 ratio ${summary.p99Ratio.toFixed(2)}  CPU µs/msg ${rawResult.cpuMicrosPerMsg.toFixed(0)}/${mqResult.cpuMicrosPerMsg.toFixed(0)}  lost ${rawResult.lost}/${mqResult.lost}  dup ${rawResult.duplicated}/${mqResult.duplicated}`,
       );
     }
   }

@@ -4,6 +4,11 @@ import { readPayload } from './payload.js';
 export interface RunResult {
   /** Deliveries per second, from the first send to the last delivery. */
   msgsPerSec: number;
+  /**
+   * Sends settled per second, from the first send to the last one settled: the sender's own pace (for best
+   * effort it can be far above the delivery rate, the broker queueing the rest).
+   */
+  sendsPerSec: number;
   /** Median latency, ms. */
   p50: number;
   /** 99th percentile latency, ms. */
@@ -31,6 +36,7 @@ export class Recorder {
   #deliveries = 0;
   #lastDelivery = 0;
   #started = 0;
+  #sendsSettled = 0;
   #rssStart = 0;
   #rssPeak = 0;
   #cpuStart: NodeJS.CpuUsage | undefined;
@@ -55,6 +61,11 @@ export class Recorder {
     }, 20);
     this.#cpuStart = process.cpuUsage();
     this.#started = performance.now();
+  }
+
+  /** Marks the moment the last send settled. */
+  sendsDone(): void {
+    this.#sendsSettled = performance.now();
   }
 
   /** Records one delivery to receiver `index`. */
@@ -97,7 +108,7 @@ export class Recorder {
   }
 
   /** Stops sampling and summarises. */
-  finish(expected: number, sendFailures: number): RunResult {
+  finish(expected: number, sent: number, sendFailures: number): RunResult {
     const cpu = process.cpuUsage(this.#cpuStart);
     clearInterval(this.#sampler);
     this.#rssPeak = Math.max(this.#rssPeak, process.memoryUsage.rss());
@@ -107,6 +118,7 @@ export class Recorder {
     const seconds = (this.#lastDelivery - this.#started) / 1000;
     return {
       msgsPerSec: seconds > 0 ? this.#deliveries / seconds : 0,
+      sendsPerSec: sent / ((this.#sendsSettled - this.#started) / 1000),
       p50: at(0.5),
       p99: at(0.99),
       rssGrowthMiB: (this.#rssPeak - this.#rssStart) / 1024 / 1024,

@@ -29,6 +29,7 @@ const median = (values: number[]): number => {
 export function medianResult(results: RunResult[]): RunResult {
   return {
     msgsPerSec: median(results.map((r) => r.msgsPerSec)),
+    sendsPerSec: median(results.map((r) => r.sendsPerSec)),
     p50: median(results.map((r) => r.p50)),
     p99: median(results.map((r) => r.p99)),
     rssGrowthMiB: Math.max(...results.map((r) => r.rssGrowthMiB)),
@@ -58,12 +59,12 @@ const fmt = (n: number, digits = 0): string => (Number.isFinite(n) ? n.toFixed(d
 /** The Markdown table printed at the end (and pasted into the README). */
 export function table(rows: ScenarioSummary[]): string {
   const lines = [
-    '| scenario | raw msgs/s | mq msgs/s | mq/raw | rounds min–max | raw p50/p99 ms | mq p50/p99 ms | p99 mq/raw | CPU µs/msg raw/mq | RSS +MiB raw/mq | lost/dup raw | lost/dup mq |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| scenario | raw msgs/s | mq msgs/s | mq/raw | rounds min–max | sends/s raw/mq | raw p50/p99 ms | mq p50/p99 ms | p99 mq/raw | CPU µs/msg raw/mq | RSS +MiB raw/mq | lost/dup raw | lost/dup mq |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of rows) {
     lines.push(
-      `| ${r.scenario} | ${fmt(r.raw.msgsPerSec)} | ${fmt(r.mq.msgsPerSec)} | ${fmt(r.throughputRatio, 2)} | ${fmt(r.ratioSpread[0], 2)}–${fmt(r.ratioSpread[1], 2)} | ${fmt(r.raw.p50, 1)}/${fmt(r.raw.p99, 1)} | ${fmt(r.mq.p50, 1)}/${fmt(r.mq.p99, 1)} | ${fmt(r.p99Ratio, 2)} | ${fmt(r.raw.cpuMicrosPerMsg)}/${fmt(r.mq.cpuMicrosPerMsg)} | ${fmt(r.raw.rssGrowthMiB)}/${fmt(r.mq.rssGrowthMiB)} | ${r.raw.lost}/${r.raw.duplicated} | ${r.mq.lost}/${r.mq.duplicated} |`,
+      `| ${r.scenario} | ${fmt(r.raw.msgsPerSec)} | ${fmt(r.mq.msgsPerSec)} | ${fmt(r.throughputRatio, 2)} | ${fmt(r.ratioSpread[0], 2)}–${fmt(r.ratioSpread[1], 2)} | ${fmt(r.raw.sendsPerSec)}/${fmt(r.mq.sendsPerSec)} | ${fmt(r.raw.p50, 1)}/${fmt(r.raw.p99, 1)} | ${fmt(r.mq.p50, 1)}/${fmt(r.mq.p99, 1)} | ${fmt(r.p99Ratio, 2)} | ${fmt(r.raw.cpuMicrosPerMsg)}/${fmt(r.mq.cpuMicrosPerMsg)} | ${fmt(r.raw.rssGrowthMiB)}/${fmt(r.mq.rssGrowthMiB)} | ${r.raw.lost}/${r.raw.duplicated} | ${r.mq.lost}/${r.mq.duplicated} |`,
     );
   }
   return lines.join('\n');

@@ -74,9 +74,9 @@ describe('backpressure while the broker stops reading (memory alarm)', () => {
       const send = await sender(conn, { name });
       const blocked = blockedSignal(conn);
       const payload = Buffer.alloc(64 * 1024, 0x5a);
-      // 100 MiB: without backpressure amqplib would take all of it into memory at once. With it, the producer stops
+      // 190 MiB: without backpressure amqplib would take all of it into memory at once. With it, the producer stops
       // once the kernel, the broker's read-ahead and amqplib's channel buffer (1024 frames) are full.
-      const total = 1600;
+      const total = 3000;
       let resolved = 0;
       let producing: Promise<void> = Promise.resolve();
       try {
