@@ -139,7 +139,7 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
     } catch (error) {
       send.reject(toMqError(error, 'BROKER', `[${this.pkg}] send on '${this.name}' failed`));
     }
-    if (sending === undefined) return this.#sends.watch(send, SETTLED);
+    if (sending === undefined) return this.#sends.watch(send);
     // Already settled (e.g. a best-effort write the socket took at once): nothing for close() or the deadline.
     if (sending === SETTLED) return sending;
     return this.#sends.track(sending);

@@ -1,4 +1,5 @@
 import type { MqError } from './errors.js';
+import { SETTLED } from './message.js';
 
 /**
  * One send on its way to the broker, handed to a backend's `publish()`: the backend calls `resolve()` once the
@@ -18,8 +19,8 @@ const REJECTED = 2;
 
 /** A {@link PendingSend} as {@link InFlightSends} keeps it. Costs no promise while `publish()` runs. */
 class Send implements PendingSend {
-  /** When the send times out, `performance.now()` based. */
-  readonly deadline: number;
+  /** When the send times out, `performance.now()` based; set once it is watched. */
+  deadline = 0;
   /** Counted by its {@link InFlightSends} (it did not finish inside `publish()`). */
   watched = false;
   #state = PENDING;
@@ -28,8 +29,7 @@ class Send implements PendingSend {
   #reject: ((error: unknown) => void) | undefined;
   readonly #onSettled: (send: Send) => void;
 
-  constructor(deadline: number, onSettled: (send: Send) => void) {
-    this.deadline = deadline;
+  constructor(onSettled: (send: Send) => void) {
     this.#onSettled = onSettled;
   }
 
@@ -52,9 +52,9 @@ class Send implements PendingSend {
     if (this.watched) this.#onSettled(this);
   }
 
-  /** The app's promise: `settled` when already done, else one that settles with this send. */
-  promise(settled: Promise<void>): Promise<void> {
-    if (this.#state === RESOLVED) return settled;
+  /** The app's promise: `SETTLED` when already done, else one that settles with this send. */
+  promise(): Promise<void> {
+    if (this.#state === RESOLVED) return SETTLED;
     if (this.#state === REJECTED) return Promise.reject(this.#error);
     return new Promise<void>((resolve, reject) => {
       this.#resolve = resolve;
@@ -94,21 +94,22 @@ export class InFlightSends {
 
   /** A new send for a backend's `publish()`; call {@link InFlightSends.watch} once `publish()` returned. */
   begin(): PendingSend {
-    return new Send(performance.now() + this.#timeoutMillis, this.#onSettled);
+    return new Send(this.#onSettled);
   }
 
   /**
-   * The app's promise for `send`: `settled` when it is already done, else one that settles with it or rejects
-   * at its deadline; until then it counts for `drained()` and `failAll()`.
+   * The app's promise for `send`: `SETTLED` when it is already done (no deadline, no count), else one that
+   * settles with it or rejects at its deadline; until then it counts for `drained()` and `failAll()`.
    */
-  watch(pending: PendingSend, settled: Promise<void>): Promise<void> {
+  watch(pending: PendingSend): Promise<void> {
     const send = pending as Send;
-    if (send.settled) return send.promise(settled);
+    if (send.settled) return send.promise();
+    send.deadline = performance.now() + this.#timeoutMillis;
     send.watched = true;
     this.#entries.push(send);
     this.#count += 1;
     if (!this.#timer) this.#arm();
-    return send.promise(settled);
+    return send.promise();
   }
 
   /** Tracks a send a backend returned as a promise; the result settles as it does, or rejects at the deadline. */
@@ -118,7 +119,7 @@ export class InFlightSends {
       () => send.resolve(),
       (error: unknown) => send.reject(error),
     );
-    return this.watch(send, sending);
+    return this.watch(send);
   }
 
   /** Rejects every unsettled send with `error` (their link is gone: no answer can come). */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InFlightSends } from '../src/in-flight.js';
-import { MqError } from '../src/index.js';
+import { MqError, SETTLED } from '../src/index.js';
 
 const timedOut = (): MqError => new MqError('TIMEOUT', 'too slow');
 
@@ -70,22 +70,21 @@ describe('InFlightSends', () => {
     expect(timers()).toBe(before);
   });
 
-  it('a send the backend settles inside publish() costs no tracking: the given settled promise comes back', async () => {
+  it('a send the backend settles inside publish() costs no tracking: the shared SETTLED promise comes back', async () => {
     const sends = new InFlightSends(1000, timedOut);
-    const done = Promise.resolve();
     const ok = sends.begin();
     ok.resolve();
-    expect(sends.watch(ok, done)).toBe(done);
+    expect(sends.watch(ok)).toBe(SETTLED);
     const bad = sends.begin();
     bad.reject(new MqError('REJECTED', 'refused'));
-    await expect(sends.watch(bad, done)).rejects.toThrow('refused');
+    await expect(sends.watch(bad)).rejects.toThrow('refused');
     expect(sends.size).toBe(0);
   });
 
   it('a send settled later counts until then; only its first settle counts', async () => {
     const sends = new InFlightSends(1000, timedOut);
     const send = sends.begin();
-    const app = sends.watch(send, Promise.resolve());
+    const app = sends.watch(send);
     expect(sends.size).toBe(1);
     send.reject(new MqError('REJECTED', 'first'));
     send.resolve();
@@ -100,7 +99,7 @@ describe('InFlightSends', () => {
     const first = sends.begin();
     const second = sends.begin();
     const third = sends.begin();
-    const apps = [first, second, third].map((s) => sends.watch(s, Promise.resolve()));
+    const apps = [first, second, third].map((s) => sends.watch(s));
     second.resolve();
     sends.failAll(new MqError('CONNECTION_LOST', 'gone'));
     const results = await Promise.allSettled(apps);
@@ -113,11 +112,11 @@ describe('InFlightSends', () => {
   it('times out sends in order and keeps later ones, across many settled in between', async () => {
     const sends = new InFlightSends(40, timedOut);
     const early = sends.begin();
-    const earlyApp = sends.watch(early, Promise.resolve()).catch((e: unknown) => e);
+    const earlyApp = sends.watch(early).catch((e: unknown) => e);
     // Thousands settled meanwhile: the list compacts while the oldest is still pending.
     for (let i = 0; i < 3000; i += 1) {
       const send = sends.begin();
-      void sends.watch(send, Promise.resolve());
+      void sends.watch(send);
       send.resolve();
     }
     expect(sends.size).toBe(1);
