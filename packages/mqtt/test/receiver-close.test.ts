@@ -20,6 +20,22 @@ function droppedCounts(errors: readonly MqError[], topic: string): number[] {
     .map((error) => Number(/(\d+) message/.exec(error.message)?.[1]));
 }
 
+/**
+ * Closes a receiver on `conn`, sends while no receiver is open, then opens another on the same connection: the
+ * closed one unsubscribed, so the new one gets only what was sent after it opened.
+ */
+async function expectReopenedReceiverGetsOnlyNew(conn: MqttConnection): Promise<void> {
+  const name = queueName('reopen');
+  const first = await receiver(conn, { name, reliable: true });
+  await first.queue.close();
+  const send = await sender(await connection(), { name, reliable: true });
+  await sendAll(send, ['gone']);
+  const second = await receiver(conn, { name, reliable: true });
+  await sendAll(send, ['kept']);
+  await until(() => second.inbox.texts.includes('kept'), 'the new message');
+  expect(second.inbox.texts).toEqual(['kept']);
+}
+
 describe.each([5, 4] as const)(
   'closing a receiver queue on a persistent session (protocolVersion %i)',
   (protocolVersion) => {
@@ -55,16 +71,7 @@ describe.each([5, 4] as const)(
     });
 
     it('a receiver reopened on the same connection gets only what was sent after it reopened', async () => {
-      const name = queueName('reopen');
-      const conn = await connection(persistent('reopen'));
-      const first = await receiver(conn, { name, reliable: true });
-      await first.queue.close();
-      const send = await sender(await connection(), { name, reliable: true });
-      await sendAll(send, ['gone']);
-      const second = await receiver(conn, { name, reliable: true });
-      await sendAll(send, ['kept']);
-      await until(() => second.inbox.texts.includes('kept'), 'the new message');
-      expect(second.inbox.texts).toEqual(['kept']);
+      await expectReopenedReceiverGetsOnlyNew(await connection(persistent('reopen')));
     });
 
     it('acks what the broker still sends for it after the close and reports it once, and the others keep flowing', async () => {
@@ -114,6 +121,10 @@ describe.each([5, 4] as const)(
 );
 
 describe('closing a unicast receiver on a clean session', () => {
+  it('unsubscribes: a new receiver on the same connection gets only new messages', async () => {
+    await expectReopenedReceiverGetsOnlyNew(await connection());
+  });
+
   it('handles what the broker had already assigned to it before close() resolves, so nothing is lost', async () => {
     const name = queueName('drain');
     const conn = await connection();

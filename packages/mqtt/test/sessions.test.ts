@@ -87,17 +87,4 @@ describe('clean sessions', () => {
     await until(() => second.inbox.texts.includes('marker'), 'the marker');
     expect(second.inbox.texts).toEqual(['marker']);
   });
-
-  it('a receiver that closes on a clean session unsubscribes: a new receiver on the same connection gets only new messages', async () => {
-    const name = queueName('unsub');
-    const conn = await connection();
-    const first = await receiver(conn, { name, reliable: true });
-    await first.queue.close();
-    const send = await sender(await connection(), { name, reliable: true });
-    await sendAll(send, ['lost']);
-    const second = await receiver(conn, { name, reliable: true });
-    await sendAll(send, ['kept']);
-    await until(() => second.inbox.texts.includes('kept'), 'the new message');
-    expect(second.inbox.texts).toEqual(['kept']);
-  });
 });
