@@ -7,6 +7,7 @@ export default defineConfig({
     projects: [
       'packages/*/vitest.config.ts',
       'examples/*/vitest.config.ts',
+      'bench/vitest.config.ts',
       {
         test: {
           name: 'disruptive',

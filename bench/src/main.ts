@@ -9,7 +9,7 @@ import { rawAmqp } from './drivers/raw-amqp.js';
 import { rawMqtt } from './drivers/raw-mqtt.js';
 import { makePayload } from './payload.js';
 import { Recorder, type RunResult } from './recorder.js';
-import { medianResult, pairedRatios, type ScenarioSummary, table } from './report.js';
+import { type ScenarioSummary, summarize, table, tally } from './report.js';
 import { expectedDeliveries, label, receiverCount, type Scenario, scenarios, WINDOW } from './scenarios.js';
 import { soak } from './soak.js';
 import { SendWindow } from './window.js';
@@ -28,18 +28,6 @@ const { values } = parseArgs({
 });
 
 let runId = 0;
-
-const EMPTY: RunResult = {
-  msgsPerSec: Number.NaN,
-  sendsPerSec: Number.NaN,
-  p50: Number.NaN,
-  p99: Number.NaN,
-  rssGrowthMiB: 0,
-  lost: 0,
-  duplicated: 0,
-  sendFailures: 0,
-  cpuMicrosPerMsg: Number.NaN,
-};
 
 /** Set when node runs with --expose-gc (the bench script does): a clean heap before each measured run. */
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -126,25 +114,15 @@ async function main(): Promise<number> {
         const order: Driver[] = round % 2 === 0 ? drivers : [...drivers].reverse();
         for (const driver of order) results[driver.name].push(await runOnce(driver, s));
       }
-      const rawResult = medianResult(results.raw.length > 0 ? results.raw : [EMPTY]);
-      const mqResult = medianResult(results.mq.length > 0 ? results.mq : [EMPTY]);
-      const paired = pairedRatios(results.raw, results.mq);
-      const summary: ScenarioSummary = {
-        scenario: label(s),
-        reliable: s.mode !== 'best-effort',
-        raw: rawResult,
-        mq: mqResult,
-        throughputRatio: paired.median,
-        ratioSpread: paired.spread,
-        p99Ratio: mqResult.p99 / rawResult.p99,
-      };
+      const summary = summarize(label(s), s.mode !== 'best-effort', results.raw, results.mq);
       summaries.push(summary);
+      const { raw, mq, throughput, p99 } = summary;
       console.log(
-        `${summary.scenario.padEnd(48)} raw ${rawResult.msgsPerSec.toFixed(0).padStart(6)}/s  mq ${mqResult.msgsPerSec.toFixed(0).padStart(6)}/s  ratio ${summary.throughputRatio.toFixed(2)} (${summary.ratioSpread.map((r) => r.toFixed(2)).join('-')})  sends/s ${rawResult.sendsPerSec.toFixed(0)}/${mqResult.sendsPerSec.toFixed(0)}  p99 ratio ${summary.p99Ratio.toFixed(2)}  CPU µs/msg ${rawResult.cpuMicrosPerMsg.toFixed(0)}/${mqResult.cpuMicrosPerMsg.toFixed(0)}  lost ${rawResult.lost}/${mqResult.lost}  dup ${rawResult.duplicated}/${mqResult.duplicated}`,
+        `${summary.scenario.padEnd(48)} raw ${raw.msgsPerSec.toFixed(0).padStart(6)}/s  mq ${mq.msgsPerSec.toFixed(0).padStart(6)}/s  ratio ${throughput.median.toFixed(2)} (CI ${throughput.ci.map((r) => r.toFixed(2)).join('-')})  sends/s ${raw.sendsPerSec.toFixed(0)}/${mq.sendsPerSec.toFixed(0)}  p99 ratio ${p99.median.toFixed(2)} (CI ${p99.ci.map((r) => r.toFixed(2)).join('-')})  CPU µs/msg ${raw.cpuMicrosPerMsg.toFixed(0)}/${mq.cpuMicrosPerMsg.toFixed(0)}  lost ${raw.lost}/${mq.lost}  dup ${raw.duplicated}/${mq.duplicated}`,
       );
     }
   }
-  console.log(`\n${table(summaries)}`);
+  console.log(`\n${table(summaries)}\n\n${tally(summaries)}`);
   if (values.json) {
     writeFileSync(values.json, JSON.stringify({ node: process.version, rounds, quick, summaries }, null, 2));
     console.log(`\nwrote ${values.json}`);

@@ -1,4 +1,10 @@
 import type { RunResult } from './recorder.js';
+import { estimateMedian, type MedianEstimate, median, type Verdict, verdict } from './stats.js';
+
+/** The throughput target: mq msgs/s ÷ raw msgs/s of the same round, at least. */
+export const THROUGHPUT_TARGET = 0.95;
+/** The latency target: mq p99 ÷ raw p99 of the same round, at most. */
+export const P99_TARGET = 1.1;
 
 /** The summary of one scenario: medians over rounds for each client, and their ratios. */
 export interface ScenarioSummary {
@@ -8,25 +14,36 @@ export interface ScenarioSummary {
   raw: RunResult;
   mq: RunResult;
   /**
-   * mq msgs/s ÷ raw msgs/s (≥ 0.95 is the target): the median over rounds of each round's ratio, raw and mq of
-   * a round running back to back, so that load drifting on the machine cancels out.
+   * mq msgs/s ÷ raw msgs/s: the median over rounds of each round's ratio (raw and mq of a round run back to
+   * back, so that load drifting on the machine cancels out), with its confidence interval.
    */
-  throughputRatio: number;
-  /** Lowest and highest throughput ratio of a single round (raw and mq of the same round, run back to back). */
-  ratioSpread: [number, number];
-  /** Median mq p99 ÷ median raw p99 (≤ 1.1 is the target). */
-  p99Ratio: number;
+  throughput: MedianEstimate;
+  /** mq p99 ÷ raw p99, paired by round like {@link ScenarioSummary.throughput}. */
+  p99: MedianEstimate;
+  /** {@link ScenarioSummary.throughput} against {@link THROUGHPUT_TARGET}. */
+  throughputVerdict: Verdict;
+  /** {@link ScenarioSummary.p99} against {@link P99_TARGET}. */
+  p99Verdict: Verdict;
+  /** Every round's result, in the order they ran (round i of raw and of mq ran back to back). */
+  rounds: { raw: RunResult[]; mq: RunResult[] };
 }
 
-const median = (values: number[]): number => {
-  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
-  if (sorted.length === 0) return Number.NaN;
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+/** What a client that did not run (`--clients`) shows. */
+const NOT_RUN: RunResult = {
+  msgsPerSec: Number.NaN,
+  sendsPerSec: Number.NaN,
+  p50: Number.NaN,
+  p99: Number.NaN,
+  rssGrowthMiB: 0,
+  lost: 0,
+  duplicated: 0,
+  sendFailures: 0,
+  cpuMicrosPerMsg: Number.NaN,
 };
 
 /** The median of each field over rounds; RSS growth is the maximum; lost, duplicated and failures are summed. */
 export function medianResult(results: RunResult[]): RunResult {
+  if (results.length === 0) return NOT_RUN;
   return {
     msgsPerSec: median(results.map((r) => r.msgsPerSec)),
     sendsPerSec: median(results.map((r) => r.sendsPerSec)),
@@ -40,32 +57,67 @@ export function medianResult(results: RunResult[]): RunResult {
   };
 }
 
-/** The per-round ratios mq/raw (round i of each client): their median, lowest and highest. */
-export function pairedRatios(
+/** The per-round ratios mq/raw of one field (round i of each client), as a median with its interval. */
+export function pairedRatio(raw: RunResult[], mq: RunResult[], field: 'msgsPerSec' | 'p99'): MedianEstimate {
+  const ratios: number[] = [];
+  for (let i = 0; i < Math.min(raw.length, mq.length); i += 1) ratios.push(mq[i]![field] / raw[i]![field]);
+  return estimateMedian(ratios);
+}
+
+/** The summary of one scenario's rounds (an empty list stands for a client that did not run). */
+export function summarize(
+  scenario: string,
+  reliable: boolean,
   raw: RunResult[],
   mq: RunResult[],
-): { median: number; spread: [number, number] } {
-  const ratios: number[] = [];
-  for (let i = 0; i < Math.min(raw.length, mq.length); i += 1) {
-    ratios.push(mq[i]!.msgsPerSec / raw[i]!.msgsPerSec);
-  }
-  const finite = ratios.filter(Number.isFinite);
-  if (finite.length === 0) return { median: Number.NaN, spread: [Number.NaN, Number.NaN] };
-  return { median: median(finite), spread: [Math.min(...finite), Math.max(...finite)] };
+): ScenarioSummary {
+  const throughput = pairedRatio(raw, mq, 'msgsPerSec');
+  const p99 = pairedRatio(raw, mq, 'p99');
+  return {
+    scenario,
+    reliable,
+    raw: medianResult(raw),
+    mq: medianResult(mq),
+    throughput,
+    p99,
+    throughputVerdict: verdict(throughput, THROUGHPUT_TARGET, true),
+    p99Verdict: verdict(p99, P99_TARGET, false),
+    rounds: { raw, mq },
+  };
 }
 
 const fmt = (n: number, digits = 0): string => (Number.isFinite(n) ? n.toFixed(digits) : '-');
 
+const MARK: Record<Verdict, string> = { met: '✓', 'within-noise': '≈', missed: '✗' };
+
+/** A ratio with its confidence interval and where it stands, e.g. `0.97 (0.91–1.02) ✓`. */
+const ratio = (estimate: MedianEstimate, mark: Verdict): string =>
+  `${fmt(estimate.median, 2)} (${fmt(estimate.ci[0], 2)}–${fmt(estimate.ci[1], 2)}) ${MARK[mark]}`;
+
 /** The Markdown table printed at the end (and pasted into the README). */
 export function table(rows: ScenarioSummary[]): string {
   const lines = [
-    '| scenario | raw msgs/s | mq msgs/s | mq/raw | rounds min–max | sends/s raw/mq | raw p50/p99 ms | mq p50/p99 ms | p99 mq/raw | CPU µs/msg raw/mq | RSS +MiB raw/mq | lost/dup raw | lost/dup mq |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| scenario | raw msgs/s | mq msgs/s | mq/raw (CI) | sends/s raw/mq | raw p50/p99 ms | mq p50/p99 ms | p99 mq/raw (CI) | CPU µs/msg raw/mq | RSS +MiB raw/mq | lost/dup raw | lost/dup mq |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of rows) {
     lines.push(
-      `| ${r.scenario} | ${fmt(r.raw.msgsPerSec)} | ${fmt(r.mq.msgsPerSec)} | ${fmt(r.throughputRatio, 2)} | ${fmt(r.ratioSpread[0], 2)}–${fmt(r.ratioSpread[1], 2)} | ${fmt(r.raw.sendsPerSec)}/${fmt(r.mq.sendsPerSec)} | ${fmt(r.raw.p50, 1)}/${fmt(r.raw.p99, 1)} | ${fmt(r.mq.p50, 1)}/${fmt(r.mq.p99, 1)} | ${fmt(r.p99Ratio, 2)} | ${fmt(r.raw.cpuMicrosPerMsg)}/${fmt(r.mq.cpuMicrosPerMsg)} | ${fmt(r.raw.rssGrowthMiB)}/${fmt(r.mq.rssGrowthMiB)} | ${r.raw.lost}/${r.raw.duplicated} | ${r.mq.lost}/${r.mq.duplicated} |`,
+      `| ${r.scenario} | ${fmt(r.raw.msgsPerSec)} | ${fmt(r.mq.msgsPerSec)} | ${ratio(r.throughput, r.throughputVerdict)} | ${fmt(r.raw.sendsPerSec)}/${fmt(r.mq.sendsPerSec)} | ${fmt(r.raw.p50, 1)}/${fmt(r.raw.p99, 1)} | ${fmt(r.mq.p50, 1)}/${fmt(r.mq.p99, 1)} | ${ratio(r.p99, r.p99Verdict)} | ${fmt(r.raw.cpuMicrosPerMsg)}/${fmt(r.mq.cpuMicrosPerMsg)} | ${fmt(r.raw.rssGrowthMiB)}/${fmt(r.mq.rssGrowthMiB)} | ${r.raw.lost}/${r.raw.duplicated} | ${r.mq.lost}/${r.mq.duplicated} |`,
     );
   }
   return lines.join('\n');
+}
+
+/** How many rows met each target, were within noise of it, or missed it; and at what confidence. */
+export function tally(rows: ScenarioSummary[]): string {
+  const count = (pick: (r: ScenarioSummary) => Verdict): string => {
+    const n = (v: Verdict): number => rows.filter((r) => pick(r) === v).length;
+    return `${n('met')} met ✓, ${n('within-noise')} within noise ≈, ${n('missed')} missed ✗`;
+  };
+  const confidence = rows[0] ? `${(rows[0].throughput.confidence * 100).toFixed(1)} %` : '-';
+  return [
+    `throughput mq/raw ≥ ${THROUGHPUT_TARGET}: ${count((r) => r.throughputVerdict)}`,
+    `p99 mq/raw ≤ ${P99_TARGET}: ${count((r) => r.p99Verdict)}`,
+    `(median of the per-round ratios; CI: its order-statistics confidence interval, ${confidence}; ≈: the median misses, the CI reaches the target)`,
+  ].join('\n');
 }
