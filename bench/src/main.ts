@@ -2,17 +2,15 @@
 // Runs each scenario with the raw client and with mq, alternating, several rounds; prints a table of ratios.
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { deleteQueue } from './cleanup.js';
+import { ClientRun } from './client-run.js';
 import type { Driver } from './drivers/driver.js';
 import { mqDriver } from './drivers/mq.js';
 import { rawAmqp } from './drivers/raw-amqp.js';
 import { rawMqtt } from './drivers/raw-mqtt.js';
-import { makePayload } from './payload.js';
-import { Recorder, type RunResult } from './recorder.js';
+import type { RunResult } from './recorder.js';
 import { type ScenarioSummary, summarize, table, tally } from './report.js';
-import { expectedDeliveries, label, receiverCount, type Scenario, scenarios, WINDOW } from './scenarios.js';
+import { label, type Scenario, scenarios } from './scenarios.js';
 import { soak } from './soak.js';
-import { SendWindow } from './window.js';
 
 const { values } = parseArgs({
   options: {
@@ -27,46 +25,46 @@ const { values } = parseArgs({
   },
 });
 
-let runId = 0;
+/** Messages of a round in which the faster client needs at most this long get more (see {@link roundCount}). */
+const ROUND_SECONDS = values.quick ? 0.25 : 1;
 
-/** Set when node runs with --expose-gc (the bench script does): a clean heap before each measured run. */
-const gc = (globalThis as { gc?: () => void }).gc;
-
-/** Sends `s.count` messages: one at a time, or keeping up to WINDOW in flight. Returns the failed sends. */
-async function drive(send: (payload: Buffer) => Promise<void>, s: Scenario): Promise<number> {
-  let failures = 0;
-  const count = (error: unknown): void => {
-    failures += 1;
-    if (failures === 1)
-      console.error(`  send failed: ${error instanceof Error ? error.message : String(error)}`);
-  };
-  if (s.pacing === 'awaited') {
-    for (let seq = 0; seq < s.count; seq += 1) await send(makePayload(s.size, seq)).catch(count);
-    return failures;
-  }
-  const window = new SendWindow(WINDOW);
-  for (let seq = 0; seq < s.count; seq += 1) await window.add(send(makePayload(s.size, seq)), count);
-  await window.drain();
-  return failures;
+/**
+ * How many messages each round of `s` sends: the scenario's count, or more when the faster client sent the
+ * warm-up's `warmCount` so fast that a round would last under {@link ROUND_SECONDS} (at most 10 times more).
+ * Rounds of a tenth of a second measure garbage collections and JIT work more than message handling.
+ */
+function roundCount(s: Scenario, warmCount: number, warmups: RunResult[]): number {
+  const fastest = Math.min(...warmups.map((r) => r.seconds).filter((t) => Number.isFinite(t) && t > 0));
+  if (!Number.isFinite(fastest)) return s.count;
+  const wanted = Math.ceil((warmCount * ROUND_SECONDS) / fastest);
+  return Math.min(Math.max(s.count, wanted), s.count * 10);
 }
 
-async function runOnce(driver: Driver, s: Scenario): Promise<RunResult> {
-  runId += 1;
-  const name = `mq-bench.${process.pid}-${runId}`;
-  const recorder = new Recorder(receiverCount(s.topology));
-  const session = await driver.open(s, name, (receiver, payload) => recorder.record(receiver, payload));
+/**
+ * Measures `s` with each driver: both open their session once (as an app keeps its connections) and warm it up
+ * with a quarter of a round, not measured; then the rounds alternate, raw first in even rounds and mq first in
+ * odd ones, each sending the same {@link roundCount} messages.
+ */
+async function measure(
+  drivers: Driver[],
+  s: Scenario,
+  rounds: number,
+): Promise<{ count: number; results: Record<'raw' | 'mq', RunResult[]> }> {
+  const results: Record<'raw' | 'mq', RunResult[]> = { raw: [], mq: [] };
+  const runs: ClientRun[] = [];
   try {
-    gc?.();
-    recorder.start();
-    const failures = await drive((payload) => session.send(payload), s);
-    recorder.sendsDone();
-    await recorder.waitFor(expectedDeliveries(s));
-    const result = recorder.finish(expectedDeliveries(s), s.count, failures);
-    if (failures > 0) console.error(`  ${driver.name}: ${failures} sends failed`);
-    return result;
+    for (const driver of drivers) runs.push(await ClientRun.open(driver, s));
+    const warmCount = Math.ceil(s.count / 4);
+    const warmups: RunResult[] = [];
+    for (const run of runs) warmups.push(await run.round(warmCount));
+    const count = roundCount(s, warmCount, warmups);
+    for (let round = 0; round < rounds; round += 1) {
+      const order = round % 2 === 0 ? runs : [...runs].reverse();
+      for (const run of order) results[run.driver.name].push(await run.round(count));
+    }
+    return { count, results };
   } finally {
-    await session.close();
-    if (s.family === 'amqp' && s.topology !== 'broadcast-1to3') await deleteQueue(name).catch(() => {});
+    await Promise.all(runs.map((run) => run.close()));
   }
 }
 
@@ -105,20 +103,16 @@ async function main(): Promise<number> {
           pacing,
           count: (pacing === 'awaited' ? 500 : 2000) / (quick ? 2 : 1),
         };
-        for (const driver of drivers) await runOnce(driver, warm);
+        await measure(drivers, warm, 1);
       }
     }
     for (const s of mine) {
-      const results: Record<'raw' | 'mq', RunResult[]> = { raw: [], mq: [] };
-      for (let round = 0; round < rounds; round += 1) {
-        const order: Driver[] = round % 2 === 0 ? drivers : [...drivers].reverse();
-        for (const driver of order) results[driver.name].push(await runOnce(driver, s));
-      }
-      const summary = summarize(label(s), s.mode !== 'best-effort', results.raw, results.mq);
+      const { count, results } = await measure(drivers, s, rounds);
+      const summary = summarize(label(s), count, s.mode !== 'best-effort', results.raw, results.mq);
       summaries.push(summary);
       const { raw, mq, throughput, p99 } = summary;
       console.log(
-        `${summary.scenario.padEnd(48)} raw ${raw.msgsPerSec.toFixed(0).padStart(6)}/s  mq ${mq.msgsPerSec.toFixed(0).padStart(6)}/s  ratio ${throughput.median.toFixed(2)} (CI ${throughput.ci.map((r) => r.toFixed(2)).join('-')})  sends/s ${raw.sendsPerSec.toFixed(0)}/${mq.sendsPerSec.toFixed(0)}  p99 ratio ${p99.median.toFixed(2)} (CI ${p99.ci.map((r) => r.toFixed(2)).join('-')})  CPU µs/msg ${raw.cpuMicrosPerMsg.toFixed(0)}/${mq.cpuMicrosPerMsg.toFixed(0)}  lost ${raw.lost}/${mq.lost}  dup ${raw.duplicated}/${mq.duplicated}`,
+        `${summary.scenario.padEnd(48)} x${count} raw ${raw.msgsPerSec.toFixed(0).padStart(6)}/s  mq ${mq.msgsPerSec.toFixed(0).padStart(6)}/s  ratio ${throughput.median.toFixed(2)} (CI ${throughput.ci.map((r) => r.toFixed(2)).join('-')})  sends/s ${raw.sendsPerSec.toFixed(0)}/${mq.sendsPerSec.toFixed(0)}  p99 ratio ${p99.median.toFixed(2)} (CI ${p99.ci.map((r) => r.toFixed(2)).join('-')})  CPU µs/msg ${raw.cpuMicrosPerMsg.toFixed(0)}/${mq.cpuMicrosPerMsg.toFixed(0)}  lost ${raw.lost}/${mq.lost}  dup ${raw.duplicated}/${mq.duplicated}`,
       );
     }
   }

@@ -4,6 +4,8 @@ import { readPayload } from './payload.js';
 export interface RunResult {
   /** Deliveries per second, from the first send to the last delivery. */
   msgsPerSec: number;
+  /** Seconds from the first send to the last delivery. */
+  seconds: number;
   /**
    * Sends settled per second, from the first send to the last one settled: the sender's own pace (for best
    * effort it can be far above the delivery rate, the broker queueing the rest).
@@ -43,8 +45,14 @@ export class Recorder {
   #sampler: NodeJS.Timeout | undefined;
   #wake: (() => void) | undefined;
 
-  constructor(receivers: number) {
+  readonly #first: number;
+  readonly #end: number;
+
+  /** For `receivers` receivers, counting the messages numbered `first` to `first + count - 1`. */
+  constructor(receivers: number, first: number, count: number) {
     this.#seen = Array.from({ length: receivers }, () => new Set<number>());
+    this.#first = first;
+    this.#end = first + count;
   }
 
   /** Deliveries so far. */
@@ -72,6 +80,8 @@ export class Recorder {
   record(index: number, payload: Buffer): void {
     const now = performance.now();
     const { seq, sentAt } = readPayload(payload);
+    // A message of an earlier round that arrived after that round gave up on it: counted lost there already.
+    if (seq < this.#first || seq >= this.#end) return;
     const seen = this.#seen[index]!;
     if (seen.has(seq)) {
       this.#duplicated += 1;
@@ -118,6 +128,7 @@ export class Recorder {
     const seconds = (this.#lastDelivery - this.#started) / 1000;
     return {
       msgsPerSec: seconds > 0 ? this.#deliveries / seconds : 0,
+      seconds,
       sendsPerSec: sent / ((this.#sendsSettled - this.#started) / 1000),
       p50: at(0.5),
       p99: at(0.99),

@@ -9,6 +9,8 @@ export const P99_TARGET = 1.1;
 /** The summary of one scenario: medians over rounds for each client, and their ratios. */
 export interface ScenarioSummary {
   scenario: string;
+  /** Messages each round sent (the scenario's count, raised so that a round lasts about a second). */
+  count: number;
   /** True when the scenario promises delivery (reliable modes): a loss there fails the run. */
   reliable: boolean;
   raw: RunResult;
@@ -31,6 +33,7 @@ export interface ScenarioSummary {
 /** What a client that did not run (`--clients`) shows. */
 const NOT_RUN: RunResult = {
   msgsPerSec: Number.NaN,
+  seconds: Number.NaN,
   sendsPerSec: Number.NaN,
   p50: Number.NaN,
   p99: Number.NaN,
@@ -46,6 +49,7 @@ export function medianResult(results: RunResult[]): RunResult {
   if (results.length === 0) return NOT_RUN;
   return {
     msgsPerSec: median(results.map((r) => r.msgsPerSec)),
+    seconds: median(results.map((r) => r.seconds)),
     sendsPerSec: median(results.map((r) => r.sendsPerSec)),
     p50: median(results.map((r) => r.p50)),
     p99: median(results.map((r) => r.p99)),
@@ -67,6 +71,7 @@ export function pairedRatio(raw: RunResult[], mq: RunResult[], field: 'msgsPerSe
 /** The summary of one scenario's rounds (an empty list stands for a client that did not run). */
 export function summarize(
   scenario: string,
+  count: number,
   reliable: boolean,
   raw: RunResult[],
   mq: RunResult[],
@@ -75,6 +80,7 @@ export function summarize(
   const p99 = pairedRatio(raw, mq, 'p99');
   return {
     scenario,
+    count,
     reliable,
     raw: medianResult(raw),
     mq: medianResult(mq),
