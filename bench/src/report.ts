@@ -46,7 +46,7 @@ const NOT_RUN: RunResult = {
 
 /** The median of each field over rounds; RSS growth is the maximum; lost, duplicated and failures are summed. */
 export function medianResult(results: RunResult[]): RunResult {
-  if (results.length === 0) return NOT_RUN;
+  if (results.length === 0) return { ...NOT_RUN };
   return {
     msgsPerSec: median(results.map((r) => r.msgsPerSec)),
     seconds: median(results.map((r) => r.seconds)),
