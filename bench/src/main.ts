@@ -117,7 +117,7 @@ async function main(): Promise<number> {
       // dropping for a subscriber over max_queued_messages behind (raw mqtt.js has it too; see the README).
       for (const [name, warm] of Object.entries(warmups)) {
         const faults = warm.lost + warm.duplicated + warm.sendFailures;
-        if (faults > 0 && s.mode !== 'best-effort') {
+        if (faults > 0 && summary.reliable) {
           console.error(
             `  warm-up of ${name}: lost ${warm.lost}, duplicated ${warm.duplicated}, failed sends ${warm.sendFailures} (not counted)`,
           );

@@ -16,12 +16,21 @@ export type Verdict = 'met' | 'within-noise' | 'missed';
 /** The confidence {@link estimateMedian} aims for; with few values it takes the widest interval there is. */
 export const TARGET_CONFIDENCE = 0.95;
 
-/** The median of `values` (NaN when none is finite). */
-export function median(values: number[]): number {
-  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
+/** The finite values of `values`, ascending. */
+function finiteSorted(values: number[]): number[] {
+  return values.filter(Number.isFinite).sort((a, b) => a - b);
+}
+
+/** The median of values already sorted ascending (NaN when there are none). */
+function medianOfSorted(sorted: number[]): number {
   if (sorted.length === 0) return Number.NaN;
   const mid = sorted.length >> 1;
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** The median of `values` (NaN when none is finite). */
+export function median(values: number[]): number {
+  return medianOfSorted(finiteSorted(values));
 }
 
 /** P(X ≤ k) for X ~ Binomial(n, 1/2): the chance that at most k of n values fall below the true median. */
@@ -41,7 +50,7 @@ function binomialHalfCdf(n: number, k: number): number {
  * It assumes nothing about the shape of the noise, only that rounds are independent.
  */
 export function estimateMedian(values: number[]): MedianEstimate {
-  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
+  const sorted = finiteSorted(values);
   const n = sorted.length;
   if (n === 0) {
     return {
@@ -54,7 +63,7 @@ export function estimateMedian(values: number[]): MedianEstimate {
   let k = 1;
   while (k < n / 2 && 1 - 2 * binomialHalfCdf(n, k) >= TARGET_CONFIDENCE) k += 1;
   return {
-    median: median(sorted),
+    median: medianOfSorted(sorted),
     ci: [sorted[k - 1]!, sorted[n - k]!],
     confidence: 1 - 2 * binomialHalfCdf(n, k - 1),
     spread: [sorted[0]!, sorted[n - 1]!],
