@@ -1,0 +1,39 @@
+import { createRequire } from 'node:module';
+import { afterEach, describe, expect, it } from 'vitest';
+import { connection } from './helpers.js';
+
+/** The `debug` module mqtt.js logs through (resolved from mqtt.js, as it loads it). */
+interface DebugModule {
+  enable(namespaces: string): void;
+  disable(): string;
+  log: (...args: unknown[]) => void;
+}
+const requireFromMqtt = createRequire(createRequire(import.meta.url).resolve('mqtt'));
+const debug = requireFromMqtt('debug') as DebugModule;
+
+describe("mqtt.js's debug log", () => {
+  const originalLog = debug.log;
+  afterEach(() => {
+    debug.disable();
+    debug.log = originalLog;
+  });
+
+  it('is replaced by a no-op while DEBUG does not enable mqttjs:client (it costs about 1 µs per message)', async () => {
+    debug.disable();
+    const conn = await connection();
+    const log = conn.link?.client.log as { namespace?: unknown };
+    expect(log).toBeTypeOf('function');
+    expect(log.namespace).toBeUndefined();
+  });
+
+  it('is kept, and logs, when DEBUG enables mqttjs:client', async () => {
+    const lines: string[] = [];
+    debug.log = (...args: unknown[]) => {
+      lines.push(args.map(String).join(' '));
+    };
+    debug.enable('mqttjs:client');
+    const conn = await connection();
+    expect((conn.link?.client.log as { namespace?: unknown }).namespace).toBe('mqttjs:client');
+    expect(lines.some((line) => line.includes('mqttjs:client'))).toBe(true);
+  });
+});
