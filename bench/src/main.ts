@@ -8,7 +8,7 @@ import { mqDriver } from './drivers/mq.js';
 import { rawAmqp } from './drivers/raw-amqp.js';
 import { rawMqtt } from './drivers/raw-mqtt.js';
 import type { RunResult } from './recorder.js';
-import { type ScenarioSummary, summarize, table, tally } from './report.js';
+import { modeTable, type ScenarioSummary, summarize, summarizeModes, table, tally } from './report.js';
 import { label, type Scenario, scenarios } from './scenarios.js';
 import { soak } from './soak.js';
 
@@ -112,7 +112,14 @@ async function main(): Promise<number> {
     }
     for (const s of mine) {
       const { count, results, warmups } = await measure(drivers, s, rounds);
-      const summary = summarize(label(s), count, s.mode !== 'best-effort', results.raw, results.mq);
+      const summary = summarize(
+        label(s),
+        `${s.family} ${s.mode}`,
+        count,
+        s.mode !== 'best-effort',
+        results.raw,
+        results.mq,
+      );
       // Not counted (the run fails only on losses in measured rounds), but shown: a QoS 1 loss there is Mosquitto
       // dropping for a subscriber over max_queued_messages behind (raw mqtt.js has it too; see the README).
       for (const [name, warm] of Object.entries(warmups)) {
@@ -130,9 +137,13 @@ async function main(): Promise<number> {
       );
     }
   }
-  console.log(`\n${table(summaries)}\n\n${tally(summaries)}`);
+  const modes = summarizeModes(summaries);
+  console.log(`\n${table(summaries)}\n\n${modeTable(modes)}\n\n${tally(summaries, modes)}`);
   if (values.json) {
-    writeFileSync(values.json, JSON.stringify({ node: process.version, rounds, quick, summaries }, null, 2));
+    writeFileSync(
+      values.json,
+      JSON.stringify({ node: process.version, rounds, quick, modes, summaries }, null, 2),
+    );
     console.log(`\nwrote ${values.json}`);
   }
   // Speed never fails the run (a busy CI machine is slow, not broken). mq losing, duplicating or failing to

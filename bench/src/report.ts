@@ -9,6 +9,8 @@ export const P99_TARGET = 1.1;
 /** The summary of one scenario: medians over rounds for each client, and their ratios. */
 export interface ScenarioSummary {
   scenario: string;
+  /** The backend and delivery guarantee, e.g. `amqp reliable`: rows of one mode are pooled in {@link modeTable}. */
+  mode: string;
   /** Messages each round sent (the scenario's count, raised so that a round lasts about a second). */
   count: number;
   /** True when the scenario promises delivery (reliable modes): a loss there fails the run. */
@@ -61,16 +63,25 @@ export function medianResult(results: RunResult[]): RunResult {
   };
 }
 
-/** The per-round ratios mq/raw of one field (round i of each client), as a median with its interval. */
-export function pairedRatio(raw: RunResult[], mq: RunResult[], field: 'msgsPerSec' | 'p99'): MedianEstimate {
+/** A field whose mq/raw ratio is reported. */
+type RatioField = 'msgsPerSec' | 'p99' | 'cpuMicrosPerMsg';
+
+/** The per-round ratios mq/raw of one field: round i of mq over round i of raw (they ran back to back). */
+function roundRatios(raw: RunResult[], mq: RunResult[], field: RatioField): number[] {
   const ratios: number[] = [];
   for (let i = 0; i < Math.min(raw.length, mq.length); i += 1) ratios.push(mq[i]![field] / raw[i]![field]);
-  return estimateMedian(ratios);
+  return ratios;
+}
+
+/** The per-round ratios mq/raw of one field, as a median with its interval. */
+export function pairedRatio(raw: RunResult[], mq: RunResult[], field: RatioField): MedianEstimate {
+  return estimateMedian(roundRatios(raw, mq, field));
 }
 
 /** The summary of one scenario's rounds (an empty list stands for a client that did not run). */
 export function summarize(
   scenario: string,
+  mode: string,
   count: number,
   reliable: boolean,
   raw: RunResult[],
@@ -80,6 +91,7 @@ export function summarize(
   const p99 = pairedRatio(raw, mq, 'p99');
   return {
     scenario,
+    mode,
     count,
     reliable,
     raw: medianResult(raw),
@@ -114,16 +126,80 @@ export function table(rows: ScenarioSummary[]): string {
   return lines.join('\n');
 }
 
-/** How many rows met each target, were within noise of it, or missed it; and at what confidence. */
-export function tally(rows: ScenarioSummary[]): string {
-  const count = (pick: (r: ScenarioSummary) => Verdict): string => {
-    const n = (v: Verdict): number => rows.filter((r) => pick(r) === v).length;
+/** How many rows and modes met each target, were within noise of it, or missed it; and at what confidence. */
+export function tally(rows: ScenarioSummary[], modes: ModeSummary[]): string {
+  const count = <T>(items: T[], pick: (item: T) => Verdict): string => {
+    const n = (v: Verdict): number => items.filter((item) => pick(item) === v).length;
     return `${n('met')} met ✓, ${n('within-noise')} within noise ≈, ${n('missed')} missed ✗`;
   };
-  const confidence = rows[0] ? `${(rows[0].throughput.confidence * 100).toFixed(1)} %` : '-';
+  const percent = (items: Array<{ throughput: MedianEstimate }>): string =>
+    items.length === 0
+      ? '-'
+      : `${(Math.min(...items.map((i) => i.throughput.confidence)) * 100).toFixed(1)} %`;
   return [
-    `throughput mq/raw ≥ ${THROUGHPUT_TARGET}: ${count((r) => r.throughputVerdict)}`,
-    `p99 mq/raw ≤ ${P99_TARGET}: ${count((r) => r.p99Verdict)}`,
-    `(median of the per-round ratios; CI: its order-statistics confidence interval, ${confidence}; ≈: the median misses, the CI reaches the target)`,
+    `throughput mq/raw ≥ ${THROUGHPUT_TARGET}: scenarios ${count(rows, (r) => r.throughputVerdict)}; modes ${count(modes, (m) => m.throughputVerdict)}`,
+    `p99 mq/raw ≤ ${P99_TARGET}: scenarios ${count(rows, (r) => r.p99Verdict)}; modes ${count(modes, (m) => m.p99Verdict)}`,
+    `(median of the per-round ratios; CI: its order-statistics confidence interval, ${percent(rows)} for a scenario, ${percent(modes)} or more for a mode; ≈: the median misses, the CI reaches the target)`,
   ].join('\n');
+}
+
+/** One mode (backend and delivery guarantee) over all its scenarios, every round's ratio pooled. */
+export interface ModeSummary {
+  /** E.g. `mqtt reliable`. */
+  mode: string;
+  /** How many scenarios (rows) it pools. */
+  scenarios: number;
+  /** How many per-round throughput ratios it pools (scenarios × rounds, less rounds with no result). */
+  ratios: number;
+  /** mq msgs/s ÷ raw msgs/s over every round of every scenario of the mode. */
+  throughput: MedianEstimate;
+  /** mq p99 ÷ raw p99, pooled the same way. */
+  p99: MedianEstimate;
+  /** mq CPU per message ÷ raw CPU per message, pooled the same way: the least noisy measure of mq's own cost. */
+  cpu: MedianEstimate;
+  /** {@link ModeSummary.throughput} against {@link THROUGHPUT_TARGET}. */
+  throughputVerdict: Verdict;
+  /** {@link ModeSummary.p99} against {@link P99_TARGET}. */
+  p99Verdict: Verdict;
+}
+
+/**
+ * The targets hold "in every mode": each mode's ratios of all its scenarios and rounds pooled (12 scenarios ×
+ * 9 rounds = 108 ratios in a full run), so its interval is far narrower than one row's.
+ */
+export function summarizeModes(rows: ScenarioSummary[]): ModeSummary[] {
+  const modes = [...new Set(rows.map((r) => r.mode))];
+  return modes.map((mode) => {
+    const mine = rows.filter((r) => r.mode === mode);
+    const ratiosOf = (field: RatioField): number[] =>
+      mine.flatMap((r) => roundRatios(r.rounds.raw, r.rounds.mq, field)).filter(Number.isFinite);
+    const pooled = (field: RatioField): MedianEstimate => estimateMedian(ratiosOf(field));
+    const throughput = pooled('msgsPerSec');
+    const p99 = pooled('p99');
+    return {
+      mode,
+      scenarios: mine.length,
+      ratios: ratiosOf('msgsPerSec').length,
+      throughput,
+      p99,
+      cpu: pooled('cpuMicrosPerMsg'),
+      throughputVerdict: verdict(throughput, THROUGHPUT_TARGET, true),
+      p99Verdict: verdict(p99, P99_TARGET, false),
+    };
+  });
+}
+
+/** The per-mode table printed after the per-scenario one. */
+export function modeTable(modes: ModeSummary[]): string {
+  const lines = [
+    '| mode | scenarios | ratios pooled | mq/raw (CI) | p99 mq/raw (CI) | CPU per msg mq/raw (CI) |',
+    '|---|---:|---:|---:|---:|---:|',
+  ];
+  for (const m of modes) {
+    const cpu = `${fmt(m.cpu.median, 2)} (${fmt(m.cpu.ci[0], 2)}–${fmt(m.cpu.ci[1], 2)})`;
+    lines.push(
+      `| ${m.mode} | ${m.scenarios} | ${m.ratios} | ${ratio(m.throughput, m.throughputVerdict)} | ${ratio(m.p99, m.p99Verdict)} | ${cpu} |`,
+    );
+  }
+  return lines.join('\n');
 }

@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import type { RunResult } from '../src/recorder.js';
+import { modeTable, summarize, summarizeModes, tally } from '../src/report.js';
+
+/** A round with the given rate, p99 and CPU per message; nothing lost. */
+function round(msgsPerSec: number, p99 = 1, cpuMicrosPerMsg = 10): RunResult {
+  return {
+    msgsPerSec,
+    seconds: 1,
+    sendsPerSec: msgsPerSec,
+    p50: p99 / 2,
+    p99,
+    rssGrowthMiB: 0,
+    lost: 0,
+    duplicated: 0,
+    sendFailures: 0,
+    cpuMicrosPerMsg,
+  };
+}
+
+/** A scenario whose mq rounds run at `ratios` × the raw rate (1000 msgs/s) and CPU. */
+function scenario(name: string, mode: string, ratios: number[]) {
+  return summarize(
+    name,
+    mode,
+    1000,
+    true,
+    ratios.map(() => round(1000)),
+    ratios.map((r) => round(1000 * r, 1, 10 / r)),
+  );
+}
+
+describe('summarizeModes', () => {
+  it('pools every round of every scenario of a mode, and keeps modes apart', () => {
+    const rows = [
+      scenario('a1', 'amqp reliable', [0.9, 0.92, 0.94]),
+      scenario('a2', 'amqp reliable', [0.96, 0.98, 1.0]),
+      scenario('m1', 'mqtt reliable', [1.1, 1.2, 1.3]),
+    ];
+    const [amqp, mqtt] = summarizeModes(rows);
+    expect(amqp).toMatchObject({ mode: 'amqp reliable', scenarios: 2, ratios: 6 });
+    // Six ratios: the median is between the 3rd and 4th, the interval the whole range (too few for more).
+    expect(amqp?.throughput.median).toBeCloseTo(0.95, 6);
+    expect(amqp?.throughput.ci).toEqual([0.9, 1.0]);
+    expect(amqp?.throughputVerdict).toBe('met');
+    expect(amqp?.cpu.median).toBeCloseTo(1 / 0.95, 1);
+    expect(mqtt).toMatchObject({ mode: 'mqtt reliable', scenarios: 1, ratios: 3 });
+    expect(mqtt?.throughput.median).toBeCloseTo(1.2, 6);
+  });
+
+  it('narrows the interval with the pooled count: 12 scenarios × 9 rounds miss 0.95 when all sit at 0.93-0.94', () => {
+    const rows = Array.from({ length: 12 }, (_, i) =>
+      scenario(`s${i}`, 'mqtt best-effort', [0.93, 0.935, 0.94, 0.93, 0.94, 0.935, 0.93, 0.95, 0.96]),
+    );
+    const [mode] = summarizeModes(rows);
+    expect(mode?.ratios).toBe(108);
+    expect(mode?.throughput.confidence).toBeGreaterThanOrEqual(0.95);
+    // Every single row reaches 0.95 within its own interval (the 2nd to the 8th of its 9 values)...
+    expect(rows[0]?.throughputVerdict).toBe('within-noise');
+    // ...the pooled mode does not: with 24 of 108 ratios at 0.95 or more, its interval ends at 0.94.
+    expect(mode?.throughputVerdict).toBe('missed');
+  });
+
+  it('leaves out rounds with no result (a client that did not run)', () => {
+    const row = summarize('x', 'amqp best-effort', 10, false, [round(1000), round(1000)], [round(990)]);
+    const [mode] = summarizeModes([row]);
+    expect(mode?.ratios).toBe(1);
+    expect(mode?.throughput.median).toBeCloseTo(0.99, 6);
+  });
+
+  it('prints one line per mode and counts modes in the tally', () => {
+    const rows = [
+      scenario('a1', 'amqp reliable', [0.9, 0.92, 0.94]),
+      scenario('m1', 'mqtt reliable', [1, 1, 1]),
+    ];
+    const modes = summarizeModes(rows);
+    const printed = modeTable(modes);
+    expect(printed.split('\n')).toHaveLength(4);
+    expect(printed).toContain('| amqp reliable | 1 | 3 | 0.92 (0.90–0.94) ✗ |');
+    expect(tally(rows, modes)).toContain('modes 1 met ✓, 0 within noise ≈, 1 missed ✗');
+  });
+});
