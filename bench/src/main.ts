@@ -1,4 +1,5 @@
-// pnpm bench [--quick] [--rounds N] [--count N] [--only TEXT] [--clients raw,mq] [--aa] [--json FILE] [--soak N]
+// pnpm bench [--quick] [--rounds N] [--count N] [--only TEXT] [--clients raw,mq] [--aa] [--raw-quiet-log]
+//            [--json FILE] [--soak N]
 // Runs each scenario with the raw client and with mq, alternating, several rounds; prints a table of ratios.
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -22,6 +23,7 @@ const { values } = parseArgs({
     soak: { type: 'string' },
     clients: { type: 'string', default: 'raw,mq' },
     aa: { type: 'boolean', default: false },
+    'raw-quiet-log': { type: 'boolean', default: false },
   },
 });
 
@@ -89,7 +91,7 @@ async function main(): Promise<number> {
   );
   const summaries: ScenarioSummary[] = [];
   for (const family of ['amqp', 'mqtt'] as const) {
-    const raw = family === 'amqp' ? rawAmqp : rawMqtt;
+    const raw = family === 'amqp' ? rawAmqp : rawMqtt(values['raw-quiet-log']);
     // --aa: the raw client in both columns, so the ratios show the noise floor of this machine.
     const other: Driver = values.aa ? { ...raw, name: 'mq' } : mqDriver;
     const drivers = [raw, other].filter((d) => (values.clients ?? '').split(',').includes(d.name));

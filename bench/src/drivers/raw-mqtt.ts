@@ -5,7 +5,7 @@ import { type Driver, MQTT_URL, type Session } from './driver.js';
 
 let clients = 0;
 
-async function connect(opened: MqttClient[]): Promise<MqttClient> {
+async function connect(opened: MqttClient[], quietLog: boolean): Promise<MqttClient> {
   clients += 1;
   // The same protocol and session as mq's defaults (MQTT 5, clean session, 60 s keepalive), so both do the same
   // work on the wire; mqtt.js alone would speak 3.1.1.
@@ -16,6 +16,8 @@ async function connect(opened: MqttClient[]): Promise<MqttClient> {
     keepalive: 60,
     reconnectPeriod: 0,
     properties: { sessionExpiryInterval: 0 },
+    // --raw-quiet-log: the no-op logger mq gives mqtt.js, to see mq's cost without that saving.
+    ...(quietLog ? { log: () => {} } : {}),
   });
   client.on('error', () => {});
   // The raw client at its best: no Nagle delay, as mq sets.
@@ -24,19 +26,22 @@ async function connect(opened: MqttClient[]): Promise<MqttClient> {
   return client;
 }
 
-/** mqtt.js doing what mq's MQTT backend does: QoS 0 or 1, shared subscription for unicast. */
-export const rawMqtt: Driver = {
+/**
+ * mqtt.js doing what mq's MQTT backend does: QoS 0 or 1, shared subscription for unicast. With `quietLog`, it
+ * gets the no-op logger mq gives it (mqtt.js's default `debug` calls cost about 1 µs per message).
+ */
+export const rawMqtt = (quietLog = false): Driver => ({
   name: 'raw',
   async open(s: Scenario, name: string, onDelivery): Promise<Session> {
     const opened: MqttClient[] = [];
     const qos = s.mode === 'best-effort' ? 0 : 1;
     const filter = s.topology === 'broadcast-1to3' ? name : `$share/bench/${name}`;
     for (let i = 0; i < receiverCount(s.topology); i += 1) {
-      const client = await connect(opened);
+      const client = await connect(opened, quietLog);
       client.on('message', (_topic, payload) => onDelivery(i, payload));
       await client.subscribeAsync(filter, { qos });
     }
-    const sender = await connect(opened);
+    const sender = await connect(opened, quietLog);
     return {
       send: async (payload) => {
         await sender.publishAsync(name, payload, { qos });
@@ -46,4 +51,4 @@ export const rawMqtt: Driver = {
       },
     };
   },
-};
+});
