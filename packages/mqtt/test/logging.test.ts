@@ -1,6 +1,14 @@
 import { createRequire } from 'node:module';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { MqttConnection } from '../src/index.js';
 import { connection } from './helpers.js';
+
+/** The logger mqtt.js calls on `conn`'s open link. */
+function linkLog(conn: MqttConnection): { namespace?: unknown } {
+  const link = conn.link;
+  if (!link) throw new Error('the connection has no open link');
+  return link.client.log as { namespace?: unknown };
+}
 
 /** The `debug` module mqtt.js logs through (resolved from mqtt.js, as it loads it). */
 interface DebugModule {
@@ -21,7 +29,7 @@ describe("mqtt.js's debug log", () => {
   it('is replaced by a no-op while DEBUG does not enable mqttjs:client (it costs about 1 µs per message)', async () => {
     debug.disable();
     const conn = await connection();
-    const log = conn.link?.client.log as { namespace?: unknown };
+    const log = linkLog(conn);
     expect(log).toBeTypeOf('function');
     expect(log.namespace).toBeUndefined();
   });
@@ -33,7 +41,7 @@ describe("mqtt.js's debug log", () => {
     };
     debug.enable('mqttjs:client');
     const conn = await connection();
-    expect((conn.link?.client.log as { namespace?: unknown }).namespace).toBe('mqttjs:client');
+    expect(linkLog(conn).namespace).toBe('mqttjs:client');
     expect(lines.some((line) => line.includes('mqttjs:client'))).toBe(true);
   });
 });
