@@ -7,7 +7,7 @@ import { ClientRun } from './client-run.js';
 import type { Driver } from './drivers/driver.js';
 import { mqDriver } from './drivers/mq.js';
 import { rawAmqp } from './drivers/raw-amqp.js';
-import { rawMqtt } from './drivers/raw-mqtt.js';
+import { rawMqttDriver } from './drivers/raw-mqtt.js';
 import type { RunResult } from './recorder.js';
 import { modeTable, type ScenarioSummary, summarize, summarizeModes, table, tally } from './report.js';
 import { label, type Scenario, scenarios } from './scenarios.js';
@@ -91,7 +91,7 @@ async function main(): Promise<number> {
   );
   const summaries: ScenarioSummary[] = [];
   for (const family of ['amqp', 'mqtt'] as const) {
-    const raw = family === 'amqp' ? rawAmqp : rawMqtt(values['raw-quiet-log']);
+    const raw = family === 'amqp' ? rawAmqp : rawMqttDriver(values['raw-quiet-log']);
     // --aa: the raw client in both columns, so the ratios show the noise floor of this machine.
     const other: Driver = values.aa ? { ...raw, name: 'mq' } : mqDriver;
     const drivers = [raw, other].filter((d) => (values.clients ?? '').split(',').includes(d.name));
@@ -115,10 +115,7 @@ async function main(): Promise<number> {
     for (const s of mine) {
       const { count, results, warmups } = await measure(drivers, s, rounds);
       const summary = summarize(
-        label(s),
-        `${s.family} ${s.mode}`,
-        count,
-        s.mode !== 'best-effort',
+        { scenario: label(s), mode: `${s.family} ${s.mode}`, count, reliable: s.mode !== 'best-effort' },
         results.raw,
         results.mq,
       );

@@ -9,7 +9,7 @@ export const P99_TARGET = 1.1;
 /** The summary of one scenario: medians over rounds for each client, and their ratios. */
 export interface ScenarioSummary {
   scenario: string;
-  /** The backend and delivery guarantee, e.g. `amqp reliable`: rows of one mode are pooled in {@link modeTable}. */
+  /** The backend and delivery guarantee, e.g. `amqp reliable`: rows of one mode are pooled by {@link summarizeModes}. */
   mode: string;
   /** Messages each round sent (the scenario's count, raised so that a round lasts about a second). */
   count: number;
@@ -78,12 +78,12 @@ export function pairedRatio(raw: RunResult[], mq: RunResult[], field: RatioField
   return estimateMedian(roundRatios(raw, mq, field));
 }
 
+/** What a scenario is, for its summary: its label, its mode, its round size and whether it promises delivery. */
+export type ScenarioInfo = Pick<ScenarioSummary, 'scenario' | 'mode' | 'count' | 'reliable'>;
+
 /** The summary of one scenario's rounds (an empty list stands for a client that did not run). */
 export function summarize(
-  scenario: string,
-  mode: string,
-  count: number,
-  reliable: boolean,
+  { scenario, mode, count, reliable }: ScenarioInfo,
   raw: RunResult[],
   mq: RunResult[],
 ): ScenarioSummary {
@@ -164,8 +164,9 @@ export interface ModeSummary {
 }
 
 /**
- * The targets hold "in every mode": each mode's ratios of all its scenarios and rounds pooled (12 scenarios ×
- * 9 rounds = 108 ratios in a full run), so its interval is far narrower than one row's.
+ * One summary per mode, in order of first appearance: the per-round ratios of all its scenarios pooled (12
+ * scenarios × 9 rounds = 108 in a full run), as the targets are set per mode; its interval is far narrower than
+ * one row's.
  */
 export function summarizeModes(rows: ScenarioSummary[]): ModeSummary[] {
   const modes = [...new Set(rows.map((r) => r.mode))];

@@ -18,15 +18,15 @@ function round(msgsPerSec: number, p99 = 1, cpuMicrosPerMsg = 10): RunResult {
   };
 }
 
-/** A scenario whose mq rounds run at `ratios` × the raw rate (1000 msgs/s) and CPU. */
-function scenario(name: string, mode: string, ratios: number[]) {
+/**
+ * A scenario whose mq rounds run at `ratios` × the raw rate (1000 msgs/s), with `10 / ratio` µs of CPU per
+ * message against raw's 10, and a p99 of `p99Ratio` × raw's 1 ms.
+ */
+function scenario(name: string, mode: string, ratios: number[], p99Ratio = 1) {
   return summarize(
-    name,
-    mode,
-    1000,
-    true,
+    { scenario: name, mode, count: 1000, reliable: true },
     ratios.map(() => round(1000)),
-    ratios.map((r) => round(1000 * r, 1, 10 / r)),
+    ratios.map((r) => round(1000 * r, p99Ratio, 10 / r)),
   );
 }
 
@@ -61,11 +61,39 @@ describe('summarizeModes', () => {
     expect(mode?.throughputVerdict).toBe('missed');
   });
 
-  it('leaves out rounds with no result (a client that did not run)', () => {
-    const row = summarize('x', 'amqp best-effort', 10, false, [round(1000), round(1000)], [round(990)]);
+  it('pools p99 ratios on their own, against the p99 target (at most 1.1)', () => {
+    const rows = [
+      scenario('a1', 'amqp reliable', [1, 1, 1], 1.2),
+      scenario('a2', 'amqp reliable', [1, 1, 1], 1.3),
+      scenario('m1', 'mqtt reliable', [1, 1, 1], 0.9),
+    ];
+    const [amqp, mqtt] = summarizeModes(rows);
+    expect(amqp?.p99.median).toBeCloseTo(1.25, 6);
+    expect(amqp?.p99Verdict).toBe('missed');
+    expect(amqp?.throughputVerdict).toBe('met');
+    expect(mqtt?.p99.median).toBeCloseTo(0.9, 6);
+    expect(mqtt?.p99Verdict).toBe('met');
+    expect(tally(rows, [amqp!, mqtt!])).toContain(
+      'p99 mq/raw ≤ 1.1: scenarios 1 met ✓, 0 within noise ≈, 2 missed ✗; modes 1 met ✓, 0 within noise ≈, 1 missed ✗',
+    );
+  });
+
+  it('leaves out rounds whose ratio is not finite, and pools nothing for a client that did not run', () => {
+    const stalled = { ...round(0), p99: Number.NaN };
+    const row = summarize(
+      { scenario: 'x', mode: 'amqp best-effort', count: 10, reliable: false },
+      [round(1000), stalled, round(1000)],
+      [round(990), round(990), round(980)],
+    );
     const [mode] = summarizeModes([row]);
-    expect(mode?.ratios).toBe(1);
-    expect(mode?.throughput.median).toBeCloseTo(0.99, 6);
+    expect(mode?.ratios).toBe(2);
+    expect(mode?.throughput.median).toBeCloseTo(0.985, 6);
+    const mqOnly = summarize(
+      { scenario: 'y', mode: 'mqtt reliable', count: 10, reliable: true },
+      [],
+      [round(1)],
+    );
+    expect(summarizeModes([mqOnly])[0]?.ratios).toBe(0);
   });
 
   it('prints one line per mode and counts modes in the tally', () => {

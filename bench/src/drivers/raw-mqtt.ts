@@ -27,10 +27,11 @@ async function connect(opened: MqttClient[], quietLog: boolean): Promise<MqttCli
 }
 
 /**
- * mqtt.js doing what mq's MQTT backend does: QoS 0 or 1, shared subscription for unicast. With `quietLog`, it
- * gets the no-op logger mq gives it (mqtt.js's default `debug` calls cost about 1 µs per message).
+ * mqtt.js doing what mq's MQTT backend does: QoS 0 or 1, shared subscription for unicast.
+ * @param quietLog - give mqtt.js the no-op logger mq gives it (its `debug` calls cost about 1 µs per message);
+ *   `false` by default, as an app on mqtt.js runs
  */
-export const rawMqtt = (quietLog = false): Driver => ({
+export const rawMqttDriver = (quietLog = false): Driver => ({
   name: 'raw',
   async open(s: Scenario, name: string, onDelivery): Promise<Session> {
     const opened: MqttClient[] = [];

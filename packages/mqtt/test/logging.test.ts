@@ -21,8 +21,12 @@ const debug = requireFromMqtt('debug') as DebugModule;
 
 describe("mqtt.js's debug log", () => {
   const originalLog = debug.log;
+  // What DEBUG enabled when the file started (a developer's `DEBUG=...`), restored after each test.
+  const namespaces = debug.disable();
+  debug.enable(namespaces);
   afterEach(() => {
     debug.disable();
+    debug.enable(namespaces);
     debug.log = originalLog;
   });
 
