@@ -108,9 +108,12 @@ const fmt = (n: number, digits = 0): string => (Number.isFinite(n) ? n.toFixed(d
 
 const MARK: Record<Verdict, string> = { met: '✓', 'within-noise': '≈', missed: '✗' };
 
+/** A ratio with its confidence interval, e.g. `0.97 (0.91–1.02)`. */
+const interval = (estimate: MedianEstimate): string =>
+  `${fmt(estimate.median, 2)} (${fmt(estimate.ci[0], 2)}–${fmt(estimate.ci[1], 2)})`;
+
 /** A ratio with its confidence interval and where it stands, e.g. `0.97 (0.91–1.02) ✓`. */
-const ratio = (estimate: MedianEstimate, mark: Verdict): string =>
-  `${fmt(estimate.median, 2)} (${fmt(estimate.ci[0], 2)}–${fmt(estimate.ci[1], 2)}) ${MARK[mark]}`;
+const ratio = (estimate: MedianEstimate, mark: Verdict): string => `${interval(estimate)} ${MARK[mark]}`;
 
 /** The Markdown table printed at the end (and pasted into the README). */
 export function table(rows: ScenarioSummary[]): string {
@@ -174,16 +177,16 @@ export function summarizeModes(rows: ScenarioSummary[]): ModeSummary[] {
     const mine = rows.filter((r) => r.mode === mode);
     const ratiosOf = (field: RatioField): number[] =>
       mine.flatMap((r) => roundRatios(r.rounds.raw, r.rounds.mq, field)).filter(Number.isFinite);
-    const pooled = (field: RatioField): MedianEstimate => estimateMedian(ratiosOf(field));
-    const throughput = pooled('msgsPerSec');
-    const p99 = pooled('p99');
+    const throughputRatios = ratiosOf('msgsPerSec');
+    const throughput = estimateMedian(throughputRatios);
+    const p99 = estimateMedian(ratiosOf('p99'));
     return {
       mode,
       scenarios: mine.length,
-      ratios: ratiosOf('msgsPerSec').length,
+      ratios: throughputRatios.length,
       throughput,
       p99,
-      cpu: pooled('cpuMicrosPerMsg'),
+      cpu: estimateMedian(ratiosOf('cpuMicrosPerMsg')),
       throughputVerdict: verdict(throughput, THROUGHPUT_TARGET, true),
       p99Verdict: verdict(p99, P99_TARGET, false),
     };
@@ -197,9 +200,8 @@ export function modeTable(modes: ModeSummary[]): string {
     '|---|---:|---:|---:|---:|---:|',
   ];
   for (const m of modes) {
-    const cpu = `${fmt(m.cpu.median, 2)} (${fmt(m.cpu.ci[0], 2)}–${fmt(m.cpu.ci[1], 2)})`;
     lines.push(
-      `| ${m.mode} | ${m.scenarios} | ${m.ratios} | ${ratio(m.throughput, m.throughputVerdict)} | ${ratio(m.p99, m.p99Verdict)} | ${cpu} |`,
+      `| ${m.mode} | ${m.scenarios} | ${m.ratios} | ${ratio(m.throughput, m.throughputVerdict)} | ${ratio(m.p99, m.p99Verdict)} | ${interval(m.cpu)} |`,
     );
   }
   return lines.join('\n');
