@@ -1,7 +1,15 @@
-import { BaseQueue, MqError, type PendingSend, SETTLED, SettleOnceMessage, toMqError } from '@mq/core';
+import {
+  BaseQueue,
+  MqError,
+  ownConnection,
+  type PendingSend,
+  SETTLED,
+  SettleOnceMessage,
+  toMqError,
+} from '@mq/core';
 import type * as amqp from 'amqplib';
 import { ChannelLink, isBrokerNack } from './channel-link.js';
-import type { AmqpConnection } from './connection.js';
+import { AmqpConnection } from './connection.js';
 import { type AmqpQueueOptions, PKG, resolveAmqpQueueOptions } from './options.js';
 import { declare, route } from './topology.js';
 
@@ -30,12 +38,16 @@ export class AmqpQueue extends BaseQueue {
   /** amqplib's publish options, shared by every send: amqplib only reads them. */
   readonly #publishOptions: amqp.Options.Publish;
 
-  /** Validates the options (`prefetch` is required for receivers); the queue starts `closed`. */
+  /**
+   * Validates the options (`prefetch` is required for receivers) and that `connection` is an
+   * {@link AmqpConnection}; the queue starts `closed`.
+   */
   constructor(options: AmqpQueueOptions, connection: AmqpConnection) {
     const resolved = resolveAmqpQueueOptions(options);
-    super(PKG, resolved, connection);
+    const conn = ownConnection(PKG, connection, AmqpConnection);
+    super(PKG, resolved, conn);
     this.persistent = resolved.persistent;
-    this.#conn = connection;
+    this.#conn = conn;
     this.#route = route(resolved);
     this.#publishOptions = { deliveryMode: resolved.persistent ? 2 : 1 };
   }
@@ -187,14 +199,19 @@ export class AmqpQueue extends BaseQueue {
     this.deliver(new SettleOnceMessage(raw.content, (requeue) => this.#settle(link, raw, requeue)));
   }
 
+  /**
+   * Acks or nacks on the channel the message came on, whatever the queue is doing: deliveries can reach the
+   * handler before `open()` returns (a backlog is delivered as soon as `basic.consume` is answered), and each
+   * of them must be settleable for as long as its channel lives. Never on another channel: an unknown delivery
+   * tag would make the broker close that channel.
+   */
   #settle(link: ChannelLink, raw: amqp.ConsumeMessage, requeue: boolean): Promise<void> {
     const verb = requeue ? 'nack' : 'ack';
-    // Never on another channel: an unknown delivery tag would make the broker close that channel.
-    if (this.#link !== link || link.closed) {
+    if (link.closed) {
       return Promise.reject(
         new MqError(
           'ACK_FAILED',
-          `[${PKG}] cannot ${verb} on '${this.name}': the channel it came on has closed; the broker will redeliver it`,
+          `[${PKG}] cannot ${verb} on '${this.name}': the channel it came on has closed, and with it the broker's hold on the message; the broker will redeliver it`,
         ),
       );
     }
@@ -202,11 +219,15 @@ export class AmqpQueue extends BaseQueue {
       if (requeue) link.channel.nack(raw, false, true);
       else link.channel.ack(raw);
     } catch (error) {
+      // The channel is still open but would not take the ack (amqplib refuses while a close is under way). Left
+      // so, the message would be held unacked for as long as the channel lives: close it, and the broker
+      // redelivers everything it held; the queue opens a new channel by itself.
+      void link.close(this.#millis);
       return Promise.reject(
         toMqError(
           error,
           'ACK_FAILED',
-          `[${PKG}] cannot ${verb} on '${this.name}'; the broker will redeliver it`,
+          `[${PKG}] cannot ${verb} on '${this.name}': the channel refused it, so it is being closed and the broker will redeliver the message`,
         ),
       );
     }

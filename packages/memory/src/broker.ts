@@ -1,5 +1,5 @@
 import { MqError } from '@mq/core';
-import { type Consumer, Mailbox } from './mailbox.js';
+import { Mailbox } from './mailbox.js';
 
 /** A live link from a connection to a broker; the broker calls `onDrop` when it cuts the link. */
 export interface Session {
@@ -98,13 +98,12 @@ export class MemoryBroker {
     for (const mailbox of this.#exchanges.get(name) ?? []) mailbox.push(Buffer.from(payload));
   }
 
-  /** Binds a new private mailbox to the exchange `name` and consumes it; returns the unbind function. */
-  bindPrivate(name: string, consumer: Consumer): { mailbox: Mailbox; unbind: () => void } {
+  /** Binds a new private mailbox to the exchange `name`; returns it (to consume from) and the unbind function. */
+  bindPrivate(name: string): { mailbox: Mailbox; unbind: () => void } {
     const mailbox = new Mailbox();
     const bound = this.#exchanges.get(name) ?? new Set<Mailbox>();
     bound.add(mailbox);
     this.#exchanges.set(name, bound);
-    mailbox.consume(consumer);
     return {
       mailbox,
       unbind: () => {

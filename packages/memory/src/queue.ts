@@ -1,5 +1,12 @@
-import { BaseQueue, MqError, type QueueOptions, resolveQueueOptions, SettleOnceMessage } from '@mq/core';
-import type { MemoryConnection } from './connection.js';
+import {
+  BaseQueue,
+  MqError,
+  ownConnection,
+  type QueueOptions,
+  resolveQueueOptions,
+  SettleOnceMessage,
+} from '@mq/core';
+import { MemoryConnection } from './connection.js';
 import type { Consumer, Mailbox } from './mailbox.js';
 
 const PKG = 'mq/memory';
@@ -23,8 +30,10 @@ export class MemoryQueue extends BaseQueue {
 
   /** Validates the options; the queue starts `closed`. */
   constructor(options: MemoryQueueOptions, connection: MemoryConnection) {
-    super(PKG, resolveQueueOptions(PKG, options, { required: false, min: 1, max: 65535 }), connection);
-    this.#conn = connection;
+    const resolved = resolveQueueOptions(PKG, options, { required: false, min: 1, max: 65535 });
+    const conn = ownConnection(PKG, connection, MemoryConnection);
+    super(PKG, resolved, conn);
+    this.#conn = conn;
   }
 
   protected override async open(): Promise<void> {
@@ -32,6 +41,10 @@ export class MemoryQueue extends BaseQueue {
     const { name, broadcast, isRecv } = this.options;
     if (!broadcast) broker.queue(name);
     if (!isRecv) return;
+    // The mailbox is known before the consumer is attached, so every delivery can be settled on it.
+    const { mailbox, unbind } = broadcast
+      ? broker.bindPrivate(name)
+      : { mailbox: broker.queue(name), unbind: undefined };
     const prefetch = this.options.prefetch ?? 100;
     let accepting = true;
     const consumer: StoppableConsumer = {
@@ -45,18 +58,12 @@ export class MemoryQueue extends BaseQueue {
       deliver: (stored, tag) =>
         this.deliver(
           new SettleOnceMessage(Buffer.from(stored.payload), (requeue) =>
-            this.#settle(consumer, tag, requeue),
+            this.#settle(mailbox, consumer, tag, requeue),
           ),
         ),
     };
-    if (broadcast) {
-      const { mailbox, unbind } = broker.bindPrivate(name, consumer);
-      this.#subscription = { mailbox, consumer, unbind };
-    } else {
-      const mailbox = broker.queue(name);
-      mailbox.consume(consumer);
-      this.#subscription = { mailbox, consumer };
-    }
+    this.#subscription = unbind ? { mailbox, consumer, unbind } : { mailbox, consumer };
+    mailbox.consume(consumer);
   }
 
   protected override async publish(payload: Uint8Array): Promise<void> {
@@ -88,9 +95,10 @@ export class MemoryQueue extends BaseQueue {
     subscription.unbind?.();
   }
 
-  #settle(consumer: Consumer, tag: number, requeue: boolean): Promise<void> {
-    const subscription = this.#subscription;
-    if (subscription?.consumer !== consumer || !subscription.mailbox.settle(consumer, tag, requeue)) {
+  #settle(mailbox: Mailbox, consumer: Consumer, tag: number, requeue: boolean): Promise<void> {
+    // The mailbox the consumer was attached to knows whether it still holds this delivery; the queue's current
+    // subscription has nothing to say about it.
+    if (!mailbox.settle(consumer, tag, requeue)) {
       return Promise.reject(
         new MqError(
           'ACK_FAILED',

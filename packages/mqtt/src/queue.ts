@@ -1,6 +1,14 @@
-import { BaseQueue, MqError, type PendingSend, SETTLED, SettleOnceMessage, toMqError } from '@mq/core';
+import {
+  BaseQueue,
+  MqError,
+  ownConnection,
+  type PendingSend,
+  SETTLED,
+  SettleOnceMessage,
+  toMqError,
+} from '@mq/core';
 import type { IPublishPacket } from 'mqtt';
-import type { MqttConnection, ReceiverSink } from './connection.js';
+import { MqttConnection, type ReceiverSink } from './connection.js';
 import type { MqttLink } from './link.js';
 import type { MqttMessage } from './message.js';
 import { PKG } from './options.js';
@@ -33,10 +41,11 @@ export class MqttQueue extends BaseQueue implements ReceiverSink {
   /** Validates the options; the queue starts `closed`. */
   constructor(options: MqttQueueOptions, connection: MqttConnection) {
     const resolved = resolveMqttQueueOptions(options);
-    super(PKG, resolved, connection);
+    const conn = ownConnection(PKG, connection, MqttConnection);
+    super(PKG, resolved, conn);
     this.mqttOptions = Object.freeze(resolved);
     this.topicFilter = subscriptionFilter(resolved);
-    this.#conn = connection;
+    this.#conn = conn;
   }
 
   /** Starts opening; a receiver throws `UNSUPPORTED` when its connection already has a receiver of this name. */
