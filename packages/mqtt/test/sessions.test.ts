@@ -1,6 +1,7 @@
 import { waitForStatus } from '@mq/core';
 import { uniqueId } from '@mq/testkit';
 import { describe, expect, it } from 'vitest';
+import { MqttQueue } from '../src/index.js';
 import { connection, queueName, receiver, sendAll, sender, until } from './helpers.js';
 
 // Persistent sessions on Mosquitto: a fixed clientId with cleanSession false keeps the subscription and every
@@ -35,6 +36,44 @@ describe.each([5, 4] as const)('persistent sessions (protocolVersion %i)', (prot
     await waitForStatus(queue, 'connected');
     await until(() => inbox.texts.length >= 3, 'the messages sent while disconnected');
     expect([...inbox.texts].sort()).toEqual(['d0', 'd1', 'd2']);
+  });
+
+  it('a receiver that comes back to a backlog of hundreds and acks each message at once: every ack resolves and nothing stays held', async () => {
+    const name = queueName('backlog');
+    const clientId = uniqueId('backlog');
+    const first = await connection(persistent(clientId));
+    await receiver(first, { name, reliable: true });
+    await first.close();
+    const send = await sender(await connection(), { name, reliable: true });
+    // Far above Mosquitto's in-flight window (20), and below its queue limit (1000) for an offline session.
+    const items = Array.from({ length: 347 }, (_, i) => `job-${i}`);
+    await Promise.all(items.map((item) => send.sendMsg(Buffer.from(item))));
+    const back = await connection(persistent(clientId));
+    expect(back.sessionPresent).toBe(true);
+    // The broker starts delivering the stored messages as soon as the session resumes, before the receiver
+    // has subscribed again: those wait unacked on the link until the receiver opens, then must be ackable.
+    const acked = new Set<string>();
+    const failures: unknown[] = [];
+    const queue = new MqttQueue({ name, reliable: true, isRecv: true }, back);
+    queue.on('error', (error) => failures.push(error));
+    queue.setMsgHandler((_q, message) => {
+      const text = message.payload.toString();
+      message.ack().then(
+        () => acked.add(text),
+        (error: unknown) => failures.push(error),
+      );
+    });
+    queue.connect();
+    await until(() => items.every((item) => acked.has(item)) || failures.length > 0, 'every job acked');
+    expect(failures).toEqual([]);
+    await queue.close();
+    await back.close();
+    // Nothing was left for the session: a marker sent now is the only thing it gets.
+    const again = await connection(persistent(clientId));
+    const { inbox } = await receiver(again, { name, reliable: true });
+    await sendAll(send, ['marker']);
+    await until(() => inbox.texts.includes('marker'), 'the marker');
+    expect(inbox.texts).toEqual(['marker']);
   });
 
   it('an unacked message comes again when the receiver crashes and its clientId comes back', async () => {

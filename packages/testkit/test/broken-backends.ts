@@ -1,4 +1,12 @@
-import type { Backend, Connection, Message, MessageHandler, Queue, QueueOptions } from '@mq/core';
+import {
+  type Backend,
+  type Connection,
+  type Message,
+  type MessageHandler,
+  MqError,
+  type Queue,
+  type QueueOptions,
+} from '@mq/core';
 import { memoryBackend } from '@mq/memory';
 
 type QueueWrapper = (queue: Queue, options: QueueOptions) => Queue;
@@ -14,12 +22,15 @@ function brokenBackend(name: string, wrap: QueueWrapper): Backend {
 }
 
 /** A queue whose methods are those of `queue`, except the ones given. */
-function override(queue: Queue, methods: Partial<Pick<Queue, 'sendMsg' | 'setMsgHandler'>>): Queue {
+function override(
+  queue: Queue,
+  methods: Partial<Pick<Queue, 'sendMsg' | 'setMsgHandler' | 'connect'>>,
+): Queue {
   return new Proxy(queue, {
-    get(target, key, receiver) {
+    get(target, key) {
       if (key in methods) return methods[key as keyof typeof methods];
       const value = Reflect.get(target, key, target);
-      return typeof value === 'function' ? value.bind(target) : (value ?? receiver[key]);
+      return typeof value === 'function' ? value.bind(target) : value;
     },
   });
 }
@@ -83,3 +94,103 @@ export const ignoresNack = brokenBackend('ignores-nack', (queue, options) => {
       ),
   });
 });
+
+/** A message whose ack and nack run `ack` and `nack` instead, with the payload of `message`. */
+function replaced(message: Message, ack: () => Promise<void>, nack: () => Promise<void>): Message {
+  return { payload: message.payload, ack, nack };
+}
+
+/**
+ * The P0 of issue 12 as a backend shows it: the first 5 messages delivered after each (re)connect reach the
+ * handler before the backend can take their acks, which reject with ACK_FAILED and settle nothing, so they
+ * stay unacked for as long as the link lives.
+ */
+export const acksFailUntilReady = brokenBackend('acks-fail-until-ready', (queue, options) => {
+  if (!options.isRecv) return queue;
+  let sinceOpen = 0;
+  queue.on('status', (status) => {
+    if (status === 'connecting') sinceOpen = 0;
+  });
+  const refuse = (): Promise<void> =>
+    Promise.reject(new MqError('ACK_FAILED', '[broken] the channel it came on has closed'));
+  return override(queue, {
+    setMsgHandler: (handler: MessageHandler) =>
+      queue.setMsgHandler(
+        typeof handler === 'function'
+          ? (q, message) => {
+              sinceOpen += 1;
+              return handler(q, sinceOpen <= 5 ? replaced(message, refuse, refuse) : message);
+            }
+          : handler,
+      ),
+  });
+});
+
+/** Settles only acks and nacks made while the handler runs; later ones resolve and do nothing. */
+export const lateAcksIgnored = brokenBackend('late-acks-ignored', (queue, options) => {
+  if (!options.isRecv) return queue;
+  return override(queue, {
+    setMsgHandler: (handler: MessageHandler) =>
+      queue.setMsgHandler(
+        typeof handler === 'function'
+          ? (q, message) => {
+              let running = true;
+              const late = (settle: () => Promise<void>) => (): Promise<void> =>
+                running ? settle() : Promise.resolve();
+              const result = handler(
+                q,
+                replaced(
+                  message,
+                  late(() => message.ack()),
+                  late(() => message.nack()),
+                ),
+              );
+              running = false;
+              return result;
+            }
+          : handler,
+      ),
+  });
+});
+
+const opening = new Map<string, number>();
+
+/**
+ * A receiver that starts while another receiver of the same name is still opening also gets a second copy of
+ * each message (a dispatch race between consumers that attach together); the copy's ack does nothing.
+ */
+export const duplicatesWhenStartedTogether = brokenBackend(
+  'duplicates-when-started-together',
+  (queue, options) => {
+    if (!options.isRecv || options.broadcast) return queue;
+    let duplicating = false;
+    let handler: MessageHandler | undefined;
+    const done = (): Promise<void> => Promise.resolve();
+    return override(queue, {
+      setMsgHandler: (given: MessageHandler) => {
+        handler = given;
+        queue.setMsgHandler(
+          typeof given === 'function'
+            ? (q, message) => {
+                if (duplicating)
+                  void Promise.resolve(handler?.(q, replaced(message, done, done))).catch(() => {});
+                return given(q, message);
+              }
+            : given,
+        );
+      },
+      connect: () => {
+        const others = opening.get(options.name) ?? 0;
+        if (others > 0) duplicating = true;
+        opening.set(options.name, others + 1);
+        const opened = (status: string): void => {
+          if (status === 'connecting') return;
+          queue.off('status', opened);
+          opening.set(options.name, (opening.get(options.name) ?? 1) - 1);
+        };
+        queue.on('status', opened);
+        queue.connect();
+      },
+    });
+  },
+);

@@ -33,19 +33,69 @@ export interface Received {
   message: Message;
 }
 
-/** How a {@link Collector} settles what it receives. */
-export type Settle = 'ack' | 'none' | ((received: Received) => Promise<void> | void);
+/**
+ * How a {@link Collector} settles what it receives: `'ack'` acks in the handler before it returns,
+ * `'ack-sync'` acks from a handler that returns nothing (no promise), `'ack-microtask'` acks in a microtask
+ * after the handler returned, `'none'` leaves messages unsettled, a function decides per message.
+ */
+export type Settle =
+  | 'ack'
+  | 'ack-sync'
+  | 'ack-microtask'
+  | 'none'
+  | ((received: Received) => Promise<void> | void);
 
-/** Records everything a receiver gets, and settles it. */
+/** One `ack()` or `nack()` a case made, and how it ended so far. */
+export interface Settlement {
+  /** Which call. */
+  verb: 'ack' | 'nack';
+  /** The payload text of the message. */
+  text: string;
+  /** `pending` until the promise settles. */
+  outcome: 'pending' | 'resolved' | 'rejected';
+  /** The rejection, if any. */
+  error?: unknown;
+  /** The promise the call returned, settled or not. */
+  promise: Promise<void>;
+}
+
+/**
+ * Records everything a receiver gets, and settles it. Every `ack()` and `nack()` made on a message it hands
+ * out (by itself or by the case) is recorded; the runner fails a case in which one of them rejected or never
+ * settled, unless the case said so with {@link Collector.allowSettleFailures}.
+ */
 export class Collector {
   /** Everything received, in arrival order. */
   readonly received: Received[] = [];
   /** Errors the queue emitted. */
   readonly errors: MqError[] = [];
+  /** Every ack and nack made on the messages received, in call order. */
+  readonly settlements: Settlement[] = [];
   readonly #waiters = new Set<() => void>();
+  #settleFailuresAllowed = false;
 
   /** `settle` says what to do with each message. */
   constructor(readonly settle: Settle = 'ack') {}
+
+  /** The case expects some acks or nacks to fail (for example across a dropped link): the runner does not check them. */
+  allowSettleFailures(): void {
+    this.#settleFailuresAllowed = true;
+  }
+
+  /** True unless {@link Collector.allowSettleFailures} was called. */
+  get checksSettlements(): boolean {
+    return !this.#settleFailuresAllowed;
+  }
+
+  /** Acks and nacks that resolved. */
+  settledCount(verb: 'ack' | 'nack' = 'ack'): number {
+    return this.settlements.filter((s) => s.verb === verb && s.outcome === 'resolved').length;
+  }
+
+  /** Acks and nacks that rejected. */
+  get failedSettlements(): Settlement[] {
+    return this.settlements.filter((s) => s.outcome === 'rejected');
+  }
 
   /** The texts received, in arrival order. */
   get texts(): string[] {
@@ -53,17 +103,64 @@ export class Collector {
   }
 
   /** The handler to give to `setMsgHandler`. */
-  readonly handler = async (_queue: Queue, message: Message): Promise<void> => {
-    const received: Received = {
-      payload: message.payload,
-      text: message.payload.toString('latin1'),
-      message,
-    };
+  readonly handler = (_queue: Queue, message: Message): Promise<void> | undefined => {
+    const text = message.payload.toString('latin1');
+    const tracked = this.#tracked(message, text);
+    const received: Received = { payload: message.payload, text, message: tracked };
     this.received.push(received);
     for (const wake of [...this.#waiters]) wake();
-    if (this.settle === 'ack') await message.ack();
-    else if (typeof this.settle === 'function') await this.settle(received);
+    switch (this.settle) {
+      case 'ack':
+        return tracked.ack();
+      case 'ack-sync':
+        void tracked.ack().catch(() => {});
+        return undefined;
+      case 'ack-microtask':
+        queueMicrotask(() => {
+          void tracked.ack().catch(() => {});
+        });
+        return undefined;
+      case 'none':
+        return undefined;
+      default:
+        return Promise.resolve(this.settle(received));
+    }
   };
+
+  /** The message as the case sees it: the same, with every ack and nack recorded. */
+  #tracked(message: Message, text: string): Message {
+    const record = (verb: 'ack' | 'nack', call: () => Promise<void>): Promise<void> => {
+      let promise: Promise<void>;
+      try {
+        promise = call();
+      } catch (error) {
+        promise = Promise.reject(error);
+      }
+      const settlement: Settlement = { verb, text, outcome: 'pending', promise };
+      this.settlements.push(settlement);
+      promise.then(
+        () => {
+          settlement.outcome = 'resolved';
+          this.#wakeAll();
+        },
+        (error: unknown) => {
+          settlement.outcome = 'rejected';
+          settlement.error = error;
+          this.#wakeAll();
+        },
+      );
+      return promise;
+    };
+    return {
+      payload: message.payload,
+      ack: () => record('ack', () => message.ack()),
+      nack: () => record('nack', () => message.nack()),
+    };
+  }
+
+  #wakeAll(): void {
+    for (const wake of [...this.#waiters]) wake();
+  }
 
   /** Resolves once `predicate` holds over what was received; rejects with a readable failure after `timeoutMillis`. */
   until(predicate: (c: Collector) => boolean, what: string, timeoutMillis: number): Promise<void> {
@@ -110,6 +207,7 @@ export class ContractContext {
   readonly waitMillis: number;
   readonly #connections: Connection[] = [];
   readonly #queues: Queue[] = [];
+  readonly #collectors: Collector[] = [];
   readonly #deferred: Array<() => Promise<void>> = [];
   readonly #label: string;
   #counter = 0;
@@ -172,13 +270,53 @@ export class ContractContext {
     options: Omit<CaseQueueOptions, 'isRecv'>,
     settle: Settle = 'ack',
   ): Promise<{ queue: Queue; collector: Collector }> {
+    const started = this.startReceiver(connection, options, settle);
+    await this.waitStatus(started.queue, 'connected');
+    return started;
+  }
+
+  /**
+   * A receiver whose messages go to a new {@link Collector}, with `connect()` called and not waited for: its
+   * first deliveries may come while it is still `connecting`, as when a worker starts on a backlog.
+   */
+  startReceiver(
+    connection: Connection,
+    options: Omit<CaseQueueOptions, 'isRecv'>,
+    settle: Settle = 'ack',
+  ): { queue: Queue; collector: Collector } {
     const queue = this.newQueue(connection, { ...options, isRecv: true });
     const collector = new Collector(settle);
+    this.#collectors.push(collector);
     queue.on('error', (error) => collector.errors.push(error));
     queue.setMsgHandler(collector.handler);
     queue.connect();
-    await this.waitStatus(queue, 'connected');
     return { queue, collector };
+  }
+
+  /**
+   * Fails unless every ack and nack made on the messages of this case's collectors has resolved (waiting a
+   * bounded time for those still pending); collectors that allow failures are left out. The runner calls it
+   * after each case that passed.
+   */
+  async checkSettlements(): Promise<void> {
+    const checked = this.#collectors.filter((c) => c.checksSettlements);
+    const pending = (): number =>
+      checked.reduce((n, c) => n + c.settlements.filter((s) => s.outcome === 'pending').length, 0);
+    const deadline = Date.now() + this.waitMillis;
+    while (pending() > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    const failed = checked.flatMap((c) => c.failedSettlements);
+    if (failed.length > 0) {
+      const shown = failed
+        .slice(0, 3)
+        .map((s) => `${s.verb} of ${JSON.stringify(s.text)}: ${errorText(s.error)}`)
+        .join('; ');
+      throw new ContractFailure(
+        `${failed.length} ack/nack call(s) rejected, every one should have resolved: ${shown}`,
+      );
+    }
+    const left = pending();
+    if (left > 0)
+      throw new ContractFailure(`${left} ack/nack call(s) never settled within ${this.waitMillis} ms`);
   }
 
   /** Waits for a status, failing readably after the default wait. */
@@ -191,14 +329,32 @@ export class ContractContext {
     }
   }
 
-  /** Polls `predicate` until it holds, failing readably after `timeoutMillis`. */
-  async poll(predicate: () => boolean, what: string, timeoutMillis = this.waitMillis): Promise<void> {
+  /**
+   * Polls `predicate` until it holds, failing readably after `timeoutMillis`; `what` may be a function, so
+   * that the failure can say how far things got.
+   */
+  async poll(
+    predicate: () => boolean,
+    what: string | (() => string),
+    timeoutMillis = this.waitMillis,
+  ): Promise<void> {
     const deadline = Date.now() + timeoutMillis;
     while (!predicate()) {
-      if (Date.now() > deadline)
-        throw new ContractFailure(`timed out after ${timeoutMillis} ms waiting for ${what}`);
+      if (Date.now() > deadline) {
+        const said = typeof what === 'function' ? what() : what;
+        throw new ContractFailure(`timed out after ${timeoutMillis} ms waiting for ${said}`);
+      }
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
+  }
+
+  /**
+   * Waits out a quiet period (scaled): for checks that something does *not* happen, such as a late message,
+   * which no event can announce. Long enough for a broker round trip and a backend's timers of a few
+   * hundred milliseconds.
+   */
+  quiet(millis = 300): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, millis * (this.target.timeScale ?? 1)));
   }
 
   /** Records every status a source emits from now on. */
@@ -219,6 +375,11 @@ export class ContractContext {
     await Promise.allSettled(this.#connections.map((connection) => connection.close()));
     await Promise.allSettled(this.#deferred.map((step) => step()));
   }
+}
+
+function errorText(error: unknown): string {
+  if (MqError.isInstance(error)) return `${error.code}: ${error.message}`;
+  return error instanceof Error ? error.message : String(error);
 }
 
 function preview(texts: string[]): string {

@@ -9,7 +9,14 @@ export {
   checkThrowsCode,
 } from './assert.js';
 export { defineCase, sendAll, texts } from './cases/define.js';
-export { type CaseQueueOptions, Collector, ContractContext, type Received, type Settle } from './context.js';
+export {
+  type CaseQueueOptions,
+  Collector,
+  ContractContext,
+  type Received,
+  type Settle,
+  type Settlement,
+} from './context.js';
 export { TcpProxy } from './proxy.js';
 export {
   type CaseOutcome,

@@ -7,6 +7,7 @@ import { reliableCases } from './cases/reliable.js';
 import { silentBrokerCases } from './cases/silent-broker.js';
 import { unicastCases } from './cases/unicast.js';
 import { validationCases } from './cases/validation.js';
+import { workloadCases } from './cases/workload.js';
 import { ContractContext } from './context.js';
 import type { ContractCase, ContractTarget, Requirement } from './types.js';
 
@@ -20,6 +21,7 @@ export const contractCases: readonly ContractCase[] = Object.freeze([
   ...reliableCases,
   ...concurrencyCases,
   ...closeCases,
+  ...workloadCases,
   ...silentBrokerCases,
 ]);
 
@@ -46,6 +48,7 @@ export async function runContractCase(target: ContractTarget, contractCase: Cont
   const ctx = new ContractContext(target, contractCase.id);
   try {
     await contractCase.run(ctx);
+    await ctx.checkSettlements();
   } finally {
     let timer: NodeJS.Timeout | undefined;
     const limit = new Promise<void>((resolve) => {

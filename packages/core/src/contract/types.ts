@@ -63,6 +63,7 @@ export type ContractGroup =
   | 'reliable'
   | 'concurrency'
   | 'close'
+  | 'workload'
   // Backends may report their own cases under their own group names.
   | (string & {});
 

@@ -81,22 +81,16 @@ export const lifecycleCases: ContractCase[] = [
     async (ctx) => {
       const conn = ctx.newConnection();
       const name = ctx.name();
-      const recv = ctx.newQueue(conn, { name, isRecv: true });
-      const got: string[] = [];
-      recv.setMsgHandler(async (_q, m) => {
-        got.push(m.payload.toString());
-        await m.ack();
-      });
+      const { queue: recv, collector } = ctx.startReceiver(conn, { name });
       const send = ctx.newQueue(conn, { name, isRecv: false });
-      recv.connect();
       send.connect();
       checkEqual(send.status, 'connecting', 'sender status before the connection is up');
       conn.connect();
       await ctx.waitStatus(recv, 'connected');
       await ctx.waitStatus(send, 'connected');
       await send.sendMsg(Buffer.from('hello'));
-      await ctx.poll(() => got.length === 1, 'the message');
-      checkSameList(got, ['hello'], 'received');
+      await collector.untilCount(1, ctx.waitMillis);
+      checkSameList(collector.texts, ['hello'], 'received');
     },
   ),
 
