@@ -1,5 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import { type MqError, waitForStatus } from '@mq/core';
+import { BaseConnection, type MqError, waitForStatus } from '@mq/core';
 import { amqpTestUrl, uniqueId } from '@mq/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AmqpConnection, AmqpQueue, amqpBackend } from '../src/index.js';
@@ -16,7 +16,25 @@ function invalidMessage(make: () => unknown): string {
   throw new Error('expected INVALID_OPTIONS');
 }
 
+/** A connection of some other backend. */
+class OtherConnection extends BaseConnection {
+  constructor() {
+    super(1000);
+  }
+  protected override async openLink(): Promise<void> {}
+  protected override async closeLink(): Promise<void> {}
+}
+
 describe('AMQP options', () => {
+  it('a queue given something other than an AmqpConnection throws INVALID_OPTIONS at once', () => {
+    const options = { name: 'q', isRecv: false };
+    for (const notOurs of [{}, undefined, null, new OtherConnection()]) {
+      expect(invalidMessage(() => new AmqpQueue(options, notOurs as never))).toMatch(
+        /^\[mq\/amqp\] connection must be an AmqpConnection made by this backend, got /,
+      );
+    }
+  });
+
   it('defaults: amqp://localhost, 3000 ms connect timeout, 1000 ms between reconnects', () => {
     const conn = new AmqpConnection();
     expect(conn.settings).toMatchObject({

@@ -61,7 +61,7 @@ export function ownConnection<C extends Connection>(
   if (connection instanceof type) return connection;
   throw invalid(
     pkg,
-    `connection must be a ${type.name} made by this backend, got ${describeValue(connection)}`,
+    `connection must be ${/^[AEIOU]/.test(type.name) ? 'an' : 'a'} ${type.name} made by this backend, got ${describeValue(connection)}`,
   );
 }
 

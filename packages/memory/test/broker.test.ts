@@ -6,6 +6,16 @@ function brokerName(): string {
   return `unit-${Math.random().toString(36).slice(2, 10)}`;
 }
 
+describe('MemoryQueue', () => {
+  it('throws INVALID_OPTIONS at once when given something other than a MemoryConnection', () => {
+    for (const notOurs of [{}, undefined, null]) {
+      expect(() => new MemoryQueue({ name: 'q', isRecv: false }, notOurs as never)).toThrow(
+        /^\[mq\/memory\] connection must be a MemoryConnection made by this backend, got /,
+      );
+    }
+  });
+});
+
 describe('MemoryBroker', () => {
   it('keeps unicast messages while no receiver exists and reports the depth', async () => {
     const name = brokerName();

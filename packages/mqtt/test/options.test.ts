@@ -263,5 +263,10 @@ describe('queue options', () => {
     expect(() => mqttBackend.createQueue({ name: 'a', isRecv: false }, {} as never)).toThrow(
       /MqttConnection/,
     );
+    for (const notOurs of [{}, undefined, null]) {
+      expect(invalidMessage(() => new MqttQueue({ name: 'a', isRecv: false }, notOurs as never))).toMatch(
+        /^\[mq\/mqtt\] connection must be a MqttConnection made by this backend, got /,
+      );
+    }
   });
 });
