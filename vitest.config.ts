@@ -4,6 +4,10 @@ import { defineConfig } from 'vitest/config';
 // it): they form their own project, which runs after every other project, one file at a time.
 export default defineConfig({
   test: {
+    // The tests wait on brokers and timers far more than they compute: on a 2-core machine vitest's default (one
+    // worker) runs every file one after another. Four at a time keeps the suite short; files that must not
+    // overlap say so in their project (fileParallelism: false).
+    maxWorkers: 4,
     projects: [
       'packages/*/vitest.config.ts',
       'examples/*/vitest.config.ts',

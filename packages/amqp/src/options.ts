@@ -78,7 +78,8 @@ export interface AmqpConnectionOptions extends ConnectionOptions {
 /** Options of an {@link AmqpQueue}. */
 export interface AmqpQueueOptions extends QueueOptions {
   /**
-   * Receivers only, and required for them: the most unacked messages delivered at once (`basic.qos`), 1 to 65535.
+   * Receivers only: the most unacked messages delivered at once (`basic.qos`), 1 to 65535.
+   * @default 100
    */
   prefetch?: number;
   /**
@@ -195,9 +196,9 @@ function checkQuery(params: URLSearchParams): void {
   }
 }
 
-/** Validates queue options (the shared ones plus `persistent`); `prefetch` is required for receivers. */
+/** Validates queue options (the shared ones plus `persistent`) and fills in defaults (`prefetch` 100). */
 export function resolveAmqpQueueOptions(input: unknown): ResolvedQueueOptions & { persistent: boolean } {
-  const shared = resolveQueueOptions(PKG, input, { required: true, min: 1, max: 65535 }, ['persistent']);
+  const shared = resolveQueueOptions(PKG, input, { required: false, min: 1, max: 65535 }, ['persistent']);
   const persistent = readBoolean(PKG, input as Record<string, unknown>, 'persistent', false);
   return { ...shared, persistent };
 }

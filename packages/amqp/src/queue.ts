@@ -1,5 +1,6 @@
 import {
   BaseQueue,
+  DEFAULT_PREFETCH,
   MqError,
   ownConnection,
   type PendingSend,
@@ -39,8 +40,7 @@ export class AmqpQueue extends BaseQueue {
   readonly #publishOptions: amqp.Options.Publish;
 
   /**
-   * Validates the options (`prefetch` is required for receivers) and that `connection` is an
-   * {@link AmqpConnection}; the queue starts `closed`.
+   * Validates the options and that `connection` is an {@link AmqpConnection}; the queue starts `closed`.
    */
   constructor(options: AmqpQueueOptions, connection: AmqpConnection) {
     const resolved = resolveAmqpQueueOptions(options);
@@ -70,7 +70,7 @@ export class AmqpQueue extends BaseQueue {
       const queue = await declare(channel, this.options);
       if (this.isRecv && queue !== undefined) {
         if (this.options.broadcast) link.tempQueue = queue;
-        await channel.prefetch(this.options.prefetch ?? 1);
+        await channel.prefetch(this.options.prefetch ?? DEFAULT_PREFETCH);
         const { consumerTag } = await channel.consume(queue, (raw) => this.#onDelivery(link, raw), {
           noAck: false,
         });

@@ -101,10 +101,11 @@ describe('AMQP options', () => {
     );
   });
 
-  it('rejects bad queue options: prefetch is required for receivers, from 1 to 65535; persistent is a boolean', () => {
+  it('rejects bad queue options: prefetch is from 1 to 65535 (default 100) and only for receivers; persistent is a boolean', () => {
     const conn = new AmqpConnection();
-    expect(invalidMessage(() => new AmqpQueue({ name: 'a', isRecv: true }, conn))).toContain(
-      '[mq/amqp] prefetch is required for a receiver: an integer from 1 to 65535',
+    expect(new AmqpQueue({ name: 'a', isRecv: true }, conn).options.prefetch).toBe(100);
+    expect(invalidMessage(() => new AmqpQueue({ name: 'a', isRecv: false, prefetch: 5 }, conn))).toBe(
+      '[mq/amqp] prefetch is for receivers only (isRecv: true), got 5 on a sender',
     );
     expect(invalidMessage(() => new AmqpQueue({ name: 'a', isRecv: true, prefetch: 0 }, conn))).toBe(
       '[mq/amqp] prefetch must be an integer from 1 to 65535, got 0',

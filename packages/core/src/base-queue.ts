@@ -79,6 +79,12 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
 
   /** Sets the handler for received messages; must be called on a receiver before `connect()`. */
   setMsgHandler(handler: MessageHandler): void {
+    if (!this.isRecv) {
+      throw new MqError(
+        'HANDLER_ON_SENDER',
+        `[${this.pkg}] queue '${this.name}' is a sender: setMsgHandler() is for receivers (isRecv: true)`,
+      );
+    }
     checkHandler(this.pkg, handler);
     this.#handler = handler;
   }

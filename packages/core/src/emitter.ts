@@ -32,6 +32,19 @@ export class TypedEmitter<Events extends EventMap<Events>> {
     return this;
   }
 
+  /**
+   * Same as `on`; lets Node's `events.on()` and `events.once()` (with their `signal`) listen, which add and
+   * remove listeners through `addListener` / `removeListener`.
+   */
+  addListener<E extends keyof Events>(event: E, listener: Events[E]): this {
+    return this.on(event, listener);
+  }
+
+  /** Same as `off`; for Node's `events.on()` and `events.once()`. */
+  removeListener<E extends keyof Events>(event: E, listener: Events[E]): this {
+    return this.off(event, listener);
+  }
+
   /** How many listeners `event` has. */
   listenerCount<E extends keyof Events>(event: E): number {
     return this.#listeners.get(event)?.length ?? 0;

@@ -8,6 +8,8 @@ export type MqErrorCode =
   | 'NOT_CONNECTED'
   /** `sendMsg()` was called on a receiving queue. */
   | 'SEND_ON_RECEIVER'
+  /** `setMsgHandler()` was called on a sending queue. */
+  | 'HANDLER_ON_SENDER'
   /** An option failed validation; the message names the field and the rule. */
   | 'INVALID_OPTIONS'
   /** An argument of a method failed validation (for example a payload that is not a `Uint8Array`). */
@@ -60,6 +62,9 @@ export class MqError extends Error {
     return MqError.isInstance(value) && value.code === code;
   }
 }
+
+// Bundlers may rename the class (`_MqError`); what users see printed must say MqError.
+Object.defineProperty(MqError, 'name', { value: 'MqError' });
 
 /** Wraps anything thrown by a client library into an `MqError` (kept as `cause`), leaving `MqError`s as they are. */
 export function toMqError(value: unknown, code: MqErrorCode, context: string): MqError {

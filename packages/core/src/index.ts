@@ -9,6 +9,7 @@ export {
   checkPayload,
   checkQueueName,
   checkUri,
+  DEFAULT_PREFETCH,
   describeValue,
   invalid,
   MAX_QUEUE_NAME_LENGTH,

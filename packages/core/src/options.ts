@@ -32,13 +32,19 @@ export interface ResolvedQueueOptions {
   reconnectMillis: number;
   /** See {@link QueueOptions.sendTimeoutMillis}. */
   sendTimeoutMillis: number;
-  /** See {@link QueueOptions.prefetch}; `undefined` when not given. */
+  /** See {@link QueueOptions.prefetch}: {@link DEFAULT_PREFETCH} for a receiver that gave none, `undefined` for a sender. */
   prefetch: number | undefined;
 }
 
+/** The `prefetch` of a receiver that gives none, on every backend. */
+export const DEFAULT_PREFETCH = 100;
+
 /** How a backend wants `prefetch` checked. */
 export interface PrefetchRule {
-  /** Receivers must give it. */
+  /**
+   * Receivers must give it. Leave it `false`: apps move between backends, and one that needs `prefetch` where
+   * the others default it breaks them.
+   */
   required: boolean;
   /** Smallest allowed value. */
   min: number;
@@ -145,13 +151,22 @@ export function resolveQueueOptions(
   if (typeof opts.isRecv !== 'boolean')
     throw invalid(pkg, `isRecv must be a boolean, got ${describeValue(opts.isRecv)}`);
   const isRecv = opts.isRecv;
-  const prefetch = readInteger(pkg, opts, 'prefetch', prefetchRule);
-  if (isRecv && prefetchRule.required && prefetch === undefined) {
+  if (!isRecv && opts.prefetch !== undefined) {
+    throw invalid(
+      pkg,
+      `prefetch is for receivers only (isRecv: true), got ${describeValue(opts.prefetch)} on a sender`,
+    );
+  }
+  const given = readInteger(pkg, opts, 'prefetch', prefetchRule);
+  if (isRecv && prefetchRule.required && given === undefined) {
     throw invalid(
       pkg,
       `prefetch is required for a receiver: an integer from ${prefetchRule.min} to ${prefetchRule.max}`,
     );
   }
+  const prefetch = isRecv
+    ? (given ?? Math.min(Math.max(DEFAULT_PREFETCH, prefetchRule.min), prefetchRule.max))
+    : undefined;
   return {
     name,
     isRecv,
@@ -215,9 +230,21 @@ export function describeValue(value: unknown): string {
       return String(value);
     case 'function':
       return 'a function';
+    case 'symbol':
+      return 'a symbol';
     default:
-      return `a ${(value as object).constructor?.name ?? 'object'}`;
+      return describeObject(value as object);
   }
+}
+
+/** `an object` for a plain object, `an instance of Foo` for anything made by a class (a Buffer, a Date, ...). */
+function describeObject(value: object): string {
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto === null || proto === Object.prototype) return 'an object';
+  const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
+  return typeof name === 'string' && name !== '' && name !== 'Object'
+    ? `an instance of ${name}`
+    : 'an object';
 }
 
 /** A URI with its password replaced by `***`, for errors, events and logs. */

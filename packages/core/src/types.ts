@@ -64,7 +64,10 @@ export interface Queue extends Observable<QueueEvents>, AsyncDisposable {
   readonly isRecv: boolean;
   /** The current status. */
   readonly status: Status;
-  /** Sets the handler for received messages; must be called on a receiver before `connect()`. */
+  /**
+   * Sets the handler for received messages; must be called on a receiver before `connect()`. Throws
+   * `HANDLER_ON_SENDER` on a sender.
+   */
   setMsgHandler(handler: MessageHandler): void;
   /** Starts opening the queue in the background; does nothing unless `closed`. Throws `NO_HANDLER` on a receiver without handler. */
   connect(): void;
@@ -106,8 +109,9 @@ export interface QueueOptions {
    */
   sendTimeoutMillis?: number;
   /**
-   * Receivers only: the most unacked messages delivered at once. Required by some backends (AMQP).
-   * @default backend-specific
+   * Receivers only (a sender given one throws `INVALID_OPTIONS`): the most unacked messages delivered to this
+   * receiver at once, on backends that can bound it (capability `prefetch`; MQTT bounds them per connection).
+   * @default 100
    */
   prefetch?: number;
 }

@@ -1,5 +1,6 @@
+import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { MqError, toMqError } from '../src/index.js';
+import { describeValue, MqError, toMqError } from '../src/index.js';
 
 describe('MqError', () => {
   it('carries a code and a cause', () => {
@@ -8,6 +9,14 @@ describe('MqError', () => {
     expect(error.code).toBe('BROKER');
     expect(error.cause).toBe(cause);
     expect(error.name).toBe('MqError');
+  });
+
+  it('prints as MqError from the built package too, where the bundler may rename the class', async () => {
+    const built = (await import('@mq/core')) as typeof import('../src/index.js');
+    const error = new built.MqError('TIMEOUT', '[mq/x] too slow');
+    expect(built.MqError.name).toBe('MqError');
+    expect(String(error)).toBe('MqError: [mq/x] too slow');
+    expect(inspect(error).split('\n')[0]).toBe('MqError: [mq/x] too slow');
   });
 
   it('isInstance recognises an MqError made by another copy of core, by its marker', () => {
@@ -31,5 +40,19 @@ describe('MqError', () => {
     const wrapped = toMqError(new Error('boom'), 'BROKER', '[mq/x] open');
     expect(wrapped.code).toBe('BROKER');
     expect(wrapped.message).toBe('[mq/x] open: boom');
+  });
+});
+
+describe('describeValue', () => {
+  it('says what was given in plain words', () => {
+    expect(describeValue({ a: 1 })).toBe('an object');
+    expect(describeValue(Object.create(null))).toBe('an object');
+    expect(describeValue([1])).toBe('an array');
+    expect(describeValue(new Map())).toBe('an instance of Map');
+    expect(describeValue(() => {})).toBe('a function');
+    expect(describeValue(Symbol('s'))).toBe('a symbol');
+    expect(describeValue('text')).toBe('"text"');
+    expect(describeValue(undefined)).toBe('undefined');
+    expect(describeValue(null)).toBe('null');
   });
 });

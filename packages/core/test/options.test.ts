@@ -25,6 +25,15 @@ describe('resolveQueueOptions', () => {
     });
   });
 
+  it('gives receivers prefetch 100 when none is given, and refuses prefetch on a sender', () => {
+    const rule = { required: false, min: 1, max: 65535 };
+    expect(resolveQueueOptions('mq/x', { name: 'a', isRecv: true }, rule).prefetch).toBe(100);
+    expect(resolveQueueOptions('mq/x', { name: 'a', isRecv: true, prefetch: 7 }, rule).prefetch).toBe(7);
+    expect(() => resolveQueueOptions('mq/x', { name: 'a', isRecv: false, prefetch: 7 }, rule)).toThrow(
+      '[mq/x] prefetch is for receivers only (isRecv: true), got 7 on a sender',
+    );
+  });
+
   it('requires prefetch on receivers when the backend says so, naming the field and range', () => {
     expect(() => resolveQueueOptions('mq/amqp', { name: 'a', isRecv: true }, prefetch)).toThrow(
       '[mq/amqp] prefetch is required for a receiver: an integer from 1 to 65535',

@@ -17,7 +17,7 @@ describe('ownConnection', () => {
     }
     expect(MqError.hasCode(error, 'INVALID_OPTIONS')).toBe(true);
     expect((error as Error).message).toBe(
-      '[mq/x] connection must be a MemoryLikeConnection made by this backend, got a Object',
+      '[mq/x] connection must be a MemoryLikeConnection made by this backend, got an object',
     );
   });
 });

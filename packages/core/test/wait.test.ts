@@ -1,3 +1,4 @@
+import { on, once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { MqError, type Status, TypedEmitter, waitForStatus } from '../src/index.js';
 
@@ -93,5 +94,43 @@ describe('TypedEmitter', () => {
     source.set('connecting');
     source.set('connected');
     expect(seen).toEqual(['connecting']);
+  });
+
+  it('works with node:events on(): the loop sees every status, and break or the signal ends it, leaving no listener', async () => {
+    const source = new Source();
+    const seen: Status[] = [];
+    setImmediate(() => {
+      source.set('connecting');
+      source.set('connected');
+    });
+    for await (const [status] of on(source as never, 'status')) {
+      seen.push(status as Status);
+      if (status === 'connected') break;
+    }
+    expect(seen).toEqual(['connecting', 'connected']);
+    expect(source.listenerCount('status')).toBe(0);
+    const controller = new AbortController();
+    setImmediate(() => controller.abort());
+    await expect(async () => {
+      for await (const _ of on(source as never, 'status', { signal: controller.signal })) {
+        // nothing comes
+      }
+    }).rejects.toMatchObject({ name: 'AbortError' });
+    expect(source.listenerCount('status')).toBe(0);
+    expect(source.listenerCount('error')).toBe(0);
+  });
+
+  it('works with node:events once(), and an error event ends an on() loop by throwing it, as Node documents', async () => {
+    const source = new Source();
+    setImmediate(() => source.set('connecting'));
+    expect(await once(source as never, 'status')).toEqual(['connecting']);
+    const failure = new MqError('BROKER', 'link lost');
+    setImmediate(() => source.fail(failure));
+    await expect(async () => {
+      for await (const _ of on(source as never, 'status')) {
+        // the error comes first
+      }
+    }).rejects.toBe(failure);
+    expect(source.listenerCount('error')).toBe(0);
   });
 });

@@ -1,5 +1,6 @@
 import {
   BaseQueue,
+  DEFAULT_PREFETCH,
   MqError,
   ownConnection,
   type QueueOptions,
@@ -45,7 +46,7 @@ export class MemoryQueue extends BaseQueue {
     const { mailbox, unbind } = broadcast
       ? broker.bindPrivate(name)
       : { mailbox: broker.queue(name), unbind: undefined };
-    const prefetch = this.options.prefetch ?? 100;
+    const prefetch = this.options.prefetch ?? DEFAULT_PREFETCH;
     let accepting = true;
     const consumer: StoppableConsumer = {
       get prefetch() {

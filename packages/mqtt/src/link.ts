@@ -1,7 +1,7 @@
 import { Socket } from 'node:net';
 import { MqError, type PendingSend, toMqError } from '@mq/core';
 import { type IClientOptions, type IPublishPacket, type MqttClient, connect as mqttConnect } from 'mqtt';
-import { PKG, type ResolvedConnectionOptions } from './options.js';
+import { connectionSecrets, PKG, type ResolvedConnectionOptions } from './options.js';
 
 /** MQTT 5 DISCONNECT reason code: another client connected with the same client id. */
 const SESSION_TAKEN_OVER = 142;
@@ -62,10 +62,9 @@ export class MqttLink {
   constructor(options: ResolvedConnectionOptions, events: LinkEvents) {
     this.#options = options;
     this.#events = events;
-    this.client = mqttConnect(options.url, clientOptions(options));
-    silenceDisabledLog(this.client);
-    // Small messages must not wait for Nagle's algorithm (benchmarks and request/reply latency).
-    if (this.client.stream instanceof Socket) this.client.stream.setNoDelay(true);
+    // manualConnect: the logger must be replaced before mqtt.js writes (and logs) the CONNECT packet.
+    this.client = mqttConnect(options.url, { ...clientOptions(options), manualConnect: true });
+    quietOrRedactedLog(this.client);
     this.client.handleMessage = (packet, callback) => {
       let deferred = false;
       try {
@@ -91,6 +90,9 @@ export class MqttLink {
       );
     });
     this.client.on('close', () => this.#onClose());
+    this.client.connect();
+    // Small messages must not wait for Nagle's algorithm (benchmarks and request/reply latency).
+    if (this.client.stream instanceof Socket) this.client.stream.setNoDelay(true);
   }
 
   /** True while the link is open and not closing. */
@@ -289,16 +291,30 @@ export class MqttLink {
 /**
  * mqtt.js calls its `debug` logger 16 to 34 times per message (QoS 0 / QoS 1, sender and receiver), and each
  * call costs even while the logger is off (about 1 µs per message on the bench machine). When `DEBUG` does not
- * enable `mqttjs:client` as the link starts, it gets a no-op instead; with `DEBUG=mqttjs*` the log is kept.
+ * enable `mqttjs:client` as the link starts, it gets a no-op instead. With `DEBUG=mqttjs*` the log is kept, but
+ * every packet it prints goes through {@link redactPacket}: mqtt.js logs the CONNECT packet whole, password
+ * included.
  */
-function silenceDisabledLog(client: MqttClient): void {
-  const log = client.log as { enabled?: unknown };
+function quietOrRedactedLog(client: MqttClient): void {
+  const log = client.log as ((...args: unknown[]) => void) & { enabled?: unknown };
   // `debug` loggers have an `enabled` property, falsy when off (undefined when DEBUG is not set at all).
-  if ('enabled' in log && !log.enabled) client.log = () => {};
+  if ('enabled' in log && !log.enabled) {
+    client.log = () => {};
+    return;
+  }
+  client.log = (...args: unknown[]) => log(...args.map(redactPacket));
+}
+
+/** A packet (or anything) with its `password` replaced by `'***'`, for logging; other values as they are. */
+function redactPacket(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || !('password' in value)) return value;
+  if ((value as { password?: unknown }).password === undefined) return value;
+  return { ...value, password: '***' };
 }
 
 function clientOptions(options: ResolvedConnectionOptions): IClientOptions {
   const v5 = options.protocolVersion === 5;
+  const { password, tls } = connectionSecrets(options);
   return {
     clientId: options.clientId,
     clean: options.cleanSession,
@@ -309,8 +325,8 @@ function clientOptions(options: ResolvedConnectionOptions): IClientOptions {
     resubscribe: false,
     queueQoSZero: false,
     ...(options.username === undefined ? {} : { username: options.username }),
-    ...(options.password === undefined ? {} : { password: options.password }),
-    ...(options.tls ?? {}),
+    ...(password === undefined ? {} : { password }),
+    ...(tls ?? {}),
     ...(v5
       ? {
           properties: {

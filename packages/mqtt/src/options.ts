@@ -100,9 +100,9 @@ export interface MqttConnectionOptions extends ConnectionOptions {
 }
 
 /**
- * Connection options after validation, defaults filled in. Safe to log: `password` and `tls` (key, passphrase)
- * are non-enumerable, so `JSON.stringify`, `console.log`/`util.inspect`, spreading and `Object.keys` never show
- * them; they are read by name only to connect.
+ * Connection options after validation, defaults filled in. Safe to log: the password and the TLS material (key,
+ * passphrase) are not in here at all (see {@link connectionSecrets}), so no `util.inspect`, not even with
+ * `showHidden`, and no serialisation can show them.
  */
 export interface ResolvedConnectionOptions {
   /** The URI without credentials. */
@@ -111,8 +111,6 @@ export interface ResolvedConnectionOptions {
   safeUri: string;
   /** Percent-decoded user, if any. */
   username: string | undefined;
-  /** Percent-decoded password, if any. Non-enumerable: never serialised or printed; used only to connect. */
-  password: string | undefined;
   /** See {@link MqttConnectionOptions.connectTimeoutMillis}. */
   connectTimeoutMillis: number;
   /** See {@link MqttConnectionOptions.reconnectMillis}. */
@@ -129,8 +127,24 @@ export interface ResolvedConnectionOptions {
   receiveMaximum: number | undefined;
   /** See {@link MqttConnectionOptions.keepaliveSeconds}. */
   keepaliveSeconds: number;
-  /** TLS settings, if any. Non-enumerable: they may hold a private key and its passphrase. */
+  /** True when TLS options were given. */
+  tls: boolean;
+}
+
+/** What a connection needs to connect and must never show: the password and the TLS options. */
+export interface ConnectionSecrets {
+  /** Percent-decoded password, if any. */
+  password: string | undefined;
+  /** TLS settings, if any; they may hold a private key and its passphrase. */
   tls: MqttTlsOptions | undefined;
+}
+
+/** The secrets of each settings object, kept apart so that nothing holding the settings can print them. */
+const SECRETS = new WeakMap<ResolvedConnectionOptions, ConnectionSecrets>();
+
+/** The password and TLS options that were given with `settings` (as returned by `resolveConnectionOptions`). */
+export function connectionSecrets(settings: ResolvedConnectionOptions): ConnectionSecrets {
+  return SECRETS.get(settings) ?? { password: undefined, tls: undefined };
 }
 
 const CONNECTION_KEYS = [
@@ -183,7 +197,7 @@ export function resolveConnectionOptions(input: unknown): ResolvedConnectionOpti
       throw invalid(PKG, `${field} needs protocolVersion 5, got protocolVersion 4`);
     }
   }
-  const resolved = {
+  const resolved: ResolvedConnectionOptions = {
     url: bare.toString(),
     safeUri: safe.toString(),
     username,
@@ -201,12 +215,10 @@ export function resolveConnectionOptions(input: unknown): ResolvedConnectionOpti
     ) as number,
     receiveMaximum: readInteger(PKG, opts, 'receiveMaximum', { min: 1, max: 65535 }),
     keepaliveSeconds: readInteger(PKG, opts, 'keepaliveSeconds', { min: 0, max: 65535 }, 60) as number,
+    tls: tls !== undefined,
   };
-  // Non-enumerable, so that logging or serialising `conn.settings` never prints a secret.
-  return Object.defineProperties(resolved, {
-    password: { value: password, enumerable: false },
-    tls: { value: tls, enumerable: false },
-  }) as ResolvedConnectionOptions;
+  SECRETS.set(resolved, { password, tls });
+  return resolved;
 }
 
 /**

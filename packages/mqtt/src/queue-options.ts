@@ -18,8 +18,8 @@ export interface MqttQueueOptions extends QueueOptions {
   sharedPrefix?: string;
   /**
    * Accepted for interface parity and ignored: MQTT bounds unacked messages per connection, not per queue; set
-   * `receiveMaximum` on the connection (MQTT 5).
-   * @default undefined
+   * `receiveMaximum` on the connection (MQTT 5). Validated as elsewhere (1 to 65535, receivers only).
+   * @default 100 (not used)
    */
   prefetch?: number;
 }

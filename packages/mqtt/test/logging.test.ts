@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { mqttTestUrl } from '@mq/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MqttConnection } from '../src/index.js';
 import { connection } from './helpers.js';
@@ -44,8 +45,23 @@ describe("mqtt.js's debug log", () => {
       lines.push(args.map(String).join(' '));
     };
     debug.enable('mqttjs:client');
-    const conn = await connection();
-    expect(linkLog(conn).namespace).toBe('mqttjs:client');
+    await connection();
     expect(lines.some((line) => line.includes('mqttjs:client'))).toBe(true);
+  });
+
+  it('never shows the password, although mqtt.js logs the CONNECT packet whole', async () => {
+    const lines: string[] = [];
+    debug.log = (...args: unknown[]) => {
+      lines.push(args.map(String).join(' '));
+    };
+    debug.enable('mqttjs*');
+    const uri = new URL(mqttTestUrl());
+    uri.username = 'mq-log-test';
+    uri.password = 'pw-Zq81-not-for-logs';
+    await connection({ uri: uri.toString() });
+    const connect = lines.filter((line) => line.includes("cmd: 'connect'"));
+    expect(connect.length).toBeGreaterThan(0);
+    expect(connect.join('\n')).toContain("password: '***'");
+    expect(lines.join('\n')).not.toContain('pw-Zq81-not-for-logs');
   });
 });

@@ -1,6 +1,14 @@
 import { evaluateContract } from '@mq/core/contract';
 import { describe, expect, it } from 'vitest';
-import { broadcastToOne, dropsEveryTenth, ignoresNack, resolvesBeforeStored } from './broken-backends.js';
+import {
+  broadcastToOne,
+  dropsEveryTenth,
+  handlerOnSenderIgnored,
+  ignoresNack,
+  prefetchOnSenderIgnored,
+  prefetchRequired,
+  resolvesBeforeStored,
+} from './broken-backends.js';
 import { failed, failsExactly, target } from './evaluate.js';
 
 describe('the contract catches broken backends', () => {
@@ -32,6 +40,12 @@ describe('the contract catches broken backends', () => {
     expect(ids).toEqual(expect.arrayContaining(['reliable.nack-redelivers', 'reliable.random-nacks']));
     expect(ids.filter((id) => !id.startsWith('reliable.'))).toEqual([]);
   }, 120_000);
+
+  it('backends that break the portability rules fail the validation cases that pin them', async () => {
+    await failsExactly(prefetchOnSenderIgnored, ['validation.prefetch-on-sender']);
+    await failsExactly(prefetchRequired, ['validation.receiver-default-prefetch']);
+    await failsExactly(handlerOnSenderIgnored, ['validation.handler-on-sender']);
+  }, 60_000);
 
   it('the healthy memory backend fails no case', async () => {
     const { memoryBackend } = await import('@mq/memory');

@@ -21,6 +21,18 @@ function brokenBackend(name: string, wrap: QueueWrapper): Backend {
   };
 }
 
+/** The memory backend with every queue's options passed through `map` first: a deliberately broken backend. */
+function brokenOptions(
+  name: string,
+  map: (options: QueueOptions & Record<string, unknown>) => QueueOptions & Record<string, unknown>,
+): Backend {
+  return {
+    ...memoryBackend,
+    name,
+    createQueue: (options, connection: Connection) => memoryBackend.createQueue(map(options), connection),
+  };
+}
+
 /** A queue whose methods are those of `queue`, except the ones given. */
 function override(
   queue: Queue,
@@ -194,3 +206,23 @@ export const duplicatesWhenStartedTogether = brokenBackend(
     });
   },
 );
+
+/** Ignores `prefetch` on a sender instead of refusing it. */
+export const prefetchOnSenderIgnored = brokenOptions('prefetch-on-sender-ignored', (options) => {
+  if (options.isRecv) return options;
+  const { prefetch: _ignored, ...rest } = options;
+  return rest as QueueOptions & Record<string, unknown>;
+});
+
+/** Requires `prefetch` on receivers (as `@mq/amqp` once did), so code tested on another backend throws here. */
+export const prefetchRequired = brokenOptions('prefetch-required', (options) => {
+  if (options.isRecv && options.prefetch === undefined)
+    throw new MqError('INVALID_OPTIONS', '[broken] prefetch is required for a receiver');
+  return options;
+});
+
+/** Accepts `setMsgHandler()` on a sender and does nothing with it. */
+export const handlerOnSenderIgnored = brokenBackend('handler-on-sender-ignored', (queue, options) => {
+  if (options.isRecv) return queue;
+  return override(queue, { setMsgHandler: () => {} });
+});

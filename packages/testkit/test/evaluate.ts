@@ -11,11 +11,12 @@ export function target(backend: Backend): ContractTarget {
   down.stop();
   return {
     backend,
-    connectionOptions: () => ({ uri: `memory://${broker}` }),
+    // Reconnects well inside the shortened waits below.
+    connectionOptions: () => ({ uri: `memory://${broker}`, reconnectMillis: 100 }),
     unreachableConnectionOptions: () => ({ uri: `memory://${down.name}`, reconnectMillis: 50 }),
     faults: { dropConnection: async (connection) => (connection as MemoryConnection).simulateDrop() },
     // Failing cases wait for messages that never come: shorter waits keep this suite quick.
-    timeScale: 0.2,
+    timeScale: 0.1,
   };
 }
 

@@ -15,8 +15,8 @@ export interface CaseQueueOptions {
   reliable?: boolean;
   /** @default false */
   broadcast?: boolean;
-  /** @default 50 for receivers */
-  prefetch?: number;
+  /** @default 50 for receivers; `null` gives none, so that the backend's default applies */
+  prefetch?: number | null;
   /** @default 200 */
   reconnectMillis?: number;
   /** @default the backend's (30000) */
@@ -245,10 +245,12 @@ export class ContractContext {
   newQueue(connection: Connection, options: CaseQueueOptions): Queue {
     const reliable = options.reliable ?? false;
     const broadcast = options.broadcast ?? false;
+    const { prefetch, ...rest } = options;
     const full: QueueOptions & Record<string, unknown> = {
       reconnectMillis: 200,
-      ...(options.isRecv ? { prefetch: 50 } : {}),
-      ...options,
+      ...(options.isRecv && prefetch === undefined ? { prefetch: 50 } : {}),
+      ...(prefetch === undefined || prefetch === null ? {} : { prefetch }),
+      ...rest,
       ...this.target.extraQueueOptions?.({ isRecv: options.isRecv, reliable, broadcast }),
     };
     const queue = this.target.backend.createQueue(full, connection);

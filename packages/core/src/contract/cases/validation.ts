@@ -1,7 +1,7 @@
 import { check, checkEqual, checkRejectsCode, checkThrowsCode } from '../assert.js';
 import type { ContractContext } from '../context.js';
 import type { ContractCase } from '../types.js';
-import { defineCase } from './define.js';
+import { defineCase, sendAll, texts } from './define.js';
 
 const BAD_NAMES: readonly unknown[] = [
   '',
@@ -144,6 +144,46 @@ export const validationCases: ContractCase[] = [
       const conn = await ctx.connection();
       const { queue } = await ctx.receiver(conn, { name: ctx.name() });
       await checkRejectsCode(() => queue.sendMsg(Buffer.from('x')), 'SEND_ON_RECEIVER', 'send on receiver');
+    },
+  ),
+
+  defineCase(
+    'validation',
+    'handler-on-sender',
+    'setMsgHandler on a sender throws HANDLER_ON_SENDER, as sendMsg on a receiver rejects',
+    async (ctx) => {
+      const conn = await ctx.connection();
+      const queue = ctx.newQueue(conn, { name: ctx.name(), isRecv: false });
+      checkThrowsCode(() => queue.setMsgHandler(async () => {}), 'HANDLER_ON_SENDER', 'handler on a sender');
+    },
+  ),
+
+  defineCase(
+    'validation',
+    'prefetch-on-sender',
+    'a sender given prefetch is refused with INVALID_OPTIONS naming the field',
+    async (ctx) => {
+      const conn = await ctx.connection();
+      const error = checkThrowsCode(
+        () => ctx.newQueue(conn, { name: ctx.name(), isRecv: false, prefetch: 5 }),
+        'INVALID_OPTIONS',
+        'prefetch on a sender',
+      );
+      check(error.message.includes('prefetch'), `the error names prefetch: ${error.message}`);
+    },
+  ),
+
+  defineCase(
+    'validation',
+    'receiver-default-prefetch',
+    'a receiver given no prefetch is accepted, as on every backend, and receives',
+    async (ctx) => {
+      const conn = await ctx.connection();
+      const name = ctx.name();
+      const { collector } = await ctx.receiver(conn, { name, reliable: true, prefetch: null });
+      const send = await ctx.sender(conn, { name, reliable: true });
+      await sendAll(send, texts('d', 7));
+      await collector.untilCount(7, ctx.waitMillis);
     },
   ),
 
