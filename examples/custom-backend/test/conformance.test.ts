@@ -11,6 +11,7 @@ const keyPrefix = `${uniqueId('mqtest')}:`;
 const admin = new Redis(uri, { lazyConnect: true });
 admin.on('error', () => {});
 
+// #region readme
 runContract(
   {
     backend: redisBackend,
@@ -34,6 +35,7 @@ runContract(
   },
   { additionalCases: redisCases(admin, keyPrefix) },
 );
+// #endregion readme
 
 afterAll(async () => {
   let cursor = '0';

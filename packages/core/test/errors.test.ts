@@ -12,7 +12,7 @@ describe('MqError', () => {
   });
 
   it('prints as MqError from the built package too, where the bundler may rename the class', async () => {
-    const built = (await import('@mq/core')) as typeof import('../src/index.js');
+    const built = await import('@mq/core');
     const error = new built.MqError('TIMEOUT', '[mq/x] too slow');
     expect(built.MqError.name).toBe('MqError');
     expect(String(error)).toBe('MqError: [mq/x] too slow');

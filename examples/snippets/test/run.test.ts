@@ -1,0 +1,81 @@
+import { spawn } from 'node:child_process';
+import { realpathSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { amqpTestUrl, mqttTestUrl } from '@mq/testkit';
+import { describe, expect, it } from 'vitest';
+
+const here = join(dirname(fileURLToPath(import.meta.url)), '..');
+const redisUrl = process.env.MQ_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** Runs `src/<name>.ts` in its own process, as `npx tsx` would; resolves with its exit code and output. */
+function run(
+  name: string,
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; output: string }> {
+  const tsx = pathToFileURL(join(realpathSync(join(here, 'node_modules', 'tsx')), 'dist', 'loader.mjs'));
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', tsx.href, `src/${name}.ts`], {
+      cwd: here,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    // A snippet that never ends (a connection left open, a promise that never settles) fails here.
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
+  });
+}
+
+describe('every README snippet runs as written, shows what it says, and exits by itself', () => {
+  it('concepts (@mq/memory): prints hello', async () => {
+    const { code, output } = await run('concepts');
+    expect(output).toBe('hello\n');
+    expect(code).toBe(0);
+  });
+
+  it.each([
+    ['memory://demo', {}, '@mq/memory serves memory://demo'],
+    [amqpTestUrl(), { MQ_URL: amqpTestUrl() }, '@mq/amqp serves'],
+    [mqttTestUrl(), { MQ_URL: mqttTestUrl() }, '@mq/mqtt serves'],
+  ])('select-backend picks the backend for %s', async (_uri, env, expected) => {
+    const { code, output } = await run('select-backend', env);
+    expect(output).toContain(expected);
+    expect(output).toContain("queue 'jobs' is closed");
+    expect(code).toBe(0);
+  });
+
+  it('the @mq/amqp quick start: hello through RabbitMQ', async () => {
+    const { code, output } = await run('amqp-quickstart', { AMQP_URL: amqpTestUrl() });
+    expect(output.split('\n')).toContain('hello');
+    expect(code).toBe(0);
+  });
+
+  it('the @mq/mqtt quick start: hello through Mosquitto', async () => {
+    const { code, output } = await run('mqtt-quickstart', { MQTT_URL: mqttTestUrl() });
+    expect(output).toBe('hello\n');
+    expect(code).toBe(0);
+  });
+
+  it('the @mq/mqtt persistent session: a message sent while the worker was away reaches it', async () => {
+    const { code, output } = await run('mqtt-persistent', { MQTT_URL: mqttTestUrl() });
+    expect(output).toBe('got while away: invoice 42\n');
+    expect(code).toBe(0);
+  });
+
+  it('the custom Redis backend: hello through Redis', async () => {
+    const { code, output } = await run('redis-usage', { REDIS_URL: redisUrl });
+    expect(output.split('\n')).toContain('hello');
+    expect(code).toBe(0);
+  });
+});
