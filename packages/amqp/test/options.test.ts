@@ -1,4 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
+import { inspect } from 'node:util';
 import { BaseConnection, type MqError, waitForStatus } from '@mq/core';
 import { amqpTestUrl, uniqueId } from '@mq/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -124,6 +125,15 @@ describe('AMQP options', () => {
     const conn = new AmqpConnection({ uri: 'amqp://user:s3cret@127.0.0.1:1/vh', reconnectMillis: 50 });
     expect(conn.settings.uri).toBe('amqp://user:***@127.0.0.1:1/vh');
     expect(JSON.stringify(conn)).not.toContain('s3cret');
+    const tlsConn = new AmqpConnection({
+      uri: 'amqps://user:s3cret@127.0.0.1:1/vh',
+      tls: { key: 'PRIVATE-KEY-PEM', passphrase: 'key-pass' },
+    });
+    for (const shown of [conn, tlsConn].map((c) =>
+      inspect(c, { depth: 10, showHidden: true, getters: true }),
+    )) {
+      for (const secret of ['s3cret', 'PRIVATE-KEY-PEM', 'key-pass']) expect(shown).not.toContain(secret);
+    }
     const errors: MqError[] = [];
     conn.on('error', (error) => errors.push(error));
     conn.connect();

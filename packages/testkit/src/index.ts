@@ -2,3 +2,19 @@
 export { TcpProxy } from '@mq/core/contract';
 export { amqpTestUrl, mqttTestUrl, uniqueId, unreachableUrl } from './brokers.js';
 export { type RunContractOptions, runContract } from './contract.js';
+export {
+  type MosquittoBroker,
+  type MosquittoOptions,
+  mosquittoMissing,
+  startMosquitto,
+} from './throwaway/mosquitto.js';
+export { freePort } from './throwaway/ports.js';
+export {
+  controlRabbitNode,
+  type RabbitControl,
+  type RabbitNode,
+  type RabbitNodeInfo,
+  type RabbitNodeOptions,
+  rabbitmqMissing,
+  startRabbitNode,
+} from './throwaway/rabbitmq.js';

@@ -1,0 +1,227 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { guardBroker, type Release } from './guard.js';
+import { freePort, waitForPort } from './ports.js';
+import { findExecutable, run } from './tools.js';
+
+/** Where Debian and the RabbitMQ packages put the server scripts. */
+const RABBIT_DIRS = ['/usr/lib/rabbitmq/bin'];
+
+/** Why a RabbitMQ node of our own cannot be started here, or undefined when it can. */
+export function rabbitmqMissing(): string | undefined {
+  if (process.platform === 'win32') return 'throwaway RabbitMQ nodes need a Unix machine';
+  if (!findExecutable('rabbitmq-server', RABBIT_DIRS)) return 'rabbitmq-server is not installed';
+  if (!findExecutable('rabbitmqctl', RABBIT_DIRS)) return 'rabbitmqctl is not installed';
+  return undefined;
+}
+
+/**
+ * What identifies a RabbitMQ node started by {@link startRabbitNode}, as plain data: a vitest `globalSetup` can
+ * `provide()` it to test files, which control the node through {@link controlRabbitNode}.
+ */
+export interface RabbitNodeInfo {
+  /** `amqp://guest:guest@127.0.0.1:<port>`. */
+  url: string;
+  /** The AMQP port on 127.0.0.1. */
+  port: number;
+  /** The Erlang node name, e.g. `mqtest-1a2b@localhost`. */
+  nodeName: string;
+  /** The environment its `rabbitmqctl` needs (its own `HOME` and Erlang cookie, loopback-only distribution). */
+  ctlEnv: Record<string, string>;
+  /** The `rabbitmqctl` executable. */
+  ctlPath: string;
+}
+
+/** What any test file can do to a running node, given its {@link RabbitNodeInfo}. */
+export interface RabbitControl {
+  /** The node. */
+  readonly info: RabbitNodeInfo;
+  /** `amqp://guest:guest@127.0.0.1:<port>`. */
+  readonly url: string;
+  /** Runs `rabbitmqctl -q -n <node> ...args` against this node and returns its output. */
+  ctl(...args: string[]): Promise<string>;
+  /** Closes every client connection whose `connection_name` is `name`, as an operator would; false if none. */
+  closeConnection(name: string, reason?: string): Promise<boolean>;
+  /** Stops the RabbitMQ application and starts it again (`stop_app` / `start_app`): clients lose their links. */
+  restartApp(): Promise<void>;
+}
+
+/** A RabbitMQ node of the tests' own, on free loopback ports, with its own data, logs and Erlang cookie. */
+export interface RabbitNode extends RabbitControl {
+  /** Stops the whole node gracefully; `start()` brings it back with the same data. */
+  stop(): Promise<void>;
+  /** Kills the node at once (SIGKILL), as a crash would; `start()` brings it back with the same data. */
+  kill(): Promise<void>;
+  /** Starts the node again after `stop()` or `kill()`; resolves once it takes AMQP connections. */
+  start(): Promise<void>;
+  /** Stops the node and deletes everything it wrote; idempotent. */
+  dispose(): Promise<void>;
+}
+
+/** Controls a node another process (a vitest `globalSetup`) started, from its {@link RabbitNodeInfo}. */
+export function controlRabbitNode(info: RabbitNodeInfo): RabbitControl {
+  const env = { ...process.env, ...info.ctlEnv };
+  const ctl = (...args: string[]): Promise<string> =>
+    run(info.ctlPath, ['-q', '-n', info.nodeName, ...args], env);
+  return {
+    info,
+    url: info.url,
+    ctl,
+    async closeConnection(name, reason = 'closed by the test') {
+      let closed = false;
+      for (const row of (await ctl('list_connections', 'pid', 'client_properties')).split('\n')) {
+        if (!row.includes(`{"connection_name","${name}"}`)) continue;
+        await ctl('close_connection', row.split('\t')[0] ?? '', reason);
+        closed = true;
+      }
+      return closed;
+    },
+    async restartApp() {
+      await ctl('stop_app');
+      await ctl('start_app');
+    },
+  };
+}
+
+/** Options of {@link startRabbitNode}. */
+export interface RabbitNodeOptions {
+  /**
+   * Milliseconds to wait for the node to take connections.
+   * @default 60000
+   */
+  startTimeoutMillis?: number;
+  /** Extra lines for its `rabbitmq.conf`. */
+  config?: readonly string[];
+}
+
+/**
+ * Starts a RabbitMQ node of the tests' own: nothing it reads or writes is shared with another broker on the
+ * machine (ports, node name, data, logs, cookie, plugins: none), so tests can restart, kill, block or set alarms
+ * on it freely. About 10 s to start. A watchdog kills it and deletes its folder if the test process dies without
+ * calling `dispose()`. Throws when `rabbitmqMissing()` says why it cannot.
+ */
+export async function startRabbitNode(options: RabbitNodeOptions = {}): Promise<RabbitNode> {
+  const missing = rabbitmqMissing();
+  if (missing) throw new Error(`cannot start a RabbitMQ node: ${missing}`);
+  const server = findExecutable('rabbitmq-server', RABBIT_DIRS) as string;
+  const ctlPath = findExecutable('rabbitmqctl', RABBIT_DIRS) as string;
+  const timeout = options.startTimeoutMillis ?? 60_000;
+  const folder = mkdtempSync(join(tmpdir(), 'mq-rabbit-'));
+  const port = await freePort();
+  const distPort = await freePort();
+  const nodeName = `mqtest-${process.pid}-${port}@localhost`;
+  const home = join(folder, 'home');
+  mkdirSync(home);
+  const cookie = join(home, '.erlang.cookie');
+  writeFileSync(cookie, `MQTEST${Math.random().toString(36).slice(2).toUpperCase()}`);
+  chmodSync(cookie, 0o400);
+  const config = join(folder, 'rabbitmq.conf');
+  writeFileSync(
+    config,
+    [`listeners.tcp.local = 127.0.0.1:${port}`, 'loopback_users = none', ...(options.config ?? [])].join(
+      '\n',
+    ),
+  );
+  writeFileSync(join(folder, 'rabbitmq-env.conf'), '');
+  writeFileSync(join(folder, 'enabled_plugins'), '[].');
+  const localOnly = '-kernel inet_dist_use_interface {127,0,0,1}';
+  const ctlEnv = { HOME: home, ERL_EPMD_ADDRESS: '127.0.0.1', RABBITMQ_CTL_ERL_ARGS: localOnly };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...ctlEnv,
+    RABBITMQ_NODENAME: nodeName,
+    RABBITMQ_NODE_PORT: String(port),
+    RABBITMQ_DIST_PORT: String(distPort),
+    RABBITMQ_NODE_IP_ADDRESS: '127.0.0.1',
+    RABBITMQ_CONFIG_FILE: config,
+    RABBITMQ_CONF_ENV_FILE: join(folder, 'rabbitmq-env.conf'),
+    RABBITMQ_ENABLED_PLUGINS_FILE: join(folder, 'enabled_plugins'),
+    RABBITMQ_MNESIA_BASE: join(folder, 'mnesia'),
+    RABBITMQ_LOG_BASE: join(folder, 'log'),
+    RABBITMQ_PID_FILE: join(folder, 'pid'),
+    RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS: localOnly,
+  };
+  const control = controlRabbitNode({
+    url: `amqp://guest:guest@127.0.0.1:${port}`,
+    port,
+    nodeName,
+    ctlEnv,
+    ctlPath,
+  });
+  const { ctl } = control;
+
+  let child: ChildProcess | undefined;
+  let release: Release = () => {};
+  const boot = async (): Promise<void> => {
+    const log = openSync(join(folder, 'server.out'), 'a');
+    // Its own process group, so that kill() and the watchdog take the shell and the Erlang VM together.
+    const started = spawn(server, [], { env, detached: true, stdio: ['ignore', log, log] });
+    child = started;
+    started.unref();
+    release();
+    release = guardBroker(started.pid as number, folder);
+    try {
+      await waitForPort(port, true, timeout, `RabbitMQ node ${nodeName}`);
+      await ctl('await_startup');
+    } catch (error) {
+      const tail = readTail(join(folder, 'server.out'));
+      throw new Error(`${(error as Error).message}\n--- its output ---\n${tail}`);
+    }
+  };
+  const killGroup = (): void => {
+    const pid = child?.pid;
+    child = undefined;
+    if (pid === undefined) return;
+    for (const target of [-pid, pid]) {
+      try {
+        process.kill(target, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  };
+  const stop = async (): Promise<void> => {
+    if (!child) return;
+    await ctl('stop').catch(() => {});
+    killGroup();
+    await waitForPort(port, false, 30_000, `RabbitMQ node ${nodeName}`);
+  };
+  let disposed = false;
+  try {
+    await boot();
+  } catch (error) {
+    killGroup();
+    release();
+    rmSync(folder, { recursive: true, force: true });
+    throw error;
+  }
+  return {
+    ...control,
+    stop,
+    async kill() {
+      killGroup();
+      await waitForPort(port, false, 30_000, `RabbitMQ node ${nodeName}`);
+    },
+    async start() {
+      if (!child) await boot();
+    },
+    async dispose() {
+      if (disposed) return;
+      disposed = true;
+      // Its data goes with it: no graceful stop needed.
+      killGroup();
+      release();
+      rmSync(folder, { recursive: true, force: true });
+    },
+  };
+}
+
+function readTail(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').split('\n').slice(-30).join('\n');
+  } catch {
+    return '(none)';
+  }
+}
