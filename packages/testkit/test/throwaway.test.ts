@@ -24,7 +24,7 @@ describe.skipIf(rabbitSkip !== undefined)(
     afterAll(() => node?.dispose(), 60_000);
 
     it('runs on its own port, not the shared broker, takes AMQP connections and answers rabbitmqctl', async () => {
-      expect(node.port).not.toBe(5672);
+      expect(node.info.port).not.toBe(5672);
       const model = await amqp.connect(node.url);
       const channel = await model.createChannel();
       await channel.assertQueue('throwaway.check', { durable: true });
