@@ -4,8 +4,10 @@ export default defineProject({
   test: {
     name: 'amqp',
     include: ['test/**/*.test.ts'],
-    exclude: ['test/**/*.disruptive.test.ts'],
-    // Some files force-close their own connections on the shared broker: run them one at a time.
-    fileParallelism: false,
+    // A RabbitMQ node of the project's own, for the tests that need rabbitmqctl (see the file).
+    globalSetup: ['test/node.setup.ts'],
+    hookTimeout: 120_000,
+    // rabbitmqctl takes a second or more per call while nodes start beside the tests.
+    testTimeout: 30_000,
   },
 });

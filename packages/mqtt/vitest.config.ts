@@ -4,6 +4,5 @@ export default defineProject({
   test: {
     name: 'mqtt',
     include: ['test/**/*.test.ts'],
-    exclude: ['test/**/*.disruptive.test.ts'],
   },
 });

@@ -40,6 +40,17 @@ export class AmqpConnection extends BaseConnection {
     return this.#model;
   }
 
+  /**
+   * Drops the network link as a failure would: the socket is destroyed, with no AMQP close handshake (the broker
+   * sees the TCP connection die and requeues what it had delivered). The connection reconnects by itself. For
+   * tests.
+   */
+  simulateDrop(): void {
+    const model = this.#model;
+    // With an error: amqplib notices a socket that ends or fails, not one that merely closes.
+    if (model) destroySocket(model, new Error('link dropped (simulateDrop)'));
+  }
+
   protected override async openLink(): Promise<void> {
     const { uri: safeUri, connectTimeoutMillis, connectionName } = this.settings;
     const uri = this.#uri;
@@ -106,7 +117,7 @@ export class AmqpConnection extends BaseConnection {
 }
 
 /** Destroys the socket under an amqplib connection (amqplib offers no public way to abort a close). */
-function destroySocket(model: amqp.ChannelModel): void {
-  const stream = (model.connection as unknown as { stream?: { destroy(): void } }).stream;
-  stream?.destroy();
+function destroySocket(model: amqp.ChannelModel, error?: Error): void {
+  const stream = (model.connection as unknown as { stream?: { destroy(error?: Error): void } }).stream;
+  stream?.destroy(error);
 }

@@ -1,37 +1,68 @@
-import { execFile } from 'node:child_process';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { amqpTestUrl } from '@mq/testkit';
+import { amqpTestUrl, controlRabbitNode, type RabbitControl, type RabbitNodeInfo } from '@mq/testkit';
 import * as amqp from 'amqplib';
+import { inject } from 'vitest';
 import type { AmqpConnection } from '../src/index.js';
 
-const run = promisify(execFile);
-
-/** Runs `rabbitmqctl -q <args>` (about 0.3 to 1 s per call) and returns its output. */
-export async function rabbitmqctl(...args: string[]): Promise<string> {
-  const { stdout } = await run('rabbitmqctl', ['-q', ...args], { timeout: 60_000 });
-  return stdout;
+declare module 'vitest' {
+  /** What `node.setup.ts` provides: the project's own RabbitMQ node, or why there is none. */
+  export interface ProvidedContext {
+    rabbitNode: RabbitNodeInfo | string;
+  }
 }
 
-/** The broker-side pid of the connection whose `connection_name` is `name`, or undefined. */
-export async function connectionPid(name: string): Promise<string | undefined> {
-  const lines = (await rabbitmqctl('list_connections', 'pid', 'client_properties')).split('\n');
-  const line = lines.find((l) => l.includes(`{"connection_name","${name}"}`));
-  return line?.split('\t')[0];
+/**
+ * The RabbitMQ the tests of a file talk to: the broker under test (`MQ_TEST_AMQP_URL`, shared: never disturbed,
+ * no command-line tool needed), or a node of the tests' own set with {@link useNode}, on which tests may use
+ * `rabbitmqctl`, close connections, restart it or raise alarms.
+ */
+let own: RabbitControl | undefined;
+
+/** Points this file's tests at a node of their own (call it in `beforeAll`, or at the top of the file). */
+export function useNode(node: RabbitControl): void {
+  own = node;
 }
 
-/** Force-closes our own connection on the broker (as an operator or a failover would); waits until it is gone. */
+/** The URL of the broker this file's tests talk to. */
+export function brokerUrl(): string {
+  return own?.url ?? amqpTestUrl();
+}
+
+/**
+ * The RabbitMQ node the amqp test project starts for tests that need `rabbitmqctl` (see `node.setup.ts`), or
+ * why there is none. It is shared by those files and never disturbed as a whole: tests on it only read, and
+ * close their own connections.
+ */
+export function projectNode(): { node: RabbitControl; skip: undefined } | { node: undefined; skip: string } {
+  const info = inject('rabbitNode');
+  return typeof info === 'string'
+    ? { node: undefined, skip: info }
+    : { node: controlRabbitNode(info), skip: undefined };
+}
+
+/** ` (skipped: <why>)` for a title, or nothing. */
+export function skipNote(skip: string | undefined): string {
+  return skip === undefined ? '' : ` (skipped: ${skip})`;
+}
+
+function tool(): RabbitControl {
+  if (!own) throw new Error('this test needs a RabbitMQ node of its own: call useNode() first');
+  return own;
+}
+
+/** Runs `rabbitmqctl -q <args>` against this file's own node and returns its output. */
+export function rabbitmqctl(...args: string[]): Promise<string> {
+  return tool().ctl(...args);
+}
+
+/** Force-closes our own connection on this file's own node (as an operator or a failover would). */
 export async function forceClose(connection: AmqpConnection): Promise<void> {
   const name = connection.connectionName;
   if (!name) throw new Error('the connection needs a connectionName to be found on the broker');
   const deadline = Date.now() + 10_000;
-  let pid = await connectionPid(name);
   // The broker lists a connection a moment after the handshake.
-  while (!pid && Date.now() < deadline) pid = await connectionPid(name);
-  if (!pid) throw new Error(`connection ${name} not found on the broker`);
-  await rabbitmqctl('close_connection', pid, 'mq test: forced close');
+  while (!(await tool().closeConnection(name, 'mq test: forced close'))) {
+    if (Date.now() > deadline) throw new Error(`connection ${name} not found on the broker`);
+  }
 }
 
 /** The given `rabbitmqctl list_queues` columns (numbers and booleans parsed) of each queue whose name starts with `prefix`. */
@@ -60,7 +91,7 @@ export async function deleteTopology(
   queues: Iterable<string>,
   exchanges: Iterable<string> = [],
 ): Promise<void> {
-  const model = await amqp.connect(amqpTestUrl());
+  const model = await amqp.connect(brokerUrl());
   model.on('error', () => {});
   try {
     const channel = await model.createChannel();
@@ -83,39 +114,5 @@ export async function until(
   while (!(await predicate())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMillis} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-const LOCK_DIR = join(tmpdir(), 'mq-amqp-disruptive.lock');
-
-/**
- * Takes a machine-wide lock for broker-disturbing tests (restart, memory alarm), so that two test runs on this
- * machine never disturb the broker at the same time; a lock left by a dead process is taken over. Returns the
- * release function.
- */
-export async function brokerLock(timeoutMillis = 240_000): Promise<() => Promise<void>> {
-  const deadline = Date.now() + timeoutMillis;
-  for (;;) {
-    try {
-      await mkdir(LOCK_DIR);
-      await writeFile(join(LOCK_DIR, 'pid'), String(process.pid));
-      return () => rm(LOCK_DIR, { recursive: true, force: true });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-    const owner = Number(await readFile(join(LOCK_DIR, 'pid'), 'utf8').catch(() => 'NaN'));
-    if (Number.isInteger(owner) && !isAlive(owner)) await rm(LOCK_DIR, { recursive: true, force: true });
-    if (Date.now() > deadline)
-      throw new Error(`broker lock ${LOCK_DIR} still held after ${timeoutMillis} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }

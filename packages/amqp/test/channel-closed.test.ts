@@ -3,7 +3,7 @@ import { amqpTestUrl } from '@mq/testkit';
 import * as amqp from 'amqplib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AmqpQueue } from '../src/index.js';
-import { deleteTopology, rabbitmqctl, until } from './broker.js';
+import { deleteTopology, until } from './broker.js';
 import { connected, queueName, receiver, sender, statuses } from './helpers.js';
 
 const queues: string[] = [];
@@ -58,7 +58,10 @@ describe('a channel the broker closes', () => {
       const inbox = await receiver(conn, { name, reliable: true });
       const send = await sender(conn, { name, reliable: true });
       const seen = statuses(inbox.queue);
-      await rabbitmqctl('delete_queue', name);
+      // As an operator deleting it would; over AMQP, so that no broker tool is needed.
+      const admin = await amqp.connect(amqpTestUrl());
+      await (await admin.createChannel()).deleteQueue(name);
+      await admin.close();
       await until(() => seen.includes('disconnected'), 'the receiver to notice the cancel');
       await waitForStatus(inbox.queue, 'connected');
       await send.sendMsg(Buffer.from('after-delete'));

@@ -1,16 +1,17 @@
 import { type Message, type Status, waitForStatus } from '@mq/core';
-import { amqpTestUrl, uniqueId } from '@mq/testkit';
+import { uniqueId } from '@mq/testkit';
 import {
   AmqpConnection,
   type AmqpConnectionOptions,
   AmqpQueue,
   type AmqpQueueOptions,
 } from '../src/index.js';
+import { brokerUrl } from './broker.js';
 
-/** A connection to the broker under test, named so that rabbitmqctl can find it; not yet connected. */
+/** A connection to this file's broker (see `useNode`), named so that rabbitmqctl can find it; not yet connected. */
 export function newConnection(options: AmqpConnectionOptions = {}): AmqpConnection {
   return new AmqpConnection({
-    uri: amqpTestUrl(),
+    uri: brokerUrl(),
     reconnectMillis: 200,
     connectionName: uniqueId('mq-amqp-test'),
     ...options,

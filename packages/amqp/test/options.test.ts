@@ -1,11 +1,15 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { inspect } from 'node:util';
 import { BaseConnection, type MqError, waitForStatus } from '@mq/core';
-import { amqpTestUrl, uniqueId } from '@mq/testkit';
+import { uniqueId } from '@mq/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AmqpConnection, AmqpQueue, amqpBackend } from '../src/index.js';
-import { rabbitmqctl, until } from './broker.js';
+import { brokerUrl, projectNode, rabbitmqctl, skipNote, until, useNode } from './broker.js';
 import { newConnection } from './helpers.js';
+
+// The connection-property checks read rabbitmqctl: they run on the amqp project's own RabbitMQ node.
+const { node: projectBroker, skip } = projectNode();
+if (projectBroker) useNode(projectBroker);
 
 function invalidMessage(make: () => unknown): string {
   try {
@@ -152,39 +156,45 @@ describe('AMQP connection behaviour', () => {
     await Promise.all(servers.splice(0).map((s) => new Promise((resolve) => s.close(resolve))));
   });
 
-  it('asks the broker for heartbeatSeconds and names the connection (connection_name)', async () => {
-    const name = uniqueId('mq-amqp-heartbeat');
-    const conn = newConnection({ heartbeatSeconds: 7, connectionName: name });
-    conn.connect();
-    try {
-      await waitForStatus(conn, 'connected');
-      const row = (await rabbitmqctl('list_connections', 'timeout', 'client_properties'))
-        .split('\n')
-        .find((line) => line.includes(`{"connection_name","${name}"}`));
-      expect(row?.split('\t')[0]).toBe('7');
-    } finally {
-      await conn.close();
-    }
-  });
+  it.skipIf(skip !== undefined)(
+    `asks the broker for heartbeatSeconds and names the connection (connection_name)${skipNote(skip)}`,
+    async () => {
+      const name = uniqueId('mq-amqp-heartbeat');
+      const conn = newConnection({ heartbeatSeconds: 7, connectionName: name });
+      conn.connect();
+      try {
+        await waitForStatus(conn, 'connected');
+        const row = (await rabbitmqctl('list_connections', 'timeout', 'client_properties'))
+          .split('\n')
+          .find((line) => line.includes(`{"connection_name","${name}"}`));
+        expect(row?.split('\t')[0]).toBe('7');
+      } finally {
+        await conn.close();
+      }
+    },
+  );
 
-  it('the checked URI query parameters still reach the broker (heartbeat, channelMax, frameMax, locale)', async () => {
-    const name = uniqueId('mq-amqp-query');
-    const url = new URL(amqpTestUrl());
-    url.search = '?heartbeat=9&channelMax=100&frameMax=65536&locale=en_US';
-    const conn = newConnection({ uri: url.toString(), connectionName: name });
-    conn.connect();
-    try {
-      await waitForStatus(conn, 'connected');
-      const row = (
-        await rabbitmqctl('list_connections', 'timeout', 'channel_max', 'frame_max', 'client_properties')
-      )
-        .split('\n')
-        .find((line) => line.includes(`{"connection_name","${name}"}`));
-      expect(row?.split('\t').slice(0, 3)).toEqual(['9', '100', '65536']);
-    } finally {
-      await conn.close();
-    }
-  });
+  it.skipIf(skip !== undefined)(
+    `the checked URI query parameters still reach the broker (heartbeat, channelMax, frameMax, locale)${skipNote(skip)}`,
+    async () => {
+      const name = uniqueId('mq-amqp-query');
+      const url = new URL(brokerUrl());
+      url.search = '?heartbeat=9&channelMax=100&frameMax=65536&locale=en_US';
+      const conn = newConnection({ uri: url.toString(), connectionName: name });
+      conn.connect();
+      try {
+        await waitForStatus(conn, 'connected');
+        const row = (
+          await rabbitmqctl('list_connections', 'timeout', 'channel_max', 'frame_max', 'client_properties')
+        )
+          .split('\n')
+          .find((line) => line.includes(`{"connection_name","${name}"}`));
+        expect(row?.split('\t').slice(0, 3)).toEqual(['9', '100', '65536']);
+      } finally {
+        await conn.close();
+      }
+    },
+  );
 
   it('a server that accepts TCP but never speaks AMQP fails the attempt after connectTimeoutMillis', async () => {
     const server = createServer((socket) => sockets.push(socket));
@@ -205,7 +215,7 @@ describe('AMQP connection behaviour', () => {
   });
 
   it('amqps: against a plain AMQP port fails the attempt cleanly and close() resolves', async () => {
-    const url = new URL(amqpTestUrl());
+    const url = new URL(brokerUrl());
     const conn = new AmqpConnection({
       uri: `amqps://${url.host}`,
       connectTimeoutMillis: 1000,

@@ -1,15 +1,18 @@
-import { amqpTestUrl } from '@mq/testkit';
 import * as amqp from 'amqplib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { deleteTopology, listQueues, until } from './broker.js';
+import { brokerUrl, deleteTopology, listQueues, projectNode, skipNote, until, useNode } from './broker.js';
 import { connected, queueName, sender } from './helpers.js';
+
+// On the amqp project's own RabbitMQ node (these tests use rabbitmqctl): never the broker under test.
+const { node: projectBroker, skip } = projectNode();
+if (projectBroker) useNode(projectBroker);
 
 const names: string[] = [];
 afterAll(() => deleteTopology(names), 30_000);
 
 /** Takes up to `count` messages off `queue` with a plain amqplib channel and returns their delivery modes. */
 async function deliveryModes(queue: string, count: number): Promise<unknown[]> {
-  const model = await amqp.connect(amqpTestUrl());
+  const model = await amqp.connect(brokerUrl());
   model.on('error', () => {});
   try {
     const channel = await model.createChannel();
@@ -25,7 +28,7 @@ async function deliveryModes(queue: string, count: number): Promise<unknown[]> {
   }
 }
 
-describe('persistent', () => {
+describe.skipIf(skip !== undefined)(`persistent${skipNote(skip)}`, () => {
   it.each([
     { reliable: false, persistent: true, mode: 2 },
     { reliable: true, persistent: true, mode: 2 },

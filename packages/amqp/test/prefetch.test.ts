@@ -1,11 +1,15 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { deleteTopology, listQueues, until } from './broker.js';
+import { deleteTopology, listQueues, projectNode, skipNote, until, useNode } from './broker.js';
 import { connected, queueName, receiver, sender } from './helpers.js';
+
+// On the amqp project's own RabbitMQ node (these tests use rabbitmqctl): never the broker under test.
+const { node: projectBroker, skip } = projectNode();
+if (projectBroker) useNode(projectBroker);
 
 const names: string[] = [];
 afterAll(() => deleteTopology(names), 30_000);
 
-describe('prefetch (basic.qos)', () => {
+describe.skipIf(skip !== undefined)(`prefetch (basic.qos)${skipNote(skip)}`, () => {
   it('a receiver with prefetch 2 that never acks holds exactly 2 messages; each ack lets exactly one more in', async () => {
     const name = queueName('prefetch');
     names.push(name);

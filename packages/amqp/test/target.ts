@@ -2,11 +2,12 @@ import type { Backend, Queue } from '@mq/core';
 import type { ContractTarget } from '@mq/core/contract';
 import { amqpTestUrl, uniqueId, unreachableUrl } from '@mq/testkit';
 import { type AmqpConnection, amqpBackend } from '../src/index.js';
-import { deleteTopology, forceClose } from './broker.js';
+import { deleteTopology } from './broker.js';
 
 /**
- * The contract target for the RabbitMQ under test. Every connection is named so that `dropConnection` can
- * find it; every durable queue and exchange a case opened is remembered, so that `cleanup()` deletes them.
+ * The contract target for the RabbitMQ under test. `dropConnection` destroys the connection's socket as a
+ * network failure would (the broker sees it die; nothing else on the broker is touched); every durable queue and
+ * exchange a case opened is remembered, so that `cleanup()` deletes them.
  */
 export function amqpTarget(): { target: ContractTarget; cleanup: () => Promise<void> } {
   const brokerUrl = new URL(amqpTestUrl());
@@ -33,7 +34,7 @@ export function amqpTarget(): { target: ContractTarget; cleanup: () => Promise<v
     }),
     unreachableConnectionOptions: () => ({ uri: unreachableUrl('amqp'), reconnectMillis: 50 }),
     faults: {
-      dropConnection: (connection) => forceClose(connection as AmqpConnection),
+      dropConnection: async (connection) => (connection as AmqpConnection).simulateDrop(),
       silentBroker: {
         address: { host: brokerUrl.hostname, port: Number(brokerUrl.port || 5672) },
         connectionOptions: (proxyPort) => {

@@ -212,6 +212,7 @@ export async function startRabbitNode(options: RabbitNodeOptions = {}): Promise<
       disposed = true;
       // Its data goes with it: no graceful stop needed.
       killGroup();
+      await waitForPort(port, false, 30_000, `RabbitMQ node ${nodeName}`).catch(() => {});
       release();
       rmSync(folder, { recursive: true, force: true });
     },
