@@ -1,18 +1,13 @@
-import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { runTsx } from './run-tsx.js';
 
 const examples = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const amqpUrl = process.env.MQ_TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const mqttUrl = process.env.MQ_TEST_MQTT_URL ?? 'mqtt://127.0.0.1:1883';
-
-function withoutNodePath(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const { NODE_PATH: _ignored, ...rest } = env;
-  return rest;
-}
 
 /** Runs an example the way its README says (tsx), with a deadline; resolves with its exit code and output. */
 function runExample(
@@ -20,31 +15,7 @@ function runExample(
   env: Record<string, string> = {},
   cwd = join(examples, name),
 ): Promise<{ code: number | null; output: string }> {
-  // tsx by path, so that it also loads for a copy of an example outside the workspace.
-  const tsx = pathToFileURL(
-    join(realpathSync(join(examples, 'demo', 'node_modules', 'tsx')), 'dist', 'loader.mjs'),
-  );
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', tsx.href, 'src/main.ts'], {
-      cwd,
-      // Without the NODE_PATH that package-manager shims set, so packages resolve as in a user's app.
-      env: { ...withoutNodePath(process.env), ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 50_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, output });
-    });
-  });
+  return runTsx('src/main.ts', { cwd, env, timeoutMillis: 50_000 });
 }
 
 describe('the demo', () => {

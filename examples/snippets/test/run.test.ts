@@ -1,9 +1,9 @@
-import { spawn } from 'node:child_process';
-import { realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { amqpTestUrl, mqttTestUrl } from '@mq/testkit';
 import { describe, expect, it } from 'vitest';
+// The demo's runner: one way to run a TypeScript program as a user would, for every example.
+import { runTsx } from '../../demo/test/run-tsx.js';
 
 const here = join(dirname(fileURLToPath(import.meta.url)), '..');
 const redisUrl = process.env.MQ_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -13,28 +13,7 @@ function run(
   name: string,
   env: Record<string, string> = {},
 ): Promise<{ code: number | null; output: string }> {
-  const tsx = pathToFileURL(join(realpathSync(join(here, 'node_modules', 'tsx')), 'dist', 'loader.mjs'));
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', tsx.href, `src/${name}.ts`], {
-      cwd: here,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    // A snippet that never ends (a connection left open, a promise that never settles) fails here.
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, output });
-    });
-  });
+  return runTsx(`src/${name}.ts`, { cwd: here, env, timeoutMillis: 20_000 });
 }
 
 describe('every README snippet runs as written, shows what it says, and exits by itself', () => {

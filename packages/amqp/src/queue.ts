@@ -237,6 +237,12 @@ export class AmqpQueue extends BaseQueue {
   #onChannelClose(link: ChannelLink): void {
     const error = this.#lost('the channel closed');
     link.fail(error);
+    // Whenever its channel dies, also while open() is still running: the exclusive queue lives as long as its
+    // connection and, still bound, would fill up with every broadcast. The next open on this connection deletes
+    // it (a connection loss takes it with it: linkDown() forgets it).
+    if (link.tempQueue !== undefined && !this.#releasing) {
+      this.#staleTemp = { model: link.model, queue: link.tempQueue };
+    }
     if (this.#link !== link) return;
     // No confirm can come on a closed channel.
     this.failPendingSends(error);
@@ -245,7 +251,6 @@ export class AmqpQueue extends BaseQueue {
     queueMicrotask(() => {
       if (this.#link !== link) return;
       this.#link = undefined;
-      if (link.tempQueue !== undefined) this.#staleTemp = { model: link.model, queue: link.tempQueue };
       const cause = link.brokerError;
       this.resourceLost(
         new MqError(

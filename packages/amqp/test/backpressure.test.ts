@@ -1,14 +1,12 @@
 import type { MqError } from '@mq/core';
-import { type RabbitNode, rabbitmqMissing, startRabbitNode } from '@mq/testkit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { AmqpConnection } from '../src/index.js';
-import { forceClose, listQueues, rabbitmqctl, skipNote, until, useNode } from './broker.js';
+import { forceClose, listQueues, nodeForThisFile, rabbitmqctl, skipNote, until } from './broker.js';
 import { connected, queueName, sender } from './helpers.js';
 
 // Raises RabbitMQ's memory alarm (set_vm_memory_high_watermark 0): the broker blocks every publishing
 // connection and stops reading their sockets. On a node of this file's own, never the broker under test.
-const missing = rabbitmqMissing();
-let node: RabbitNode | undefined;
+const missing = nodeForThisFile();
 let raised = false;
 
 async function alarms(): Promise<string> {
@@ -51,13 +49,6 @@ async function stalled(read: () => number, polls = 5): Promise<number> {
   }, 'the count to stop growing');
   return last;
 }
-
-beforeAll(async () => {
-  if (missing) return;
-  node = await startRabbitNode();
-  useNode(node);
-}, 120_000);
-afterAll(() => node?.dispose(), 60_000);
 
 describe.skipIf(missing !== undefined)(
   `backpressure while the broker stops reading (memory alarm)${skipNote(missing)}`,

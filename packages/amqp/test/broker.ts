@@ -1,6 +1,14 @@
-import { amqpTestUrl, controlRabbitNode, type RabbitControl, type RabbitNodeInfo } from '@mq/testkit';
+import {
+  amqpTestUrl,
+  controlRabbitNode,
+  type RabbitControl,
+  type RabbitNode,
+  type RabbitNodeInfo,
+  rabbitmqMissing,
+  startRabbitNode,
+} from '@mq/testkit';
 import * as amqp from 'amqplib';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import type { AmqpConnection } from '../src/index.js';
 
 declare module 'vitest' {
@@ -37,6 +45,22 @@ export function projectNode(): { node: RabbitControl; skip: undefined } | { node
   return typeof info === 'string'
     ? { node: undefined, skip: info }
     : { node: controlRabbitNode(info), skip: undefined };
+}
+
+/**
+ * Gives this file a RabbitMQ node of its own, started once before its tests and removed after them (for tests
+ * that disturb the whole node: restarts, alarms). Returns why there can be none here, for `describe.skipIf`.
+ */
+export function nodeForThisFile(): string | undefined {
+  const missing = rabbitmqMissing();
+  let node: RabbitNode | undefined;
+  beforeAll(async () => {
+    if (missing) return;
+    node = await startRabbitNode();
+    useNode(node);
+  }, 120_000);
+  afterAll(() => node?.dispose(), 60_000);
+  return missing;
 }
 
 /** ` (skipped: <why>)` for a title, or nothing. */

@@ -1,18 +1,10 @@
 import { MqError, waitForStatus } from '@mq/core';
-import { type RabbitNode, rabbitmqMissing, startRabbitNode } from '@mq/testkit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listQueues, rabbitmqctl, skipNote, until, useNode } from './broker.js';
+import { describe, expect, it } from 'vitest';
+import { listQueues, nodeForThisFile, rabbitmqctl, skipNote, until } from './broker.js';
 import { connected, queueName, receiver, sender, statuses } from './helpers.js';
 
 // Restarts RabbitMQ (stop_app / start_app): on a node of this file's own, never the broker under test.
-const missing = rabbitmqMissing();
-let node: RabbitNode | undefined;
-beforeAll(async () => {
-  if (missing) return;
-  node = await startRabbitNode();
-  useNode(node);
-}, 120_000);
-afterAll(() => node?.dispose(), 60_000);
+const missing = nodeForThisFile();
 
 describe.skipIf(missing !== undefined)(
   `broker restart (rabbitmqctl stop_app / start_app)${skipNote(missing)}`,

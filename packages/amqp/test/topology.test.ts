@@ -1,6 +1,7 @@
+import { uniqueId } from '@mq/testkit';
 import * as amqp from 'amqplib';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AmqpConnection } from '../src/index.js';
+import { type AmqpConnection, AmqpQueue } from '../src/index.js';
 import { brokerUrl, deleteTopology, projectNode, rabbitmqctl, skipNote, until, useNode } from './broker.js';
 import { connected, queueName, receiver, sender } from './helpers.js';
 
@@ -97,5 +98,41 @@ describe.skipIf(skip !== undefined)(`broker topology is the same as general-mq${
     expect(await boundQueues()).toEqual([]);
     const queuesNow = await rabbitmqctl('list_queues', 'name');
     expect(queuesNow.split('\n')).not.toContain(temp);
+  });
+
+  it('a broadcast receiver whose channel the broker closes while it opens leaves no temporary queue behind, however often it retries', async () => {
+    const name = queueName('topo-refused');
+    exchanges.push(name);
+    // A user that may declare and bind its temporary queue but not read (consume) from it: every open fails at
+    // basic.consume with ACCESS_REFUSED, after the queue was declared and bound.
+    const user = `mq-noread-${uniqueId('u')}`;
+    await rabbitmqctl('add_user', user, 'pw');
+    await rabbitmqctl('set_permissions', '-p', '/', user, '.*', '.*', '^(?!amq\\.gen).*');
+    const url = new URL(brokerUrl());
+    url.username = user;
+    url.password = 'pw';
+    const refused = await connected({ uri: url.toString() });
+    try {
+      const queue = new AmqpQueue({ name, isRecv: true, broadcast: true, reconnectMillis: 100 }, refused);
+      const errors: Error[] = [];
+      queue.on('error', (error) => errors.push(error));
+      queue.setMsgHandler(async (_q, message) => message.ack());
+      queue.connect();
+      await until(() => errors.length >= 4, 'four refused opens');
+      expect(errors.every((error) => error.message.includes('ACCESS_REFUSED'))).toBe(true);
+      // The exclusive queues this connection owns: at most the latest attempt's, not one per attempt.
+      const pid = (await rabbitmqctl('list_connections', 'pid', 'user'))
+        .split('\n')
+        .find((line) => line.endsWith(`\t${user}`))
+        ?.split('\t')[0];
+      const owned = (await rabbitmqctl('list_queues', 'name', 'owner_pid'))
+        .split('\n')
+        .filter((line) => pid !== undefined && line.endsWith(`\t${pid}`));
+      expect(owned.length).toBeLessThanOrEqual(1);
+      await queue.close();
+    } finally {
+      await refused.close();
+      await rabbitmqctl('delete_user', user);
+    }
   });
 });

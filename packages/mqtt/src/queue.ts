@@ -234,7 +234,13 @@ export class MqttQueue extends BaseQueue implements ReceiverSink {
   }
 
   async #nack(link: MqttLink, packet: IPublishPacket): Promise<void> {
-    if (this.#drain && link === this.#link && link.alive) {
+    if (!link.alive) {
+      throw new MqError(
+        'ACK_FAILED',
+        `[${PKG}] cannot redeliver on '${this.name}': the link it came on is gone; the broker redelivers it if the session persists`,
+      );
+    }
+    if (this.#drain && link === this.#link) {
       // Closing: the topic is unsubscribed and MQTT cannot hand the message back to the group. Left unacked it
       // would hold a place in the in-flight window every other receiver of the connection needs until the link
       // ends, and be dropped then anyway: settle it now and say so.
@@ -244,10 +250,15 @@ export class MqttQueue extends BaseQueue implements ReceiverSink {
         `[${PKG}] cannot redeliver on '${this.name}' while it closes: MQTT cannot hand the message back, so it was acked and dropped`,
       );
     }
-    if (!this.#accepting || this.#drain || link !== this.#link || !link.alive) {
+    if (!this.#accepting || link !== this.#link) {
+      // The receiver closed after this delivery (its handler outlived the close), on a link that lives on. Left
+      // unacked the message would hold a place in the connection's in-flight window until the link ends: the
+      // connection settles it as any message of this topic arriving now (to a receiver of this name on the link,
+      // kept for one to come, or acked, dropped and reported).
+      if (packet.qos > 0) this.#conn.redispatch(link, packet);
       throw new MqError(
         'ACK_FAILED',
-        `[${PKG}] cannot redeliver on '${this.name}': the receiver is closing or its link is gone; the message stays unacked`,
+        `[${PKG}] cannot redeliver on '${this.name}': the receiver has closed; the message went back to its connection, which hands it to a receiver of this name or acks and drops it (reported)`,
       );
     }
     // MQTT has no negative ack: the message stays unacked at the broker and goes to this receiver again.

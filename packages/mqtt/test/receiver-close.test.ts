@@ -218,4 +218,39 @@ describe('nack while a receiver closes', () => {
     await sendAll(await sender(send, { name: other.queue.name, reliable: true }), ['for-other']);
     await until(() => other.inbox.texts.includes('for-other'), 'the message for the other receiver', 5000);
   }, 20_000);
+
+  it('a nack after close() resolved (the handler outlived the close) still settles the message, so the connection never stalls', async () => {
+    // One in-flight message per connection: a single message held unacked would stall every receiver on it.
+    const conn = await connection({ protocolVersion: 5, receiveMaximum: 1, connectTimeoutMillis: 500 });
+    const name = queueName('late');
+    let closing = false;
+    const late: string[] = [];
+    const closingQueue = await receiver(conn, { name, reliable: true }, async (message, text) => {
+      if (!closing) {
+        // Slow enough that the broker still has messages queued for this session when close() starts.
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        await message.ack();
+        return;
+      }
+      // Delivered during close(): outlive its drain (connectTimeoutMillis), then nack.
+      await new Promise((resolve) => setTimeout(resolve, 800));
+      await message.nack().then(
+        () => late.push(`${text} resolved`),
+        (error: MqError) => late.push(`${text} ${error.code}`),
+      );
+    });
+    const send = await sender(await connection(), { name, reliable: true });
+    await sendAll(send, texts('m', 8));
+    await until(() => closingQueue.inbox.texts.length >= 1, 'the first delivery');
+    closing = true;
+    await closingQueue.queue.close();
+    await until(() => late.length > 0, 'the late nack', 5000);
+    expect(late.every((outcome) => outcome.endsWith('ACK_FAILED'))).toBe(true);
+    const other = await receiver(conn, { name: queueName('after-late'), reliable: true });
+    await sendAll(
+      await sender(await connection(), { name: other.queue.name, reliable: true }),
+      texts('o', 5),
+    );
+    await until(() => other.inbox.texts.length === 5, 'every message for the other receiver', 5000);
+  }, 20_000);
 });

@@ -47,6 +47,19 @@ function override(
   });
 }
 
+/** A queue whose handler is passed through `wrap` when set (a handler that is not a function goes through as is). */
+function wrapHandler(queue: Queue, wrap: (handler: MessageHandler) => MessageHandler): Queue {
+  return override(queue, {
+    setMsgHandler: (handler: MessageHandler) =>
+      queue.setMsgHandler(typeof handler === 'function' ? wrap(handler) : handler),
+  });
+}
+
+/** A message whose ack and nack run `ack` and `nack` instead, with the payload of `message`. */
+function replaced(message: Message, ack: () => Promise<void>, nack: () => Promise<void>): Message {
+  return { payload: message.payload, ack, nack };
+}
+
 /** Drops every 10th message a sender sends, resolving the send as if it went out. */
 export const dropsEveryTenth = brokenBackend('drops-every-10th', (queue, options) => {
   if (options.isRecv) return queue;
@@ -67,10 +80,7 @@ export const broadcastToOne = brokenBackend('broadcast-to-one', (queue, options)
   const index = broadcastReceivers.get(options.name) ?? 0;
   broadcastReceivers.set(options.name, index + 1);
   if (index === 0) return queue;
-  return override(queue, {
-    setMsgHandler: (handler: MessageHandler) =>
-      queue.setMsgHandler(typeof handler === 'function' ? async (_q, message) => message.ack() : handler),
-  });
+  return wrapHandler(queue, () => async (_q, message) => message.ack());
 });
 
 /** Resolves reliable sends at once and stores the message a little later, if the queue is still connected. */
@@ -90,27 +100,19 @@ export const resolvesBeforeStored = brokenBackend('resolves-before-stored', (que
 /** Treats nack as ack: the message is never redelivered. */
 export const ignoresNack = brokenBackend('ignores-nack', (queue, options) => {
   if (!options.isRecv) return queue;
-  return override(queue, {
-    setMsgHandler: (handler: MessageHandler) =>
-      queue.setMsgHandler(
-        typeof handler === 'function'
-          ? (q, message) => {
-              const deaf: Message = {
-                payload: message.payload,
-                ack: () => message.ack(),
-                nack: () => message.ack(),
-              };
-              return handler(q, deaf);
-            }
-          : handler,
+  return wrapHandler(
+    queue,
+    (handler) => (q, message) =>
+      handler(
+        q,
+        replaced(
+          message,
+          () => message.ack(),
+          () => message.ack(),
+        ),
       ),
-  });
+  );
 });
-
-/** A message whose ack and nack run `ack` and `nack` instead, with the payload of `message`. */
-function replaced(message: Message, ack: () => Promise<void>, nack: () => Promise<void>): Message {
-  return { payload: message.payload, ack, nack };
-}
 
 /**
  * The P0 of issue 12 as a backend shows it: the first 5 messages delivered after each (re)connect reach the
@@ -125,43 +127,29 @@ export const acksFailUntilReady = brokenBackend('acks-fail-until-ready', (queue,
   });
   const refuse = (): Promise<void> =>
     Promise.reject(new MqError('ACK_FAILED', '[broken] the channel it came on has closed'));
-  return override(queue, {
-    setMsgHandler: (handler: MessageHandler) =>
-      queue.setMsgHandler(
-        typeof handler === 'function'
-          ? (q, message) => {
-              sinceOpen += 1;
-              return handler(q, sinceOpen <= 5 ? replaced(message, refuse, refuse) : message);
-            }
-          : handler,
-      ),
+  return wrapHandler(queue, (handler) => (q, message) => {
+    sinceOpen += 1;
+    return handler(q, sinceOpen <= 5 ? replaced(message, refuse, refuse) : message);
   });
 });
 
 /** Settles only acks and nacks made while the handler runs; later ones resolve and do nothing. */
 export const lateAcksIgnored = brokenBackend('late-acks-ignored', (queue, options) => {
   if (!options.isRecv) return queue;
-  return override(queue, {
-    setMsgHandler: (handler: MessageHandler) =>
-      queue.setMsgHandler(
-        typeof handler === 'function'
-          ? (q, message) => {
-              let running = true;
-              const late = (settle: () => Promise<void>) => (): Promise<void> =>
-                running ? settle() : Promise.resolve();
-              const result = handler(
-                q,
-                replaced(
-                  message,
-                  late(() => message.ack()),
-                  late(() => message.nack()),
-                ),
-              );
-              running = false;
-              return result;
-            }
-          : handler,
+  return wrapHandler(queue, (handler) => (q, message) => {
+    let running = true;
+    const late = (settle: () => Promise<void>) => (): Promise<void> =>
+      running ? settle() : Promise.resolve();
+    const result = handler(
+      q,
+      replaced(
+        message,
+        late(() => message.ack()),
+        late(() => message.nack()),
       ),
+    );
+    running = false;
+    return result;
   });
 });
 
