@@ -127,7 +127,9 @@ export class RedisConnection extends BaseConnection {
   #clientOptions(): RedisOptions {
     return {
       lazyConnect: true,
-      connectTimeout: this.#timeoutMillis,
+      // Off: openClient() bounds the connect itself. ioredis's own connect timer outlives a refused connection
+      // (it keeps the process alive for up to connectTimeoutMillis after close()).
+      connectTimeout: 0,
       // BaseConnection and BaseQueue own reconnection; a client that reconnects or queues commands on its
       // own would hide losses from them.
       retryStrategy: () => null,

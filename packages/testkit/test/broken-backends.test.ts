@@ -3,11 +3,14 @@ import { describe, expect, it } from 'vitest';
 import {
   broadcastToOne,
   dropsEveryTenth,
+  escapesRejection,
   handlerOnSenderIgnored,
   ignoresNack,
+  leavesTimerOnClose,
   prefetchOnSenderIgnored,
   prefetchRequired,
   resolvesBeforeStored,
+  statusAfterClosed,
 } from './broken-backends.js';
 import { failed, failsExactly, target } from './evaluate.js';
 
@@ -45,6 +48,21 @@ describe('the contract catches broken backends', () => {
     await failsExactly(prefetchOnSenderIgnored, ['validation.prefetch-on-sender']);
     await failsExactly(prefetchRequired, ['validation.receiver-default-prefetch']);
     await failsExactly(handlerOnSenderIgnored, ['validation.handler-on-sender']);
+  }, 60_000);
+
+  it('a backend that leaves an unhandled rejection fails the cases that send, though each of them passes otherwise', async () => {
+    await failsExactly(escapesRejection, ['unicast.one-to-one', 'reliable.double-settle']);
+  }, 60_000);
+
+  it('a backend that leaves a timer running after close fails the cases that check nothing is left behind', async () => {
+    await failsExactly(leavesTimerOnClose, [
+      'close.nothing-keeps-process-alive',
+      'close.unreachable-close-leaves-nothing',
+    ]);
+  }, 60_000);
+
+  it('a backend that emits a status event after closed fails close-idempotent', async () => {
+    await failsExactly(statusAfterClosed, ['lifecycle.close-idempotent']);
   }, 60_000);
 
   it('the healthy memory backend fails no case', async () => {

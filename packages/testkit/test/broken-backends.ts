@@ -21,6 +21,29 @@ function brokenBackend(name: string, wrap: QueueWrapper): Backend {
   };
 }
 
+/** The memory backend with every connection passed through `wrap`: a deliberately broken backend. */
+function brokenConnections(name: string, wrap: (connection: Connection) => Connection): Backend {
+  return {
+    ...memoryBackend,
+    name,
+    createConnection: (options) => wrap(memoryBackend.createConnection(options)),
+  };
+}
+
+/** A connection whose methods are those of `connection`, except the ones given. */
+function overrideConnection(
+  connection: Connection,
+  methods: Partial<Pick<Connection, 'close' | 'on'>>,
+): Connection {
+  return new Proxy(connection, {
+    get(target, key) {
+      if (key in methods) return methods[key as keyof typeof methods];
+      const value = Reflect.get(target, key, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
 /** The memory backend with every queue's options passed through `map` first: a deliberately broken backend. */
 function brokenOptions(
   name: string,
@@ -213,4 +236,48 @@ export const prefetchRequired = brokenOptions('prefetch-required', (options) => 
 export const handlerOnSenderIgnored = brokenBackend('handler-on-sender-ignored', (queue, options) => {
   if (options.isRecv) return queue;
   return override(queue, { setMsgHandler: () => {} });
+});
+
+/** The marker `vitest.config.ts` lets through: these rejections are what the contract must catch. */
+export const DELIBERATE_ESCAPE = '[broken backend: deliberately unhandled]';
+
+/** Every send also leaves a rejected promise nobody handles (a missing `.catch` on an internal promise). */
+export const escapesRejection = brokenBackend('escapes-rejection', (queue, options) => {
+  if (options.isRecv) return queue;
+  return override(queue, {
+    sendMsg: (payload) => {
+      void Promise.reject(new Error(`${DELIBERATE_ESCAPE} an internal promise of sendMsg`));
+      return queue.sendMsg(payload);
+    },
+  });
+});
+
+/** Leaves a 3-second timer running after `close()` (a reconnect timer it forgot to clear). */
+export const leavesTimerOnClose = brokenConnections('leaves-timer-on-close', (connection) => {
+  const proxy: Connection = overrideConnection(connection, {
+    close: async () => {
+      await connection.close();
+      setTimeout(() => {}, 3_000);
+    },
+  });
+  return proxy;
+});
+
+/** Emits `status` once more, 50 ms after it reported `closed` (a late event from a dying link). */
+export const statusAfterClosed = brokenConnections('status-after-closed', (connection) => {
+  const listeners: Array<(status: 'closed') => void> = [];
+  const proxy: Connection = overrideConnection(connection, {
+    on: ((event: 'status' | 'error', listener: (value: never) => void) => {
+      connection.on(event, listener as never);
+      if (event === 'status') listeners.push(listener as (status: 'closed') => void);
+      return proxy;
+    }) as Connection['on'],
+    close: async () => {
+      await connection.close();
+      setTimeout(() => {
+        for (const listener of listeners) listener('closed');
+      }, 50);
+    },
+  });
+  return proxy;
 });

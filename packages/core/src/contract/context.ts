@@ -351,12 +351,13 @@ export class ContractContext {
   }
 
   /**
-   * Waits out a quiet period (scaled): for checks that something does *not* happen, such as a late message,
-   * which no event can announce. Long enough for a broker round trip and a backend's timers of a few
-   * hundred milliseconds.
+   * Waits out a quiet period: for checks that something does *not* happen, such as a late message or an event
+   * after `closed`, which no event can announce. Long enough for a broker round trip and a backend's timers of a
+   * few hundred milliseconds; a `timeScale` above 1 lengthens it, one below 1 never shortens it (a shorter
+   * window would stop seeing late events, not make the backend faster).
    */
   quiet(millis = 300): Promise<void> {
-    return new Promise((resolve) => setTimeout(resolve, millis * (this.target.timeScale ?? 1)));
+    return new Promise((resolve) => setTimeout(resolve, millis * Math.max(1, this.target.timeScale ?? 1)));
   }
 
   /** Records every status a source emits from now on. */

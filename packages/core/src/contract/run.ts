@@ -1,3 +1,4 @@
+import { ContractFailure } from './assert.js';
 import { broadcastCases } from './cases/broadcast.js';
 import { closeCases } from './cases/close.js';
 import { concurrencyCases } from './cases/concurrency.js';
@@ -46,9 +47,13 @@ export function caseTimeout(target: ContractTarget, contractCase: ContractCase):
  */
 export async function runContractCase(target: ContractTarget, contractCase: ContractCase): Promise<void> {
   const ctx = new ContractContext(target, contractCase.id);
+  const escapes = watchEscapes();
+  let failure: unknown;
   try {
     await contractCase.run(ctx);
     await ctx.checkSettlements();
+  } catch (error) {
+    failure = error;
   } finally {
     let timer: NodeJS.Timeout | undefined;
     const limit = new Promise<void>((resolve) => {
@@ -56,7 +61,41 @@ export async function runContractCase(target: ContractTarget, contractCase: Cont
     });
     await Promise.race([ctx.cleanup(), limit]);
     clearTimeout(timer);
+    // A rejection is reported as unhandled only after the microtask queue drains: give it a turn to show.
+    await new Promise((resolve) => setImmediate(resolve));
+    escapes.stop();
   }
+  if (failure !== undefined) throw failure;
+  escapes.check(contractCase.id);
+}
+
+/**
+ * Records every `unhandledRejection` and `uncaughtException` while a case runs: an error that escapes to the
+ * process would crash an app (or be lost), so it is the case's failure even when the case itself passed.
+ */
+function watchEscapes(): { stop(): void; check(id: string): void } {
+  const escaped: unknown[] = [];
+  const record = (error: unknown): void => {
+    escaped.push(error);
+  };
+  process.on('unhandledRejection', record);
+  process.on('uncaughtException', record);
+  return {
+    stop() {
+      process.off('unhandledRejection', record);
+      process.off('uncaughtException', record);
+    },
+    check(id) {
+      if (escaped.length === 0) return;
+      const shown = escaped
+        .slice(0, 3)
+        .map((error) => (error instanceof Error ? error.message : String(error)))
+        .join('; ');
+      throw new ContractFailure(
+        `${id}: ${escaped.length} error(s) escaped to the process (unhandled rejection or uncaught exception) while the case ran: ${shown}`,
+      );
+    },
+  };
 }
 
 /** The outcome of one case in {@link evaluateContract}. */

@@ -1,5 +1,6 @@
 import { MqError } from '../../errors.js';
-import { check, checkEqual, checkSameList } from '../assert.js';
+import { ContractFailure, check, checkEqual, checkSameList } from '../assert.js';
+import type { ContractContext } from '../context.js';
 import type { ContractCase } from '../types.js';
 import { defineCase } from './define.js';
 
@@ -36,6 +37,22 @@ const describeAlive = (): string => process.getActiveResourcesInfo().join(', ');
 function backTo(before: Map<string, number>): boolean {
   for (const [kind, count] of aliveCounts()) if (count > (before.get(kind) ?? 0)) return false;
   return true;
+}
+
+/**
+ * Fails unless the keep-alive resources are back to `before` within a second (scaled): long enough for sockets
+ * to finish closing, short enough that a timer left running (a reconnect, a deadline) cannot expire by itself
+ * and hide.
+ */
+async function backWithin(ctx: ContractContext, before: Map<string, number>): Promise<void> {
+  const millis = 1_000 * (ctx.target.timeScale ?? 1);
+  await ctx
+    .poll(() => backTo(before), 'keep-alive resources back to where they were', millis)
+    .catch((error: unknown) => {
+      throw new ContractFailure(
+        `${String(error)}; before: ${JSON.stringify([...before])}, now: ${describeAlive()}`,
+      );
+    });
 }
 
 /** Closing is graceful and leaves nothing behind. */
@@ -157,13 +174,7 @@ export const closeCases: ContractCase[] = [
       await recv.close();
       await send.close();
       await conn.close();
-      await ctx
-        .poll(() => backTo(before), 'keep-alive resources back to where they were', 5_000)
-        .catch((error: unknown) => {
-          throw new Error(
-            `${String(error)}; before: ${JSON.stringify([...before])}, now: ${describeAlive()}`,
-          );
-        });
+      await backWithin(ctx, before);
       check(conn.status === 'closed', 'closed');
     },
   ),
@@ -179,13 +190,7 @@ export const closeCases: ContractCase[] = [
       conn.connect();
       await ctx.poll(() => seen.includes('disconnected'), 'a failed attempt');
       await conn.close();
-      await ctx
-        .poll(() => backTo(before), 'keep-alive resources back to where they were', 5_000)
-        .catch((error: unknown) => {
-          throw new Error(
-            `${String(error)}; before: ${JSON.stringify([...before])}, now: ${describeAlive()}`,
-          );
-        });
+      await backWithin(ctx, before);
     },
   ),
 ];

@@ -51,7 +51,7 @@ export const lifecycleCases: ContractCase[] = [
       await conn.close();
       checkSameList(seen, ['closing', 'closed'], 'status events of close');
       checkEqual(conn.status, 'closed', 'status');
-      await new Promise((resolve) => setImmediate(resolve));
+      await ctx.quiet();
       checkSameList(seen, ['closing', 'closed'], 'status events after closed');
       checkEqual(errorsAfterClose, 0, 'errors after closed');
     },

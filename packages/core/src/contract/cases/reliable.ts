@@ -121,11 +121,11 @@ export const reliableCases: ContractCase[] = [
       await sendAll(send, texts('p', 6));
       await collector.untilCount(2, ctx.waitMillis);
       // "No third message" can only be seen by giving an over-eager backend time to deliver one.
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await ctx.quiet();
       checkEqual(collector.received.length, 2, 'messages held with prefetch 2');
       await collector.received[0]!.message.ack();
       await collector.untilCount(3, ctx.waitMillis);
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await ctx.quiet();
       checkEqual(collector.received.length, 3, 'messages held after one ack');
       // Drain: ack whatever arrives until all 6 came (a second ack of a message is ignored).
       await ctx.poll(() => {
