@@ -30,20 +30,6 @@ function brokenConnections(name: string, wrap: (connection: Connection) => Conne
   };
 }
 
-/** A connection whose methods are those of `connection`, except the ones given. */
-function overrideConnection(
-  connection: Connection,
-  methods: Partial<Pick<Connection, 'close' | 'on'>>,
-): Connection {
-  return new Proxy(connection, {
-    get(target, key) {
-      if (key in methods) return methods[key as keyof typeof methods];
-      const value = Reflect.get(target, key, target);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-}
-
 /** The memory backend with every queue's options passed through `map` first: a deliberately broken backend. */
 function brokenOptions(
   name: string,
@@ -56,16 +42,13 @@ function brokenOptions(
   };
 }
 
-/** A queue whose methods are those of `queue`, except the ones given. */
-function override(
-  queue: Queue,
-  methods: Partial<Pick<Queue, 'sendMsg' | 'setMsgHandler' | 'connect'>>,
-): Queue {
-  return new Proxy(queue, {
-    get(target, key) {
-      if (key in methods) return methods[key as keyof typeof methods];
-      const value = Reflect.get(target, key, target);
-      return typeof value === 'function' ? value.bind(target) : value;
+/** `target` (a queue or a connection) with the given methods in place of its own; the rest bound to it. */
+function override<T extends object>(target: T, methods: Partial<T>): T {
+  return new Proxy(target, {
+    get(object, key) {
+      if (key in methods) return methods[key as keyof T];
+      const value = Reflect.get(object, key, object);
+      return typeof value === 'function' ? value.bind(object) : value;
     },
   });
 }
@@ -254,7 +237,7 @@ export const escapesRejection = brokenBackend('escapes-rejection', (queue, optio
 
 /** Leaves a 3-second timer running after `close()` (a reconnect timer it forgot to clear). */
 export const leavesTimerOnClose = brokenConnections('leaves-timer-on-close', (connection) => {
-  const proxy: Connection = overrideConnection(connection, {
+  const proxy: Connection = override(connection, {
     close: async () => {
       await connection.close();
       setTimeout(() => {}, 3_000);
@@ -266,7 +249,7 @@ export const leavesTimerOnClose = brokenConnections('leaves-timer-on-close', (co
 /** Emits `status` once more, 50 ms after it reported `closed` (a late event from a dying link). */
 export const statusAfterClosed = brokenConnections('status-after-closed', (connection) => {
   const listeners: Array<(status: 'closed') => void> = [];
-  const proxy: Connection = overrideConnection(connection, {
+  const proxy: Connection = override(connection, {
     on: ((event: 'status' | 'error', listener: (value: never) => void) => {
       connection.on(event, listener as never);
       if (event === 'status') listeners.push(listener as (status: 'closed') => void);
