@@ -179,10 +179,12 @@ export class RedisQueue extends BaseQueue {
         continue;
       }
       rx.inFlight += 1;
-      const body = payload;
+      // The processing list is searched by value: keep a copy of our own, as the handler may change the bytes
+      // it is given (then nack), and a changed body would match nothing and stay stuck in the list.
+      const body = Buffer.from(payload);
       this.deliver(
         message(
-          body,
+          payload,
           () => this.#settle(rx, 'ack', (c) => c.lrem(this.#processingKey, -1, body)),
           () =>
             this.#settle(rx, 'nack', (c) =>

@@ -9,6 +9,7 @@ import {
   leavesTimerOnClose,
   prefetchOnSenderIgnored,
   prefetchRequired,
+  redeliversSameBuffer,
   resolvesBeforeStored,
   statusAfterClosed,
 } from './broken-backends.js';
@@ -63,6 +64,10 @@ describe('the contract catches broken backends', () => {
 
   it('a backend that emits a status event after closed fails close-idempotent', async () => {
     await failsExactly(statusAfterClosed, ['lifecycle.close-idempotent']);
+  }, 60_000);
+
+  it('a backend that redelivers a nacked message in the buffer the handler changed fails nack-redelivers-original-bytes', async () => {
+    await failsExactly(redeliversSameBuffer, ['reliable.nack-redelivers-original-bytes']);
   }, 60_000);
 
   it('the healthy memory backend fails no case', async () => {

@@ -264,3 +264,21 @@ export const statusAfterClosed = brokenConnections('status-after-closed', (conne
   });
   return proxy;
 });
+
+/** A nacked message comes again in the very buffer its first delivery had (as a client that redelivers its own copy would). */
+export const redeliversSameBuffer = brokenBackend('redelivers-same-buffer', (queue, options) => {
+  if (!options.isRecv) return queue;
+  const nacked: Buffer[] = [];
+  return wrapHandler(queue, (handler) => (q, message) => {
+    // The memory broker requeues a nacked message at the head: the next delivery is its redelivery.
+    const payload = nacked.shift() ?? message.payload;
+    return handler(q, {
+      payload,
+      ack: () => message.ack(),
+      nack: () => {
+        nacked.push(payload);
+        return message.nack();
+      },
+    });
+  });
+});

@@ -1,4 +1,4 @@
-import { check, checkCode, checkEqual, checkSameList } from '../assert.js';
+import { check, checkCode, checkEqual, checkSameBytes, checkSameList } from '../assert.js';
 import type { Received } from '../context.js';
 import type { ContractCase } from '../types.js';
 import { defineCase, sendAll, texts } from './define.js';
@@ -47,6 +47,37 @@ export const reliableCases: ContractCase[] = [
       await send.sendMsg(Buffer.from('again'));
       await collector.untilCount(2, ctx.waitMillis);
       checkSameList(collector.texts, ['again', 'again'], 'deliveries');
+    },
+    { requires: ['nackRequeue'] },
+  ),
+
+  defineCase(
+    'reliable',
+    'nack-redelivers-original-bytes',
+    'a nacked message comes again with its original bytes, whatever the handler did to the first copy',
+    async (ctx) => {
+      const name = ctx.name();
+      const original = Buffer.from(Array.from({ length: 301 }, (_, i) => (i * 7) % 256));
+      const deliveries: Buffer[] = [];
+      const { collector } = await ctx.receiver(
+        await ctx.connection(),
+        { name, reliable: true },
+        async (r: Received) => {
+          deliveries.push(Buffer.from(r.payload));
+          if (deliveries.length === 1) {
+            // A handler that reuses the buffer it was given (decodes in place, zeroes a secret) and then fails.
+            r.payload.fill(0);
+            await r.message.nack();
+          } else {
+            await r.message.ack();
+          }
+        },
+      );
+      const send = await ctx.sender(await ctx.connection(), { name, reliable: true });
+      await send.sendMsg(Buffer.from(original));
+      await collector.untilCount(2, ctx.waitMillis);
+      checkSameBytes(deliveries[0] as Buffer, original, 'first delivery');
+      checkSameBytes(deliveries[1] as Buffer, original, 'redelivery after the handler zeroed the first copy');
     },
     { requires: ['nackRequeue'] },
   ),
