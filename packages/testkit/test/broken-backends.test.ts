@@ -1,9 +1,12 @@
 import { evaluateContract } from '@mq/core/contract';
 import { describe, expect, it } from 'vitest';
 import {
+  acksMultiple,
   broadcastToOne,
+  buffersWhileDisconnected,
   dropsEveryTenth,
   escapesRejection,
+  foldsNames,
   handlerOnSenderIgnored,
   ignoresNack,
   leavesTimerOnClose,
@@ -12,6 +15,7 @@ import {
   redeliversSameBuffer,
   resolvesBeforeStored,
   statusAfterClosed,
+  truncatesLargePayloads,
 } from './broken-backends.js';
 import { failed, failsExactly, target } from './evaluate.js';
 
@@ -69,6 +73,13 @@ describe('the contract catches broken backends', () => {
   it('a backend that redelivers a nacked message in the buffer the handler changed fails nack-redelivers-original-bytes', async () => {
     await failsExactly(redeliversSameBuffer, ['reliable.nack-redelivers-original-bytes']);
   }, 60_000);
+
+  it('backends that truncate large payloads, fold names, ack several messages at once or buffer sends while disconnected each fail the case that pins it', async () => {
+    await failsExactly(truncatesLargePayloads, ['payloads.several-mebibytes']);
+    await failsExactly(foldsNames, ['unicast.names-apart']);
+    await failsExactly(acksMultiple, ['reliable.ack-settles-only-its-message']);
+    await failsExactly(buffersWhileDisconnected, ['lifecycle.send-while-disconnected']);
+  }, 120_000);
 
   it('the healthy memory backend fails no case', async () => {
     const { memoryBackend } = await import('@mq/memory');

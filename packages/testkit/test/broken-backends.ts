@@ -282,3 +282,58 @@ export const redeliversSameBuffer = brokenBackend('redelivers-same-buffer', (que
     });
   });
 });
+
+/** Sends only the first MiB of a larger payload, and resolves as if it sent it all. */
+export const truncatesLargePayloads = brokenBackend('truncates-large-payloads', (queue, options) => {
+  if (options.isRecv) return queue;
+  return override(queue, {
+    sendMsg: (payload) => queue.sendMsg(payload.subarray(0, 1024 * 1024)),
+  });
+});
+
+/** Folds names as some brokers' naming rules would: `_` becomes `-`, and names are cut to 254 characters. */
+export const foldsNames = brokenOptions('folds-names', (options) => ({
+  ...options,
+  name: typeof options.name === 'string' ? options.name.replace(/_/g, '-').slice(0, 254) : options.name,
+}));
+
+/** An ack also acks every earlier unacked message of the receiver (AMQP's `multiple: true` by mistake). */
+export const acksMultiple = brokenBackend('acks-multiple', (queue, options) => {
+  if (!options.isRecv) return queue;
+  const unacked: Message[] = [];
+  return wrapHandler(queue, (handler) => (q, message) => {
+    unacked.push(message);
+    const settleUpTo = (): Promise<void> => {
+      const upTo = unacked.indexOf(message);
+      const earlier = unacked.splice(0, upTo + 1);
+      return Promise.all(earlier.map((m) => m.ack())).then(() => {});
+    };
+    return handler(
+      q,
+      replaced(message, settleUpTo, () => {
+        unacked.splice(unacked.indexOf(message), 1);
+        return message.nack();
+      }),
+    );
+  });
+});
+
+/** Holds sends made while disconnected and sends them once connected again, instead of rejecting them. */
+export const buffersWhileDisconnected = brokenBackend('buffers-while-disconnected', (queue, options) => {
+  if (options.isRecv) return queue;
+  return override(queue, {
+    sendMsg: async (payload) => {
+      if (queue.status === 'disconnected') {
+        await new Promise<void>((resolve) => {
+          const onStatus = (status: string): void => {
+            if (status !== 'connected') return;
+            queue.off('status', onStatus);
+            resolve();
+          };
+          queue.on('status', onStatus);
+        });
+      }
+      return queue.sendMsg(payload);
+    },
+  });
+});

@@ -164,6 +164,37 @@ export const lifecycleCases: ContractCase[] = [
 
   defineCase(
     'lifecycle',
+    'send-while-disconnected',
+    'a send while the queue is disconnected (link dropped, reconnect pending) rejects with NOT_CONNECTED, and later sends work',
+    async (ctx) => {
+      const drop = ctx.target.faults?.dropConnection;
+      check(drop, 'dropConnection fault hook');
+      // A long reconnect delay keeps the queue disconnected long enough to send into the gap, and short enough
+      // to come back within the wait.
+      const reconnectMillis = Math.round(Math.min(1500, ctx.waitMillis / 3));
+      const conn = ctx.newConnection({ ...ctx.target.connectionOptions(), reconnectMillis });
+      conn.connect();
+      await ctx.waitStatus(conn, 'connected');
+      const name = ctx.name();
+      const { collector } = await ctx.receiver(await ctx.connection(), { name, reliable: true });
+      const send = await ctx.sender(conn, { name, reliable: true });
+      await drop(conn);
+      await ctx.waitStatus(send, 'disconnected');
+      await checkRejectsCode(
+        () => send.sendMsg(Buffer.from('in the gap')),
+        'NOT_CONNECTED',
+        'send while disconnected',
+      );
+      await ctx.waitStatus(send, 'connected');
+      await send.sendMsg(Buffer.from('after'));
+      await collector.untilText('after', ctx.waitMillis);
+      check(!collector.texts.includes('in the gap'), 'the rejected send was not delivered later');
+    },
+    { requires: ['fault:dropConnection'] },
+  ),
+
+  defineCase(
+    'lifecycle',
     'unreachable-broker',
     'an unreachable broker: connect() does not throw, never connects, reports errors, and close() resolves',
     async (ctx) => {

@@ -1,4 +1,5 @@
-import { check, checkSameBytes } from '../assert.js';
+import { MqError } from '../../errors.js';
+import { check, checkEqual, checkSameBytes } from '../assert.js';
 import type { ContractContext } from '../context.js';
 import type { ContractCase } from '../types.js';
 import { defineCase } from './define.js';
@@ -32,6 +33,38 @@ export const payloadCases: ContractCase[] = [
     for (let i = 0; i < payload.length; i += 1) payload[i] = (i * 7 + (i >> 8)) & 0xff;
     return roundTrip(ctx, payload, '1 MiB payload');
   }),
+
+  defineCase(
+    'payloads',
+    'several-mebibytes',
+    'a payload of several MiB arrives byte for byte, or its send rejects with an MqError and nothing arrives',
+    async (ctx) => {
+      const conn = await ctx.connection();
+      const name = ctx.name();
+      const { collector } = await ctx.receiver(conn, { name, reliable: true });
+      const send = await ctx.sender(conn, { name, reliable: true });
+      // Not a power of two, so that a backend cutting at a chunk or frame boundary cannot land on it by chance.
+      const payload = Buffer.alloc(5 * 1024 * 1024 + 3);
+      for (let i = 0; i < payload.length; i += 1) payload[i] = (i * 13 + (i >> 10)) & 0xff;
+      const refused = await send.sendMsg(payload).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      if (refused !== undefined) {
+        check(
+          MqError.isInstance(refused),
+          `a refused large send rejects with an MqError, got ${String(refused)}`,
+        );
+        await send.sendMsg(Buffer.from('after'));
+        await collector.untilText('after', ctx.waitMillis);
+        checkEqual(collector.received.length, 1, 'messages delivered (only the one after the refused send)');
+        return;
+      }
+      await collector.untilCount(1, ctx.waitMillis * 2);
+      checkSameBytes(collector.received[0]!.payload, payload, '5 MiB + 3 bytes payload');
+    },
+    { timeoutMillis: 60_000 },
+  ),
 
   defineCase('payloads', 'non-utf8', 'a payload that is not valid UTF-8 arrives unchanged', (ctx) => {
     const payload = Uint8Array.from([

@@ -84,6 +84,33 @@ export const reliableCases: ContractCase[] = [
 
   defineCase(
     'reliable',
+    'ack-settles-only-its-message',
+    'acking the last of three delivered messages settles that one only: the first two come again after the receiver closes',
+    async (ctx) => {
+      const name = ctx.name();
+      const send = await ctx.sender(await ctx.connection(), { name, reliable: true });
+      const first = await ctx.receiver(await ctx.connection(), { name, reliable: true }, 'none');
+      await sendAll(send, ['one', 'two', 'three']);
+      await first.collector.untilCount(3, ctx.waitMillis);
+      const last = first.collector.received.find((r) => r.text === 'three');
+      check(last, 'the third message');
+      await last.message.ack();
+      await first.queue.close();
+      const second = await ctx.receiver(await ctx.connection(), { name, reliable: true });
+      await second.collector.untilCount(2, ctx.waitMillis);
+      await send.sendMsg(Buffer.from('marker'));
+      await second.collector.untilText('marker', ctx.waitMillis);
+      checkSameList(
+        second.collector.texts.filter((t) => t !== 'marker').sort(),
+        ['one', 'two'],
+        'redelivered after the receiver closed (the acked third must not be among them)',
+      );
+    },
+    { requires: ['redeliverUnacked'] },
+  ),
+
+  defineCase(
+    'reliable',
     'unacked-redelivered',
     'messages a receiver never acked are delivered again after it closes and a receiver comes back',
     async (ctx) => {

@@ -1,3 +1,4 @@
+import { MAX_QUEUE_NAME_LENGTH } from '../../options.js';
 import type { Queue } from '../../types.js';
 import { check, checkEqual, checkSameList } from '../assert.js';
 import type { Collector } from '../context.js';
@@ -98,6 +99,31 @@ export const unicastCases: ContractCase[] = [
           [...texts(`q${i}`, 5), `end${i}`],
           `what queue ${names[i]} received`,
         );
+      }
+    },
+  ),
+
+  defineCase(
+    'unicast',
+    'names-apart',
+    'names of the maximum length, and names that differ only in their last character or in _ against -, are accepted and never cross-talk',
+    async (ctx) => {
+      const conn = await ctx.connection();
+      const base = ctx.name();
+      const fill = (last: string): string =>
+        `${base}.${'x'.repeat(MAX_QUEUE_NAME_LENGTH - base.length - 2)}${last}`;
+      const names = [fill('a'), fill('b'), `${base}.a_b`, `${base}.a-b`];
+      checkEqual(names[0]!.length, MAX_QUEUE_NAME_LENGTH, 'length of the longest name');
+      const receivers: Collector[] = [];
+      for (const name of names)
+        receivers.push((await ctx.receiver(conn, { name, reliable: true })).collector);
+      for (const [i, name] of names.entries()) {
+        await sendAll(await ctx.sender(conn, { name, reliable: true }), texts(`n${i}`, 3));
+      }
+      for (const [i, collector] of receivers.entries()) {
+        await collector.untilCount(3, ctx.waitMillis);
+        await ctx.quiet();
+        checkSameList(collector.texts, texts(`n${i}`, 3), `what ${names[i]!.slice(-12)} received`);
       }
     },
   ),
