@@ -255,6 +255,8 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
     }
     // A closing connection closes its queues itself, gracefully, while the link still works (handlers can ack).
     if (hostStatus === 'closing') return;
+    // An attempt starting (from closed, or from disconnected, which was handled when it came) loses no link.
+    if (hostStatus === 'connecting') return;
     this.#linkEpoch += 1;
     // The link is gone, and with it every answer a pending send waits for (also while this queue closes).
     if (this.#sends.size > 0) {

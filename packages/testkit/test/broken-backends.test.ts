@@ -14,7 +14,10 @@ import {
   prefetchRequired,
   redeliversSameBuffer,
   resolvesBeforeStored,
+  retriesTooSoon,
   statusAfterClosed,
+  stopsRetrying,
+  throwsWithoutErrorListener,
   truncatesLargePayloads,
 } from './broken-backends.js';
 import { failed, failsExactly, target } from './evaluate.js';
@@ -80,6 +83,15 @@ describe('the contract catches broken backends', () => {
     await failsExactly(acksMultiple, ['reliable.ack-settles-only-its-message']);
     await failsExactly(buffersWhileDisconnected, ['lifecycle.send-while-disconnected']);
   }, 120_000);
+
+  it('a backend whose failing handler crashes the process when nobody listens for errors fails the no-listener case', async () => {
+    await failsExactly(throwsWithoutErrorListener, ['reliable.handler-throws-without-error-listener']);
+  }, 60_000);
+
+  it('backends that retry too soon or stop retrying fail unreachable-keeps-retrying', async () => {
+    await failsExactly(retriesTooSoon, ['lifecycle.unreachable-keeps-retrying']);
+    await failsExactly(stopsRetrying, ['lifecycle.unreachable-keeps-retrying']);
+  }, 60_000);
 
   it('the healthy memory backend fails no case', async () => {
     const { memoryBackend } = await import('@mq/memory');

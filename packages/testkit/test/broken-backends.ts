@@ -337,3 +337,50 @@ export const buffersWhileDisconnected = brokenBackend('buffers-while-disconnecte
     },
   });
 });
+
+/** Rethrows a failing handler's error into the process when nobody listens for `error` (as Node's EventEmitter does). */
+export const throwsWithoutErrorListener = brokenBackend('throws-without-error-listener', (queue, options) => {
+  if (!options.isRecv) return queue;
+  let errorListeners = 0;
+  const withHandler = wrapHandler(queue, (handler) => (q, message) => {
+    const crash = (error: unknown): never => {
+      if (errorListeners === 0) {
+        setImmediate(() => {
+          throw new Error(`${DELIBERATE_ESCAPE} unhandled 'error' event: ${String(error)}`);
+        });
+      }
+      throw error;
+    };
+    try {
+      return Promise.resolve(handler(q, message)).catch(crash);
+    } catch (error) {
+      return crash(error);
+    }
+  });
+  return override(withHandler, {
+    on: ((event: 'status' | 'error', listener: (value: never) => void) => {
+      if (event === 'error') errorListeners += 1;
+      queue.on(event, listener as never);
+      return withHandler;
+    }) as Queue['on'],
+  });
+});
+
+/** Waits a quarter of `reconnectMillis` between attempts (a unit read wrong). */
+export const retriesTooSoon: Backend = {
+  ...memoryBackend,
+  name: 'retries-too-soon',
+  createConnection: (options) =>
+    memoryBackend.createConnection({
+      ...options,
+      reconnectMillis: Math.max(1, Math.floor(((options.reconnectMillis as number | undefined) ?? 1000) / 4)),
+    }),
+};
+
+/** Gives up after the first failed attempt instead of retrying until closed. */
+export const stopsRetrying = brokenConnections('stops-retrying', (connection) => {
+  connection.on('status', (status) => {
+    if (status === 'disconnected') void connection.close();
+  });
+  return connection;
+});

@@ -77,17 +77,20 @@ export const lifecycleCases: ContractCase[] = [
   defineCase(
     'lifecycle',
     'queue-waits-for-connection',
-    'a queue connected before its connection waits, then becomes connected with it and works',
+    'a queue connected before its connection waits in connecting (no disconnected on the way), then becomes connected with it and works',
     async (ctx) => {
       const conn = ctx.newConnection();
       const name = ctx.name();
       const { queue: recv, collector } = ctx.startReceiver(conn, { name });
       const send = ctx.newQueue(conn, { name, isRecv: false });
+      const seen = ctx.recordStatuses(send);
       send.connect();
       checkEqual(send.status, 'connecting', 'sender status before the connection is up');
       conn.connect();
       await ctx.waitStatus(recv, 'connected');
       await ctx.waitStatus(send, 'connected');
+      // The connection going from closed to connecting is no loss of a link the queue had: nothing to report.
+      checkSameList(seen, ['connecting', 'connected'], 'sender status events');
       await send.sendMsg(Buffer.from('hello'));
       await collector.untilCount(1, ctx.waitMillis);
       checkSameList(collector.texts, ['hello'], 'received');
@@ -208,6 +211,32 @@ export const lifecycleCases: ContractCase[] = [
       check(!seen.includes('connected'), 'never connected');
       await conn.close();
       checkEqual(conn.status, 'closed', 'status after close');
+    },
+  ),
+
+  defineCase(
+    'lifecycle',
+    'unreachable-keeps-retrying',
+    'against an unreachable broker the connection keeps trying after each failed attempt, never sooner than reconnectMillis',
+    async (ctx) => {
+      const reconnectMillis = 150;
+      const conn = ctx.newConnection({ ...ctx.target.unreachableConnectionOptions(), reconnectMillis });
+      const attempts: number[] = [];
+      conn.on('status', (status) => {
+        if (status === 'connecting') attempts.push(Date.now());
+      });
+      conn.on('error', () => {});
+      conn.connect();
+      await ctx.poll(() => attempts.length >= 4, 'four attempts', ctx.waitMillis + 4 * reconnectMillis);
+      await conn.close();
+      for (let i = 1; i < attempts.length; i += 1) {
+        const gap = (attempts[i] ?? 0) - (attempts[i - 1] ?? 0);
+        // Timers may fire a millisecond early; a retry loop without its delay fires within a few.
+        check(
+          gap >= reconnectMillis - 5,
+          `attempt ${i + 1} came ${gap} ms after the one before (reconnectMillis ${reconnectMillis})`,
+        );
+      }
     },
   ),
 

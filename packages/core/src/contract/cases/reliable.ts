@@ -246,6 +246,33 @@ export const reliableCases: ContractCase[] = [
 
   defineCase(
     'reliable',
+    'handler-throws-without-error-listener',
+    'a handler that throws or rejects on a receiver nobody listens to for errors crashes nothing, and later messages are still handled',
+    async (ctx) => {
+      const name = ctx.name();
+      const handled: string[] = [];
+      const queue = ctx.newQueue(await ctx.connection(), { name, isRecv: true, reliable: true });
+      // No 'error' listener, on purpose: the error must be dropped, never thrown into the process (the runner
+      // fails the case on an uncaught exception or an unhandled rejection).
+      queue.setMsgHandler(async (_q, message) => {
+        const text = message.payload.toString('latin1');
+        if (text === 'throw') throw new Error('handler bug');
+        if (text === 'reject') return Promise.reject(new Error('async handler bug'));
+        handled.push(text);
+        return message.ack();
+      });
+      queue.connect();
+      await ctx.waitStatus(queue, 'connected');
+      const send = await ctx.sender(await ctx.connection(), { name, reliable: true });
+      await sendAll(send, ['throw', 'reject', 'fine']);
+      await ctx.poll(() => handled.includes('fine'), 'the message after the failing ones');
+      await ctx.quiet();
+      checkEqual(queue.status, 'connected', 'receiver status');
+    },
+  ),
+
+  defineCase(
+    'reliable',
     'handler-failure-not-acked',
     'a message whose handler failed was not acked: it comes again after the receiver closes',
     async (ctx) => {
