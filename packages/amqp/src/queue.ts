@@ -264,10 +264,10 @@ export class AmqpQueue extends BaseQueue {
 
   async #dropStaleTemp(channel: amqp.Channel, model: amqp.ChannelModel): Promise<void> {
     const stale = this.#staleTemp;
-    this.#staleTemp = undefined;
     // An exclusive queue lives as long as its connection: on the same connection it is still bound, and
-    // would fill up with messages nobody reads.
+    // would fill up with messages nobody reads. Forgotten only once deleted: a failed delete is tried again.
     if (stale && stale.model === model) await channel.deleteQueue(stale.queue);
+    if (this.#staleTemp === stale) this.#staleTemp = undefined;
   }
 
   #lost(what: string, cause?: unknown): MqError {

@@ -91,6 +91,9 @@ export class MqttLink {
     });
     this.client.on('close', () => this.#onClose());
     this.client.connect();
+    // The CONNECT (and the TLS handshake's options) are built: nothing needs the secrets any more, and what
+    // holds the client (`connection.link`, a debugger, util.inspect) must not show them.
+    forgetSecrets(this.client);
     // Small messages must not wait for Nagle's algorithm (benchmarks and request/reply latency).
     if (this.client.stream instanceof Socket) this.client.stream.setNoDelay(true);
   }
@@ -310,6 +313,12 @@ function redactPacket(value: unknown): unknown {
   if (typeof value !== 'object' || value === null || !('password' in value)) return value;
   if ((value as { password?: unknown }).password === undefined) return value;
   return { ...value, password: '***' };
+}
+
+/** Drops the password and the TLS key material from a client's options once it has connected with them. */
+function forgetSecrets(client: MqttClient): void {
+  const options = client.options as Record<string, unknown>;
+  for (const key of ['password', 'key', 'passphrase', 'pfx']) delete options[key];
 }
 
 function clientOptions(options: ResolvedConnectionOptions): IClientOptions {

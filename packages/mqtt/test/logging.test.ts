@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { inspect } from 'node:util';
 import { mqttTestUrl } from '@mq/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MqttConnection } from '../src/index.js';
@@ -58,7 +59,9 @@ describe("mqtt.js's debug log", () => {
     const uri = new URL(mqttTestUrl());
     uri.username = 'mq-log-test';
     uri.password = 'pw-Zq81-not-for-logs';
-    await connection({ uri: uri.toString() });
+    const conn = await connection({ uri: uri.toString() });
+    // Nor does anything that holds the client, once it has connected with it.
+    expect(inspect(conn.link, { depth: 20, showHidden: true })).not.toContain('pw-Zq81-not-for-logs');
     const connect = lines.filter((line) => line.includes("cmd: 'connect'"));
     expect(connect.length).toBeGreaterThan(0);
     expect(connect.join('\n')).toContain("password: '***'");

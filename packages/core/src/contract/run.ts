@@ -122,15 +122,15 @@ export async function evaluateContract(
       outcomes.push({ id: contractCase.id, outcome: 'skipped' });
       continue;
     }
+    const running = runContractCase(target, contractCase);
     try {
-      await withTimeout(
-        runContractCase(target, contractCase),
-        caseTimeout(target, contractCase),
-        contractCase.id,
-      );
+      await withTimeout(running, caseTimeout(target, contractCase), contractCase.id);
       outcomes.push({ id: contractCase.id, outcome: 'passed' });
     } catch (error) {
       outcomes.push({ id: contractCase.id, outcome: 'failed', error });
+      // A case that ran out of time is still running: give it (and its cleanup) a bounded while to end, so that
+      // its leftovers and escapes are not blamed on the next case.
+      await withTimeout(running, 10_000 * (target.timeScale ?? 1), contractCase.id).catch(() => {});
     }
   }
   return outcomes;

@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 
 /**
  * The watchdog, run as its own detached Node process: every 500 ms it checks that the test process is alive;
@@ -15,6 +16,31 @@ setInterval(() => {
   process.exit(0);
 }, 500);
 `;
+
+/**
+ * Starts a broker process in its own process group (so that it can be killed with its children), its output
+ * appended to `logFile`, and resolves once it is running; rejects if it cannot be started at all.
+ */
+export function spawnBroker(
+  command: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  logFile: string,
+): Promise<ChildProcess & { pid: number }> {
+  const log = openSync(logFile, 'a');
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, [...args], { env, detached: true, stdio: ['ignore', log, log] });
+    closeSync(log);
+    child.once('error', (error) =>
+      reject(new Error(`[mq/testkit] cannot start ${command}: ${error.message}`)),
+    );
+    child.once('spawn', () => {
+      child.unref();
+      if (child.pid === undefined) reject(new Error(`[mq/testkit] ${command} started without a pid`));
+      else resolve(child as ChildProcess & { pid: number });
+    });
+  });
+}
 
 /** Stops the watchdog; the caller cleans up itself. */
 export type Release = () => void;

@@ -1,8 +1,8 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { guardBroker, type Release } from './guard.js';
+import { guardBroker, type Release, spawnBroker } from './guard.js';
 import { freePort, waitForPort } from './ports.js';
 import { findExecutable } from './tools.js';
 
@@ -47,7 +47,7 @@ export interface MosquittoOptions {
  */
 export async function startMosquitto(options: MosquittoOptions = {}): Promise<MosquittoBroker> {
   const missing = mosquittoMissing();
-  if (missing) throw new Error(`cannot start Mosquitto: ${missing}`);
+  if (missing) throw new Error(`[mq/testkit] cannot start Mosquitto: ${missing}`);
   const binary = findExecutable('mosquitto') as string;
   const folder = mkdtempSync(join(tmpdir(), 'mq-mosquitto-'));
   // Mosquitto drops root privileges to its own user: that user must be able to write here.
@@ -69,12 +69,10 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
   let release: Release = () => {};
   const start = async (): Promise<void> => {
     if (child) return;
-    const log = openSync(join(folder, 'mosquitto.log'), 'a');
-    const started = spawn(binary, ['-c', config], { detached: true, stdio: ['ignore', log, log] });
+    const started = await spawnBroker(binary, ['-c', config], process.env, join(folder, 'mosquitto.log'));
     child = started;
-    started.unref();
     release();
-    release = guardBroker(started.pid as number, folder);
+    release = guardBroker(started.pid, folder);
     try {
       await waitForPort(port, true, 10_000, 'Mosquitto');
     } catch (error) {
@@ -87,19 +85,23 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
     if (!running) return;
     running.kill(name);
     // Polled, not awaited as an 'exit' event: the child is unref'd, and an event alone keeps no process alive.
+    const exited = (): boolean => running.exitCode !== null || running.signalCode !== null;
     const deadline = Date.now() + 10_000;
-    while (running.exitCode === null && running.signalCode === null && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    while (!exited() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    // One that ignores SIGTERM (stuck saving, say) is killed: a broker must never outlive dispose().
+    if (!exited()) running.kill('SIGKILL');
     await waitForPort(port, false, 10_000, 'Mosquitto');
   };
   let disposed = false;
   try {
     await start();
   } catch (error) {
-    await signal('SIGKILL');
-    release();
-    rmSync(folder, { recursive: true, force: true });
+    try {
+      await signal('SIGKILL');
+    } finally {
+      release();
+      rmSync(folder, { recursive: true, force: true });
+    }
     throw error;
   }
   return {
@@ -111,9 +113,12 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
     async dispose() {
       if (disposed) return;
       disposed = true;
-      await signal('SIGTERM').catch(() => {});
-      release();
-      rmSync(folder, { recursive: true, force: true });
+      try {
+        await signal('SIGTERM');
+      } finally {
+        release();
+        rmSync(folder, { recursive: true, force: true });
+      }
     },
   };
 }

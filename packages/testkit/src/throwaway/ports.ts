@@ -17,6 +17,11 @@ export function freePort(): Promise<number> {
 function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = createConnection({ host: '127.0.0.1', port });
+    // A connect that neither succeeds nor fails (a full backlog) must not outlast the caller's deadline.
+    socket.setTimeout(1000, () => {
+      socket.destroy();
+      resolve(false);
+    });
     socket.once('connect', () => {
       socket.destroy();
       resolve(true);
@@ -39,7 +44,7 @@ export async function waitForPort(
   while ((await accepts(port)) !== listening) {
     if (Date.now() > deadline) {
       const state = listening ? 'did not listen' : 'still listened';
-      throw new Error(`${what} ${state} on 127.0.0.1:${port} within ${timeoutMillis} ms`);
+      throw new Error(`[mq/testkit] ${what} ${state} on 127.0.0.1:${port} within ${timeoutMillis} ms`);
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }

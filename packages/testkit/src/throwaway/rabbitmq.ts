@@ -1,8 +1,8 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { guardBroker, type Release } from './guard.js';
+import { guardBroker, type Release, spawnBroker } from './guard.js';
 import { freePort, waitForPort } from './ports.js';
 import { findExecutable, run } from './tools.js';
 
@@ -98,13 +98,14 @@ export interface RabbitNodeOptions {
 
 /**
  * Starts a RabbitMQ node of the tests' own: nothing it reads or writes is shared with another broker on the
- * machine (ports, node name, data, logs, cookie, plugins: none), so tests can restart, kill, block or set alarms
- * on it freely. About 10 s to start. A watchdog kills it and deletes its folder if the test process dies without
+ * machine (ports, node name, data, logs, cookie, plugins) but epmd, Erlang's port mapper on 4369, which every
+ * node on a machine registers with (one a node starts stays after it), so tests can restart, kill, block or set
+ * alarms on it freely. About 10 s to start. A watchdog kills it and deletes its folder if the test process dies without
  * calling `dispose()`. Throws when `rabbitmqMissing()` says why it cannot.
  */
 export async function startRabbitNode(options: RabbitNodeOptions = {}): Promise<RabbitNode> {
   const missing = rabbitmqMissing();
-  if (missing) throw new Error(`cannot start a RabbitMQ node: ${missing}`);
+  if (missing) throw new Error(`[mq/testkit] cannot start a RabbitMQ node: ${missing}`);
   const server = findExecutable('rabbitmq-server', RABBIT_DIRS) as string;
   const ctlPath = findExecutable('rabbitmqctl', RABBIT_DIRS) as string;
   const timeout = options.startTimeoutMillis ?? 60_000;
@@ -155,13 +156,11 @@ export async function startRabbitNode(options: RabbitNodeOptions = {}): Promise<
   let child: ChildProcess | undefined;
   let release: Release = () => {};
   const boot = async (): Promise<void> => {
-    const log = openSync(join(folder, 'server.out'), 'a');
     // Its own process group, so that kill() and the watchdog take the shell and the Erlang VM together.
-    const started = spawn(server, [], { env, detached: true, stdio: ['ignore', log, log] });
+    const started = await spawnBroker(server, [], env, join(folder, 'server.out'));
     child = started;
-    started.unref();
     release();
-    release = guardBroker(started.pid as number, folder);
+    release = guardBroker(started.pid, folder);
     try {
       await waitForPort(port, true, timeout, `RabbitMQ node ${nodeName}`);
       await ctl('await_startup');

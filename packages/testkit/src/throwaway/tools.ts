@@ -15,7 +15,7 @@ export async function run(
     return stdout;
   } catch (error) {
     const { stderr, message } = error as { stderr?: string; message: string };
-    throw new Error(`${command} ${args.join(' ')} failed: ${(stderr ?? '').trim() || message}`);
+    throw new Error(`[mq/testkit] ${command} ${args.join(' ')} failed: ${(stderr ?? '').trim() || message}`);
   }
 }
 

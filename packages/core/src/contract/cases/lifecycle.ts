@@ -82,6 +82,7 @@ export const lifecycleCases: ContractCase[] = [
       const conn = ctx.newConnection();
       const name = ctx.name();
       const { queue: recv, collector } = ctx.startReceiver(conn, { name });
+      const recvSeen = ctx.recordStatuses(recv);
       const send = ctx.newQueue(conn, { name, isRecv: false });
       const seen = ctx.recordStatuses(send);
       send.connect();
@@ -91,6 +92,8 @@ export const lifecycleCases: ContractCase[] = [
       await ctx.waitStatus(send, 'connected');
       // The connection going from closed to connecting is no loss of a link the queue had: nothing to report.
       checkSameList(seen, ['connecting', 'connected'], 'sender status events');
+      // The receiver was already connecting when recording began.
+      checkSameList(recvSeen, ['connected'], 'receiver status events once it was connecting');
       await send.sendMsg(Buffer.from('hello'));
       await collector.untilCount(1, ctx.waitMillis);
       checkSameList(collector.texts, ['hello'], 'received');
