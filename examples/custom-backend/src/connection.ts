@@ -130,6 +130,10 @@ export class RedisConnection extends BaseConnection {
       // Off: openClient() bounds the connect itself. ioredis's own connect timer outlives a refused connection
       // (it keeps the process alive for up to connectTimeoutMillis after close()).
       connectTimeout: 0,
+      // ioredis ends a link with a timer that destroys the socket if it is still open after this long, and that it
+      // clears on the socket's 'close': a socket that had already closed (a refused connect) keeps the timer, and
+      // the process, alive for the whole of it (2 s by default).
+      disconnectTimeout: 200,
       // BaseConnection and BaseQueue own reconnection; a client that reconnects or queues commands on its
       // own would hide losses from them.
       retryStrategy: () => null,
