@@ -125,8 +125,11 @@ describe.skipIf(skip !== undefined)(
         await until(() => inbox.messages.length === 1, 'the first delivery');
         const stale = inbox.messages[0]!;
 
+        // Recorded, not polled: the queue can be back to connected before forceClose()'s rabbitmqctl returns.
+        const seen: string[] = [];
+        inbox.queue.on('status', (status) => seen.push(status));
         await forceClose(conn);
-        await until(() => inbox.queue.status === 'disconnected', 'the receiver to go disconnected');
+        await until(() => seen.includes('disconnected'), 'the receiver to go disconnected');
         await waitForStatus(inbox.queue, 'connected');
         await until(() => inbox.messages.length === 2, 'the redelivery on the new channel');
 
