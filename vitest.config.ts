@@ -5,6 +5,10 @@ import { defineConfig } from 'vitest/config';
 // the brokers under test, so every project runs in parallel.
 const DELIBERATE_ESCAPE = '[broken backend: deliberately unhandled]';
 
+// Every test worker inherits this: an illegal status transition in BaseConnection or BaseQueue throws (it is
+// silently ignored in production).
+process.env.MQ_STRICT_STATUS ??= '1';
+
 export default defineConfig({
   test: {
     // The tests wait on brokers and timers far more than they compute: on a 2-core machine vitest's default (one

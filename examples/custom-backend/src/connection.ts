@@ -1,16 +1,13 @@
 import {
   BaseConnection,
   type ConnectionOptions,
-  checkUri,
   MqError,
-  readInteger,
-  readOptions,
   readString,
+  resolveSharedConnectionOptions,
 } from '@mq/core';
 import { Redis, type RedisOptions } from 'ioredis';
 
 const PKG = 'acme/mq-redis';
-const MAX_MILLIS = { min: 1, max: 2_147_483_647 };
 
 /** Options of a {@link RedisConnection}. */
 export interface RedisConnectionOptions extends ConnectionOptions {
@@ -40,17 +37,15 @@ export class RedisConnection extends BaseConnection {
 
   /** Validates the options; the connection starts `closed`. */
   constructor(options: RedisConnectionOptions = {}) {
-    const opts = readOptions(
-      PKG,
-      options,
-      ['uri', 'connectTimeoutMillis', 'reconnectMillis', 'keyPrefix'],
-      'connection options',
-    );
-    const uri = opts.uri ?? 'redis://127.0.0.1:6379';
-    checkUri(PKG, 'uri', uri, ['redis']);
-    super(readInteger(PKG, opts, 'reconnectMillis', MAX_MILLIS, 1000) as number);
-    this.#uri = uri as string;
-    this.#timeoutMillis = readInteger(PKG, opts, 'connectTimeoutMillis', MAX_MILLIS, 3000) as number;
+    // The shared options (uri, connectTimeoutMillis, reconnectMillis, reconnectMaxMillis) are read by core.
+    const { shared, options: opts } = resolveSharedConnectionOptions(PKG, options, {
+      schemes: ['redis'],
+      defaultUri: 'redis://127.0.0.1:6379',
+      extraKeys: ['keyPrefix'],
+    });
+    super(shared);
+    this.#uri = shared.url.toString();
+    this.#timeoutMillis = shared.connectTimeoutMillis;
     this.keyPrefix = readString(PKG, opts, 'keyPrefix', 'mq:', {
       regex: /^[^\s*?[\]]{1,64}$/,
       rule: 'be 1 to 64 characters without spaces or glob characters (*?[])',

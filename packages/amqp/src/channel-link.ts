@@ -1,6 +1,5 @@
-import type { MqError } from '@mq/core';
+import { type MqError, settleWithin, withDeadline } from '@mq/core';
 import type * as amqp from 'amqplib';
-import { withDeadline } from './deadline.js';
 
 /**
  * One amqplib channel of a queue and what hangs on it: the consumer, the temporary broadcast queue, sends
@@ -83,11 +82,7 @@ export class ChannelLink {
   /** Deletes the temporary broadcast queue, if any, then closes the channel; bounded, never throws. */
   async dispose(millis: number): Promise<void> {
     if (this.tempQueue !== undefined && !this.#closed) {
-      await withDeadline(
-        this.channel.deleteQueue(this.tempQueue),
-        millis,
-        () => new Error('timed out'),
-      ).catch(() => {});
+      await settleWithin(this.channel.deleteQueue(this.tempQueue), millis);
     }
     await this.close(millis);
   }
@@ -95,7 +90,7 @@ export class ChannelLink {
   /** Closes the channel, bounded by `millis`; never throws (a channel that is already gone is fine). */
   async close(millis: number): Promise<void> {
     if (this.#closed) return;
-    await withDeadline(this.channel.close(), millis, () => new Error('timed out')).catch(() => {});
+    await settleWithin(this.channel.close(), millis);
   }
 
   #unblock(): void {

@@ -1,6 +1,5 @@
-import { BaseConnection, MqError } from '@mq/core';
+import { BaseConnection, MqError, withDeadline } from '@mq/core';
 import * as amqp from 'amqplib';
-import { withDeadline } from './deadline.js';
 import {
   type AmqpConnectionOptions,
   type AmqpConnectionSettings,
@@ -24,7 +23,7 @@ export class AmqpConnection extends BaseConnection {
   /** Validates the options; the connection starts `closed`. Throws `INVALID_OPTIONS` naming the bad field. */
   constructor(options: AmqpConnectionOptions = {}) {
     const { settings, uri, tls } = resolveConnectionOptions(options);
-    super(settings.reconnectMillis);
+    super(settings);
     this.settings = Object.freeze(settings);
     this.#uri = uri;
     this.#tls = tls;

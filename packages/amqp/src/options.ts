@@ -1,44 +1,24 @@
 import {
   type ConnectionOptions,
-  checkUri,
   describeValue,
   invalid,
   type QueueOptions,
   type ResolvedQueueOptions,
   readBoolean,
   readInteger,
-  readOptions,
   readString,
+  readTlsOptions,
   redactUri,
   resolveQueueOptions,
+  resolveSharedConnectionOptions,
+  type TlsOptions,
 } from '@mq/core';
 
 /** The package name used in every error message of this backend. */
 export const PKG = 'mq/amqp';
 
-const MAX_MILLIS = 2_147_483_647;
-
-/** TLS settings for `amqps:` URIs; each is passed to Node's `tls.connect`. */
-export interface AmqpTlsOptions {
-  /** Certificate authorities to trust instead of Node's default list (PEM). */
-  ca?: string | Buffer | Array<string | Buffer>;
-  /** Client certificate chain for mutual TLS (PEM). */
-  cert?: string | Buffer | Array<string | Buffer>;
-  /** Client private key for mutual TLS (PEM). */
-  key?: string | Buffer | Array<string | Buffer>;
-  /** Passphrase of `key`. */
-  passphrase?: string;
-  /**
-   * Server name for SNI and certificate checks.
-   * @default the URI's host name (unless it is an IP address)
-   */
-  servername?: string;
-  /**
-   * Reject a server certificate that does not verify against `ca`.
-   * @default true
-   */
-  rejectUnauthorized?: boolean;
-}
+/** TLS settings for `amqps:` URIs, passed to Node's `tls.connect` (the same for every backend). */
+export type AmqpTlsOptions = TlsOptions;
 
 /** Options of an {@link AmqpConnection}. */
 export interface AmqpConnectionOptions extends ConnectionOptions {
@@ -56,7 +36,8 @@ export interface AmqpConnectionOptions extends ConnectionOptions {
    */
   connectTimeoutMillis?: number;
   /**
-   * Milliseconds between reconnection attempts.
+   * Milliseconds before the first reconnection attempt after a loss; each failed attempt doubles the wait (with
+   * jitter) up to `reconnectMaxMillis`. The wait starts over once a link has stayed up for 10 s.
    * @default 1000
    */
   reconnectMillis?: number;
@@ -97,6 +78,8 @@ export interface AmqpConnectionSettings {
   connectTimeoutMillis: number;
   /** See {@link AmqpConnectionOptions.reconnectMillis}. */
   reconnectMillis: number;
+  /** See {@link AmqpConnectionOptions.reconnectMaxMillis}. */
+  reconnectMaxMillis: number;
   /** See {@link AmqpConnectionOptions.heartbeatSeconds}; `undefined` leaves it to the URI or the broker. */
   heartbeatSeconds: number | undefined;
   /** True when TLS options were given. */
@@ -115,39 +98,26 @@ export interface ResolvedConnectionOptions {
   tls: AmqpTlsOptions | undefined;
 }
 
-const CONNECTION_KEYS = [
-  'uri',
-  'connectTimeoutMillis',
-  'reconnectMillis',
-  'heartbeatSeconds',
-  'tls',
-  'connectionName',
-] as const;
-
-const TLS_KEYS = ['ca', 'cert', 'key', 'passphrase', 'servername', 'rejectUnauthorized'] as const;
+const AMQP_CONNECTION_KEYS = ['heartbeatSeconds', 'tls', 'connectionName'] as const;
 
 /** Validates connection options and fills in defaults; throws `INVALID_OPTIONS` naming the field. */
 export function resolveConnectionOptions(input: unknown): ResolvedConnectionOptions {
-  const opts = readOptions(PKG, input, CONNECTION_KEYS, 'connection options');
-  const url = checkUri(PKG, 'uri', opts.uri ?? 'amqp://localhost', ['amqp', 'amqps']);
+  const { shared, options: opts } = resolveSharedConnectionOptions(PKG, input, {
+    schemes: ['amqp', 'amqps'],
+    defaultUri: 'amqp://localhost',
+    extraKeys: AMQP_CONNECTION_KEYS,
+  });
+  const { url } = shared;
   checkQuery(url.searchParams);
   const heartbeat = readInteger(PKG, opts, 'heartbeatSeconds', { min: 0, max: 65535 });
   if (heartbeat !== undefined) url.searchParams.set('heartbeat', String(heartbeat));
-  const tls = readTls(opts.tls);
-  if (tls && url.protocol !== 'amqps:') {
-    throw invalid(PKG, `tls is only used with an amqps: uri, got ${url.protocol}`);
-  }
+  const tls = readTlsOptions(PKG, opts.tls, url, ['amqps']);
   return {
     settings: {
       uri: redactUri(url.toString()),
-      connectTimeoutMillis: readInteger(
-        PKG,
-        opts,
-        'connectTimeoutMillis',
-        { min: 1, max: MAX_MILLIS },
-        3000,
-      )!,
-      reconnectMillis: readInteger(PKG, opts, 'reconnectMillis', { min: 1, max: MAX_MILLIS }, 1000)!,
+      connectTimeoutMillis: shared.connectTimeoutMillis,
+      reconnectMillis: shared.reconnectMillis,
+      reconnectMaxMillis: shared.reconnectMaxMillis,
       heartbeatSeconds: heartbeat,
       tls: tls !== undefined,
       connectionName: readString(PKG, opts, 'connectionName'),
@@ -201,29 +171,4 @@ export function resolveAmqpQueueOptions(input: unknown): ResolvedQueueOptions & 
   const shared = resolveQueueOptions(PKG, input, { required: false, min: 1, max: 65535 }, ['persistent']);
   const persistent = readBoolean(PKG, input as Record<string, unknown>, 'persistent', false);
   return { ...shared, persistent };
-}
-
-function readTls(value: unknown): AmqpTlsOptions | undefined {
-  if (value === undefined) return undefined;
-  const opts = readOptions(PKG, value, TLS_KEYS, 'tls');
-  for (const field of ['ca', 'cert', 'key'] as const) {
-    const item = opts[field];
-    const items = Array.isArray(item) ? item : [item];
-    if (item !== undefined && !items.every((v) => typeof v === 'string' || Buffer.isBuffer(v))) {
-      throw invalid(
-        PKG,
-        `tls.${field} must be a PEM string, a Buffer or an array of them, got ${describeValue(item)}`,
-      );
-    }
-  }
-  const passphrase = readString(PKG, opts, 'passphrase');
-  const servername = readString(PKG, opts, 'servername');
-  const rejectUnauthorized = readBoolean(PKG, opts, 'rejectUnauthorized', true);
-  const tls: AmqpTlsOptions = { rejectUnauthorized };
-  if (opts.ca !== undefined) tls.ca = opts.ca as NonNullable<AmqpTlsOptions['ca']>;
-  if (opts.cert !== undefined) tls.cert = opts.cert as NonNullable<AmqpTlsOptions['cert']>;
-  if (opts.key !== undefined) tls.key = opts.key as NonNullable<AmqpTlsOptions['key']>;
-  if (passphrase !== undefined) tls.passphrase = passphrase;
-  if (servername !== undefined) tls.servername = servername;
-  return tls;
 }

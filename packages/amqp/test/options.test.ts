@@ -24,7 +24,7 @@ function invalidMessage(make: () => unknown): string {
 /** A connection of some other backend. */
 class OtherConnection extends BaseConnection {
   constructor() {
-    super(1000);
+    super({ reconnectMillis: 1000, reconnectMaxMillis: 30_000 });
   }
   protected override async openLink(): Promise<void> {}
   protected override async closeLink(): Promise<void> {}

@@ -1,6 +1,7 @@
+import { Backoff, type BackoffSettings } from './backoff.js';
 import { TypedEmitter } from './emitter.js';
-import { type MqError, toMqError } from './errors.js';
-import { canTransition, type Status } from './status.js';
+import { MqError, toMqError } from './errors.js';
+import { checkTransition, type Status } from './status.js';
 import type { Connection, ConnectionEvents } from './types.js';
 
 /** What a connection needs from the queues it carries: the power to close them. */
@@ -9,26 +10,37 @@ export interface AttachedQueue {
   close(): Promise<void>;
 }
 
+/** A link that stays up at least this long counts as stable: the next loss retries after `reconnectMillis` again. */
+export const STABLE_LINK_MILLIS = 10_000;
+
 /**
- * The connection state machine, for backends to extend. It owns every status change, the reconnect timer, the
+ * The connection state machine, for backends to extend. It owns every status change, the reconnect timer and
+ * its backoff (see {@link Backoff}; it starts over once a link has stayed up {@link STABLE_LINK_MILLIS}), the
  * queues to close first, and `close()`. A backend implements only the link:
  * - `openLink()`: connect to the broker, within the connect timeout; reject on failure;
  * - `closeLink()`: close whatever link is open (or half-open); must not throw when there is none;
  * - call `linkLost(error)` when an open link drops by itself.
  */
 export abstract class BaseConnection extends TypedEmitter<ConnectionEvents> implements Connection {
-  /** Milliseconds between reconnection attempts. */
+  /** Milliseconds before the first reconnection attempt after a loss. */
   readonly reconnectMillis: number;
+  /** The longest wait between reconnection attempts. */
+  readonly reconnectMaxMillis: number;
+  readonly #backoff: Backoff;
+  /** When the current link came up (`Date.now()`), to tell a stable link from a flapping one. */
+  #connectedAt = 0;
   #status: Status = 'closed';
   #retryTimer: NodeJS.Timeout | undefined;
   #opening: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
   readonly #queues = new Set<AttachedQueue>();
 
-  /** `reconnectMillis` must already be validated. */
-  protected constructor(reconnectMillis: number) {
+  /** The settings must already be validated (see `resolveSharedConnectionOptions`). */
+  protected constructor(reconnect: BackoffSettings) {
     super();
-    this.reconnectMillis = reconnectMillis;
+    this.reconnectMillis = reconnect.reconnectMillis;
+    this.reconnectMaxMillis = reconnect.reconnectMaxMillis;
+    this.#backoff = new Backoff({ ...reconnect });
   }
 
   /** The current status. */
@@ -75,14 +87,18 @@ export abstract class BaseConnection extends TypedEmitter<ConnectionEvents> impl
   /** The backend calls this when an open link drops by itself; ignored unless `connected`. */
   protected linkLost(error?: unknown): void {
     if (this.#status !== 'connected') return;
-    if (error !== undefined) this.reportError(toMqError(error, 'BROKER', '[mq] connection lost'));
+    if (Date.now() - this.#connectedAt >= STABLE_LINK_MILLIS) this.#backoff.reset();
+    const delay = this.#backoff.next();
+    if (error !== undefined) {
+      this.reportError(retryNote(toMqError(error, 'BROKER', '[mq] connection lost'), delay));
+    }
     this.#setStatus('disconnected');
-    this.#scheduleRetry();
+    this.#scheduleRetry(delay);
   }
 
-  /** Milliseconds before the next attempt; backends may override it to back off. Default: `reconnectMillis`. */
-  protected retryDelayMillis(): number {
-    return this.reconnectMillis;
+  /** Milliseconds since the current link came up; 0 unless `connected`. */
+  protected get connectedMillis(): number {
+    return this.#status === 'connected' ? Date.now() - this.#connectedAt : 0;
   }
 
   /** Emits an `error`, unless the connection is closed (nothing is emitted after `closed`). */
@@ -95,13 +111,16 @@ export abstract class BaseConnection extends TypedEmitter<ConnectionEvents> impl
     const opening: Promise<void> = this.openLink()
       .then(
         () => {
-          if (this.#status === 'connecting') this.#setStatus('connected');
+          if (this.#status !== 'connecting') return;
+          this.#connectedAt = Date.now();
+          this.#setStatus('connected');
         },
         (error: unknown) => {
           if (this.#status !== 'connecting') return;
-          this.reportError(toMqError(error, 'BROKER', '[mq] connect failed'));
+          const delay = this.#backoff.next();
+          this.reportError(retryNote(toMqError(error, 'BROKER', '[mq] connect failed'), delay));
           this.#setStatus('disconnected');
-          this.#scheduleRetry();
+          this.#scheduleRetry(delay);
         },
       )
       .finally(() => {
@@ -110,7 +129,7 @@ export abstract class BaseConnection extends TypedEmitter<ConnectionEvents> impl
     this.#opening = opening;
   }
 
-  #scheduleRetry(): void {
+  #scheduleRetry(delay: number): void {
     clearTimeout(this.#retryTimer);
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined;
@@ -125,13 +144,14 @@ export abstract class BaseConnection extends TypedEmitter<ConnectionEvents> impl
           if (this.#status === 'disconnected') this.#attempt();
         },
       );
-    }, this.retryDelayMillis());
+    }, delay);
   }
 
   async #close(): Promise<void> {
     clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
     this.#setStatus('closing');
+    this.#backoff.reset();
     await Promise.allSettled([...this.#queues].map((queue) => queue.close()));
     await this.#opening;
     try {
@@ -143,8 +163,13 @@ export abstract class BaseConnection extends TypedEmitter<ConnectionEvents> impl
   }
 
   #setStatus(next: Status): void {
-    if (next === this.#status || !canTransition(this.#status, next)) return;
+    if (next === this.#status || !checkTransition(this.#status, next)) return;
     this.#status = next;
     this.emit('status', next);
   }
+}
+
+/** The same error, its message saying when the next attempt comes. */
+function retryNote(error: MqError, delay: number): MqError {
+  return new MqError(error.code, `${error.message}; reconnecting in ${delay} ms`, { cause: error.cause });
 }

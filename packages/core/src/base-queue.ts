@@ -4,7 +4,7 @@ import { MqError, toMqError } from './errors.js';
 import { InFlightSends, type PendingSend } from './in-flight.js';
 import { SETTLED } from './message.js';
 import { checkHandler, checkPayload, type ResolvedQueueOptions } from './options.js';
-import { canTransition, type Status } from './status.js';
+import { checkTransition, type Status } from './status.js';
 import type { Message, MessageHandler, Queue, QueueEvents } from './types.js';
 import type { StatusSource } from './wait.js';
 
@@ -339,7 +339,7 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
   }
 
   #setStatus(next: Status): void {
-    if (next === this.#status || !canTransition(this.#status, next)) return;
+    if (next === this.#status || !checkTransition(this.#status, next)) return;
     this.#status = next;
     this.emit('status', next);
   }

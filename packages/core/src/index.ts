@@ -1,5 +1,14 @@
-export { type AttachedQueue, BaseConnection } from './base-connection.js';
+export { Backoff, type BackoffSettings } from './backoff.js';
+export { type AttachedQueue, BaseConnection, STABLE_LINK_MILLIS } from './base-connection.js';
 export { BaseQueue, type QueueHost } from './base-queue.js';
+export {
+  CONNECTION_OPTION_KEYS,
+  type ConnectionOptionsSpec,
+  DEFAULT_RECONNECT_MAX_MILLIS,
+  resolveSharedConnectionOptions,
+  type SharedConnectionOptions,
+} from './connection-options.js';
+export { settleWithin, withDeadline } from './deadline.js';
 export { type EventMap, TypedEmitter } from './emitter.js';
 export { MqError, type MqErrorCode, type MqErrorOptions, toMqError } from './errors.js';
 export type { PendingSend } from './in-flight.js';
@@ -13,12 +22,14 @@ export {
   describeValue,
   invalid,
   MAX_QUEUE_NAME_LENGTH,
+  MAX_TIMER_MILLIS,
   type PrefetchRule,
   QUEUE_NAME_PATTERN,
   QUEUE_OPTION_KEYS,
   type ResolvedQueueOptions,
   readBoolean,
   readInteger,
+  readMillis,
   readOptions,
   readString,
   redactUri,
@@ -34,6 +45,7 @@ export {
   selectBackend,
 } from './spi.js';
 export { canTransition, STATUSES, type Status, TRANSITIONS } from './status.js';
+export { readTlsOptions, type TlsOptions } from './tls-options.js';
 export type {
   Connection,
   ConnectionEvents,

@@ -36,6 +36,9 @@ export interface ResolvedQueueOptions {
   prefetch: number | undefined;
 }
 
+/** The longest delay Node's timers take (2^31 - 1 ms, about 24.8 days): a longer one fires at once. */
+export const MAX_TIMER_MILLIS = 2_147_483_647;
+
 /** The `prefetch` of a receiver that gives none, on every backend. */
 export const DEFAULT_PREFETCH = 100;
 
@@ -121,6 +124,16 @@ export function readString(
   return value;
 }
 
+/** Reads a millisecond field, an integer from 1 to {@link MAX_TIMER_MILLIS}; `fallback` when absent. */
+export function readMillis(
+  pkg: string,
+  opts: Record<string, unknown>,
+  field: string,
+  fallback: number,
+): number {
+  return readInteger(pkg, opts, field, { min: 1, max: MAX_TIMER_MILLIS }, fallback) as number;
+}
+
 /** Checks a queue name against {@link QUEUE_NAME_PATTERN} and {@link MAX_QUEUE_NAME_LENGTH}. */
 export function checkQueueName(pkg: string, value: unknown): string {
   if (typeof value !== 'string') throw invalid(pkg, `name must be a string, got ${describeValue(value)}`);
@@ -172,20 +185,8 @@ export function resolveQueueOptions(
     isRecv,
     reliable: readBoolean(pkg, opts, 'reliable', false),
     broadcast: readBoolean(pkg, opts, 'broadcast', false),
-    reconnectMillis: readInteger(
-      pkg,
-      opts,
-      'reconnectMillis',
-      { min: 1, max: 2_147_483_647 },
-      1000,
-    ) as number,
-    sendTimeoutMillis: readInteger(
-      pkg,
-      opts,
-      'sendTimeoutMillis',
-      { min: 1, max: 2_147_483_647 },
-      30_000,
-    ) as number,
+    reconnectMillis: readMillis(pkg, opts, 'reconnectMillis', 1000),
+    sendTimeoutMillis: readMillis(pkg, opts, 'sendTimeoutMillis', 30_000),
     prefetch,
   };
 }

@@ -21,3 +21,16 @@ export const TRANSITIONS: Readonly<Record<Status, readonly Status[]>> = {
 export function canTransition(from: Status, to: Status): boolean {
   return TRANSITIONS[from].includes(to);
 }
+
+/** Set `MQ_STRICT_STATUS=1` (this repository's tests do) to make an illegal transition throw instead of being ignored. */
+const STRICT = typeof process !== 'undefined' && process.env.MQ_STRICT_STATUS === '1';
+
+/**
+ * For state machines: true when `from` -> `to` is legal. An illegal one is a bug in the caller: ignored (false)
+ * in production, thrown in strict mode so that tests see it.
+ */
+export function checkTransition(from: Status, to: Status): boolean {
+  if (canTransition(from, to)) return true;
+  if (STRICT) throw new Error(`[mq] illegal status transition ${from} -> ${to}`);
+  return false;
+}

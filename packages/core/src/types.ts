@@ -126,8 +126,15 @@ export interface ConnectionOptions {
    */
   connectTimeoutMillis?: number;
   /**
-   * Milliseconds between reconnection attempts.
+   * Milliseconds before the first reconnection attempt after a loss; each failed attempt doubles the wait (with
+   * jitter), up to `reconnectMaxMillis`. The wait starts over once a link has stayed up for 10 s.
    * @default 1000
    */
   reconnectMillis?: number;
+  /**
+   * The longest wait between reconnection attempts; at least `reconnectMillis`. Set it to `reconnectMillis` for
+   * a fixed interval (as general-mq has it).
+   * @default 30000, or `reconnectMillis` if that is larger
+   */
+  reconnectMaxMillis?: number;
 }

@@ -1,5 +1,5 @@
 import { MqError } from './errors.js';
-import { describeValue } from './options.js';
+import { describeValue, MAX_TIMER_MILLIS } from './options.js';
 import { STATUSES, type Status } from './status.js';
 
 /** Anything with a status and status events: a connection or a queue. */
@@ -95,7 +95,7 @@ function checkWaitArguments(
     (typeof timeoutMillis !== 'number' ||
       !Number.isInteger(timeoutMillis) ||
       timeoutMillis < 0 ||
-      timeoutMillis > 2_147_483_647)
+      timeoutMillis > MAX_TIMER_MILLIS)
   ) {
     return bad(
       `timeoutMillis must be an integer from 0 to 2147483647 or Infinity, got ${describeValue(timeoutMillis)}`,

@@ -1,10 +1,8 @@
 import {
   BaseConnection,
   type ConnectionOptions,
-  checkUri,
   type MqError,
-  readInteger,
-  readOptions,
+  resolveSharedConnectionOptions,
 } from '@mq/core';
 import { MemoryBroker, type Session } from './broker.js';
 
@@ -22,11 +20,6 @@ export interface MemoryConnectionOptions extends ConnectionOptions {
    * @default 3000
    */
   connectTimeoutMillis?: number;
-  /**
-   * Milliseconds between reconnection attempts.
-   * @default 1000
-   */
-  reconnectMillis?: number;
 }
 
 /** A connection to an in-process {@link MemoryBroker}. */
@@ -37,16 +30,12 @@ export class MemoryConnection extends BaseConnection {
 
   /** Validates the options; the connection starts `closed`. */
   constructor(options: MemoryConnectionOptions = {}) {
-    const opts = readOptions(
-      PKG,
-      options,
-      ['uri', 'connectTimeoutMillis', 'reconnectMillis'],
-      'connection options',
-    );
-    const url = checkUri(PKG, 'uri', opts.uri ?? 'memory://default', ['memory']);
-    readInteger(PKG, opts, 'connectTimeoutMillis', { min: 1, max: 2_147_483_647 }, 3000);
-    super(readInteger(PKG, opts, 'reconnectMillis', { min: 1, max: 2_147_483_647 }, 1000) as number);
-    this.broker = MemoryBroker.named(url.hostname || 'default');
+    const { shared } = resolveSharedConnectionOptions(PKG, options, {
+      schemes: ['memory'],
+      defaultUri: 'memory://default',
+    });
+    super(shared);
+    this.broker = MemoryBroker.named(shared.url.hostname || 'default');
   }
 
   /** The live session, for queues; undefined unless connected. */

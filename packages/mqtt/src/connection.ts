@@ -1,4 +1,4 @@
-import { BaseConnection, MqError, toMqError } from '@mq/core';
+import { BaseConnection, MqError, STABLE_LINK_MILLIS, toMqError } from '@mq/core';
 import type { IPublishPacket } from 'mqtt';
 import { MqttLink } from './link.js';
 import {
@@ -8,10 +8,6 @@ import {
   resolveConnectionOptions,
 } from './options.js';
 
-/** A link that stayed up shorter than this counts as a flap and doubles the next reconnect delay. */
-const STABLE_MILLIS = 10_000;
-/** The reconnect delay never grows past this (or `reconnectMillis`, if larger). */
-const MAX_BACKOFF_MILLIS = 30_000;
 /** Messages dropped for one closed topic within this long after the first are reported in one `error` event. */
 const DROP_REPORT_MILLIS = 100;
 
@@ -24,7 +20,7 @@ export interface ReceiverSink {
 /**
  * A connection to an MQTT broker through mqtt.js. One connection carries many queues; incoming messages go
  * only to the receiver of their topic. mqtt.js's own reconnect is off: this connection reconnects after every
- * loss, backing off while links keep dropping soon after connecting (such as a client id fight).
+ * loss, backing off while attempts fail or links keep dropping soon after connecting (such as a client id fight).
  */
 export class MqttConnection extends BaseConnection {
   /** The validated options, with the client id in use (random unless given). */
@@ -39,13 +35,11 @@ export class MqttConnection extends BaseConnection {
   /** Late messages acked and dropped per abandoned topic, not yet reported. */
   readonly #dropped = new Map<string, number>();
   #dropTimer: NodeJS.Timeout | undefined;
-  #flaps = 0;
-  #openedAt = 0;
 
   /** Validates the options (never mutating them); the connection starts `closed`. */
   constructor(options: MqttConnectionOptions = {}) {
     const settings = resolveConnectionOptions(options);
-    super(settings.reconnectMillis);
+    super(settings);
     this.settings = Object.freeze(settings);
   }
 
@@ -117,7 +111,6 @@ export class MqttConnection extends BaseConnection {
       if (this.#link === link) this.#link = undefined;
       throw error;
     }
-    this.#openedAt = Date.now();
     this.#unsubscribeAbandoned(link);
   }
 
@@ -126,11 +119,6 @@ export class MqttConnection extends BaseConnection {
     const link = this.#link;
     this.#link = undefined;
     await link?.close();
-  }
-
-  protected override retryDelayMillis(): number {
-    const cap = Math.max(MAX_BACKOFF_MILLIS, this.reconnectMillis);
-    return Math.min(this.reconnectMillis * 2 ** Math.min(Math.max(this.#flaps - 1, 0), 20), cap);
   }
 
   /** Routes a QoS 1 message again (a nack whose receiver closed meanwhile); settles it if nobody may hold it. */
@@ -204,15 +192,13 @@ export class MqttConnection extends BaseConnection {
   #onLost(link: MqttLink, error: MqError, takenOver: boolean): void {
     if (this.#link !== link) return;
     this.#link = undefined;
-    const lived = Date.now() - this.#openedAt;
-    const young = lived < STABLE_MILLIS;
-    this.#flaps = takenOver || young ? this.#flaps + 1 : 0;
-    // Mosquitto 2.0 and MQTT 3.1.1 brokers just close the socket on a takeover: a young link hints at one.
+    // Mosquitto 2.0 and MQTT 3.1.1 brokers just close the socket on a takeover: a young link hints at one (the
+    // backoff of BaseConnection keeps growing while links drop young, so a client id fight slows down).
+    const lived = this.connectedMillis;
     const hint =
-      young && !takenOver
+      lived < STABLE_LINK_MILLIS && !takenOver
         ? `; it dropped ${lived} ms after connecting: does another client use clientId '${this.clientId}'?`
         : '';
-    const next = `; reconnecting in ${this.retryDelayMillis()} ms`;
-    this.linkLost(new MqError(error.code, `${error.message}${hint}${next}`, { cause: error.cause }));
+    this.linkLost(new MqError(error.code, `${error.message}${hint}`, { cause: error.cause }));
   }
 }

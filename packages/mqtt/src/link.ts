@@ -1,5 +1,5 @@
 import { Socket } from 'node:net';
-import { MqError, type PendingSend, toMqError } from '@mq/core';
+import { MqError, type PendingSend, settleWithin, toMqError, withDeadline } from '@mq/core';
 import { type IClientOptions, type IPublishPacket, type MqttClient, connect as mqttConnect } from 'mqtt';
 import { connectionSecrets, PKG, type ResolvedConnectionOptions } from './options.js';
 
@@ -154,31 +154,22 @@ export class MqttLink {
    * or with `TIMEOUT` after `connectTimeoutMillis` without an answer.
    */
   guard<T>(operation: Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const stop = this.#wait(reject);
-      // A broker that goes silent never answers and never closes the socket: bound the wait.
-      const timer = setTimeout(() => {
-        stop();
-        reject(
-          new MqError(
-            'TIMEOUT',
-            `[${PKG}] no answer from ${this.#options.safeUri} within ${this.#options.connectTimeoutMillis} ms (connectTimeoutMillis)`,
-          ),
-        );
-      }, this.#options.connectTimeoutMillis);
-      operation.then(
-        (value) => {
-          clearTimeout(timer);
-          stop();
-          resolve(value);
-        },
-        (error: unknown) => {
-          clearTimeout(timer);
-          stop();
-          reject(error);
-        },
-      );
+    let stop = (): void => {};
+    const untilLinkEnds = new Promise<T>((resolve, reject) => {
+      stop = this.#wait(reject);
+      operation.then(resolve, reject);
     });
+    // A broker that goes silent never answers and never closes the socket: bound the wait.
+    const { connectTimeoutMillis, safeUri } = this.#options;
+    return withDeadline(
+      untilLinkEnds,
+      connectTimeoutMillis,
+      () =>
+        new MqError(
+          'TIMEOUT',
+          `[${PKG}] no answer from ${safeUri} within ${connectTimeoutMillis} ms (connectTimeoutMillis)`,
+        ),
+    ).finally(stop);
   }
 
   /**
@@ -239,12 +230,7 @@ export class MqttLink {
       this.destroy();
       return;
     }
-    let timer: NodeJS.Timeout | undefined;
-    const limit = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, this.#options.connectTimeoutMillis);
-    });
-    await Promise.race([this.client.endAsync(false).catch(() => {}), limit]);
-    clearTimeout(timer);
+    await settleWithin(this.client.endAsync(false), this.#options.connectTimeoutMillis);
     this.destroy();
   }
 
@@ -335,7 +321,8 @@ function clientOptions(options: ResolvedConnectionOptions): IClientOptions {
     queueQoSZero: false,
     ...(options.username === undefined ? {} : { username: options.username }),
     ...(password === undefined ? {} : { password }),
-    ...(tls ?? {}),
+    // mqtt.js types PEM lists as all strings or all Buffers; it hands them to tls.connect, which takes a mix.
+    ...((tls ?? {}) as IClientOptions),
     ...(v5
       ? {
           properties: {

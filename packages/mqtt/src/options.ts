@@ -1,14 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import {
   type ConnectionOptions,
-  checkUri,
   describeValue,
   invalid,
   readBoolean,
   readInteger,
-  readOptions,
   readString,
+  readTlsOptions,
   redactUri,
+  resolveSharedConnectionOptions,
+  type TlsOptions,
 } from '@mq/core';
 
 /** The package name used in error messages. */
@@ -17,29 +18,11 @@ export const PKG = 'mq/mqtt';
 /** URI schemes the MQTT backend serves. */
 export const MQTT_SCHEMES = ['mqtt', 'mqtts', 'ws', 'wss'] as const;
 
-const MAX_MILLIS = 2_147_483_647;
 const MAX_UINT32 = 4_294_967_295;
 const CLIENT_ID_PATTERN = /^[\x21-\x7e]{1,256}$/;
-const TLS_KEYS = ['ca', 'cert', 'key', 'passphrase', 'rejectUnauthorized', 'servername'] as const;
 
-/** TLS settings for `mqtts:` and `wss:` URIs, passed to Node's `tls.connect`. */
-export interface MqttTlsOptions {
-  /** Trusted CA certificates (PEM); Node's default CAs when absent. */
-  ca?: string | Buffer | string[] | Buffer[];
-  /** Client certificate chain (PEM), for mutual TLS. */
-  cert?: string | Buffer | string[] | Buffer[];
-  /** Client private key (PEM), for mutual TLS. */
-  key?: string | Buffer | string[] | Buffer[];
-  /** Passphrase of `key`. */
-  passphrase?: string;
-  /**
-   * Refuse brokers whose certificate does not verify.
-   * @default true
-   */
-  rejectUnauthorized?: boolean;
-  /** Server name for SNI and certificate checks; the URI's host when absent. */
-  servername?: string;
-}
+/** TLS settings for `mqtts:` and `wss:` URIs, passed to Node's `tls.connect` (the same for every backend). */
+export type MqttTlsOptions = TlsOptions;
 
 /** Options of an {@link MqttConnection}. */
 export interface MqttConnectionOptions extends ConnectionOptions {
@@ -57,8 +40,9 @@ export interface MqttConnectionOptions extends ConnectionOptions {
    */
   connectTimeoutMillis?: number;
   /**
-   * Milliseconds between reconnection attempts; doubled (up to 30 s) while links keep dropping soon after
-   * connecting, for example when another client takes the same `clientId` over.
+   * Milliseconds before the first reconnection attempt after a loss; each failed attempt, and each link that
+   * drops within 10 s of connecting (for example when another client takes the same `clientId` over), doubles
+   * the wait (with jitter) up to `reconnectMaxMillis`.
    * @default 1000
    */
   reconnectMillis?: number;
@@ -115,6 +99,8 @@ export interface ResolvedConnectionOptions {
   connectTimeoutMillis: number;
   /** See {@link MqttConnectionOptions.reconnectMillis}. */
   reconnectMillis: number;
+  /** See {@link MqttConnectionOptions.reconnectMaxMillis}. */
+  reconnectMaxMillis: number;
   /** The client id in use. */
   clientId: string;
   /** See {@link MqttConnectionOptions.cleanSession}. */
@@ -147,10 +133,7 @@ export function connectionSecrets(settings: ResolvedConnectionOptions): Connecti
   return SECRETS.get(settings) ?? { password: undefined, tls: undefined };
 }
 
-const CONNECTION_KEYS = [
-  'uri',
-  'connectTimeoutMillis',
-  'reconnectMillis',
+const MQTT_CONNECTION_KEYS = [
   'clientId',
   'cleanSession',
   'protocolVersion',
@@ -162,8 +145,12 @@ const CONNECTION_KEYS = [
 
 /** Validates connection options (never mutating them) and fills in defaults; throws `INVALID_OPTIONS`. */
 export function resolveConnectionOptions(input: unknown): ResolvedConnectionOptions {
-  const opts = readOptions(PKG, input, CONNECTION_KEYS, 'connection options');
-  const parsed = checkUri(PKG, 'uri', opts.uri ?? 'mqtt://localhost', MQTT_SCHEMES);
+  const { shared, options: opts } = resolveSharedConnectionOptions(PKG, input, {
+    schemes: MQTT_SCHEMES,
+    defaultUri: 'mqtt://localhost',
+    extraKeys: MQTT_CONNECTION_KEYS,
+  });
+  const parsed = shared.url;
   checkUriParts(parsed);
   const username = decodeUserinfo(parsed, 'user', parsed.username);
   const password = decodeUserinfo(parsed, 'password', parsed.password);
@@ -173,10 +160,7 @@ export function resolveConnectionOptions(input: unknown): ResolvedConnectionOpti
   const safe = new URL(bare.toString());
   if (username !== undefined) safe.username = parsed.username;
   if (password !== undefined) safe.password = '***';
-  const tls = readTls(opts.tls);
-  if (tls && parsed.protocol !== 'mqtts:' && parsed.protocol !== 'wss:') {
-    throw invalid(PKG, `tls is only used with an mqtts: or wss: uri, got ${parsed.protocol}`);
-  }
+  const tls = readTlsOptions(PKG, opts.tls, parsed, ['mqtts', 'wss']);
   const clientId = readString(PKG, opts, 'clientId', undefined, {
     regex: CLIENT_ID_PATTERN,
     rule: 'be 1 to 256 visible ASCII characters',
@@ -201,8 +185,9 @@ export function resolveConnectionOptions(input: unknown): ResolvedConnectionOpti
     url: bare.toString(),
     safeUri: safe.toString(),
     username,
-    connectTimeoutMillis: readMillis(opts, 'connectTimeoutMillis', 3000),
-    reconnectMillis: readMillis(opts, 'reconnectMillis', 1000),
+    connectTimeoutMillis: shared.connectTimeoutMillis,
+    reconnectMillis: shared.reconnectMillis,
+    reconnectMaxMillis: shared.reconnectMaxMillis,
     clientId: clientId ?? `mq-${randomBytes(8).toString('hex')}`,
     cleanSession,
     protocolVersion,
@@ -255,24 +240,4 @@ function decodeUserinfo(url: URL, part: 'user' | 'password', raw: string): strin
       `uri ${part} has a malformed percent escape (write a literal % as %25), got ${describeValue(redactUri(url.toString()))}`,
     );
   }
-}
-
-function readMillis(opts: Record<string, unknown>, field: string, fallback: number): number {
-  return readInteger(PKG, opts, field, { min: 1, max: MAX_MILLIS }, fallback) as number;
-}
-
-function readTls(value: unknown): MqttTlsOptions | undefined {
-  if (value === undefined) return undefined;
-  const tls = readOptions(PKG, value, TLS_KEYS, 'tls');
-  readBoolean(PKG, tls, 'rejectUnauthorized', true);
-  readString(PKG, tls, 'passphrase');
-  readString(PKG, tls, 'servername');
-  for (const field of ['ca', 'cert', 'key']) {
-    const item = tls[field];
-    const items = Array.isArray(item) ? item : [item];
-    if (item !== undefined && !items.every((x) => typeof x === 'string' || Buffer.isBuffer(x))) {
-      throw invalid(PKG, `tls.${field} must be a PEM string, a Buffer or an array of them`);
-    }
-  }
-  return { ...(tls as MqttTlsOptions) };
 }

@@ -1,7 +1,8 @@
-import { evaluateContract } from '@mq/core/contract';
+import { contractCases, evaluateContract } from '@mq/core/contract';
 import { describe, expect, it } from 'vitest';
 import {
   acksMultiple,
+  backsOffWithoutCap,
   broadcastToOne,
   buffersWhileDisconnected,
   dropsEveryTenth,
@@ -10,6 +11,7 @@ import {
   handlerOnSenderIgnored,
   ignoresNack,
   leavesTimerOnClose,
+  neverBacksOff,
   prefetchOnSenderIgnored,
   prefetchRequired,
   redeliversSameBuffer,
@@ -88,10 +90,19 @@ describe('the contract catches broken backends', () => {
     await failsExactly(throwsWithoutErrorListener, ['reliable.handler-throws-without-error-listener']);
   }, 60_000);
 
-  it('backends that retry too soon or stop retrying fail unreachable-keeps-retrying', async () => {
-    await failsExactly(retriesTooSoon, ['lifecycle.unreachable-keeps-retrying']);
-    await failsExactly(stopsRetrying, ['lifecycle.unreachable-keeps-retrying']);
-  }, 60_000);
+  it('backends that retry too soon, stop retrying, never back off or back off without a cap fail the retry cases', async () => {
+    const retryCases = ['lifecycle.unreachable-keeps-retrying', 'lifecycle.unreachable-backs-off'];
+    await failsExactly(retriesTooSoon, retryCases);
+    await failsExactly(stopsRetrying, retryCases);
+    // Fixed or unbounded waits still retry, never sooner than reconnectMillis: only the backoff case sees them.
+    await failsExactly(neverBacksOff, ['lifecycle.unreachable-backs-off']);
+    await failsExactly(backsOffWithoutCap, ['lifecycle.unreachable-backs-off']);
+    const outcomes = await evaluateContract(
+      target(neverBacksOff),
+      contractCases.filter((c) => c.id === 'lifecycle.unreachable-keeps-retrying'),
+    );
+    expect(failed(outcomes)).toEqual([]);
+  }, 90_000);
 
   it('the healthy memory backend fails no case', async () => {
     const { memoryBackend } = await import('@mq/memory');

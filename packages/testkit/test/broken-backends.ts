@@ -377,6 +377,22 @@ export const retriesTooSoon: Backend = {
     }),
 };
 
+/** Retries at a fixed interval: `reconnectMaxMillis` read as `reconnectMillis`. */
+export const neverBacksOff: Backend = {
+  ...memoryBackend,
+  name: 'never-backs-off',
+  createConnection: (options) =>
+    memoryBackend.createConnection({ ...options, reconnectMaxMillis: options.reconnectMillis ?? 1000 }),
+};
+
+/** Backs off without a ceiling: `reconnectMaxMillis` ignored. */
+export const backsOffWithoutCap: Backend = {
+  ...memoryBackend,
+  name: 'backs-off-without-cap',
+  createConnection: (options) =>
+    memoryBackend.createConnection({ ...options, reconnectMaxMillis: 2_147_483_647 }),
+};
+
 /** Gives up after the first failed attempt instead of retrying until closed. */
 export const stopsRetrying = brokenConnections('stops-retrying', (connection) => {
   connection.on('status', (status) => {

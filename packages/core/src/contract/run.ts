@@ -1,3 +1,4 @@
+import { settleWithin, withDeadline } from '../deadline.js';
 import { ContractFailure } from './assert.js';
 import { broadcastCases } from './cases/broadcast.js';
 import { closeCases } from './cases/close.js';
@@ -55,12 +56,7 @@ export async function runContractCase(target: ContractTarget, contractCase: Cont
   } catch (error) {
     failure = error;
   } finally {
-    let timer: NodeJS.Timeout | undefined;
-    const limit = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, ctx.waitMillis);
-    });
-    await Promise.race([ctx.cleanup(), limit]);
-    clearTimeout(timer);
+    await settleWithin(ctx.cleanup(), ctx.waitMillis);
     // A rejection is reported as unhandled only after the microtask queue drains: give it a turn to show.
     await new Promise((resolve) => setImmediate(resolve));
     escapes.stop();
@@ -124,26 +120,15 @@ export async function evaluateContract(
     }
     const running = runContractCase(target, contractCase);
     try {
-      await withTimeout(running, caseTimeout(target, contractCase), contractCase.id);
+      const limit = caseTimeout(target, contractCase);
+      await withDeadline(running, limit, () => new Error(`${contractCase.id} took longer than ${limit} ms`));
       outcomes.push({ id: contractCase.id, outcome: 'passed' });
     } catch (error) {
       outcomes.push({ id: contractCase.id, outcome: 'failed', error });
       // A case that ran out of time is still running: give it (and its cleanup) a bounded while to end, so that
       // its leftovers and escapes are not blamed on the next case.
-      await withTimeout(running, 10_000 * (target.timeScale ?? 1), contractCase.id).catch(() => {});
+      await settleWithin(running, 10_000 * (target.timeScale ?? 1));
     }
   }
   return outcomes;
-}
-
-async function withTimeout<T>(promise: Promise<T>, millis: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const limit = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} took longer than ${millis} ms`)), millis);
-  });
-  try {
-    return await Promise.race([promise, limit]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -245,6 +245,44 @@ export const lifecycleCases: ContractCase[] = [
 
   defineCase(
     'lifecycle',
+    'unreachable-backs-off',
+    'against an unreachable broker the wait between attempts doubles from reconnectMillis and stops growing at reconnectMaxMillis',
+    async (ctx) => {
+      const reconnectMillis = 100;
+      const reconnectMaxMillis = 400;
+      const conn = ctx.newConnection({
+        ...ctx.target.unreachableConnectionOptions(),
+        reconnectMillis,
+        reconnectMaxMillis,
+      });
+      // Each wait runs from a failed attempt (disconnected) to the next attempt (connecting).
+      const waits: number[] = [];
+      let failedAt: number | undefined;
+      conn.on('status', (status) => {
+        if (status === 'disconnected') failedAt = Date.now();
+        if (status === 'connecting' && failedAt !== undefined) waits.push(Date.now() - failedAt);
+      });
+      conn.on('error', () => {});
+      conn.connect();
+      await ctx.poll(() => waits.length >= 5, 'five retries', ctx.waitMillis + 8 * reconnectMaxMillis);
+      await conn.close();
+      const [first, second, third, ...capped] = waits as [number, number, number, ...number[]];
+      // Timers may fire a millisecond early; a wait of 0.8 to 1 times its value is the documented jitter.
+      check(first >= reconnectMillis - 5, `the first retry came after ${first} ms (reconnectMillis 100)`);
+      check(second >= 160 - 5, `the second retry came after ${second} ms, expected 160 to 200 (doubled)`);
+      check(third >= 320 - 5, `the third retry came after ${third} ms, expected 320 to 400 (doubled again)`);
+      for (const wait of capped) {
+        // Late timers on a loaded machine stretch a wait; without the cap it would be 800 ms, then 1600.
+        check(
+          wait >= 320 - 5 && wait < 1.5 * reconnectMaxMillis,
+          `a retry after the cap came after ${wait} ms, expected 320 to 400 (reconnectMaxMillis 400)`,
+        );
+      }
+    },
+  ),
+
+  defineCase(
+    'lifecycle',
     'unreachable-send-rejects',
     'a send to a queue on an unreachable broker rejects with NOT_CONNECTED',
     async (ctx) => {

@@ -116,6 +116,8 @@ export const validationCases: ContractCase[] = [
         [{ ...base, connectTimeoutMillis: -1 }, 'connectTimeoutMillis'],
         [{ ...base, connectTimeoutMillis: 1.5 }, 'connectTimeoutMillis'],
         [{ ...base, reconectMillis: 10 }, 'reconectMillis'],
+        [{ ...base, reconnectMaxMillis: 0 }, 'reconnectMaxMillis'],
+        [{ ...base, reconnectMillis: 500, reconnectMaxMillis: 499 }, 'reconnectMaxMillis'],
       ];
       for (const [options, field] of cases) {
         const error = checkThrowsCode(
@@ -133,6 +135,13 @@ export const validationCases: ContractCase[] = [
         'INVALID_OPTIONS',
         'null connection options',
       );
+      // The shared reconnect options are accepted by every backend, a fixed interval included.
+      const fixed = ctx.target.backend.createConnection({
+        ...base,
+        reconnectMillis: 200,
+        reconnectMaxMillis: 200,
+      } as never);
+      await fixed.close();
     },
   ),
 

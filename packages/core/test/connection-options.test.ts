@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { MqError, readTlsOptions, resolveSharedConnectionOptions } from '../src/index.js';
+
+const spec = { schemes: ['x', 'xs'], defaultUri: 'x://localhost', extraKeys: ['own'] };
+
+function invalidMessage(make: () => unknown): string {
+  try {
+    make();
+  } catch (error) {
+    expect(MqError.hasCode(error, 'INVALID_OPTIONS')).toBe(true);
+    return (error as Error).message;
+  }
+  throw new Error('expected INVALID_OPTIONS');
+}
+
+describe('resolveSharedConnectionOptions', () => {
+  it('fills in the documented defaults and hands back the record for the backend to read its own fields', () => {
+    const { shared, options } = resolveSharedConnectionOptions('mq/x', { own: 7 }, spec);
+    expect(shared.url.toString()).toBe('x://localhost');
+    expect(shared).toMatchObject({
+      connectTimeoutMillis: 3000,
+      reconnectMillis: 1000,
+      reconnectMaxMillis: 30_000,
+    });
+    expect(options.own).toBe(7);
+  });
+
+  it('raises the default reconnectMaxMillis to a larger reconnectMillis, and takes a fixed interval', () => {
+    expect(
+      resolveSharedConnectionOptions('mq/x', { reconnectMillis: 60_000 }, spec).shared.reconnectMaxMillis,
+    ).toBe(60_000);
+    const fixed = resolveSharedConnectionOptions(
+      'mq/x',
+      { reconnectMillis: 500, reconnectMaxMillis: 500 },
+      spec,
+    );
+    expect(fixed.shared).toMatchObject({ reconnectMillis: 500, reconnectMaxMillis: 500 });
+  });
+
+  it('names the field and the rule', () => {
+    expect(
+      invalidMessage(() =>
+        resolveSharedConnectionOptions('mq/x', { reconnectMaxMillis: 10, reconnectMillis: 20 }, spec),
+      ),
+    ).toBe('[mq/x] reconnectMaxMillis must be at least reconnectMillis (20), got 10');
+    expect(invalidMessage(() => resolveSharedConnectionOptions('mq/x', { uri: 'y://h' }, spec))).toBe(
+      '[mq/x] uri scheme must be one of x:, xs:, got y:',
+    );
+    expect(
+      invalidMessage(() => resolveSharedConnectionOptions('mq/x', { reconnectMillis: 2 ** 31 }, spec)),
+    ).toMatch(/reconnectMillis must be an integer from 1 to 2147483647/);
+    expect(invalidMessage(() => resolveSharedConnectionOptions('mq/x', { theirs: 1 }, spec))).toMatch(
+      /unknown field 'theirs'; known fields: uri, connectTimeoutMillis, reconnectMillis, reconnectMaxMillis, own/,
+    );
+  });
+});
+
+describe('readTlsOptions', () => {
+  const tlsUrl = new URL('xs://host');
+
+  it('returns nothing when absent and a fresh object with rejectUnauthorized true by default', () => {
+    expect(readTlsOptions('mq/x', undefined, tlsUrl, ['xs'])).toBeUndefined();
+    const given = { ca: ['a', Buffer.from('b')], servername: 'broker' };
+    const tls = readTlsOptions('mq/x', given, tlsUrl, ['xs']);
+    expect(tls).toEqual({ ca: ['a', Buffer.from('b')], servername: 'broker', rejectUnauthorized: true });
+    expect(tls).not.toBe(given);
+  });
+
+  it('refuses bad fields and TLS on a plain-TCP URI', () => {
+    expect(invalidMessage(() => readTlsOptions('mq/x', { ca: 1 }, tlsUrl, ['xs']))).toBe(
+      '[mq/x] tls.ca must be a PEM string, a Buffer or an array of them, got 1',
+    );
+    expect(invalidMessage(() => readTlsOptions('mq/x', { pfx: 'x' }, tlsUrl, ['xs']))).toMatch(
+      /unknown field 'pfx'/,
+    );
+    expect(invalidMessage(() => readTlsOptions('mq/x', {}, new URL('x://host'), ['xs', 'ws']))).toBe(
+      '[mq/x] tls is only used with an xs: or ws: uri, got x:',
+    );
+  });
+});

@@ -1,0 +1,222 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { MqError, type Status } from '../src/index.js';
+import { flush, ScriptedConnection, ScriptedQueue } from './fixtures.js';
+
+// BaseConnection and BaseQueue driven step by step: the test settles every open and moves the clock, so each
+// interleaving below happens exactly, every run.
+beforeEach(() => {
+  vi.useFakeTimers();
+  vi.spyOn(Math, 'random').mockReturnValue(0);
+});
+afterEach(() => {
+  vi.useRealTimers();
+  vi.restoreAllMocks();
+});
+
+function record(source: { on(event: 'status', listener: (status: Status) => void): unknown }): Status[] {
+  const seen: Status[] = [];
+  source.on('status', (status) => seen.push(status));
+  return seen;
+}
+
+async function connectedConnection(): Promise<ScriptedConnection> {
+  const conn = new ScriptedConnection();
+  conn.on('error', () => {});
+  conn.connect();
+  conn.lastOpen.resolve();
+  await flush();
+  expect(conn.status).toBe('connected');
+  return conn;
+}
+
+async function connectedQueue(conn: ScriptedConnection, options = {}): Promise<ScriptedQueue> {
+  const queue = new ScriptedQueue(conn, options);
+  queue.on('error', () => {});
+  queue.connect();
+  queue.lastOpen.resolve();
+  await flush();
+  expect(queue.status).toBe('connected');
+  return queue;
+}
+
+describe('BaseConnection retries', () => {
+  it('backs off after each failed attempt (100, 200, 400, 800, 800 ms) and says when the next comes', async () => {
+    const conn = new ScriptedConnection(100, 800);
+    const errors: MqError[] = [];
+    conn.on('error', (error) => errors.push(error));
+    conn.connect();
+    const gaps: number[] = [];
+    for (let attempt = 1; attempt <= 5; attempt += 1) {
+      conn.lastOpen.reject(new Error('refused'));
+      await flush();
+      expect(conn.status).toBe('disconnected');
+      const before = conn.opens.length;
+      let waited = 0;
+      while (conn.opens.length === before) {
+        await vi.advanceTimersByTimeAsync(10);
+        waited += 10;
+      }
+      gaps.push(waited);
+    }
+    expect(gaps).toEqual([100, 200, 400, 800, 800]);
+    expect(errors.map((error) => error.message.match(/reconnecting in (\d+) ms/)?.[1])).toEqual([
+      '100',
+      '200',
+      '400',
+      '800',
+      '800',
+    ]);
+    // close() waits for the attempt under way (a backend bounds it by connectTimeoutMillis).
+    const closing = conn.close();
+    conn.lastOpen.reject(new Error('refused'));
+    await closing;
+    expect(conn.status).toBe('closed');
+  });
+
+  it('retries after reconnectMillis when a link that stayed up 10 s drops, and keeps backing off while links drop young', async () => {
+    const conn = await connectedConnection();
+    const retryAfterDrop = async (): Promise<number> => {
+      conn.drop();
+      const before = conn.opens.length;
+      let waited = 0;
+      while (conn.opens.length === before) {
+        await vi.advanceTimersByTimeAsync(10);
+        waited += 10;
+      }
+      conn.lastOpen.resolve();
+      await flush();
+      return waited;
+    };
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(await retryAfterDrop()).toBe(100);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(await retryAfterDrop()).toBe(200);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(await retryAfterDrop()).toBe(400);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(await retryAfterDrop()).toBe(100);
+    await conn.close();
+  });
+
+  it('close() during an attempt waits for it, never reports connected, and closes the link', async () => {
+    const conn = new ScriptedConnection();
+    const seen = record(conn);
+    conn.connect();
+    const closing = conn.close();
+    expect(conn.status).toBe('closing');
+    conn.lastOpen.resolve();
+    await closing;
+    expect(seen).toEqual(['connecting', 'closing', 'closed']);
+    expect(conn.closes).toBe(1);
+  });
+
+  it('close() while a retry is pending cancels it: no attempt after closed', async () => {
+    const conn = new ScriptedConnection();
+    conn.on('error', () => {});
+    conn.connect();
+    conn.lastOpen.reject(new Error('refused'));
+    await flush();
+    await conn.close();
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(conn.opens).toHaveLength(1);
+    expect(conn.status).toBe('closed');
+  });
+});
+
+describe('BaseQueue', () => {
+  it('an open that straddles a connection loss is not trusted: the queue waits for the new link and opens again', async () => {
+    const conn = await connectedConnection();
+    const queue = new ScriptedQueue(conn);
+    queue.on('error', () => {});
+    const seen = record(queue);
+    queue.connect();
+    const stale = queue.lastOpen;
+    conn.drop();
+    expect(queue.status).toBe('disconnected');
+    stale.resolve();
+    await flush();
+    // Opened on the dead link: forgotten, not reported connected.
+    expect(queue.status).toBe('disconnected');
+    expect(queue.calls).toEqual(['open', 'linkDown', 'linkDown']);
+    await vi.advanceTimersByTimeAsync(100);
+    conn.lastOpen.resolve();
+    await flush();
+    expect(queue.opens).toHaveLength(2);
+    queue.lastOpen.resolve();
+    await flush();
+    expect(seen).toEqual(['connecting', 'disconnected', 'connecting', 'connected']);
+    await conn.close();
+  });
+
+  it('a lost channel (connection up) reopens after reconnectMillis; a connection loss meanwhile cancels that retry', async () => {
+    const conn = await connectedConnection();
+    const queue = await connectedQueue(conn);
+    const errors: MqError[] = [];
+    queue.on('error', (error) => errors.push(error));
+    queue.lose();
+    expect(queue.status).toBe('disconnected');
+    expect(errors).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(queue.opens).toHaveLength(2);
+    queue.lastOpen.reject(new Error('still refused'));
+    await flush();
+    // The connection drops while the queue waits to retry: the queue waits for the connection instead.
+    conn.drop();
+    await vi.advanceTimersByTimeAsync(99);
+    expect(queue.opens).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(1);
+    conn.lastOpen.resolve();
+    await flush();
+    expect(queue.opens).toHaveLength(3);
+    queue.lastOpen.resolve();
+    await flush();
+    expect(queue.status).toBe('connected');
+    await conn.close();
+  });
+
+  it('a send the backend never settles rejects with TIMEOUT exactly at sendTimeoutMillis, and close() then resolves', async () => {
+    const conn = await connectedConnection();
+    const queue = await connectedQueue(conn, { sendTimeoutMillis: 1000 });
+    let outcome: unknown = 'pending';
+    queue.sendMsg(Buffer.from('x')).then(
+      () => {
+        outcome = 'resolved';
+      },
+      (error: unknown) => {
+        outcome = error;
+      },
+    );
+    await vi.advanceTimersByTimeAsync(999);
+    expect(outcome).toBe('pending');
+    await vi.advanceTimersByTimeAsync(1);
+    expect(MqError.hasCode(outcome, 'TIMEOUT')).toBe(true);
+    await conn.close();
+    expect(queue.status).toBe('closed');
+  });
+
+  it('a connection loss rejects every send in flight with CONNECTION_LOST at once', async () => {
+    const conn = await connectedConnection();
+    const queue = await connectedQueue(conn);
+    const sends = [queue.sendMsg(Buffer.from('a')), queue.sendMsg(Buffer.from('b'))];
+    conn.drop();
+    const outcomes = await Promise.allSettled(sends);
+    expect(outcomes.map((o) => o.status === 'rejected' && (o.reason as MqError).code)).toEqual([
+      'CONNECTION_LOST',
+      'CONNECTION_LOST',
+    ]);
+    await conn.close();
+  });
+
+  it('close() during open waits for it, then stops receiving and releases, in that order', async () => {
+    const conn = await connectedConnection();
+    const queue = new ScriptedQueue(conn);
+    const seen = record(queue);
+    queue.connect();
+    const closing = queue.close();
+    queue.lastOpen.resolve();
+    await closing;
+    expect(queue.calls).toEqual(['open', 'stopReceiving', 'release']);
+    expect(seen).toEqual(['connecting', 'closing', 'closed']);
+    await conn.close();
+  });
+});
