@@ -89,7 +89,7 @@ export class RedisConnection extends BaseConnection {
       if (this.#client !== client) return;
       this.#client = undefined;
       this.#clientId = undefined;
-      this.linkLost(lastError ?? new Error('Redis closed the connection'));
+      this.notifyLinkLost(lastError ?? new Error('Redis closed the connection'));
     });
     this.#client = client;
     this.#clientId = Number(await client.client('ID'));

@@ -3,6 +3,7 @@ import {
   BaseQueue,
   type Message,
   MqError,
+  type PendingSend,
   type QueueOptions,
   resolveQueueOptions,
   toMqError,
@@ -110,7 +111,12 @@ export class RedisQueue extends BaseQueue {
     if (!this.options.broadcast) void this.#consume(rx);
   }
 
-  protected override async publish(payload: Uint8Array): Promise<void> {
+  protected override publish(payload: Uint8Array, send: PendingSend): void {
+    // Settle `send` when the command is answered; core rejects it at its deadline or when the link drops.
+    send.follow(this.#write(payload));
+  }
+
+  async #write(payload: Uint8Array): Promise<void> {
     const client = this.#conn.commandClient(`message not sent to '${this.name}'`);
     const body = Buffer.isBuffer(payload)
       ? payload
@@ -148,7 +154,7 @@ export class RedisQueue extends BaseQueue {
     );
   }
 
-  protected override linkDown(): void {
+  protected override onLinkDown(): void {
     this.#teardown();
   }
 
@@ -216,7 +222,7 @@ export class RedisQueue extends BaseQueue {
   #lost(rx: Receiver, error: unknown): void {
     if (rx.stopped || this.#receiver !== rx) return;
     this.#teardown();
-    this.resourceLost(error);
+    this.notifyResourceLost(error);
   }
 
   /**

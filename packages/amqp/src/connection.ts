@@ -34,7 +34,10 @@ export class AmqpConnection extends BaseConnection {
     return this.settings.connectionName;
   }
 
-  /** SPI for {@link AmqpQueue}: the live amqplib connection, or `undefined` unless connected. */
+  /**
+   * For {@link AmqpQueue}: the live amqplib connection, or `undefined` unless connected.
+   * @internal
+   */
   get channelModel(): amqp.ChannelModel | undefined {
     return this.#model;
   }
@@ -83,7 +86,7 @@ export class AmqpConnection extends BaseConnection {
       if (this.#model !== model) return;
       this.#model = undefined;
       const cause = error ?? failure;
-      this.linkLost(
+      this.notifyLinkLost(
         new MqError('BROKER', `[${PKG}] connection to ${safeUri} lost: ${cause?.message ?? 'closed'}`, {
           cause,
         }),

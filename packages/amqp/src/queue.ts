@@ -91,11 +91,11 @@ export class AmqpQueue extends BaseQueue {
     this.#link = link;
   }
 
-  protected override publish(payload: Uint8Array, send: PendingSend): undefined {
+  protected override publish(payload: Uint8Array, send: PendingSend): void {
     const link = this.#link;
     if (!link || link.closed) {
       send.reject(this.#lost('the channel is gone; message not sent'));
-      return undefined;
+      return;
     }
     const blocked = link.blockedWait();
     if (blocked) {
@@ -110,7 +110,6 @@ export class AmqpQueue extends BaseQueue {
     } else {
       this.#publishNow(link, payload, send);
     }
-    return undefined;
   }
 
   /** Not copied here: amqplib copies small bodies into its frame and writes larger ones as they are. */
@@ -178,7 +177,7 @@ export class AmqpQueue extends BaseQueue {
     link.fail(this.#lost('queue closed'));
   }
 
-  protected override linkDown(): void {
+  protected override onLinkDown(): void {
     const link = this.#link;
     this.#link = undefined;
     this.#staleTemp = undefined;
@@ -239,27 +238,23 @@ export class AmqpQueue extends BaseQueue {
     link.fail(error);
     // Whenever its channel dies, also while open() is still running: the exclusive queue lives as long as its
     // connection and, still bound, would fill up with every broadcast. The next open on this connection deletes
-    // it (a connection loss takes it with it: linkDown() forgets it).
+    // it (a connection loss takes it with it: onLinkDown() forgets it).
     if (link.tempQueue !== undefined && !this.#releasing) {
       this.#staleTemp = { model: link.model, queue: link.tempQueue };
     }
     if (this.#link !== link) return;
+    this.#link = undefined;
     // No confirm can come on a closed channel.
     this.failPendingSends(error);
-    // A dying connection closes its channels just before it reports its own close, in the same tick: wait a
-    // microtask so that linkDown() (connection lost) wins over resourceLost() (channel closed by the broker).
-    queueMicrotask(() => {
-      if (this.#link !== link) return;
-      this.#link = undefined;
-      const cause = link.brokerError;
-      this.resourceLost(
-        new MqError(
-          'BROKER',
-          `[${PKG}] the broker closed the channel of queue '${this.name}': ${cause?.message ?? 'closed'}`,
-          { cause },
-        ),
-      );
-    });
+    // If the whole connection is dying, core lets its loss win over this one.
+    const cause = link.brokerError;
+    this.notifyResourceLost(
+      new MqError(
+        'BROKER',
+        `[${PKG}] the broker closed the channel of queue '${this.name}': ${cause?.message ?? 'closed'}`,
+        { cause },
+      ),
+    );
   }
 
   async #dropStaleTemp(channel: amqp.Channel, model: amqp.ChannelModel): Promise<void> {

@@ -19,7 +19,7 @@ export const STABLE_LINK_MILLIS = 10_000;
  * queues to close first, and `close()`. A backend implements only the link:
  * - `openLink()`: connect to the broker, within the connect timeout; reject on failure;
  * - `closeLink()`: close whatever link is open (or half-open); must not throw when there is none;
- * - call `linkLost(error)` when an open link drops by itself.
+ * - call `notifyLinkLost(error)` when an open link drops by itself.
  */
 export abstract class BaseConnection extends TypedEmitter<ConnectionEvents> implements Connection {
   /** Milliseconds before the first reconnection attempt after a loss. */
@@ -85,7 +85,7 @@ export abstract class BaseConnection extends TypedEmitter<ConnectionEvents> impl
   protected abstract closeLink(): Promise<void>;
 
   /** The backend calls this when an open link drops by itself; ignored unless `connected`. */
-  protected linkLost(error?: unknown): void {
+  protected notifyLinkLost(error?: unknown): void {
     if (this.#status !== 'connected') return;
     if (Date.now() - this.#connectedAt >= STABLE_LINK_MILLIS) this.#backoff.reset();
     const delay = this.#backoff.next();

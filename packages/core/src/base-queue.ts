@@ -25,8 +25,8 @@ export interface QueueHost extends StatusSource {
  * - `publish(payload, send)`: send one message; on a reliable queue it is done on the broker's confirmation;
  * - `stopReceiving()`: stop new deliveries (cancel the consumer), keeping the channel for acks;
  * - `release()`: drop the resources; must not throw when there is nothing to drop;
- * and calls `deliver(message)` for each message, `resourceLost(error)` when its resources die while the
- * connection stays up, and `linkDown()` is called when the connection drops.
+ * and calls `deliver(message)` for each message, `notifyResourceLost(error)` when its resources die while the
+ * connection stays up, and `onLinkDown()` is called when the connection drops.
  */
 export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Queue {
   /** The validated options. */
@@ -139,29 +139,26 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
       );
     }
     const send = this.#sends.begin();
-    let sending: Promise<void> | undefined;
     try {
-      sending = this.publish(payload, send);
+      this.publish(payload, send);
     } catch (error) {
       send.reject(toMqError(error, 'BROKER', `[${this.pkg}] send on '${this.name}' failed`));
     }
-    if (sending === undefined) return this.#sends.watch(send);
-    // Already settled (e.g. a best-effort write the socket took at once): nothing for close() or the deadline.
-    if (sending === SETTLED) return sending;
-    return this.#sends.track(sending);
+    // Settled inside publish() (a best-effort write the socket took at once): nothing for close() or the deadline.
+    return this.#sends.watch(send);
   }
 
   /** Creates the broker-side resources; called only while the connection is `connected`. */
   protected abstract open(): Promise<void>;
 
   /**
-   * Sends one message (already validated); on a reliable queue it is done on the broker's confirmation. Either
-   * return a promise that settles with the send (`SETTLED` when it is complete on return: it is then not
-   * tracked for `close()` nor timed), or return `undefined` and settle `send` (now or later): no promise of the
-   * backend's own, which is the cheaper way. Either way the send is rejected for you at its deadline
-   * (`sendTimeoutMillis`) and when the connection drops (see `failPendingSends()`).
+   * Sends one message (already validated) and settles `send`: `send.resolve()` once it is done (written, or
+   * confirmed by the broker on a reliable queue), `send.reject(error)` when it failed, now or later; a backend
+   * with a promise in hand calls `send.follow(promise)`. Throwing rejects the send. Whatever the backend does,
+   * the send is rejected for it at its deadline (`sendTimeoutMillis`) and when the connection drops (see
+   * `failPendingSends()`); later calls on `send` do nothing.
    */
-  protected abstract publish(payload: Uint8Array, send: PendingSend): Promise<void> | undefined;
+  protected abstract publish(payload: Uint8Array, send: PendingSend): void;
 
   /**
    * Rejects every send still waiting for the broker with `error`: call it when what carries them is gone while
@@ -179,10 +176,10 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
 
   /**
    * Called when the connection drops, and when an `open()` finishes on a link that has dropped since: forget
-   * the dead resources, reject pending sends. May run more than once. Not called after `resourceLost()` (the
+   * the dead resources, reject pending sends. May run more than once. Not called after `notifyResourceLost()` (the
    * backend already knows), so `open()` must also clear leftovers of an earlier attempt. Default: nothing.
    */
-  protected linkDown(): void {}
+  protected onLinkDown(): void {}
 
   /** The backend calls this for each received message; the handler runs and is tracked for `close()`. */
   protected deliver(message: Message): void {
@@ -232,14 +229,24 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
     );
   }
 
-  /** The backend calls this when its resources die while the connection stays up (e.g. a channel closed by the broker). */
-  protected resourceLost(error: unknown): void {
+  /**
+   * The backend calls this when its resources die while the connection stays up (e.g. a channel closed by the
+   * broker). A connection loss wins: a dying connection often closes its channels just before it reports its
+   * own loss, so this waits one turn of the event loop and does nothing if the connection dropped meanwhile
+   * (the queue then goes `disconnected` through `onLinkDown()`, once). No backend needs to order those events.
+   */
+  protected notifyResourceLost(error: unknown): void {
     if (this.#status !== 'connected' && this.#status !== 'connecting') return;
-    this.reportError(
-      toMqError(error, 'BROKER', `[${this.pkg}] queue '${this.name}' lost its broker resources`),
-    );
-    this.#setStatus('disconnected');
-    this.#scheduleRetry();
+    const epoch = this.#linkEpoch;
+    setImmediate(() => {
+      if (epoch !== this.#linkEpoch) return;
+      if (this.#status !== 'connected' && this.#status !== 'connecting') return;
+      this.reportError(
+        toMqError(error, 'BROKER', `[${this.pkg}] queue '${this.name}' lost its broker resources`),
+      );
+      this.#setStatus('disconnected');
+      this.#scheduleRetry();
+    });
   }
 
   /** Emits an `error`, unless the queue is closed (nothing is emitted after `closed`). */
@@ -272,7 +279,7 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
       this.#retryTimer = undefined;
       if (this.#status !== 'disconnected') {
         this.#setStatus('disconnected');
-        this.linkDown();
+        this.onLinkDown();
       }
     }
   };
@@ -285,7 +292,7 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
         () => {
           if (epoch !== this.#linkEpoch) {
             // Opened on a link that has dropped since: forget those resources (close() releases them itself).
-            if (this.#status !== 'closing') this.linkDown();
+            if (this.#status !== 'closing') this.onLinkDown();
             return;
           }
           if (this.#status === 'connecting') this.#setStatus('connected');

@@ -11,6 +11,8 @@ export interface PendingSend {
   resolve(): void;
   /** The send failed with `error` (an `MqError`, so that the app can tell why). */
   reject(error: unknown): void;
+  /** Settles as `sending` does: for a backend whose client library returns a promise. */
+  follow(sending: PromiseLike<unknown>): void;
 }
 
 const PENDING = 0;
@@ -50,6 +52,13 @@ class Send implements PendingSend {
     this.#error = error;
     this.#reject?.(error);
     if (this.watched) this.#onSettled(this);
+  }
+
+  follow(sending: PromiseLike<unknown>): void {
+    sending.then(
+      () => this.resolve(),
+      (error: unknown) => this.reject(error),
+    );
   }
 
   /** The app's promise: `SETTLED` when already done, else one that settles with this send. */
@@ -110,16 +119,6 @@ export class InFlightSends {
     this.#count += 1;
     if (!this.#timer) this.#arm();
     return send.promise();
-  }
-
-  /** Tracks a send a backend returned as a promise; the result settles as it does, or rejects at the deadline. */
-  track(sending: Promise<void>): Promise<void> {
-    const send = this.begin();
-    sending.then(
-      () => send.resolve(),
-      (error: unknown) => send.reject(error),
-    );
-    return this.watch(send);
   }
 
   /** Rejects every unsettled send with `error` (their link is gone: no answer can come). */

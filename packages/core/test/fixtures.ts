@@ -52,7 +52,7 @@ export class ScriptedConnection extends BaseConnection {
 
   /** Drops the open link, as a broker or network failure would. */
   drop(error: Error = new Error('link dropped')): void {
-    this.linkLost(error);
+    this.notifyLinkLost(error);
   }
 
   protected override openLink(): Promise<void> {
@@ -72,7 +72,7 @@ export class ScriptedQueue extends BaseQueue {
   readonly opens: Step[] = [];
   /** Sends handed to the backend, in order. */
   readonly sends: PendingSend[] = [];
-  /** Each hook call, in order: `open`, `linkDown`, `stopReceiving`, `release`. */
+  /** Each hook call, in order: `open`, `onLinkDown`, `stopReceiving`, `release`. */
   readonly calls: string[] = [];
 
   constructor(connection: ScriptedConnection, options: Record<string, unknown> = {}) {
@@ -96,7 +96,7 @@ export class ScriptedQueue extends BaseQueue {
 
   /** The broker-side resources die while the connection stays up (a channel closed by the broker). */
   lose(error: Error = new Error('channel closed')): void {
-    this.resourceLost(error);
+    this.notifyResourceLost(error);
   }
 
   protected override open(): Promise<void> {
@@ -119,8 +119,8 @@ export class ScriptedQueue extends BaseQueue {
     this.calls.push('release');
   }
 
-  protected override linkDown(): void {
-    this.calls.push('linkDown');
+  protected override onLinkDown(): void {
+    this.calls.push('onLinkDown');
   }
 }
 

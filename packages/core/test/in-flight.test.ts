@@ -14,12 +14,19 @@ function deferred(): { promise: Promise<void>; resolve: () => void; reject: (e: 
   return { promise, resolve, reject };
 }
 
+/** A send whose backend settles it as `sending` does (`PendingSend.follow`), watched as sendMsg() watches it. */
+function track(sends: InFlightSends, sending: Promise<void>): Promise<void> {
+  const send = sends.begin();
+  send.follow(sending);
+  return sends.watch(send);
+}
+
 describe('InFlightSends', () => {
   it('settles a tracked send as the send settles', async () => {
     const sends = new InFlightSends(1000, timedOut);
     const ok = deferred();
     const bad = deferred();
-    const tracked = [sends.track(ok.promise), sends.track(bad.promise)];
+    const tracked = [track(sends, ok.promise), track(sends, bad.promise)];
     expect(sends.size).toBe(2);
     ok.resolve();
     bad.reject(new Error('nack'));
@@ -33,7 +40,7 @@ describe('InFlightSends', () => {
     const sends = new InFlightSends(30, timedOut);
     const silent = deferred();
     const started = Date.now();
-    const error = await sends.track(silent.promise).catch((e: unknown) => e);
+    const error = await track(sends, silent.promise).catch((e: unknown) => e);
     expect(MqError.hasCode(error, 'TIMEOUT')).toBe(true);
     expect(Date.now() - started).toBeGreaterThanOrEqual(25);
     expect(sends.size).toBe(0);
@@ -45,8 +52,8 @@ describe('InFlightSends', () => {
     const sends = new InFlightSends(40, timedOut);
     const answered = deferred();
     const silent = deferred();
-    void sends.track(answered.promise).catch(() => {});
-    void sends.track(silent.promise).catch(() => {});
+    void track(sends, answered.promise).catch(() => {});
+    void track(sends, silent.promise).catch(() => {});
     let drained = false;
     const waiting = sends.drained().then(() => {
       drained = true;
@@ -63,7 +70,7 @@ describe('InFlightSends', () => {
     const timers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
     const before = timers();
     const send = deferred();
-    const tracked = sends.track(send.promise);
+    const tracked = track(sends, send.promise);
     expect(timers()).toBe(before);
     send.resolve();
     await tracked;

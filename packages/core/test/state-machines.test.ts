@@ -137,7 +137,7 @@ describe('BaseQueue', () => {
     await flush();
     // Opened on the dead link: forgotten, not reported connected.
     expect(queue.status).toBe('disconnected');
-    expect(queue.calls).toEqual(['open', 'linkDown', 'linkDown']);
+    expect(queue.calls).toEqual(['open', 'onLinkDown', 'onLinkDown']);
     await vi.advanceTimersByTimeAsync(100);
     conn.lastOpen.resolve();
     await flush();
@@ -154,6 +154,9 @@ describe('BaseQueue', () => {
     const errors: MqError[] = [];
     queue.on('error', (error) => errors.push(error));
     queue.lose();
+    // Core waits one turn of the event loop: a connection loss in the same tick would win.
+    expect(queue.status).toBe('connected');
+    await vi.advanceTimersByTimeAsync(0);
     expect(queue.status).toBe('disconnected');
     expect(errors).toHaveLength(1);
     await vi.advanceTimersByTimeAsync(100);
@@ -168,6 +171,31 @@ describe('BaseQueue', () => {
     conn.lastOpen.resolve();
     await flush();
     expect(queue.opens).toHaveLength(3);
+    queue.lastOpen.resolve();
+    await flush();
+    expect(queue.status).toBe('connected');
+    await conn.close();
+  });
+
+  it('a channel loss reported just before its connection loss (same tick) counts as the connection loss', async () => {
+    const conn = await connectedConnection();
+    const queue = await connectedQueue(conn);
+    const errors: MqError[] = [];
+    queue.on('error', (error) => errors.push(error));
+    const seen = record(queue);
+    // The order a dying amqplib connection reports in: its channels close, then the connection.
+    queue.lose(new Error('channel closed'));
+    conn.drop(new Error('socket closed'));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(seen).toEqual(['disconnected']);
+    expect(queue.calls.filter((call) => call === 'onLinkDown')).toHaveLength(1);
+    expect(errors).toEqual([]);
+    // No reopen on the dead link: the queue waits for the connection to come back.
+    await vi.advanceTimersByTimeAsync(100);
+    expect(queue.opens).toHaveLength(1);
+    conn.lastOpen.resolve();
+    await flush();
+    expect(queue.opens).toHaveLength(2);
     queue.lastOpen.resolve();
     await flush();
     expect(queue.status).toBe('connected');

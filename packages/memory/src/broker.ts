@@ -1,7 +1,10 @@
 import { MqError } from '@mq/core';
 import { Mailbox } from './mailbox.js';
 
-/** A live link from a connection to a broker; the broker calls `onDrop` when it cuts the link. */
+/**
+ * A live link from a connection to a broker; the broker calls `onDrop` when it cuts the link.
+ * @internal
+ */
 export interface Session {
   /** Called once when the broker drops the session (stop, or fault injection). */
   onDrop(reason: MqError): void;
@@ -51,7 +54,10 @@ export class MemoryBroker {
     this.#running = true;
   }
 
-  /** Cuts one session's link, as a network failure would. */
+  /**
+   * Cuts one session's link, as a network failure would.
+   * @internal
+   */
   drop(session: Session): void {
     this.#drop(session, 'link dropped');
   }
@@ -67,23 +73,35 @@ export class MemoryBroker {
     this.#exchanges.clear();
   }
 
-  /** Opens a session; throws `BROKER` when the broker is stopped. */
+  /**
+   * Opens a session; throws `BROKER` when the broker is stopped.
+   * @internal
+   */
   openSession(session: Session): void {
     if (!this.#running) throw new MqError('BROKER', `[mq/memory] broker '${this.name}' is not running`);
     this.#sessions.add(session);
   }
 
-  /** Closes a session. */
+  /**
+   * Closes a session.
+   * @internal
+   */
   closeSession(session: Session): void {
     this.#sessions.delete(session);
   }
 
-  /** True while the session is open. */
+  /**
+   * True while the session is open.
+   * @internal
+   */
   isOpen(session: Session): boolean {
     return this.#sessions.has(session);
   }
 
-  /** The durable unicast queue `name`, declared on first use. */
+  /**
+   * The durable unicast queue `name`, declared on first use.
+   * @internal
+   */
   queue(name: string): Mailbox {
     let mailbox = this.#queues.get(name);
     if (!mailbox) {
@@ -93,12 +111,18 @@ export class MemoryBroker {
     return mailbox;
   }
 
-  /** Publishes to the fan-out exchange `name`: every bound mailbox gets its own copy; none bound drops it. */
+  /**
+   * Publishes to the fan-out exchange `name`: every bound mailbox gets its own copy; none bound drops it.
+   * @internal
+   */
   fanOut(name: string, payload: Buffer): void {
     for (const mailbox of this.#exchanges.get(name) ?? []) mailbox.push(Buffer.from(payload));
   }
 
-  /** Binds a new private mailbox to the exchange `name`; returns it (to consume from) and the unbind function. */
+  /**
+   * Binds a new private mailbox to the exchange `name`; returns it (to consume from) and the unbind function.
+   * @internal
+   */
   bindPrivate(name: string): { mailbox: Mailbox; unbind: () => void } {
     const mailbox = new Mailbox();
     const bound = this.#exchanges.get(name) ?? new Set<Mailbox>();

@@ -38,7 +38,10 @@ export class MemoryConnection extends BaseConnection {
     this.broker = MemoryBroker.named(shared.url.hostname || 'default');
   }
 
-  /** The live session, for queues; undefined unless connected. */
+  /**
+   * The live session, for queues; undefined unless connected.
+   * @internal
+   */
   get session(): Session | undefined {
     return this.#session;
   }
@@ -54,7 +57,7 @@ export class MemoryConnection extends BaseConnection {
       onDrop: (reason: MqError) => {
         if (this.#session !== session) return;
         this.#session = undefined;
-        this.linkLost(reason);
+        this.notifyLinkLost(reason);
       },
     };
     this.broker.openSession(session);

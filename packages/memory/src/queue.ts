@@ -3,6 +3,7 @@ import {
   DEFAULT_PREFETCH,
   MqError,
   ownConnection,
+  type PendingSend,
   type QueueOptions,
   resolveQueueOptions,
   SettleOnceMessage,
@@ -67,13 +68,19 @@ export class MemoryQueue extends BaseQueue {
     mailbox.consume(consumer);
   }
 
-  protected override async publish(payload: Uint8Array): Promise<void> {
+  protected override publish(payload: Uint8Array, send: PendingSend): void {
     const { broker } = this.#conn;
-    if (!this.#conn.session)
-      throw new MqError('CONNECTION_LOST', `[${PKG}] connection lost before sending to '${this.name}'`);
+    if (!this.#conn.session) {
+      send.reject(
+        new MqError('CONNECTION_LOST', `[${PKG}] connection lost before sending to '${this.name}'`),
+      );
+      return;
+    }
     const copy = Buffer.from(payload);
     if (this.options.broadcast) broker.fanOut(this.name, copy);
     else broker.queue(this.name).push(copy);
+    // Stored in the broker's memory at once: done, reliable or not.
+    send.resolve();
   }
 
   protected override async stopReceiving(): Promise<void> {
@@ -84,7 +91,7 @@ export class MemoryQueue extends BaseQueue {
     this.#unsubscribe();
   }
 
-  protected override linkDown(): void {
+  protected override onLinkDown(): void {
     this.#unsubscribe();
   }
 

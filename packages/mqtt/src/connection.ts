@@ -11,7 +11,10 @@ import {
 /** Messages dropped for one closed topic within this long after the first are reported in one `error` event. */
 const DROP_REPORT_MILLIS = 100;
 
-/** SPI: what a receiver queue offers the connection's message dispatch. */
+/**
+ * For MqttQueue: what a receiver queue offers the connection's message dispatch.
+ * @internal
+ */
 export interface ReceiverSink {
   /** Takes an incoming message that arrived on `link`; false when not receiving on that link right now. */
   take(link: MqttLink, packet: IPublishPacket): boolean;
@@ -48,7 +51,10 @@ export class MqttConnection extends BaseConnection {
     return this.settings.clientId;
   }
 
-  /** SPI for queues: the open link, if any. */
+  /**
+   * For MqttQueue: the open link, if any.
+   * @internal
+   */
   get link(): MqttLink | undefined {
     return this.#link;
   }
@@ -63,7 +69,10 @@ export class MqttConnection extends BaseConnection {
     this.#link?.destroy();
   }
 
-  /** SPI: a receiver claims its topic; throws `UNSUPPORTED` when another receiver on this connection has it. */
+  /**
+   * For MqttQueue: a receiver claims its topic; throws `UNSUPPORTED` when another receiver on this connection has it.
+   * @internal
+   */
   claimTopic(topic: string, receiver: ReceiverSink): void {
     const holder = this.#receivers.get(topic);
     if (holder && holder !== receiver) {
@@ -76,16 +85,20 @@ export class MqttConnection extends BaseConnection {
     this.#abandoned.delete(topic);
   }
 
-  /** SPI: a receiver gives its topic back. */
+  /**
+   * For MqttQueue: a receiver gives its topic back.
+   * @internal
+   */
   releaseTopic(topic: string, receiver: ReceiverSink): void {
     if (this.#receivers.get(topic) === receiver) this.#receivers.delete(topic);
   }
 
   /**
-   * SPI: a receiver closed on its own and no longer wants `topic`. Messages that still come for it (the broker
+   * For MqttQueue: a receiver closed on its own and no longer wants `topic`. Messages that still come for it (the broker
    * had them queued, or redelivers them to a resumed session) are acked and reported, so that they never fill
    * the in-flight window of the other receivers. When `unsubscribed` is false (closed while the link was down)
    * the subscription `filter` is dropped on the next link.
+   * @internal
    */
   abandonTopic(topic: string, filter: string, unsubscribed: boolean): void {
     if (this.#receivers.has(topic)) return;
@@ -121,7 +134,10 @@ export class MqttConnection extends BaseConnection {
     await link?.close();
   }
 
-  /** Routes a QoS 1 message again (a nack whose receiver closed meanwhile); settles it if nobody may hold it. */
+  /**
+   * Routes a QoS 1 message again (a nack whose receiver closed meanwhile); settles it if nobody may hold it.
+   * @internal
+   */
   redispatch(link: MqttLink, packet: IPublishPacket): void {
     try {
       if (!this.#dispatch(link, packet)) link.puback(packet.messageId as number);
@@ -199,6 +215,6 @@ export class MqttConnection extends BaseConnection {
       lived < STABLE_LINK_MILLIS && !takenOver
         ? `; it dropped ${lived} ms after connecting: does another client use clientId '${this.clientId}'?`
         : '';
-    this.linkLost(new MqError(error.code, `${error.message}${hint}`, { cause: error.cause }));
+    this.notifyLinkLost(new MqError(error.code, `${error.message}${hint}`, { cause: error.cause }));
   }
 }

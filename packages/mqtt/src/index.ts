@@ -1,6 +1,5 @@
 export { mqttBackend } from './backend.js';
-export { MqttConnection, type ReceiverSink } from './connection.js';
-export type { MqttLink } from './link.js';
+export { MqttConnection } from './connection.js';
 export type { MqttMessage } from './message.js';
 export { MQTT_SCHEMES, type MqttConnectionOptions, type MqttTlsOptions } from './options.js';
 export { MqttQueue } from './queue.js';

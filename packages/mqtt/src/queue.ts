@@ -8,7 +8,7 @@ import {
   toMqError,
 } from '@mq/core';
 import type { IPublishPacket } from 'mqtt';
-import { MqttConnection, type ReceiverSink } from './connection.js';
+import { MqttConnection } from './connection.js';
 import type { MqttLink } from './link.js';
 import type { MqttMessage } from './message.js';
 import { PKG } from './options.js';
@@ -24,7 +24,7 @@ import {
  * broadcast receivers subscribe to the topic, unicast receivers to `<sharedPrefix><name>`. A reliable
  * receiver's PUBACK goes out only when its handler calls `ack()`.
  */
-export class MqttQueue extends BaseQueue implements ReceiverSink {
+export class MqttQueue extends BaseQueue {
   /** The MQTT-specific options after validation. */
   readonly mqttOptions: Readonly<ResolvedMqttQueueOptions>;
   /** The topic filter a receiver subscribes to. */
@@ -63,7 +63,10 @@ export class MqttQueue extends BaseQueue implements ReceiverSink {
     }
   }
 
-  /** SPI: takes an incoming message; false unless receiving on `link`. */
+  /**
+   * For MqttConnection: takes an incoming message; false unless receiving on `link`.
+   * @internal
+   */
   take(link: MqttLink, packet: IPublishPacket): boolean {
     if (!this.#accepting || link !== this.#link) return false;
     // Each delivery gets its own copy: a nack hands the same packet to the handler again, and what the handler
@@ -114,14 +117,13 @@ export class MqttQueue extends BaseQueue implements ReceiverSink {
     for (const packet of link.takeOrphans(this.name)) this.take(link, packet);
   }
 
-  protected override publish(payload: Uint8Array, send: PendingSend): undefined {
+  protected override publish(payload: Uint8Array, send: PendingSend): void {
     const link = this.#liveLink();
     // Not copied, as with mqtt.js itself: the app must not change a payload it has handed to sendMsg().
     const body = Buffer.isBuffer(payload)
       ? payload
       : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
     link.publish(this.name, body, this.#qos, send, this.#sendError);
-    return undefined;
   }
 
   readonly #sendError = (error: Error): MqError =>
@@ -211,7 +213,7 @@ export class MqttQueue extends BaseQueue implements ReceiverSink {
     }
   }
 
-  protected override linkDown(): void {
+  protected override onLinkDown(): void {
     this.#accepting = false;
     this.#link = undefined;
   }
