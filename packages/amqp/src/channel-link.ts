@@ -98,8 +98,3 @@ export class ChannelLink {
     this.#blocked = undefined;
   }
 }
-
-/** True when `error` is amqplib's report of a broker `basic.nack`. */
-export function isBrokerNack(error: unknown): boolean {
-  return error instanceof Error && error.message === 'message nacked';
-}

@@ -1,5 +1,6 @@
 import { BaseConnection, MqError, withDeadline } from '@mq/core';
 import * as amqp from 'amqplib';
+import { destroySocket } from './amqplib-internals.js';
 import {
   type AmqpConnectionOptions,
   type AmqpConnectionSettings,
@@ -116,10 +117,4 @@ export class AmqpConnection extends BaseConnection {
       destroySocket(model);
     }
   }
-}
-
-/** Destroys the socket under an amqplib connection (amqplib offers no public way to abort a close). */
-function destroySocket(model: amqp.ChannelModel, error?: Error): void {
-  const stream = (model.connection as unknown as { stream?: { destroy(error?: Error): void } }).stream;
-  stream?.destroy(error);
 }

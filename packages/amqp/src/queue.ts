@@ -9,7 +9,8 @@ import {
   toMqError,
 } from '@mq/core';
 import type * as amqp from 'amqplib';
-import { ChannelLink, isBrokerNack } from './channel-link.js';
+import { isBrokerNack } from './amqplib-internals.js';
+import { ChannelLink } from './channel-link.js';
 import { AmqpConnection } from './connection.js';
 import { type AmqpQueueOptions, PKG, resolveAmqpQueueOptions } from './options.js';
 import { declare, route } from './topology.js';

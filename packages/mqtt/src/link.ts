@@ -1,6 +1,7 @@
 import { Socket } from 'node:net';
 import { MqError, type PendingSend, settleWithin, toMqError, withDeadline } from '@mq/core';
 import { type IClientOptions, type IPublishPacket, type MqttClient, connect as mqttConnect } from 'mqtt';
+import { forgetSecrets, PUBACK_DEFERRED, quietOrRedactedLog, sendPuback } from './mqttjs-internals.js';
 import { connectionSecrets, PKG, type ResolvedConnectionOptions } from './options.js';
 
 /** MQTT 5 DISCONNECT reason code: another client connected with the same client id. */
@@ -19,21 +20,9 @@ export interface LinkEvents {
   onError(error: MqError): void;
 }
 
-/**
- * Handed to mqtt.js's handleMessage callback to skip its automatic PUBACK. mqtt.js only checks that it is
- * truthy and never surfaces it, so one shared instance saves capturing a stack trace per message.
- */
-const PUBACK_DEFERRED = new Error('PUBACK deferred until ack()');
-
 /** Publish options, shared: mqtt.js copies them (`{ ...defaults, ...opts }`) and never keeps or changes them. */
 const QOS_0 = Object.freeze({ qos: 0 as const });
 const QOS_1 = Object.freeze({ qos: 1 as const });
-
-/** The private mqtt.js method that writes one control packet; used to send deferred PUBACKs. */
-type SendPacket = (
-  packet: { cmd: 'puback'; messageId: number; reasonCode: number },
-  cb?: (error?: Error) => void,
-) => void;
 
 /**
  * One mqtt.js client for the lifetime of one network link. mqtt.js's own reconnect is off: the connection
@@ -197,14 +186,7 @@ export class MqttLink {
   /** Sends the PUBACK of an incoming QoS 1 message; false when the link is no longer alive. */
   puback(messageId: number): boolean {
     if (!this.alive) return false;
-    // mqtt.js has no public deferred-PUBACK call; its internal writer is pinned by the exact mqtt version.
-    const send = (this.client as unknown as { _sendPacket?: SendPacket })._sendPacket;
-    if (typeof send !== 'function') {
-      throw new MqError('UNSUPPORTED', `[${PKG}] this mqtt.js version cannot send a deferred PUBACK`);
-    }
-    // reasonCode 0 as mqtt.js's own PUBACK: MQTT 5 then omits it (4 bytes); left undefined, mqtt-packet writes a
-    // reason code and an empty property length (6 bytes, two more writes).
-    send.call(this.client, { cmd: 'puback', messageId, reasonCode: 0 });
+    sendPuback(this.client, messageId);
     return true;
   }
 
@@ -275,36 +257,6 @@ export class MqttLink {
       this.#waiting.delete(reject);
     };
   }
-}
-
-/**
- * mqtt.js calls its `debug` logger 16 to 34 times per message (QoS 0 / QoS 1, sender and receiver), and each
- * call costs even while the logger is off (about 1 µs per message on the bench machine). When `DEBUG` does not
- * enable `mqttjs:client` as the link starts, it gets a no-op instead. With `DEBUG=mqttjs*` the log is kept, but
- * every packet it prints goes through {@link redactPacket}: mqtt.js logs the CONNECT packet whole, password
- * included.
- */
-function quietOrRedactedLog(client: MqttClient): void {
-  const log = client.log as ((...args: unknown[]) => void) & { enabled?: unknown };
-  // `debug` loggers have an `enabled` property, falsy when off (undefined when DEBUG is not set at all).
-  if ('enabled' in log && !log.enabled) {
-    client.log = () => {};
-    return;
-  }
-  client.log = (...args: unknown[]) => log(...args.map(redactPacket));
-}
-
-/** A packet (or anything) with its `password` replaced by `'***'`, for logging; other values as they are. */
-function redactPacket(value: unknown): unknown {
-  if (typeof value !== 'object' || value === null || !('password' in value)) return value;
-  if ((value as { password?: unknown }).password === undefined) return value;
-  return { ...value, password: '***' };
-}
-
-/** Drops the password and the TLS key material from a client's options once it has connected with them. */
-function forgetSecrets(client: MqttClient): void {
-  const options = client.options as Record<string, unknown>;
-  for (const key of ['password', 'key', 'passphrase', 'pfx']) delete options[key];
 }
 
 function clientOptions(options: ResolvedConnectionOptions): IClientOptions {

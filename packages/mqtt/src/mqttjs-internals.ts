@@ -1,0 +1,62 @@
+import { MqError } from '@mq/core';
+import type { MqttClient } from 'mqtt';
+import { PKG } from './options.js';
+
+// Everything @mq/mqtt relies on that mqtt.js does not document, in one place. Each is checked against the
+// pinned mqtt.js by test/mqttjs-internals.test.ts, which fails when an upgrade changes it.
+
+/**
+ * Handed to mqtt.js's handleMessage callback to skip its automatic PUBACK. mqtt.js only checks that it is
+ * truthy and never surfaces it, so one shared instance saves capturing a stack trace per message.
+ */
+export const PUBACK_DEFERRED = new Error('PUBACK deferred until ack()');
+
+/** The private mqtt.js method that writes one control packet; used to send deferred PUBACKs. */
+type SendPacket = (
+  packet: { cmd: 'puback'; messageId: number; reasonCode: number },
+  cb?: (error?: Error) => void,
+) => void;
+
+/**
+ * Writes the PUBACK of an incoming QoS 1 message whose automatic PUBACK was skipped (`handleMessage` called back
+ * with an error): mqtt.js has no public deferred-PUBACK call, so this uses its internal packet writer.
+ */
+export function sendPuback(client: MqttClient, messageId: number): void {
+  const send = (client as unknown as { _sendPacket?: SendPacket })._sendPacket;
+  if (typeof send !== 'function') {
+    throw new MqError('UNSUPPORTED', `[${PKG}] this mqtt.js version cannot send a deferred PUBACK`);
+  }
+  // reasonCode 0 as mqtt.js's own PUBACK: MQTT 5 then omits it (4 bytes); left undefined, mqtt-packet writes a
+  // reason code and an empty property length (6 bytes, two more writes).
+  send.call(client, { cmd: 'puback', messageId, reasonCode: 0 });
+}
+
+/**
+ * mqtt.js calls its `debug` logger 16 to 34 times per message (QoS 0 / QoS 1, sender and receiver), and each
+ * call costs even while the logger is off (about 1 µs per message on the bench machine). When `DEBUG` does not
+ * enable `mqttjs:client` as the link starts, it gets a no-op instead. With `DEBUG=mqttjs*` the log is kept, but
+ * every packet it prints goes through {@link redactPacket}: mqtt.js logs the CONNECT packet whole, password
+ * included.
+ */
+export function quietOrRedactedLog(client: MqttClient): void {
+  const log = client.log as ((...args: unknown[]) => void) & { enabled?: unknown };
+  // `debug` loggers have an `enabled` property, falsy when off (undefined when DEBUG is not set at all).
+  if ('enabled' in log && !log.enabled) {
+    client.log = () => {};
+    return;
+  }
+  client.log = (...args: unknown[]) => log(...args.map(redactPacket));
+}
+
+/** A packet (or anything) with its `password` replaced by `'***'`, for logging; other values as they are. */
+export function redactPacket(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || !('password' in value)) return value;
+  if ((value as { password?: unknown }).password === undefined) return value;
+  return { ...value, password: '***' };
+}
+
+/** Drops the password and the TLS key material from a client's options once it has connected with them. */
+export function forgetSecrets(client: MqttClient): void {
+  const options = client.options as Record<string, unknown>;
+  for (const key of ['password', 'key', 'passphrase', 'pfx']) delete options[key];
+}

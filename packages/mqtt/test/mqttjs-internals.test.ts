@@ -1,0 +1,92 @@
+import { mqttTestUrl, uniqueId } from '@mq/testkit';
+import { connect, connectAsync, type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
+import { describe, expect, it } from 'vitest';
+import { forgetSecrets, PUBACK_DEFERRED, quietOrRedactedLog, sendPuback } from '../src/mqttjs-internals.js';
+import { until } from './helpers.js';
+
+/** Connects with `handleMessage` set first: a resumed session delivers as soon as the broker accepts the link. */
+async function connectWith(
+  options: IClientOptions,
+  handle: (client: MqttClient, packet: IPublishPacket, callback: (error?: Error) => void) => void,
+): Promise<MqttClient> {
+  const client = connect(mqttTestUrl(), { ...options, manualConnect: true });
+  client.handleMessage = (packet, callback) => handle(client, packet, callback);
+  const connected = new Promise<void>((resolve, reject) => {
+    client.once('connect', () => resolve());
+    client.once('error', reject);
+  });
+  client.connect();
+  await connected;
+  return client;
+}
+
+// Canaries: what src/mqttjs-internals.ts relies on, checked against the pinned mqtt.js and a real broker. If an
+// mqtt.js upgrade fails one of these, fix that file before anything else.
+describe('what @mq/mqtt relies on in mqtt.js', () => {
+  it('a client has a private packet writer, a debug logger with `enabled`, and keeps the password in its options', () => {
+    const client = connect(mqttTestUrl(), { manualConnect: true, username: 'u', password: 'secret' });
+    expect(typeof (client as unknown as { _sendPacket?: unknown })._sendPacket).toBe('function');
+    expect('enabled' in client.log).toBe(true);
+    quietOrRedactedLog(client);
+    expect((client.options as Record<string, unknown>).password).toBe('secret');
+    forgetSecrets(client);
+    expect((client.options as Record<string, unknown>).password).toBeUndefined();
+    // Never connected (manualConnect): no socket and no timer to end.
+  });
+
+  it('a handleMessage callback given an error skips the PUBACK, and sendPuback() settles the message later', async () => {
+    const clientId = uniqueId('canary');
+    const topic = uniqueId('canary-topic');
+    const options = {
+      clientId,
+      clean: false,
+      protocolVersion: 5 as const,
+      reconnectPeriod: 0,
+      properties: { sessionExpiryInterval: 60 },
+    };
+    const publisher = await connectAsync(mqttTestUrl(), { reconnectPeriod: 0 });
+    try {
+      // First life: take the message without acking it.
+      const first = await connectAsync(mqttTestUrl(), options);
+      const held: IPublishPacket[] = [];
+      first.handleMessage = (packet, callback) => {
+        held.push(packet);
+        callback(PUBACK_DEFERRED);
+      };
+      await first.subscribeAsync(topic, { qos: 1 });
+      await publisher.publishAsync(topic, 'once', { qos: 1 });
+      await until(() => held.length === 1, 'the first delivery');
+      await first.endAsync(true);
+      // Second life: the broker resends it (no PUBACK went out); this time it is acked by hand.
+      const again: IPublishPacket[] = [];
+      const second = await connectWith(options, (client, packet, callback) => {
+        again.push(packet);
+        sendPuback(client, packet.messageId as number);
+        callback(PUBACK_DEFERRED);
+      });
+      await until(() => again.length === 1, 'the redelivery of the unacked message');
+      expect(again[0]!.payload.toString()).toBe('once');
+      await second.endAsync();
+      // Third life: a message sent meanwhile comes, and the first does not come again (the broker would resend
+      // an unacked one before it), so the hand-made PUBACK settled it.
+      await publisher.publishAsync(topic, 'next', { qos: 1 });
+      const later: string[] = [];
+      const third = await connectWith(options, (_client, packet, callback) => {
+        later.push(packet.payload.toString());
+        callback();
+      });
+      await until(() => later.includes('next'), 'the message sent while away');
+      expect(later).toEqual(['next']);
+      await third.endAsync();
+    } finally {
+      await publisher.endAsync();
+      // Drop the session, whatever happened.
+      const cleanup = await connectAsync(mqttTestUrl(), {
+        ...options,
+        clean: true,
+        properties: { sessionExpiryInterval: 0 },
+      });
+      await cleanup.endAsync();
+    }
+  }, 20_000);
+});
