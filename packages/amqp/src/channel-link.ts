@@ -11,12 +11,9 @@ export class ChannelLink {
   readonly channel: amqp.Channel | amqp.ConfirmChannel;
   /** The amqplib connection the channel belongs to. */
   readonly model: amqp.ChannelModel;
-  /** The consumer tag, once consuming. */
-  consumerTag: string | undefined;
-  /** The exclusive, server-named queue of a broadcast receiver. */
-  tempQueue: string | undefined;
-  /** The error the broker closed the channel with, if any. */
-  brokerError: Error | undefined;
+  #consumerTag: string | undefined;
+  #tempQueue: string | undefined;
+  #brokerError: Error | undefined;
   #closed = false;
   #blocked: { promise: Promise<void>; resolve: () => void; reject: (error: MqError) => void } | undefined;
   #failure: MqError | undefined;
@@ -26,7 +23,7 @@ export class ChannelLink {
     this.channel = channel;
     this.model = model;
     channel.on('error', (error: Error) => {
-      this.brokerError = error;
+      this.#brokerError = error;
     });
     channel.on('drain', () => this.#unblock());
     channel.on('close', () => {
@@ -40,6 +37,37 @@ export class ChannelLink {
   /** True once the channel has closed, for whatever reason. */
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** The consumer tag, once consuming. */
+  get consumerTag(): string | undefined {
+    return this.#consumerTag;
+  }
+
+  /** The exclusive, server-named queue of a broadcast receiver, declared on this channel and not deleted yet. */
+  get tempQueue(): string | undefined {
+    return this.#tempQueue;
+  }
+
+  /** Why the broker closed the channel (or cancelled its consumer), if it did. */
+  get brokerError(): Error | undefined {
+    return this.#brokerError;
+  }
+
+  /** Records the temporary queue declared on this channel: it is deleted with the channel. */
+  ownTempQueue(queue: string): void {
+    this.#tempQueue = queue;
+  }
+
+  /** Records the consumer started on this channel, for `cancel()`. */
+  consuming(consumerTag: string): void {
+    this.#consumerTag = consumerTag;
+  }
+
+  /** The broker cancelled the consumer: closes the channel (bounded by `millis`), recording why. */
+  cancelledByBroker(reason: string, millis: number): void {
+    this.#brokerError ??= new Error(reason);
+    void this.close(millis);
   }
 
   /** While a write is waiting for 'drain': a promise that resolves on it (or rejects if the channel dies). */
@@ -71,9 +99,9 @@ export class ChannelLink {
 
   /** Cancels the consumer (no new deliveries; acks still work), bounded by `millis`. */
   async cancel(millis: number): Promise<void> {
-    if (this.consumerTag === undefined || this.#closed) return;
+    if (this.#consumerTag === undefined || this.#closed) return;
     await withDeadline(
-      this.channel.cancel(this.consumerTag),
+      this.channel.cancel(this.#consumerTag),
       millis,
       () => new Error('basic.cancel timed out'),
     );
@@ -81,8 +109,15 @@ export class ChannelLink {
 
   /** Deletes the temporary broadcast queue, if any, then closes the channel; bounded, never throws. */
   async dispose(millis: number): Promise<void> {
-    if (this.tempQueue !== undefined && !this.#closed) {
-      await settleWithin(this.channel.deleteQueue(this.tempQueue), millis);
+    if (this.#tempQueue !== undefined && !this.#closed) {
+      const queue = this.#tempQueue;
+      await withDeadline(this.channel.deleteQueue(queue), millis, () => new Error('timed out')).then(
+        // Deleted: nothing of this channel is left for a later open to clean up.
+        () => {
+          if (this.#tempQueue === queue) this.#tempQueue = undefined;
+        },
+        () => {},
+      );
     }
     await this.close(millis);
   }

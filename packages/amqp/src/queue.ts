@@ -34,7 +34,6 @@ export class AmqpQueue extends BaseQueue {
   #link: ChannelLink | undefined;
   /** The temporary broadcast queue of a channel the broker closed while the connection stayed up. */
   #staleTemp: { model: amqp.ChannelModel; queue: string } | undefined;
-  #releasing = false;
   /** Where every message goes, computed once (the options never change). */
   readonly #route: { exchange: string; routingKey: string };
   /** amqplib's publish options, shared by every send: amqplib only reads them. */
@@ -54,7 +53,6 @@ export class AmqpQueue extends BaseQueue {
   }
 
   protected override async open(): Promise<void> {
-    this.#releasing = false;
     this.#link = undefined;
     const model = this.#conn.channelModel;
     if (!model) {
@@ -70,12 +68,12 @@ export class AmqpQueue extends BaseQueue {
       await this.#dropStaleTemp(channel, model);
       const queue = await declare(channel, this.options);
       if (this.isRecv && queue !== undefined) {
-        if (this.options.broadcast) link.tempQueue = queue;
+        if (this.options.broadcast) link.ownTempQueue(queue);
         await channel.prefetch(this.options.prefetch ?? DEFAULT_PREFETCH);
         const { consumerTag } = await channel.consume(queue, (raw) => this.#onDelivery(link, raw), {
           noAck: false,
         });
-        link.consumerTag = consumerTag;
+        link.consuming(consumerTag);
       }
     } catch (error) {
       await link.close(this.#millis);
@@ -170,7 +168,6 @@ export class AmqpQueue extends BaseQueue {
   }
 
   protected override async release(): Promise<void> {
-    this.#releasing = true;
     const link = this.#link;
     this.#link = undefined;
     if (!link) return;
@@ -192,8 +189,10 @@ export class AmqpQueue extends BaseQueue {
   #onDelivery(link: ChannelLink, raw: amqp.ConsumeMessage | null): void {
     if (raw === null) {
       // The broker cancelled the consumer, e.g. because the queue was deleted: reopen to declare it again.
-      link.brokerError ??= new Error(`the broker cancelled the consumer (was queue '${this.name}' deleted?)`);
-      void link.close(this.#millis);
+      link.cancelledByBroker(
+        `the broker cancelled the consumer (was queue '${this.name}' deleted?)`,
+        this.#millis,
+      );
       return;
     }
     this.deliver(new SettleOnceMessage(raw.content, (requeue) => this.#settle(link, raw, requeue)));
@@ -237,10 +236,10 @@ export class AmqpQueue extends BaseQueue {
   #onChannelClose(link: ChannelLink): void {
     const error = this.#lost('the channel closed');
     link.fail(error);
-    // Whenever its channel dies, also while open() is still running: the exclusive queue lives as long as its
-    // connection and, still bound, would fill up with every broadcast. The next open on this connection deletes
-    // it (a connection loss takes it with it: onLinkDown() forgets it).
-    if (link.tempQueue !== undefined && !this.#releasing) {
+    // Whenever its channel dies undeleted, also while open() is still running: the exclusive queue lives as long
+    // as its connection and, still bound, would fill up with every broadcast. The next open on this connection
+    // deletes it (a connection loss takes it with it: onLinkDown() forgets it).
+    if (link.tempQueue !== undefined) {
       this.#staleTemp = { model: link.model, queue: link.tempQueue };
     }
     if (this.#link !== link) return;
@@ -267,7 +266,7 @@ export class AmqpQueue extends BaseQueue {
   }
 
   #lost(what: string, cause?: unknown): MqError {
-    const code = this.#releasing ? 'CLOSED' : 'CONNECTION_LOST';
+    const code = this.status === 'closing' ? 'CLOSED' : 'CONNECTION_LOST';
     return new MqError(code, `[${PKG}] queue '${this.name}': ${what}`, cause === undefined ? {} : { cause });
   }
 }

@@ -24,6 +24,13 @@ export interface LinkEvents {
 const QOS_0 = Object.freeze({ qos: 0 as const });
 const QOS_1 = Object.freeze({ qos: 1 as const });
 
+/** A failed publish as an `MqError`: a numeric code is the broker's refusal (MQTT 5 PUBACK reason code). */
+function sendError(topic: string, error: Error): MqError {
+  return typeof (error as { code?: unknown }).code === 'number'
+    ? toMqError(error, 'REJECTED', `[${PKG}] the broker refused a message on '${topic}'`)
+    : toMqError(error, 'CONNECTION_LOST', `[${PKG}] send on '${topic}' failed`);
+}
+
 /**
  * One mqtt.js client for the lifetime of one network link. mqtt.js's own reconnect is off: the connection
  * state machine makes a new link after each loss, so a stale packet id can never be acked on a new link.
@@ -31,15 +38,13 @@ const QOS_1 = Object.freeze({ qos: 1 as const });
 export class MqttLink {
   /** The mqtt.js client. */
   readonly client: MqttClient;
-  /** Unclaimed QoS 1 messages, by topic, kept unacked until a receiver for the topic opens on this link. */
-  readonly #orphans = new Map<string, IPublishPacket[]>();
   readonly #options: ResolvedConnectionOptions;
   readonly #events: LinkEvents;
-  #open = false;
-  #done = false;
+  /** `connecting` until the CONNACK, `open` while usable, `ended` once closed or lost (for good). */
+  #state: 'connecting' | 'open' | 'ended' = 'connecting';
   #takenOver = false;
   #lastError: Error | undefined;
-  /** Why the link ended, once it has. */
+  /** Why the link ended; set exactly when `#state` becomes `ended`. */
   #failure: MqError | undefined;
   /**
    * Rejecters of the operations waiting on this link, rejected when it ends. A Set, not a race against one
@@ -68,7 +73,7 @@ export class MqttLink {
       this.#lastError = error;
       // A socket error is followed by 'close', which reports the loss; report only errors the link survives.
       setImmediate(() => {
-        if (this.#open && !this.#done)
+        if (this.#state === 'open')
           this.#events.onError(toMqError(error, 'BROKER', `[${PKG}] ${options.safeUri}`));
       });
     });
@@ -89,7 +94,7 @@ export class MqttLink {
 
   /** True while the link is open and not closing. */
   get alive(): boolean {
-    return this.#open && !this.#done && this.client.connected;
+    return this.#state === 'open' && this.client.connected;
   }
 
   /** True when the broker said the session was resumed (persistent session). */
@@ -122,7 +127,8 @@ export class MqttLink {
       const onConnect = (connack: { sessionPresent: boolean }): void => {
         cleanup();
         this.#sessionPresent = connack.sessionPresent;
-        this.#open = true;
+        // A link closed while it was connecting stays ended.
+        if (this.#state === 'connecting') this.#state = 'open';
         resolve();
       };
       const onClose = (): void => {
@@ -162,25 +168,58 @@ export class MqttLink {
   }
 
   /**
-   * Publishes one message; `send` resolves once written (QoS 0) or on its PUBACK (QoS 1), and rejects with
-   * `onError(error)` when mqtt.js reports an error. A link that has ended rejects it at once; one that drops
-   * later leaves it to the queue, which rejects every pending send when its connection drops.
+   * Subscribes to `filter` at `qos`; resolves once the broker granted at least that QoS. Rejects with `BROKER`
+   * when it refused, and as {@link MqttLink.guard} does when the link ends or the broker stays silent.
    */
-  publish(
-    topic: string,
-    body: Buffer,
-    qos: 0 | 1,
-    send: PendingSend,
-    onError: (error: Error) => MqError,
-  ): void {
+  async subscribe(filter: string, qos: 0 | 1): Promise<void> {
+    let granted: number | undefined;
+    try {
+      const grants = await this.guard(this.client.subscribeAsync(filter, { qos }));
+      granted = grants[0]?.qos;
+    } catch (error) {
+      throw toMqError(error, 'BROKER', `[${PKG}] subscribing to '${filter}' failed`);
+    }
+    if (granted === undefined || granted >= 0x80 || granted < qos) {
+      throw new MqError(
+        'BROKER',
+        `[${PKG}] the broker refused the subscription to '${filter}' at QoS ${qos} (granted ${String(granted)})`,
+      );
+    }
+  }
+
+  /**
+   * Unsubscribes from `filter`; resolves on the broker's UNSUBACK, which comes after every PUBLISH it sent
+   * before. Rejects with `CONNECTION_LOST` or `CLOSED` when the link ends first (see {@link MqttLink.lostWith}),
+   * `TIMEOUT` when the broker stays silent, `BROKER` when the client library fails it.
+   */
+  async unsubscribe(filter: string): Promise<void> {
+    try {
+      await this.guard(this.client.unsubscribeAsync(filter));
+    } catch (error) {
+      throw toMqError(error, 'BROKER', `[${PKG}] unsubscribing from '${filter}' failed`);
+    }
+  }
+
+  /**
+   * Publishes one message; `send` resolves once written (QoS 0) or on its PUBACK (QoS 1), and rejects with
+   * `REJECTED` when the broker refused it (an MQTT 5 reason code) or `CONNECTION_LOST` when mqtt.js failed it. A
+   * link that has ended rejects it at once; one that drops later leaves it to the queue, which rejects every
+   * pending send when its connection drops.
+   */
+  publish(topic: string, body: Buffer, qos: 0 | 1, send: PendingSend): void {
     if (this.#failure) {
       send.reject(this.#failure);
       return;
     }
     this.client.publish(topic, body, qos === 0 ? QOS_0 : QOS_1, (error) => {
-      if (error) send.reject(onError(error));
+      if (error) send.reject(sendError(topic, error));
       else send.resolve();
     });
+  }
+
+  /** True when `error` says the link ended (lost or closed), not that the broker refused or stayed silent. */
+  static lostWith(error: unknown): boolean {
+    return MqError.hasCode(error, 'CONNECTION_LOST') || MqError.hasCode(error, 'CLOSED');
   }
 
   /** Sends the PUBACK of an incoming QoS 1 message; false when the link is no longer alive. */
@@ -190,24 +229,10 @@ export class MqttLink {
     return true;
   }
 
-  /** Keeps an unclaimed QoS 1 message unacked until a receiver for its topic opens on this link. */
-  keepOrphan(packet: IPublishPacket): void {
-    const list = this.#orphans.get(packet.topic) ?? [];
-    list.push(packet);
-    this.#orphans.set(packet.topic, list);
-  }
-
-  /** Hands over (and forgets) the orphans of `topic`. */
-  takeOrphans(topic: string): IPublishPacket[] {
-    const list = this.#orphans.get(topic) ?? [];
-    this.#orphans.delete(topic);
-    return list;
-  }
-
   /** Closes the link: a DISCONNECT when it is up (bounded by the connect timeout), else the socket. */
   async close(): Promise<void> {
-    if (this.#done) return;
-    this.#markDone(new MqError('CLOSED', `[${PKG}] the link to ${this.#options.safeUri} was closed`));
+    if (this.#state === 'ended') return;
+    this.#end(new MqError('CLOSED', `[${PKG}] the link to ${this.#options.safeUri} was closed`));
     if (!this.client.connected) {
       this.destroy();
       return;
@@ -223,7 +248,7 @@ export class MqttLink {
   }
 
   #onClose(): void {
-    if (this.#done) return;
+    if (this.#state === 'ended') return;
     const { safeUri, clientId } = this.#options;
     const detail = this.#takenOver
       ? `another client connected with clientId '${clientId}' and took the session over`
@@ -231,15 +256,14 @@ export class MqttLink {
     const error = new MqError('CONNECTION_LOST', `[${PKG}] connection to ${safeUri} lost: ${detail}`, {
       cause: this.#lastError,
     });
-    const wasOpen = this.#open;
-    this.#markDone(error);
+    const wasOpen = this.#state === 'open';
+    this.#end(error);
     this.destroy();
     if (wasOpen) this.#events.onLost(this, error, this.#takenOver);
   }
 
-  #markDone(error: MqError): void {
-    this.#done = true;
-    this.#orphans.clear();
+  #end(error: MqError): void {
+    this.#state = 'ended';
     this.#failure ??= error;
     const waiting = [...this.#waiting];
     this.#waiting.clear();

@@ -1,15 +1,7 @@
-import {
-  BaseQueue,
-  MqError,
-  ownConnection,
-  type PendingSend,
-  SETTLED,
-  SettleOnceMessage,
-  toMqError,
-} from '@mq/core';
+import { BaseQueue, MqError, ownConnection, type PendingSend, SETTLED, SettleOnceMessage } from '@mq/core';
 import type { IPublishPacket } from 'mqtt';
 import { MqttConnection } from './connection.js';
-import type { MqttLink } from './link.js';
+import { MqttLink } from './link.js';
 import type { MqttMessage } from './message.js';
 import { PKG } from './options.js';
 import {
@@ -30,13 +22,16 @@ export class MqttQueue extends BaseQueue {
   /** The topic filter a receiver subscribes to. */
   readonly topicFilter: string;
   readonly #conn: MqttConnection;
-  /** The link the subscription lives on, while receiving. */
-  #link: MqttLink | undefined;
-  #accepting = false;
-  /** Set while a closing receiver drains what the broker already assigned to it. */
-  #drain: Drain | undefined;
-  /** Set when the UNSUBSCRIBE of a closing receiver failed while the link stayed up. */
-  #unsubscribeFailed = false;
+  /**
+   * A receiver's one state: `receiving` on the link its subscription lives on; `draining` while it closes and
+   * takes what the broker had already assigned to it; `stopped` once it takes nothing more (with whether its
+   * UNSUBSCRIBE failed while the link stayed up); `undefined` before it opens and after its link is gone.
+   */
+  #receiving:
+    | { readonly phase: 'receiving'; readonly link: MqttLink }
+    | { readonly phase: 'draining'; readonly link: MqttLink; readonly drain: Drain }
+    | { readonly phase: 'stopped'; readonly unsubscribeFailed: boolean }
+    | undefined;
 
   /** Validates the options; the queue starts `closed`. */
   constructor(options: MqttQueueOptions, connection: MqttConnection) {
@@ -54,11 +49,11 @@ export class MqttQueue extends BaseQueue {
       super.connect();
       return;
     }
-    this.#conn.claimTopic(this.name, this);
+    this.#conn.subscriptions.claim(this.name, this);
     try {
       super.connect();
     } catch (error) {
-      this.#conn.releaseTopic(this.name, this);
+      this.#conn.subscriptions.release(this.name, this);
       throw error;
     }
   }
@@ -68,16 +63,17 @@ export class MqttQueue extends BaseQueue {
    * @internal
    */
   take(link: MqttLink, packet: IPublishPacket): boolean {
-    if (!this.#accepting || link !== this.#link) return false;
+    const receiving = this.#receiving;
+    if (receiving === undefined || receiving.phase === 'stopped' || receiving.link !== link) return false;
     // Each delivery gets its own copy: a nack hands the same packet to the handler again, and what the handler
     // did to its copy's bytes must not reach the next one. Its cost is within the bench's noise (A/B, 5 rounds:
     // 256 B 1→1 CPU mq/raw 48/55 with the copy, 51/51 without; 16 KiB 1→3 132/110 with, 119/101 without).
     const payload = Buffer.isBuffer(packet.payload)
       ? Buffer.from(packet.payload)
       : Buffer.from(packet.payload, 'utf8');
-    if (this.#drain) {
+    if (receiving.phase === 'draining') {
       this.deliver(
-        this.#drain.track(
+        receiving.drain.track(
           payload,
           packet.qos,
           () => this.#ack(link, packet),
@@ -97,24 +93,10 @@ export class MqttQueue extends BaseQueue {
   protected override async open(): Promise<void> {
     const link = this.#liveLink();
     if (!this.isRecv) return;
-    const qos = this.options.reliable ? 1 : 0;
-    let granted: number | undefined;
-    try {
-      const grants = await link.guard(link.client.subscribeAsync(this.topicFilter, { qos }));
-      granted = grants[0]?.qos;
-    } catch (error) {
-      throw toMqError(error, 'BROKER', `[${PKG}] subscribing to '${this.topicFilter}' failed`);
-    }
-    if (granted === undefined || granted >= 0x80 || granted < qos) {
-      throw new MqError(
-        'BROKER',
-        `[${PKG}] the broker refused the subscription to '${this.topicFilter}' at QoS ${qos} (granted ${String(granted)})`,
-      );
-    }
+    await link.subscribe(this.topicFilter, this.#qos);
     if (this.#liveLink() !== link) throw lost(this.name);
-    this.#link = link;
-    this.#accepting = true;
-    for (const packet of link.takeOrphans(this.name)) this.take(link, packet);
+    this.#receiving = { phase: 'receiving', link };
+    for (const packet of this.#conn.subscriptions.takeHeld(link, this.name)) this.take(link, packet);
   }
 
   protected override publish(payload: Uint8Array, send: PendingSend): void {
@@ -123,13 +105,8 @@ export class MqttQueue extends BaseQueue {
     const body = Buffer.isBuffer(payload)
       ? payload
       : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-    link.publish(this.name, body, this.#qos, send, this.#sendError);
+    link.publish(this.name, body, this.#qos, send);
   }
-
-  readonly #sendError = (error: Error): MqError =>
-    typeof (error as { code?: unknown }).code === 'number'
-      ? toMqError(error, 'REJECTED', `[${PKG}] the broker refused a message on '${this.name}'`)
-      : toMqError(error, 'CONNECTION_LOST', `[${PKG}] send on '${this.name}' failed`);
 
   get #qos(): 0 | 1 {
     return this.options.reliable ? 1 : 0;
@@ -143,43 +120,42 @@ export class MqttQueue extends BaseQueue {
    * subscription, so that the same `clientId` gets what was sent meanwhile.
    */
   protected override async stopReceiving(): Promise<void> {
-    const link = this.#link;
-    if (!this.isRecv || !this.#accepting || !link?.alive || this.#keepsSubscription) {
-      this.#accepting = false;
+    const receiving = this.#receiving;
+    if (receiving?.phase !== 'receiving' || !receiving.link.alive || this.#keepsSubscription) {
+      this.#receiving = { phase: 'stopped', unsubscribeFailed: false };
       return;
     }
-    this.#drain = new Drain();
+    const { link } = receiving;
+    this.#receiving = { phase: 'draining', link, drain: new Drain() };
     try {
-      await link.guard(link.client.unsubscribeAsync(this.topicFilter));
+      await link.unsubscribe(this.topicFilter);
     } catch (error) {
-      this.#accepting = false;
-      this.#drain = undefined;
-      if (MqError.hasCode(error, 'CONNECTION_LOST') || MqError.hasCode(error, 'CLOSED')) return;
+      const lostLink = MqttLink.lostWith(error);
       // The link is up but the broker did not confirm (a timeout, a refusal): release() hands the topic to the
-      // connection, which unsubscribes again and settles whatever still arrives, so nothing is held forever.
-      this.#unsubscribeFailed = true;
-      throw toMqError(error, 'BROKER', `[${PKG}] unsubscribing from '${this.topicFilter}' failed`);
+      // connection's table, which unsubscribes again and settles whatever still arrives: nothing held forever.
+      this.#receiving = { phase: 'stopped', unsubscribeFailed: !lostLink };
+      if (!lostLink) throw error;
     }
   }
 
   protected override async release(): Promise<void> {
-    const link = this.#link;
-    const drain = this.#drain;
+    const receiving = this.#receiving;
     try {
-      if (drain && link) await this.#drained(link, drain);
+      if (receiving?.phase === 'draining') await this.#drained(receiving.link, receiving.drain);
     } finally {
-      this.#accepting = false;
-      this.#link = undefined;
-      this.#drain = undefined;
-      const unsubscribeFailed = this.#unsubscribeFailed;
-      this.#unsubscribeFailed = false;
+      this.#receiving = undefined;
       if (this.isRecv) {
-        this.#conn.releaseTopic(this.name, this);
-        // Whatever the broker still sends for this topic is settled and reported by the connection, never held.
-        if (drain) this.#conn.abandonTopic(this.name, this.topicFilter, true);
-        else if (unsubscribeFailed || (!this.#conn.settings.cleanSession && !this.#keepsSubscription)) {
+        const table = this.#conn.subscriptions;
+        table.release(this.name, this);
+        // Whatever the broker still sends for this topic is settled and reported by the table, never held.
+        if (receiving?.phase === 'draining')
+          table.abandon(this.name, this.topicFilter, true, this.#conn.link);
+        else if (
+          (receiving?.phase === 'stopped' && receiving.unsubscribeFailed) ||
+          (!this.#conn.settings.cleanSession && !this.#keepsSubscription)
+        ) {
           // Closed while the link was down: the session still has the subscription; drop it on the next link.
-          this.#conn.abandonTopic(this.name, this.topicFilter, false);
+          table.abandon(this.name, this.topicFilter, false, this.#conn.link);
         }
       }
     }
@@ -205,7 +181,7 @@ export class MqttQueue extends BaseQueue {
       if (!(await drain.settled(deadline))) return;
       const seen = drain.delivered;
       try {
-        await link.guard(link.client.unsubscribeAsync(this.topicFilter));
+        await link.unsubscribe(this.topicFilter);
       } catch {
         return;
       }
@@ -214,8 +190,7 @@ export class MqttQueue extends BaseQueue {
   }
 
   protected override onLinkDown(): void {
-    this.#accepting = false;
-    this.#link = undefined;
+    this.#receiving = undefined;
   }
 
   #liveLink(): MqttLink {
@@ -247,7 +222,8 @@ export class MqttQueue extends BaseQueue {
         `[${PKG}] cannot redeliver on '${this.name}': the link it came on is gone; the broker redelivers it if the session persists`,
       );
     }
-    if (this.#drain && link === this.#link) {
+    const receiving = this.#receiving;
+    if (receiving?.phase === 'draining' && receiving.link === link) {
       // Closing: the topic is unsubscribed and MQTT cannot hand the message back to the group. Left unacked it
       // would hold a place in the in-flight window every other receiver of the connection needs until the link
       // ends, and be dropped then anyway: settle it now and say so.
@@ -257,12 +233,12 @@ export class MqttQueue extends BaseQueue {
         `[${PKG}] cannot redeliver on '${this.name}' while it closes: MQTT cannot hand the message back, so it was acked and dropped`,
       );
     }
-    if (!this.#accepting || link !== this.#link) {
+    if (receiving === undefined || receiving.phase === 'stopped' || receiving.link !== link) {
       // The receiver closed after this delivery (its handler outlived the close), on a link that lives on. Left
       // unacked the message would hold a place in the connection's in-flight window until the link ends: the
       // connection settles it as any message of this topic arriving now (to a receiver of this name on the link,
       // kept for one to come, or acked, dropped and reported).
-      if (packet.qos > 0) this.#conn.redispatch(link, packet);
+      if (packet.qos > 0) this.#conn.subscriptions.redispatch(link, packet);
       throw new MqError(
         'ACK_FAILED',
         `[${PKG}] cannot redeliver on '${this.name}': the receiver has closed; the message went back to its connection, which hands it to a receiver of this name or acks and drops it (reported)`,
@@ -273,7 +249,7 @@ export class MqttQueue extends BaseQueue {
       if (this.take(link, packet)) return;
       // The receiver closed meanwhile: the connection decides, as for any message of this topic (held for a
       // receiver to come, or acked and reported if the topic was abandoned).
-      if (packet.qos > 0 && link.alive) this.#conn.redispatch(link, packet);
+      if (packet.qos > 0 && link.alive) this.#conn.subscriptions.redispatch(link, packet);
     });
   }
 }
