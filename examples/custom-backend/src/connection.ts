@@ -4,6 +4,7 @@ import {
   MqError,
   readString,
   resolveSharedConnectionOptions,
+  withDeadline,
 } from '@mq/core';
 import { Redis, type RedisOptions } from 'ioredis';
 
@@ -71,7 +72,7 @@ export class RedisConnection extends BaseConnection {
     // ioredis logs unhandled 'error' events; failures reach us through rejected commands and 'end'.
     client.on('error', () => {});
     try {
-      await withDeadline(client.connect(), this.#timeoutMillis, () => client.disconnect());
+      await bound(client.connect(), this.#timeoutMillis, () => client.disconnect());
     } catch (error) {
       client.disconnect();
       throw error;
@@ -105,7 +106,7 @@ export class RedisConnection extends BaseConnection {
       return;
     }
     // A Redis that went silent never answers QUIT: give up after the connect timeout and drop the socket.
-    await withDeadline(client.quit(), this.#timeoutMillis, () => {}, 'QUIT').catch(() => {});
+    await bound(client.quit(), this.#timeoutMillis, () => {}, 'QUIT').catch(() => {});
     client.disconnect();
   }
 
@@ -116,7 +117,7 @@ export class RedisConnection extends BaseConnection {
   bounded<T>(command: Promise<T>, what: string): Promise<T> {
     // The link the command went out on: by the deadline the connection may have a new, healthy one.
     const client = this.#client;
-    return withDeadline(command, this.#timeoutMillis, () => client?.disconnect(), what);
+    return bound(command, this.#timeoutMillis, () => client?.disconnect(), what);
   }
 
   #clientOptions(): RedisOptions {
@@ -141,18 +142,14 @@ export class RedisConnection extends BaseConnection {
 }
 
 /** Rejects with `TIMEOUT` (after calling `onTimeout`) when `promise` takes longer than `millis`. */
-function withDeadline<T>(
+function bound<T>(
   promise: Promise<T>,
   millis: number,
   onTimeout: () => void,
   what = 'connecting',
 ): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const limit = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      onTimeout();
-      reject(new MqError('TIMEOUT', `[${PKG}] ${what} took longer than ${millis} ms`));
-    }, millis);
+  return withDeadline(promise, millis, () => {
+    onTimeout();
+    return new MqError('TIMEOUT', `[${PKG}] ${what} took longer than ${millis} ms`);
   });
-  return Promise.race([promise, limit]).finally(() => clearTimeout(timer));
 }

@@ -18,6 +18,21 @@ const REQUEUE_ALL = `local n = 0
 while redis.call('LMOVE', KEYS[1], KEYS[2], 'LEFT', 'RIGHT') do n = n + 1 end
 return n`;
 
+/**
+ * Moves a processing list back to the delivery end of its queue, but only if its lease has expired (its
+ * receiver died without closing). KEYS: the processing list, its lease, the queue.
+ */
+const REQUEUE_IF_DEAD = `if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+local n = 0
+while redis.call('LMOVE', KEYS[1], KEYS[3], 'LEFT', 'RIGHT') do n = n + 1 end
+return n`;
+
+/**
+ * How long a reliable receiver's lease on its processing list lasts; it renews it every third of that. A list
+ * whose lease has run out belongs to a receiver that died: the other receivers of the queue requeue it.
+ */
+const LEASE_MILLIS = 3000;
+
 /** Moves one message from a processing list back to the delivery end of its queue, if it is still there. */
 const REQUEUE_ONE = `if redis.call('LREM', KEYS[1], -1, ARGV[1]) > 0 then redis.call('RPUSH', KEYS[2], ARGV[1]) end
 return 0`;
@@ -41,6 +56,8 @@ interface Receiver {
   stopped: boolean;
   inFlight: number;
   wake: (() => void) | undefined;
+  /** Reliable unicast only: renews the lease and requeues the lists of dead receivers. */
+  leaseTimer?: NodeJS.Timeout;
 }
 
 /**
@@ -52,6 +69,8 @@ export class RedisQueue extends BaseQueue {
   readonly #conn: RedisConnection;
   readonly #queueKey: string;
   readonly #processingKey: string;
+  /** The lease on the processing list: `<prefix>l:<name>:<id>`, alive while this receiver is. */
+  readonly #leaseKey: string;
   readonly #channel: string;
   #receiver: Receiver | undefined;
   /** Receiver links dropped while Redis was out of reach, as kill filters: they may still be blocked there. */
@@ -64,7 +83,9 @@ export class RedisQueue extends BaseQueue {
     const { keyPrefix } = connection;
     this.#queueKey = `${keyPrefix}q:${this.name}`;
     // One processing list per queue object, kept across reconnects so that open() can recover it.
-    this.#processingKey = `${keyPrefix}p:${this.name}:${randomUUID()}`;
+    const id = randomUUID();
+    this.#processingKey = `${keyPrefix}p:${this.name}:${id}`;
+    this.#leaseKey = `${keyPrefix}l:${this.name}:${id}`;
     this.#channel = `${keyPrefix}b:${this.name}`;
   }
 
@@ -99,6 +120,8 @@ export class RedisQueue extends BaseQueue {
           main.eval(REQUEUE_ALL, 2, this.#processingKey, this.#queueKey),
           'requeueing unacked messages',
         );
+        await this.#leaseTick(rx, main);
+        rx.leaseTimer = setInterval(() => void this.#leaseTick(rx), LEASE_MILLIS / 3).unref();
       }
       // The connection may have dropped (and come back) while this ran: never consume on a stale link.
       if (rx.stopped || this.#conn.commandClient(`cannot open '${this.name}'`) !== main) {
@@ -125,8 +148,9 @@ export class RedisQueue extends BaseQueue {
       if (this.options.broadcast) await client.publish(this.#channel, body);
       else await client.lpush(this.#queueKey, body);
     } catch (error) {
-      const code = client.status === 'ready' ? 'BROKER' : 'CONNECTION_LOST';
-      throw toMqError(error, code, `[${PKG}] send to '${this.name}' failed`);
+      // A link that is going down fails writes before ioredis leaves 'ready' ("Stream isn't writeable").
+      const lost = client.status !== 'ready' || /writeable|Connection is closed/i.test(String(error));
+      throw toMqError(error, lost ? 'CONNECTION_LOST' : 'BROKER', `[${PKG}] send to '${this.name}' failed`);
     }
   }
 
@@ -201,6 +225,38 @@ export class RedisQueue extends BaseQueue {
     }
   }
 
+  /**
+   * Renews this receiver's lease, then requeues the processing lists of this queue whose lease has run out
+   * (receivers that died without closing: a crash, a SIGKILL, a lost machine). Failures wait for the next tick.
+   */
+  async #leaseTick(rx: Receiver, main?: Redis): Promise<void> {
+    if (this.#receiver !== rx || rx.stopped) return;
+    try {
+      const client = main ?? this.#conn.commandClient('lease not renewed');
+      await this.#conn.bounded(client.set(this.#leaseKey, '1', 'PX', LEASE_MILLIS), 'renewing the lease');
+      const { keyPrefix } = this.#conn;
+      const lists = `${keyPrefix}p:${this.name}:*`;
+      let cursor = '0';
+      do {
+        const [next, keys] = await this.#conn.bounded(
+          client.scan(cursor, 'MATCH', lists, 'COUNT', 100),
+          'SCAN',
+        );
+        cursor = next;
+        for (const key of keys) {
+          if (key === this.#processingKey) continue;
+          const lease = `${keyPrefix}l:${key.slice(`${keyPrefix}p:`.length)}`;
+          await this.#conn.bounded(
+            client.eval(REQUEUE_IF_DEAD, 3, key, lease, this.#queueKey),
+            'requeueing a dead list',
+          );
+        }
+      } while (cursor !== '0');
+    } catch {
+      // Redis is out of reach or the link is going: the next tick, or the next open, tries again.
+    }
+  }
+
   async #settle(rx: Receiver, what: string, command: (client: Redis) => Promise<unknown>): Promise<void> {
     try {
       if (this.#receiver !== rx) throw new Error('its receiver link is gone');
@@ -255,6 +311,7 @@ export class RedisQueue extends BaseQueue {
     this.#receiver = undefined;
     if (!rx) return;
     rx.stopped = true;
+    clearInterval(rx.leaseTimer);
     rx.wake?.();
     rx.client.disconnect();
     if (!rx.killed && rx.filters) this.#stale.add(rx.filters);

@@ -10,9 +10,9 @@ import {
 } from '@mq/core';
 import type * as amqp from 'amqplib';
 import { isBrokerNack } from './amqplib-internals.js';
-import { ChannelLink } from './channel-link.js';
 import { AmqpConnection } from './connection.js';
 import { type AmqpQueueOptions, PKG, resolveAmqpQueueOptions } from './options.js';
+import { QueueChannel } from './queue-channel.js';
 import { declare, route } from './topology.js';
 
 /**
@@ -31,7 +31,7 @@ export class AmqpQueue extends BaseQueue {
   /** Messages are published with delivery mode 2 (persistent). */
   readonly persistent: boolean;
   readonly #conn: AmqpConnection;
-  #link: ChannelLink | undefined;
+  #link: QueueChannel | undefined;
   /** The temporary broadcast queue of a channel the broker closed while the connection stayed up. */
   #staleTemp: { model: amqp.ChannelModel; queue: string } | undefined;
   /** Where every message goes, computed once (the options never change). */
@@ -63,7 +63,7 @@ export class AmqpQueue extends BaseQueue {
     const channel = confirm
       ? await model.createConfirmChannel(channelOptions)
       : await model.createChannel(channelOptions);
-    const link: ChannelLink = new ChannelLink(channel, model, () => this.#onChannelClose(link));
+    const link: QueueChannel = new QueueChannel(channel, model, () => this.#onChannelClose(link));
     try {
       await this.#dropStaleTemp(channel, model);
       const queue = await declare(channel, this.options);
@@ -112,7 +112,7 @@ export class AmqpQueue extends BaseQueue {
   }
 
   /** Not copied here: amqplib copies small bodies into its frame and writes larger ones as they are. */
-  #publishNow(link: ChannelLink, payload: Uint8Array, send: PendingSend): void {
+  #publishNow(link: QueueChannel, payload: Uint8Array, send: PendingSend): void {
     const content = Buffer.isBuffer(payload)
       ? payload
       : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
@@ -139,7 +139,7 @@ export class AmqpQueue extends BaseQueue {
     else this.#whenDrained(link, send);
   }
 
-  #whenDrained(link: ChannelLink, send: PendingSend): void {
+  #whenDrained(link: QueueChannel, send: PendingSend): void {
     const blocked = link.blockedWait();
     if (!blocked) {
       send.resolve();
@@ -186,7 +186,7 @@ export class AmqpQueue extends BaseQueue {
     return this.#conn.settings.connectTimeoutMillis;
   }
 
-  #onDelivery(link: ChannelLink, raw: amqp.ConsumeMessage | null): void {
+  #onDelivery(link: QueueChannel, raw: amqp.ConsumeMessage | null): void {
     if (raw === null) {
       // The broker cancelled the consumer, e.g. because the queue was deleted: reopen to declare it again.
       link.cancelledByBroker(
@@ -204,7 +204,7 @@ export class AmqpQueue extends BaseQueue {
    * of them must be settleable for as long as its channel lives. Never on another channel: an unknown delivery
    * tag would make the broker close that channel.
    */
-  #settle(link: ChannelLink, raw: amqp.ConsumeMessage, requeue: boolean): Promise<void> {
+  #settle(link: QueueChannel, raw: amqp.ConsumeMessage, requeue: boolean): Promise<void> {
     const verb = requeue ? 'nack' : 'ack';
     if (link.closed) {
       return Promise.reject(
@@ -233,7 +233,7 @@ export class AmqpQueue extends BaseQueue {
     return SETTLED;
   }
 
-  #onChannelClose(link: ChannelLink): void {
+  #onChannelClose(link: QueueChannel): void {
     const error = this.#lost('the channel closed');
     link.fail(error);
     // Whenever its channel dies undeleted, also while open() is still running: the exclusive queue lives as long

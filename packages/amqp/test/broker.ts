@@ -78,6 +78,11 @@ export function rabbitmqctl(...args: string[]): Promise<string> {
   return tool().ctl(...args);
 }
 
+/** Restarts the RabbitMQ application of this file's own node (`stop_app` / `start_app`): every client loses its link. */
+export function restartNode(): Promise<void> {
+  return tool().restartApp();
+}
+
 /** Force-closes our own connection on this file's own node (as an operator or a failover would). */
 export async function forceClose(connection: AmqpConnection): Promise<void> {
   const name = connection.connectionName;

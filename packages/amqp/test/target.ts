@@ -1,5 +1,5 @@
 import type { Backend, Queue } from '@mq/core';
-import type { ContractTarget } from '@mq/core/contract';
+import type { ContractFaults, ContractTarget } from '@mq/core/contract';
 import { amqpTestUrl, uniqueId, unreachableUrl } from '@mq/testkit';
 import { type AmqpConnection, amqpBackend } from '../src/index.js';
 import { deleteTopology } from './broker.js';
@@ -9,8 +9,11 @@ import { deleteTopology } from './broker.js';
  * network failure would (the broker sees it die; nothing else on the broker is touched); every durable queue and
  * exchange a case opened is remembered, so that `cleanup()` deletes them.
  */
-export function amqpTarget(): { target: ContractTarget; cleanup: () => Promise<void> } {
-  const brokerUrl = new URL(amqpTestUrl());
+export function amqpTarget(
+  url: () => string = amqpTestUrl,
+  extraFaults: ContractFaults = {},
+  persistent = false,
+): { target: ContractTarget; cleanup: () => Promise<void> } {
   const queues = new Set<string>();
   const exchanges = new Set<string>();
   const backend: Backend = {
@@ -28,17 +31,22 @@ export function amqpTarget(): { target: ContractTarget; cleanup: () => Promise<v
   const target: ContractTarget = {
     backend,
     connectionOptions: () => ({
-      uri: amqpTestUrl(),
+      uri: url(),
       reconnectMillis: 200,
       connectionName: uniqueId('mq-amqp-contract'),
     }),
     unreachableConnectionOptions: () => ({ uri: unreachableUrl('amqp'), reconnectMillis: 50 }),
+    // Messages that must survive a broker restart are persistent (delivery mode 2).
+    ...(persistent ? { extraQueueOptions: () => ({ persistent: true }) } : {}),
     faults: {
       dropConnection: async (connection) => (connection as AmqpConnection).simulateDrop(),
       silentBroker: {
-        address: { host: brokerUrl.hostname, port: Number(brokerUrl.port || 5672) },
+        get address() {
+          const brokerUrl = new URL(url());
+          return { host: brokerUrl.hostname, port: Number(brokerUrl.port || 5672) };
+        },
         connectionOptions: (proxyPort) => {
-          const viaProxy = new URL(brokerUrl);
+          const viaProxy = new URL(url());
           viaProxy.hostname = '127.0.0.1';
           viaProxy.port = String(proxyPort);
           return {
@@ -49,6 +57,7 @@ export function amqpTarget(): { target: ContractTarget; cleanup: () => Promise<v
           };
         },
       },
+      ...extraFaults,
     },
   };
   return { target, cleanup: () => deleteTopology(queues, exchanges) };

@@ -1,7 +1,7 @@
 import { Backoff, type BackoffSettings } from './backoff.js';
 import { TypedEmitter } from './emitter.js';
 import { MqError, toMqError } from './errors.js';
-import { checkTransition, type Status } from './status.js';
+import { type Status, StatusCell } from './status.js';
 import type { Connection, ConnectionEvents } from './types.js';
 
 /** What a connection needs from the queues it carries: the power to close them. */
@@ -29,7 +29,7 @@ export abstract class BaseConnection extends TypedEmitter<ConnectionEvents> impl
   readonly #backoff: Backoff;
   /** When the current link came up (`Date.now()`), to tell a stable link from a flapping one. */
   #connectedAt = 0;
-  #status: Status = 'closed';
+  readonly #status = new StatusCell((status) => this.emit('status', status));
   #retryTimer: NodeJS.Timeout | undefined;
   #opening: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
@@ -45,18 +45,18 @@ export abstract class BaseConnection extends TypedEmitter<ConnectionEvents> impl
 
   /** The current status. */
   get status(): Status {
-    return this.#status;
+    return this.#status.value;
   }
 
   /** Starts connecting in the background and keeps reconnecting after losses; does nothing unless `closed`. */
   connect(): void {
-    if (this.#status !== 'closed') return;
+    if (this.#status.value !== 'closed') return;
     this.#attempt();
   }
 
   /** Closes every attached queue, then the link; idempotent; resolves once `closed`. */
   close(): Promise<void> {
-    if (this.#status === 'closed') return Promise.resolve();
+    if (this.#status.value === 'closed') return Promise.resolve();
     this.#closing ??= this.#close().finally(() => {
       this.#closing = undefined;
     });
@@ -86,7 +86,7 @@ export abstract class BaseConnection extends TypedEmitter<ConnectionEvents> impl
 
   /** The backend calls this when an open link drops by itself; ignored unless `connected`. */
   protected notifyLinkLost(error?: unknown): void {
-    if (this.#status !== 'connected') return;
+    if (this.#status.value !== 'connected') return;
     if (Date.now() - this.#connectedAt >= STABLE_LINK_MILLIS) this.#backoff.reset();
     const delay = this.#backoff.next();
     if (error !== undefined) {
@@ -98,12 +98,12 @@ export abstract class BaseConnection extends TypedEmitter<ConnectionEvents> impl
 
   /** Milliseconds since the current link came up; 0 unless `connected`. */
   protected get connectedMillis(): number {
-    return this.#status === 'connected' ? Date.now() - this.#connectedAt : 0;
+    return this.#status.value === 'connected' ? Date.now() - this.#connectedAt : 0;
   }
 
   /** Emits an `error`, unless the connection is closed (nothing is emitted after `closed`). */
   protected reportError(error: MqError): void {
-    if (this.#status !== 'closed') this.emit('error', error);
+    if (this.#status.value !== 'closed') this.emit('error', error);
   }
 
   #attempt(): void {
@@ -111,12 +111,12 @@ export abstract class BaseConnection extends TypedEmitter<ConnectionEvents> impl
     const opening: Promise<void> = this.openLink()
       .then(
         () => {
-          if (this.#status !== 'connecting') return;
+          if (this.#status.value !== 'connecting') return;
           this.#connectedAt = Date.now();
           this.#setStatus('connected');
         },
         (error: unknown) => {
-          if (this.#status !== 'connecting') return;
+          if (this.#status.value !== 'connecting') return;
           const delay = this.#backoff.next();
           this.reportError(retryNote(toMqError(error, 'BROKER', '[mq] connect failed'), delay));
           this.#setStatus('disconnected');
@@ -131,17 +131,20 @@ export abstract class BaseConnection extends TypedEmitter<ConnectionEvents> impl
 
   #scheduleRetry(delay: number): void {
     clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+    // A `disconnected` listener may have closed the connection already: no timer may outlive the close.
+    if (this.#status.value !== 'disconnected') return;
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined;
-      if (this.#status !== 'disconnected') return;
+      if (this.#status.value !== 'disconnected') return;
       // A dropped link may still hold resources; release them before the next attempt.
       this.closeLink().then(
         () => {
-          if (this.#status === 'disconnected') this.#attempt();
+          if (this.#status.value === 'disconnected') this.#attempt();
         },
         (error: unknown) => {
           this.reportError(toMqError(error, 'BROKER', '[mq] closing the dropped link failed'));
-          if (this.#status === 'disconnected') this.#attempt();
+          if (this.#status.value === 'disconnected') this.#attempt();
         },
       );
     }, delay);
@@ -163,9 +166,7 @@ export abstract class BaseConnection extends TypedEmitter<ConnectionEvents> impl
   }
 
   #setStatus(next: Status): void {
-    if (next === this.#status || !checkTransition(this.#status, next)) return;
-    this.#status = next;
-    this.emit('status', next);
+    this.#status.set(next);
   }
 }
 

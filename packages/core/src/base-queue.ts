@@ -4,7 +4,7 @@ import { MqError, toMqError } from './errors.js';
 import { InFlightSends, type PendingSend } from './in-flight.js';
 import { SETTLED } from './message.js';
 import { checkHandler, checkPayload, type ResolvedQueueOptions } from './options.js';
-import { checkTransition, type Status } from './status.js';
+import { type Status, StatusCell } from './status.js';
 import type { Message, MessageHandler, Queue, QueueEvents } from './types.js';
 import type { StatusSource } from './wait.js';
 
@@ -34,7 +34,7 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
   /** The package name used in error messages, e.g. `mq/amqp`. */
   protected readonly pkg: string;
   readonly #host: QueueHost;
-  #status: Status = 'closed';
+  readonly #status = new StatusCell((status) => this.emit('status', status));
   #handler: MessageHandler | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
   #opening: Promise<void> | undefined;
@@ -74,7 +74,7 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
 
   /** The current status. */
   get status(): Status {
-    return this.#status;
+    return this.#status.value;
   }
 
   /** Sets the handler for received messages; must be called on a receiver before `connect()`. */
@@ -91,7 +91,7 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
 
   /** Starts opening the queue in the background; does nothing unless `closed`. */
   connect(): void {
-    if (this.#status !== 'closed') return;
+    if (this.#status.value !== 'closed') return;
     if (this.isRecv && !this.#handler) {
       throw new MqError(
         'NO_HANDLER',
@@ -106,7 +106,7 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
 
   /** Stops receiving, waits for running handlers and in-flight sends, releases the queue; idempotent. */
   close(): Promise<void> {
-    if (this.#status === 'closed') return Promise.resolve();
+    if (this.#status.value === 'closed') return Promise.resolve();
     this.#closing ??= this.#close().finally(() => {
       this.#closing = undefined;
     });
@@ -130,11 +130,11 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
         new MqError('SEND_ON_RECEIVER', `[${this.pkg}] queue '${this.name}' is a receiver and cannot send`),
       );
     }
-    if (this.#status !== 'connected') {
+    if (this.#status.value !== 'connected') {
       return Promise.reject(
         new MqError(
           'NOT_CONNECTED',
-          `[${this.pkg}] queue '${this.name}' is ${this.#status}, not connected: message not sent`,
+          `[${this.pkg}] queue '${this.name}' is ${this.#status.value}, not connected: message not sent`,
         ),
       );
     }
@@ -236,11 +236,11 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
    * (the queue then goes `disconnected` through `onLinkDown()`, once). No backend needs to order those events.
    */
   protected notifyResourceLost(error: unknown): void {
-    if (this.#status !== 'connected' && this.#status !== 'connecting') return;
+    if (this.#status.value !== 'connected' && this.#status.value !== 'connecting') return;
     const epoch = this.#linkEpoch;
     setImmediate(() => {
       if (epoch !== this.#linkEpoch) return;
-      if (this.#status !== 'connected' && this.#status !== 'connecting') return;
+      if (this.#status.value !== 'connected' && this.#status.value !== 'connecting') return;
       this.reportError(
         toMqError(error, 'BROKER', `[${this.pkg}] queue '${this.name}' lost its broker resources`),
       );
@@ -251,13 +251,13 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
 
   /** Emits an `error`, unless the queue is closed (nothing is emitted after `closed`). */
   protected reportError(error: MqError): void {
-    if (this.#status !== 'closed') this.emit('error', error);
+    if (this.#status.value !== 'closed') this.emit('error', error);
   }
 
   readonly #onHostStatus = (hostStatus: Status): void => {
     if (hostStatus === 'connected') {
-      if (this.#status === 'disconnected') this.#setStatus('connecting');
-      if (this.#status === 'connecting') this.#attempt();
+      if (this.#status.value === 'disconnected') this.#setStatus('connecting');
+      if (this.#status.value === 'connecting') this.#attempt();
       return;
     }
     // A closing connection closes its queues itself, gracefully, while the link still works (handlers can ack).
@@ -274,10 +274,14 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
         ),
       );
     }
-    if (this.#status === 'connected' || this.#status === 'connecting' || this.#status === 'disconnected') {
+    if (
+      this.#status.value === 'connected' ||
+      this.#status.value === 'connecting' ||
+      this.#status.value === 'disconnected'
+    ) {
       clearTimeout(this.#retryTimer);
       this.#retryTimer = undefined;
-      if (this.#status !== 'disconnected') {
+      if (this.#status.value !== 'disconnected') {
         this.#setStatus('disconnected');
         this.onLinkDown();
       }
@@ -292,13 +296,13 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
         () => {
           if (epoch !== this.#linkEpoch) {
             // Opened on a link that has dropped since: forget those resources (close() releases them itself).
-            if (this.#status !== 'closing') this.onLinkDown();
+            if (this.#status.value !== 'closing') this.onLinkDown();
             return;
           }
-          if (this.#status === 'connecting') this.#setStatus('connected');
+          if (this.#status.value === 'connecting') this.#setStatus('connected');
         },
         (error: unknown) => {
-          if (this.#status !== 'connecting' || epoch !== this.#linkEpoch) return;
+          if (this.#status.value !== 'connecting' || epoch !== this.#linkEpoch) return;
           this.reportError(toMqError(error, 'BROKER', `[${this.pkg}] opening queue '${this.name}' failed`));
           this.#setStatus('disconnected');
           this.#scheduleRetry();
@@ -307,16 +311,19 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
       .finally(() => {
         this.#opening = undefined;
         // The connection came back while this attempt was running on the old link: try again on the new one.
-        if (this.#status === 'connecting' && this.#host.status === 'connected') this.#attempt();
+        if (this.#status.value === 'connecting' && this.#host.status === 'connected') this.#attempt();
       });
     this.#opening = opening;
   }
 
   #scheduleRetry(): void {
     clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+    // A `disconnected` listener may have closed the queue already: no timer may outlive the close.
+    if (this.#status.value !== 'disconnected') return;
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined;
-      if (this.#status !== 'disconnected' || this.#host.status !== 'connected') return;
+      if (this.#status.value !== 'disconnected' || this.#host.status !== 'connected') return;
       this.#setStatus('connecting');
       this.#attempt();
     }, this.options.reconnectMillis);
@@ -329,7 +336,7 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
     await this.#opening;
     await this.#settle(() => this.stopReceiving());
     while (this.#running > 0 || this.#sends.size > 0) {
-      await Promise.all([this.#handlersIdle(), this.#sends.drained()]);
+      await Promise.all([this.#handlersIdle(), this.#sends.allSettled()]);
     }
     await this.#settle(() => this.release());
     this.#host.off('status', this.#onHostStatus);
@@ -346,9 +353,7 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
   }
 
   #setStatus(next: Status): void {
-    if (next === this.#status || !checkTransition(this.#status, next)) return;
-    this.#status = next;
-    this.emit('status', next);
+    this.#status.set(next);
   }
 }
 

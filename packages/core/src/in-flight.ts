@@ -75,7 +75,7 @@ class Send implements PendingSend {
 /**
  * The sends of one queue that have not settled yet, oldest first. A send still unsettled `timeoutMillis` after
  * it started is rejected (the broker went silent: no reply, no closed socket), with one timer for all of them.
- * `drained()` resolves once none is left, for `close()`; `failAll()` rejects them all when their link is gone.
+ * `allSettled()` resolves once none is left, for `close()`; `failAll()` rejects them all when their link is gone.
  */
 export class InFlightSends {
   readonly #timeoutMillis: number;
@@ -84,7 +84,7 @@ export class InFlightSends {
   #head = 0;
   #count = 0;
   #timer: NodeJS.Timeout | undefined;
-  #drained: Array<() => void> = [];
+  #allSettledWaiters: Array<() => void> = [];
   readonly #onSettled = (): void => {
     this.#count -= 1;
     this.#compact();
@@ -108,7 +108,7 @@ export class InFlightSends {
 
   /**
    * The app's promise for `send`: `SETTLED` when it is already done (no deadline, no count), else one that
-   * settles with it or rejects at its deadline; until then it counts for `drained()` and `failAll()`.
+   * settles with it or rejects at its deadline; until then it counts for `allSettled()` and `failAll()`.
    */
   watch(pending: PendingSend): Promise<void> {
     const send = pending as Send;
@@ -128,9 +128,9 @@ export class InFlightSends {
   }
 
   /** Resolves once every tracked send has settled (or timed out). */
-  drained(): Promise<void> {
+  allSettled(): Promise<void> {
     if (this.#count === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#drained.push(resolve));
+    return new Promise((resolve) => this.#allSettledWaiters.push(resolve));
   }
 
   #compact(): void {
@@ -145,8 +145,8 @@ export class InFlightSends {
     if (this.#count === 0) {
       // The timer is left to run out by itself (it is unref'd): clearing and re-arming it for every send
       // awaited one at a time would cost more than the send.
-      const waiters = this.#drained;
-      this.#drained = [];
+      const waiters = this.#allSettledWaiters;
+      this.#allSettledWaiters = [];
       for (const wake of waiters) wake();
     }
   }

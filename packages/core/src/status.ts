@@ -34,3 +34,42 @@ export function checkTransition(from: Status, to: Status): boolean {
   if (STRICT) throw new Error(`[mq] illegal status transition ${from} -> ${to}`);
   return false;
 }
+
+/**
+ * One status and its `status` events, for a state machine. A change made while the previous one is being
+ * emitted (a listener that calls `close()` on `disconnected`, say) is emitted only after that one has reached
+ * every listener: each listener sees every change once, in order.
+ */
+export class StatusCell {
+  #value: Status = 'closed';
+  readonly #emit: (status: Status) => void;
+  readonly #unsent: Status[] = [];
+  #emitting = false;
+
+  /** `emit` delivers one `status` event to the listeners. */
+  constructor(emit: (status: Status) => void) {
+    this.#emit = emit;
+  }
+
+  /** The current status (during an emission, possibly a later one than the event being delivered). */
+  get value(): Status {
+    return this.#value;
+  }
+
+  /** Moves to `next` and emits it; false (nothing happens) when it is the current status or not legal. */
+  set(next: Status): boolean {
+    if (next === this.#value || !checkTransition(this.#value, next)) return false;
+    this.#value = next;
+    this.#unsent.push(next);
+    if (this.#emitting) return true;
+    this.#emitting = true;
+    try {
+      for (let status = this.#unsent.shift(); status !== undefined; status = this.#unsent.shift()) {
+        this.#emit(status);
+      }
+    } finally {
+      this.#emitting = false;
+    }
+    return true;
+  }
+}

@@ -45,17 +45,17 @@ describe('InFlightSends', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(25);
     expect(sends.size).toBe(0);
     silent.resolve();
-    await sends.drained();
+    await sends.allSettled();
   });
 
-  it('drained() waits for every send, also ones that time out', async () => {
+  it('allSettled() waits for every send, also ones that time out', async () => {
     const sends = new InFlightSends(40, timedOut);
     const answered = deferred();
     const silent = deferred();
     void track(sends, answered.promise).catch(() => {});
     void track(sends, silent.promise).catch(() => {});
     let drained = false;
-    const waiting = sends.drained().then(() => {
+    const waiting = sends.allSettled().then(() => {
       drained = true;
     });
     answered.resolve();
@@ -98,7 +98,7 @@ describe('InFlightSends', () => {
     send.reject(new MqError('BROKER', 'third'));
     await expect(app).rejects.toThrow('first');
     expect(sends.size).toBe(0);
-    await sends.drained();
+    await sends.allSettled();
   });
 
   it('failAll() rejects every pending send with its error and leaves settled ones alone', async () => {
@@ -113,7 +113,7 @@ describe('InFlightSends', () => {
     expect(results.map((r) => r.status)).toEqual(['rejected', 'fulfilled', 'rejected']);
     expect(MqError.hasCode((results[0] as PromiseRejectedResult).reason, 'CONNECTION_LOST')).toBe(true);
     expect(sends.size).toBe(0);
-    await sends.drained();
+    await sends.allSettled();
   });
 
   it('times out sends in order and keeps later ones, across many settled in between', async () => {

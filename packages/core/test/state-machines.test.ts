@@ -248,3 +248,37 @@ describe('BaseQueue', () => {
     await conn.close();
   });
 });
+
+describe('status events', () => {
+  it('a listener that closes the connection on disconnected: every listener sees disconnected, then closing, then closed, and no retry is left', async () => {
+    const conn = new ScriptedConnection();
+    conn.on('error', () => {});
+    conn.on('status', (status) => {
+      if (status === 'disconnected') void conn.close();
+    });
+    const seen = record(conn);
+    conn.connect();
+    conn.lastOpen.reject(new Error('refused'));
+    await flush();
+    expect(seen).toEqual(['connecting', 'disconnected', 'closing', 'closed']);
+    expect(vi.getTimerCount()).toBe(0);
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(conn.opens).toHaveLength(1);
+  });
+
+  it('a listener that closes the queue on disconnected: later listeners still see the statuses in order', async () => {
+    const conn = await connectedConnection();
+    const queue = await connectedQueue(conn);
+    queue.on('status', (status) => {
+      if (status === 'disconnected') void queue.close();
+    });
+    const seen = record(queue);
+    queue.lose();
+    await vi.advanceTimersByTimeAsync(0);
+    await flush();
+    expect(seen).toEqual(['disconnected', 'closing', 'closed']);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(queue.opens).toHaveLength(1);
+    await conn.close();
+  });
+});

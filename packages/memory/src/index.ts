@@ -1,4 +1,5 @@
 export { memoryBackend } from './backend.js';
 export { MemoryBroker } from './broker.js';
 export { MemoryConnection, type MemoryConnectionOptions } from './connection.js';
+export { memoryContractFaults } from './faults.js';
 export { MemoryQueue, type MemoryQueueOptions } from './queue.js';

@@ -23,13 +23,13 @@ export class MqttQueue extends BaseQueue {
   readonly topicFilter: string;
   readonly #conn: MqttConnection;
   /**
-   * A receiver's one state: `receiving` on the link its subscription lives on; `draining` while it closes and
+   * A receiver's one state: `receiving` on the link its subscription lives on; `closing` while it closes and
    * takes what the broker had already assigned to it; `stopped` once it takes nothing more (with whether its
    * UNSUBSCRIBE failed while the link stayed up); `undefined` before it opens and after its link is gone.
    */
   #receiving:
     | { readonly phase: 'receiving'; readonly link: MqttLink }
-    | { readonly phase: 'draining'; readonly link: MqttLink; readonly drain: Drain }
+    | { readonly phase: 'closing'; readonly link: MqttLink; readonly late: LateDeliveries }
     | { readonly phase: 'stopped'; readonly unsubscribeFailed: boolean }
     | undefined;
 
@@ -71,9 +71,9 @@ export class MqttQueue extends BaseQueue {
     const payload = Buffer.isBuffer(packet.payload)
       ? Buffer.from(packet.payload)
       : Buffer.from(packet.payload, 'utf8');
-    if (receiving.phase === 'draining') {
+    if (receiving.phase === 'closing') {
       this.deliver(
-        receiving.drain.track(
+        receiving.late.track(
           payload,
           packet.qos,
           () => this.#ack(link, packet),
@@ -126,7 +126,7 @@ export class MqttQueue extends BaseQueue {
       return;
     }
     const { link } = receiving;
-    this.#receiving = { phase: 'draining', link, drain: new Drain() };
+    this.#receiving = { phase: 'closing', link, late: new LateDeliveries() };
     try {
       await link.unsubscribe(this.topicFilter);
     } catch (error) {
@@ -141,15 +141,14 @@ export class MqttQueue extends BaseQueue {
   protected override async release(): Promise<void> {
     const receiving = this.#receiving;
     try {
-      if (receiving?.phase === 'draining') await this.#drained(receiving.link, receiving.drain);
+      if (receiving?.phase === 'closing') await this.#lateSettled(receiving.link, receiving.late);
     } finally {
       this.#receiving = undefined;
       if (this.isRecv) {
         const table = this.#conn.subscriptions;
         table.release(this.name, this);
         // Whatever the broker still sends for this topic is settled and reported by the table, never held.
-        if (receiving?.phase === 'draining')
-          table.abandon(this.name, this.topicFilter, true, this.#conn.link);
+        if (receiving?.phase === 'closing') table.abandon(this.name, this.topicFilter, true, this.#conn.link);
         else if (
           (receiving?.phase === 'stopped' && receiving.unsubscribeFailed) ||
           (!this.#conn.settings.cleanSession && !this.#keepsSubscription)
@@ -173,19 +172,19 @@ export class MqttQueue extends BaseQueue {
    * for a round trip (another UNSUBSCRIBE, answered after every PUBLISH it sent before); stop when none came
    * meanwhile, or after `connectTimeoutMillis` in all.
    */
-  async #drained(link: MqttLink, drain: Drain): Promise<void> {
+  async #lateSettled(link: MqttLink, late: LateDeliveries): Promise<void> {
     // The handlers of earlier deliveries have finished (the base class waited for them): only later ones count.
-    drain.forgetEarlier();
+    late.forgetEarlier();
     const deadline = Date.now() + this.#conn.settings.connectTimeoutMillis;
     while (link.alive) {
-      if (!(await drain.settled(deadline))) return;
-      const seen = drain.delivered;
+      if (!(await late.settled(deadline))) return;
+      const seen = late.delivered;
       try {
         await link.unsubscribe(this.topicFilter);
       } catch {
         return;
       }
-      if (drain.delivered === seen || Date.now() >= deadline) return;
+      if (late.delivered === seen || Date.now() >= deadline) return;
     }
   }
 
@@ -223,7 +222,7 @@ export class MqttQueue extends BaseQueue {
       );
     }
     const receiving = this.#receiving;
-    if (receiving?.phase === 'draining' && receiving.link === link) {
+    if (receiving?.phase === 'closing' && receiving.link === link) {
       // Closing: the topic is unsubscribed and MQTT cannot hand the message back to the group. Left unacked it
       // would hold a place in the in-flight window every other receiver of the connection needs until the link
       // ends, and be dropped then anyway: settle it now and say so.
@@ -254,8 +253,8 @@ export class MqttQueue extends BaseQueue {
   }
 }
 
-/** The deliveries of a closing receiver, so that its close can wait until they are settled. */
-class Drain {
+/** The deliveries that reach a receiver after it began to close, so that its close can wait until they are settled. */
+class LateDeliveries {
   /** Messages delivered since the close began. */
   delivered = 0;
   readonly #unsettled = new Set<MqttMessage>();

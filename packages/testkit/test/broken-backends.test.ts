@@ -2,6 +2,7 @@ import { contractCases, evaluateContract } from '@mq/core/contract';
 import { describe, expect, it } from 'vitest';
 import {
   acksMultiple,
+  acksOnDelivery,
   backsOffWithoutCap,
   broadcastToOne,
   buffersWhileDisconnected,
@@ -103,6 +104,17 @@ describe('the contract catches broken backends', () => {
     );
     expect(failed(outcomes)).toEqual([]);
   }, 90_000);
+
+  it('backends that lose confirmed sends, drop what a dying receiver held, stop retrying or hold sends while down fail the fault cases', async () => {
+    await failsExactly(resolvesBeforeStored, ['faults.restart-mid-stream', 'faults.links-cut-mid-stream']);
+    await failsExactly(acksOnDelivery, ['faults.receiver-dies-holding']);
+    await failsExactly(stopsRetrying, [
+      'faults.restart-mid-stream',
+      'faults.links-cut-mid-stream',
+      'faults.unreachable-sends-settle',
+    ]);
+    await failsExactly(buffersWhileDisconnected, ['faults.unreachable-sends-settle']);
+  }, 180_000);
 
   it('the healthy memory backend fails no case', async () => {
     const { memoryBackend } = await import('@mq/memory');

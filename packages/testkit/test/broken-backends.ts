@@ -103,6 +103,16 @@ export const resolvesBeforeStored = brokenBackend('resolves-before-stored', (que
   });
 });
 
+/** Acks each message as it is delivered (auto-ack), whatever the handler does: what a dying receiver held is gone. */
+export const acksOnDelivery = brokenBackend('acks-on-delivery', (queue, options) => {
+  if (!options.isRecv) return queue;
+  return wrapHandler(queue, (handler) => async (q, message) => {
+    await message.ack();
+    const done = async (): Promise<void> => {};
+    return handler(q, replaced(message, done, done));
+  });
+});
+
 /** Treats nack as ack: the message is never redelivered. */
 export const ignoresNack = brokenBackend('ignores-nack', (queue, options) => {
   if (!options.isRecv) return queue;

@@ -1,6 +1,6 @@
 import type { Backend } from '@mq/core';
 import { type CaseOutcome, type ContractTarget, contractCases, evaluateContract } from '@mq/core/contract';
-import { MemoryBroker, type MemoryConnection } from '@mq/memory';
+import { MemoryBroker, memoryContractFaults } from '@mq/memory';
 import { uniqueId } from '@mq/testkit';
 import { expect } from 'vitest';
 
@@ -14,7 +14,7 @@ export function target(backend: Backend): ContractTarget {
     // Reconnects well inside the shortened waits below.
     connectionOptions: () => ({ uri: `memory://${broker}`, reconnectMillis: 100 }),
     unreachableConnectionOptions: () => ({ uri: `memory://${down.name}`, reconnectMillis: 50 }),
-    faults: { dropConnection: async (connection) => (connection as MemoryConnection).simulateDrop() },
+    faults: memoryContractFaults(broker),
     // Failing cases wait for messages that never come: shorter waits keep this suite quick.
     timeScale: 0.1,
   };

@@ -1,4 +1,4 @@
-import { MemoryBroker, type MemoryConnection, memoryBackend } from '@mq/memory';
+import { MemoryBroker, memoryBackend, memoryContractFaults } from '@mq/memory';
 import { runContract, uniqueId } from '@mq/testkit';
 
 // The reference backend passes the whole contract; each run gets its own in-process broker.
@@ -10,7 +10,5 @@ runContract({
   backend: memoryBackend,
   connectionOptions: () => ({ uri: `memory://${broker}` }),
   unreachableConnectionOptions: () => ({ uri: `memory://${unreachable.name}`, reconnectMillis: 50 }),
-  faults: {
-    dropConnection: async (connection) => (connection as MemoryConnection).simulateDrop(),
-  },
+  faults: memoryContractFaults(broker),
 });

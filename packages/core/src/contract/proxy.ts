@@ -14,16 +14,28 @@ export class TcpProxy {
     this.#server = server;
   }
 
-  /** Starts a proxy to `host:port` on a free loopback port. */
-  static async start(target: { host: string; port: number }): Promise<TcpProxy> {
+  /** Starts a proxy to `host:port` on loopback port `port` (a free one by default). */
+  static async start(target: { host: string; port: number }, port = 0): Promise<TcpProxy> {
     let proxy: TcpProxy | undefined;
     const server = createServer((client) => proxy?.accept(client, target));
     proxy = new TcpProxy(server);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
+      server.listen(port, '127.0.0.1', () => resolve());
     });
     return proxy;
+  }
+
+  /** A loopback port free right now, nothing listening on it: for a broker that is "down" until a proxy starts there. */
+  static async freePort(): Promise<number> {
+    const server = createServer();
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve());
+    });
+    const address = server.address();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    return typeof address === 'object' && address !== null ? address.port : 0;
   }
 
   /** The port the proxy listens on (127.0.0.1). */

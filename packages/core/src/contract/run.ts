@@ -3,6 +3,7 @@ import { ContractFailure } from './assert.js';
 import { broadcastCases } from './cases/broadcast.js';
 import { closeCases } from './cases/close.js';
 import { concurrencyCases } from './cases/concurrency.js';
+import { faultCases } from './cases/faults.js';
 import { lifecycleCases } from './cases/lifecycle.js';
 import { payloadCases } from './cases/payloads.js';
 import { reliableCases } from './cases/reliable.js';
@@ -25,6 +26,7 @@ export const contractCases: readonly ContractCase[] = Object.freeze([
   ...closeCases,
   ...workloadCases,
   ...silentBrokerCases,
+  ...faultCases,
 ]);
 
 /** The requirements of `contractCase` that `target` does not meet; non-empty means the case is skipped. */
@@ -33,6 +35,7 @@ export function missingRequirements(target: ContractTarget, contractCase: Contra
     if (need === 'fault:dropConnection') return !target.faults?.dropConnection;
     if (need === 'fault:restartBroker') return !target.faults?.restartBroker;
     if (need === 'fault:silentBroker') return !target.faults?.silentBroker;
+    if (need === 'fault:brokerDown') return !target.faults?.brokerDown && !target.faults?.silentBroker;
     return !target.backend.capabilities[need];
   });
 }

@@ -6,10 +6,27 @@ import type { ContractContext } from './context.js';
 export interface ContractFaults {
   /** Drops the link of `connection` as a network failure would (not via `close()`); it must then reconnect by itself. */
   dropConnection?(connection: Connection): Promise<void>;
-  /** Restarts the broker; resolves once it accepts connections again. */
+  /**
+   * Restarts the broker (every client loses its link); resolves once it accepts connections again. Durable
+   * queues and the reliable messages confirmed in them must survive it (AMQP: persistent messages; set
+   * `persistent` in `extraQueueOptions`).
+   */
   restartBroker?(): Promise<void>;
   /** Reaching the broker through a TCP proxy that the silent-broker cases freeze. */
   silentBroker?: SilentBrokerFault;
+  /**
+   * A broker that is down until `bringUp()`: for backends without a TCP link to proxy (with `silentBroker`, the
+   * contract makes one itself from a proxy that starts late).
+   */
+  brokerDown?(): Promise<BrokerDown>;
+}
+
+/** A broker that is not up yet, see {@link ContractFaults.brokerDown}. */
+export interface BrokerDown {
+  /** Options for a connection to it. */
+  connectionOptions: ConnectionOptions & Record<string, unknown>;
+  /** Brings it up; resolves once it accepts connections. */
+  bringUp(): Promise<void>;
 }
 
 /** How the silent-broker cases reach the broker through a `TcpProxy` on 127.0.0.1 that they then freeze. */
@@ -51,7 +68,9 @@ export type Requirement =
   | keyof Capabilities
   | 'fault:dropConnection'
   | 'fault:restartBroker'
-  | 'fault:silentBroker';
+  | 'fault:silentBroker'
+  /** Met by `brokerDown` or `silentBroker`. */
+  | 'fault:brokerDown';
 
 /** The groups of the contract, in report order; a backend's additional cases may name their own. */
 export type ContractGroup =
@@ -64,6 +83,7 @@ export type ContractGroup =
   | 'concurrency'
   | 'close'
   | 'workload'
+  | 'faults'
   // Backends may report their own cases under their own group names.
   | (string & {});
 

@@ -283,6 +283,28 @@ export const lifecycleCases: ContractCase[] = [
 
   defineCase(
     'lifecycle',
+    'close-from-status-listener',
+    'a status listener that closes the connection when it goes disconnected: every listener sees connecting, disconnected, closing, closed, in that order, and no retry follows',
+    async (ctx) => {
+      const conn = ctx.newConnection(ctx.target.unreachableConnectionOptions());
+      conn.on('error', () => {});
+      conn.on('status', (status) => {
+        if (status === 'disconnected') void conn.close();
+      });
+      const seen = ctx.recordStatuses(conn);
+      conn.connect();
+      await ctx.waitStatus(conn, 'closed');
+      await ctx.quiet();
+      checkSameList(
+        seen,
+        ['connecting', 'disconnected', 'closing', 'closed'],
+        'statuses a later listener saw',
+      );
+    },
+  ),
+
+  defineCase(
+    'lifecycle',
     'unreachable-send-rejects',
     'a send to a queue on an unreachable broker rejects with NOT_CONNECTED',
     async (ctx) => {

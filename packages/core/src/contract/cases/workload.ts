@@ -49,7 +49,11 @@ function untilAllAcked(
  * Closes `receivers`, then shows that nothing was left unacked in queue `name`: a fresh receiver gets a
  * marker sent after them and nothing else (what a closed receiver left unacked comes back before the marker).
  */
-async function expectDrained(ctx: ContractContext, name: string, receivers: readonly Queue[]): Promise<void> {
+export async function expectDrained(
+  ctx: ContractContext,
+  name: string,
+  receivers: readonly Queue[],
+): Promise<void> {
   for (const queue of receivers) await queue.close();
   const conn = await ctx.connection();
   const { collector } = await ctx.receiver(conn, { name, reliable: true });

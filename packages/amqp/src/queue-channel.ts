@@ -6,7 +6,7 @@ import type * as amqp from 'amqplib';
  * waiting for `drain`. When the channel dies, `fail()` rejects the wait for `drain`, so that no promise outlives
  * its channel (the queue rejects the sends waiting for a confirm).
  */
-export class ChannelLink {
+export class QueueChannel {
   /** The amqplib channel (a confirm channel for reliable senders). */
   readonly channel: amqp.Channel | amqp.ConfirmChannel;
   /** The amqplib connection the channel belongs to. */

@@ -1,0 +1,316 @@
+import { MqError } from '../../errors.js';
+import type { Connection, Queue } from '../../types.js';
+import { check, checkEqual } from '../assert.js';
+import type { Collector, ContractContext } from '../context.js';
+import { TcpProxy } from '../proxy.js';
+import type { BrokerDown, ContractCase } from '../types.js';
+import { defineCase, texts } from './define.js';
+import { expectDrained } from './workload.js';
+
+/** Reliable messages a stream under faults sends, over {@link SENDERS} senders. */
+const STREAM = 10_000;
+/** Concurrent senders of a stream. */
+const SENDERS = 10;
+/** The send deadline of the stream's senders: every send must settle within it (plus timer slack). */
+const SEND_TIMEOUT_MILLIS = 10_000;
+/** What a send may reject with while a fault is under way; the app then resends it. */
+const RETRYABLE = new Set(['CONNECTION_LOST', 'NOT_CONNECTED', 'TIMEOUT', 'CLOSED']);
+
+/** The connections of a stream, for the faults to hit. */
+interface StreamLinks {
+  /** The receiver's connection. */
+  receiver: Connection;
+  /** The connection every sender is on. */
+  sender: Connection;
+}
+
+/** A fault injected once `at` of the stream's messages are confirmed. */
+interface Injection {
+  /** The fraction of {@link STREAM} confirmed before the fault. */
+  at: number;
+  /** What to break. */
+  run(links: StreamLinks): Promise<void>;
+}
+
+/**
+ * {@link SENDERS} senders send {@link STREAM} reliable messages while one receiver acks them, and `faults`
+ * strike on the way. A sender resends only what rejected (with a retryable code), as an app would. Then:
+ * nothing whose send resolved is lost, every send settled within its deadline, both sides came back by
+ * themselves, and the queue is left empty. Duplicates are allowed (at least once) and reported on failure.
+ */
+async function streamThroughFaults(
+  ctx: ContractContext,
+  faults: readonly Injection[],
+  drops: { receiver: number; sender: number },
+): Promise<void> {
+  const name = ctx.name();
+  const receiverConn = await ctx.connection();
+  const receiverStatuses = ctx.recordStatuses(receiverConn);
+  const { queue: receiver, collector } = await ctx.receiver(receiverConn, {
+    name,
+    reliable: true,
+    prefetch: 50,
+  });
+  // Acks made as a link dies cannot succeed: the broker redelivers those messages. Checked below by code.
+  collector.allowSettleFailures();
+  const senderConn = await ctx.connection();
+  const senderStatuses = ctx.recordStatuses(senderConn);
+  const senders: Queue[] = [];
+  for (let i = 0; i < SENDERS; i += 1) {
+    senders.push(
+      await ctx.sender(senderConn, { name, reliable: true, sendTimeoutMillis: SEND_TIMEOUT_MILLIS }),
+    );
+  }
+  const confirmed = new Set<string>();
+  const stats = { rejected: 0, slowest: 0, badCodes: [] as string[] };
+  const sendOne = async (queue: Queue, text: string): Promise<void> => {
+    for (;;) {
+      if (queue.status !== 'connected') await ctx.waitStatus(queue, 'connected', ctx.waitMillis * 6);
+      const started = Date.now();
+      try {
+        await queue.sendMsg(Buffer.from(text, 'latin1'));
+        stats.slowest = Math.max(stats.slowest, Date.now() - started);
+        confirmed.add(text);
+        return;
+      } catch (error) {
+        stats.slowest = Math.max(stats.slowest, Date.now() - started);
+        stats.rejected += 1;
+        const code = MqError.isInstance(error) ? error.code : String(error);
+        if (!RETRYABLE.has(code)) stats.badCodes.push(code);
+        if (stats.badCodes.length > 0) throw error;
+        // Resend after a turn of the event loop, as an app would: a loop of rejections that settle in
+        // microtasks would starve the I/O that tells the queue its link is gone.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
+  };
+  const slices = senders.map((queue, i) => ({
+    queue,
+    items: texts(`s${i}`, STREAM / SENDERS),
+  }));
+  const sending = Promise.all(
+    slices.map(async ({ queue, items }) => {
+      for (const item of items) await sendOne(queue, item);
+    }),
+  );
+  const links: StreamLinks = { receiver: receiverConn, sender: senderConn };
+  const injecting = (async () => {
+    for (const fault of faults) {
+      await ctx.poll(
+        () => confirmed.size >= fault.at * STREAM,
+        () => `${fault.at * STREAM} confirmed sends before the next fault (confirmed ${confirmed.size})`,
+        ctx.waitMillis * 6,
+      );
+      await fault.run(links);
+    }
+  })();
+  await Promise.all([sending, injecting]);
+  // The faults did strike: each connection lost its link as often as they should have made it.
+  const lost = (seen: string[]): number => seen.filter((status) => status === 'disconnected').length;
+  check(
+    lost(receiverStatuses) >= drops.receiver && lost(senderStatuses) >= drops.sender,
+    `links lost: receiver ${lost(receiverStatuses)}, sender ${lost(senderStatuses)}; the faults should have cut at least ${drops.receiver} and ${drops.sender}`,
+  );
+  checkEqual(
+    stats.badCodes.length,
+    0,
+    `sends that rejected with a code an app cannot retry on (${stats.badCodes.slice(0, 3).join(', ')})`,
+  );
+  // Timers fire late on a loaded machine: a second of slack over the deadline.
+  check(
+    stats.slowest <= SEND_TIMEOUT_MILLIS * (ctx.target.timeScale ?? 1) + 1000,
+    `a send took ${stats.slowest} ms to settle, over its sendTimeoutMillis (${SEND_TIMEOUT_MILLIS})`,
+  );
+  await untilReceived(ctx, collector, confirmed, stats.rejected);
+  await ctx.waitStatus(receiver, 'connected');
+  const ackCodes = new Set(
+    collector.failedSettlements.map((s) => (MqError.isInstance(s.error) ? s.error.code : String(s.error))),
+  );
+  check(
+    [...ackCodes].every((code) => code === 'ACK_FAILED'),
+    `acks across the faults rejected with ${[...ackCodes].join(', ')}; only ACK_FAILED (redelivered) is allowed`,
+  );
+  await expectDrained(ctx, name, [receiver]);
+}
+
+/** Waits until every confirmed text has been received; fails saying how many were lost and duplicated. */
+async function untilReceived(
+  ctx: ContractContext,
+  collector: Collector,
+  confirmed: ReadonlySet<string>,
+  rejected: number,
+): Promise<void> {
+  const missing = (): string[] => {
+    const got = new Set(collector.texts);
+    return [...confirmed].filter((text) => !got.has(text));
+  };
+  await ctx.poll(
+    () => missing().length === 0,
+    () => {
+      const lost = missing();
+      const duplicates = collector.received.length - new Set(collector.texts).size;
+      return `every confirmed message at the receiver: ${lost.length} of ${confirmed.size} confirmed never came (e.g. ${lost.slice(0, 3).join(', ')}), ${duplicates} duplicates, ${rejected} sends rejected and resent`;
+    },
+    ctx.waitMillis * 3,
+  );
+}
+
+/** A broker that is down until `bringUp()`: the target's own, or a proxy to the real one that starts late. */
+async function brokerDown(ctx: ContractContext): Promise<BrokerDown> {
+  const faults = ctx.target.faults;
+  if (faults?.brokerDown) return faults.brokerDown();
+  const silent = faults?.silentBroker;
+  check(silent, 'brokerDown or silentBroker fault hook');
+  // A loopback port nothing listens on yet: the broker, as this client sees it, is down.
+  const port = await TcpProxy.freePort();
+  return {
+    connectionOptions: silent.connectionOptions(port),
+    bringUp: async () => {
+      const proxy = await TcpProxy.start(silent.address, port);
+      ctx.defer(() => proxy.close());
+    },
+  };
+}
+
+/** Faults: broker restarts, connections cut, receivers dying with messages in hand, brokers unreachable. */
+export const faultCases: ContractCase[] = [
+  defineCase(
+    'faults',
+    'restart-mid-stream',
+    'the broker restarts twice while 10 senders send 10,000 reliable messages and a receiver acks: nothing confirmed is lost, every send settles, both sides recover, the queue drains',
+    async (ctx) => {
+      const restart = ctx.target.faults?.restartBroker;
+      check(restart, 'restartBroker fault hook');
+      await streamThroughFaults(
+        ctx,
+        [
+          { at: 1 / 3, run: () => restart() },
+          { at: 1 / 2, run: () => restart() },
+        ],
+        { receiver: 1, sender: 1 },
+      );
+    },
+    { requires: ['fault:restartBroker', 'retainUnicast', 'redeliverUnacked'], timeoutMillis: 180_000 },
+  ),
+
+  defineCase(
+    'faults',
+    'links-cut-mid-stream',
+    "the receiver's link and then the senders' link are cut while 10 senders send 10,000 reliable messages: nothing confirmed is lost, every send settles, both sides recover, the queue drains",
+    async (ctx) => {
+      const drop = ctx.target.faults?.dropConnection;
+      check(drop, 'dropConnection fault hook');
+      await streamThroughFaults(
+        ctx,
+        [
+          { at: 1 / 3, run: (links) => drop(links.receiver) },
+          { at: 1 / 2, run: (links) => drop(links.sender) },
+        ],
+        { receiver: 1, sender: 1 },
+      );
+    },
+    { requires: ['fault:dropConnection', 'retainUnicast', 'redeliverUnacked'], timeoutMillis: 120_000 },
+  ),
+
+  defineCase(
+    'faults',
+    'receiver-dies-holding',
+    'a receiver whose process dies (its link cut, never to return) while it holds unacked messages: a new receiver gets every message, the held ones again, and the queue drains',
+    async (ctx) => {
+      const drop = ctx.target.faults?.dropConnection;
+      check(drop, 'dropConnection fault hook');
+      const name = ctx.name();
+      const items = texts('held', 200);
+      const send = await ctx.sender(await ctx.connection(), { name, reliable: true });
+      for (const item of items) await send.sendMsg(Buffer.from(item, 'latin1'));
+      // The doomed receiver holds 20 and acks none of them.
+      const doomedConn = await ctx.connection();
+      const doomed = await ctx.receiver(doomedConn, { name, reliable: true, prefetch: 20 }, 'none');
+      await doomed.collector.untilCount(20, ctx.waitMillis);
+      const held = doomed.collector.texts;
+      // A process killed with SIGKILL: its link dies without a goodbye, and nothing of it ever reconnects.
+      doomed.queue.on('status', (status) => {
+        if (status === 'disconnected') void doomedConn.close();
+      });
+      await drop(doomedConn);
+      await ctx.waitStatus(doomedConn, 'closed');
+      const { queue, collector } = await ctx.receiver(await ctx.connection(), { name, reliable: true });
+      await ctx.poll(
+        () => items.every((item) => collector.texts.includes(item)),
+        () =>
+          `all ${items.length} messages at the new receiver (got ${new Set(collector.texts).size}; held by the dead one: ${held.length})`,
+      );
+      check(
+        held.every((text) => collector.texts.includes(text)),
+        'the messages the dead receiver held came again',
+      );
+      await expectDrained(ctx, name, [queue]);
+    },
+    { requires: ['fault:dropConnection', 'retainUnicast', 'redeliverUnacked'] },
+  ),
+
+  defineCase(
+    'faults',
+    'unreachable-sends-settle',
+    'against a broker that is not up, 100,000 sends all reject at once with NOT_CONNECTED without holding memory, and sends work soon after the broker comes up',
+    async (ctx) => {
+      const down = await brokerDown(ctx);
+      // Retries every 500 ms at most, so that "soon after it comes up" can be measured.
+      const conn = ctx.newConnection({
+        ...down.connectionOptions,
+        reconnectMillis: 100,
+        reconnectMaxMillis: 500,
+      });
+      conn.on('error', () => {});
+      const statuses = ctx.recordStatuses(conn);
+      conn.connect();
+      const name = ctx.name();
+      const send = ctx.newQueue(conn, { name, isRecv: false, reliable: true });
+      send.connect();
+      // Down for real: the first attempt has failed, and the connection keeps retrying during the sends.
+      await ctx.poll(() => statuses.includes('disconnected'), 'the first connection attempt to fail');
+      const rssBefore = process.memoryUsage().rss;
+      const started = Date.now();
+      const codes = new Map<string, number>();
+      // In batches, each awaited: what a client keeps of a rejected send stays; the rejections themselves go.
+      for (let batch = 0; batch < 100; batch += 1) {
+        const outcomes = await Promise.allSettled(
+          Array.from({ length: 1000 }, (_, i) => send.sendMsg(Buffer.from(`lost-${batch}-${i}`, 'latin1'))),
+        );
+        for (const o of outcomes) {
+          const code = o.status === 'rejected' && MqError.isInstance(o.reason) ? o.reason.code : o.status;
+          codes.set(code, (codes.get(code) ?? 0) + 1);
+        }
+        // A turn of the event loop between batches, as an app's sends come: the retries go on meanwhile.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      const took = Date.now() - started;
+      const growth = (process.memoryUsage().rss - rssBefore) / 2 ** 20;
+      checkEqual(
+        codes.get('NOT_CONNECTED') ?? 0,
+        100_000,
+        `sends that rejected with NOT_CONNECTED (all: ${JSON.stringify([...codes])})`,
+      );
+      check(took < ctx.waitMillis, `100,000 sends took ${took} ms to settle; each should reject at once`);
+      // A client that held what it could not send would hold 100,000 payloads.
+      check(growth < 64, `RSS grew by ${growth.toFixed(1)} MiB over 100,000 rejected sends`);
+      const upAt = Date.now();
+      await down.bringUp();
+      await ctx.waitStatus(send, 'connected', ctx.waitMillis);
+      const upAfter = Date.now() - upAt;
+      const scale = Math.max(1, ctx.target.timeScale ?? 1);
+      check(
+        upAfter <= 1500 * scale,
+        `the sender was connected ${upAfter} ms after the broker came up, expected at most 1500 ms (reconnectMaxMillis 500)`,
+      );
+      const { collector } = await ctx.receiver(conn, { name, reliable: true });
+      await send.sendMsg(Buffer.from('after', 'latin1'));
+      await collector.untilText('after', ctx.waitMillis);
+      check(
+        !collector.texts.some((text) => text.startsWith('lost-')),
+        'no send that rejected reached the queue',
+      );
+    },
+    { requires: ['fault:brokerDown'], timeoutMillis: 60_000 },
+  ),
+];
