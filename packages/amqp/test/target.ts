@@ -28,6 +28,15 @@ export function amqpTarget(
       return queue;
     },
   };
+  /** Options for a connection through a proxy on 127.0.0.1:`proxyPort`, with a short connect timeout. */
+  const viaProxy = (
+    proxyPort: number,
+  ): { uri: string; connectTimeoutMillis: number; reconnectMillis: number } => {
+    const uri = new URL(url());
+    uri.hostname = '127.0.0.1';
+    uri.port = String(proxyPort);
+    return { uri: uri.toString(), connectTimeoutMillis: 1000, reconnectMillis: 200 };
+  };
   const target: ContractTarget = {
     backend,
     connectionOptions: () => ({
@@ -45,17 +54,8 @@ export function amqpTarget(
           const brokerUrl = new URL(url());
           return { host: brokerUrl.hostname, port: Number(brokerUrl.port || 5672) };
         },
-        connectionOptions: (proxyPort) => {
-          const viaProxy = new URL(url());
-          viaProxy.hostname = '127.0.0.1';
-          viaProxy.port = String(proxyPort);
-          return {
-            uri: viaProxy.toString(),
-            heartbeatSeconds: 0,
-            connectTimeoutMillis: 1000,
-            reconnectMillis: 200,
-          };
-        },
+        connectionOptions: (proxyPort) => ({ ...viaProxy(proxyPort), heartbeatSeconds: 0 }),
+        heartbeatOptions: (proxyPort, seconds) => ({ ...viaProxy(proxyPort), heartbeatSeconds: seconds }),
       },
       ...extraFaults,
     },

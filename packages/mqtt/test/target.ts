@@ -26,6 +26,14 @@ export function mosquittoTarget(protocolVersion: 4 | 5): ContractTarget {
           connectTimeoutMillis: 1000,
           reconnectMillis: 100,
         }),
+        heartbeatOptions: (proxyPort, seconds) => ({
+          uri: `mqtt://127.0.0.1:${proxyPort}`,
+          clientId: uniqueId(`ct${protocolVersion}`),
+          protocolVersion,
+          keepaliveSeconds: seconds,
+          connectTimeoutMillis: 1000,
+          reconnectMillis: 100,
+        }),
       },
     },
   };

@@ -124,6 +124,7 @@ describe('the contract catches broken backends', () => {
     expect(outcomes.filter((o) => o.outcome === 'skipped').map((o) => o.id)).toEqual([
       'close.silent-broker-send',
       'close.silent-broker-receiver-close',
+      'faults.frozen-link-heartbeat',
     ]);
   }, 120_000);
 });

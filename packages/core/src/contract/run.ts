@@ -36,6 +36,7 @@ export function missingRequirements(target: ContractTarget, contractCase: Contra
     if (need === 'fault:restartBroker') return !target.faults?.restartBroker;
     if (need === 'fault:silentBroker') return !target.faults?.silentBroker;
     if (need === 'fault:brokerDown') return !target.faults?.brokerDown && !target.faults?.silentBroker;
+    if (need === 'fault:heartbeat') return !target.faults?.silentBroker?.heartbeatOptions;
     return !target.backend.capabilities[need];
   });
 }

@@ -38,6 +38,11 @@ export interface SilentBrokerFault {
    * (so that only the send deadline and the close bounds can end a wait) and a short connect timeout.
    */
   connectionOptions(proxyPort: number): ConnectionOptions & Record<string, unknown>;
+  /**
+   * Options for a connection through `proxyPort` that checks its link every `seconds` (AMQP heartbeats, MQTT
+   * keepalive), so that a frozen link is noticed; absent when the backend has no such check.
+   */
+  heartbeatOptions?(proxyPort: number, seconds: number): ConnectionOptions & Record<string, unknown>;
 }
 
 /** What the contract runs against: a backend plus the settings of the broker under test. */
@@ -70,7 +75,9 @@ export type Requirement =
   | 'fault:restartBroker'
   | 'fault:silentBroker'
   /** Met by `brokerDown` or `silentBroker`. */
-  | 'fault:brokerDown';
+  | 'fault:brokerDown'
+  /** Met by `silentBroker.heartbeatOptions`. */
+  | 'fault:heartbeat';
 
 /** The groups of the contract, in report order; a backend's additional cases may name their own. */
 export type ContractGroup =

@@ -42,9 +42,10 @@ async function streamThroughFaults(
   ctx: ContractContext,
   faults: readonly Injection[],
   drops: { receiver: number; sender: number },
+  connect: () => Promise<Connection> = () => ctx.connection(),
 ): Promise<void> {
   const name = ctx.name();
-  const receiverConn = await ctx.connection();
+  const receiverConn = await connect();
   const receiverStatuses = ctx.recordStatuses(receiverConn);
   const { queue: receiver, collector } = await ctx.receiver(receiverConn, {
     name,
@@ -53,7 +54,7 @@ async function streamThroughFaults(
   });
   // Acks made as a link dies cannot succeed: the broker redelivers those messages. Checked below by code.
   collector.allowSettleFailures();
-  const senderConn = await ctx.connection();
+  const senderConn = await connect();
   const senderStatuses = ctx.recordStatuses(senderConn);
   const senders: Queue[] = [];
   for (let i = 0; i < SENDERS; i += 1) {
@@ -210,6 +211,62 @@ export const faultCases: ContractCase[] = [
       );
     },
     { requires: ['fault:dropConnection', 'retainUnicast', 'redeliverUnacked'], timeoutMillis: 120_000 },
+  ),
+
+  defineCase(
+    'faults',
+    'frozen-link-heartbeat',
+    'the links freeze for 20 s (no bytes, no close) while 10 senders send 10,000 reliable messages, with 1 s heartbeats: both sides notice within a few heartbeats, every send settles, nothing confirmed is lost after the thaw',
+    async (ctx) => {
+      const silent = ctx.target.faults?.silentBroker;
+      const heartbeat = silent?.heartbeatOptions;
+      check(silent && heartbeat, 'silentBroker.heartbeatOptions fault hook');
+      const proxy = await TcpProxy.start(silent.address);
+      ctx.defer(() => proxy.close());
+      const connect = async (): Promise<Connection> => {
+        // Retries at least every second, so that the thaw is seen at once.
+        const conn = ctx.newConnection({ ...heartbeat(proxy.port, 1), reconnectMaxMillis: 1000 });
+        conn.on('error', () => {});
+        conn.connect();
+        await ctx.waitStatus(conn, 'connected');
+        return conn;
+      };
+      const scale = Math.max(1, ctx.target.timeScale ?? 1);
+      await streamThroughFaults(
+        ctx,
+        [
+          {
+            at: 1 / 3,
+            run: async (links) => {
+              const frozenAt = Date.now();
+              const noticed = { receiver: 0, sender: 0 };
+              for (const [side, conn] of [
+                ['receiver', links.receiver],
+                ['sender', links.sender],
+              ] as const) {
+                conn.on('status', (status) => {
+                  if (status === 'disconnected' && noticed[side] === 0) noticed[side] = Date.now() - frozenAt;
+                });
+              }
+              proxy.freeze();
+              // About two missed heartbeats, three at worst (RabbitMQ's and amqplib's timing), plus slack.
+              await ctx.poll(
+                () => noticed.receiver > 0 && noticed.sender > 0,
+                () =>
+                  `both sides to notice the frozen link (receiver ${noticed.receiver} ms, sender ${noticed.sender} ms)`,
+                5000 * scale,
+              );
+              const left = 20_000 * scale - (Date.now() - frozenAt);
+              await new Promise((resolve) => setTimeout(resolve, Math.max(0, left)));
+              proxy.thaw();
+            },
+          },
+        ],
+        { receiver: 1, sender: 1 },
+        connect,
+      );
+    },
+    { requires: ['fault:heartbeat', 'retainUnicast', 'redeliverUnacked'], timeoutMillis: 180_000 },
   ),
 
   defineCase(
