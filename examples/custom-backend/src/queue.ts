@@ -58,6 +58,8 @@ interface Receiver {
   wake: (() => void) | undefined;
   /** Reliable unicast only: renews the lease and requeues the lists of dead receivers. */
   leaseTimer?: NodeJS.Timeout;
+  /** A lease tick is under way (ticks never overlap). */
+  leasing?: boolean;
 }
 
 /**
@@ -121,7 +123,10 @@ export class RedisQueue extends BaseQueue {
           'requeueing unacked messages',
         );
         await this.#leaseTick(rx, main);
-        rx.leaseTimer = setInterval(() => void this.#leaseTick(rx), LEASE_MILLIS / 3).unref();
+        // Only for a receiver still current: a link lost during the tick has been torn down already.
+        if (this.#receiver === rx && !rx.stopped) {
+          rx.leaseTimer = setInterval(() => void this.#leaseTick(rx), LEASE_MILLIS / 3).unref();
+        }
       }
       // The connection may have dropped (and come back) while this ran: never consume on a stale link.
       if (rx.stopped || this.#conn.commandClient(`cannot open '${this.name}'`) !== main) {
@@ -230,7 +235,9 @@ export class RedisQueue extends BaseQueue {
    * (receivers that died without closing: a crash, a SIGKILL, a lost machine). Failures wait for the next tick.
    */
   async #leaseTick(rx: Receiver, main?: Redis): Promise<void> {
-    if (this.#receiver !== rx || rx.stopped) return;
+    // Renewed also while the receiver closes (stopped, handlers still running): until release() its list is its own.
+    if (this.#receiver !== rx || rx.leasing) return;
+    rx.leasing = true;
     try {
       const client = main ?? this.#conn.commandClient('lease not renewed');
       await this.#conn.bounded(client.set(this.#leaseKey, '1', 'PX', LEASE_MILLIS), 'renewing the lease');
@@ -254,6 +261,8 @@ export class RedisQueue extends BaseQueue {
       } while (cursor !== '0');
     } catch {
       // Redis is out of reach or the link is going: the next tick, or the next open, tries again.
+    } finally {
+      rx.leasing = false;
     }
   }
 

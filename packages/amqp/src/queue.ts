@@ -172,7 +172,7 @@ export class AmqpQueue extends BaseQueue {
     this.#link = undefined;
     if (!link) return;
     await link.dispose(this.#millis);
-    link.fail(this.#lost('queue closed'));
+    link.fail(this.#lost('queue closed', undefined, 'CLOSED'));
   }
 
   protected override onLinkDown(): void {
@@ -265,8 +265,11 @@ export class AmqpQueue extends BaseQueue {
     if (this.#staleTemp === stale) this.#staleTemp = undefined;
   }
 
-  #lost(what: string, cause?: unknown): MqError {
-    const code = this.status === 'closing' ? 'CLOSED' : 'CONNECTION_LOST';
+  /**
+   * The error for what a dead channel leaves unsettled: `CONNECTION_LOST` (the broker may or may not have a send
+   * in flight), or `CLOSED` for what `release()` itself ends.
+   */
+  #lost(what: string, cause?: unknown, code: 'CONNECTION_LOST' | 'CLOSED' = 'CONNECTION_LOST'): MqError {
     return new MqError(code, `[${PKG}] queue '${this.name}': ${what}`, cause === undefined ? {} : { cause });
   }
 }

@@ -84,13 +84,19 @@ export abstract class BaseConnection extends TypedEmitter<ConnectionEvents> impl
   /** Closes the link, if any; resolves also when there is nothing to close. */
   protected abstract closeLink(): Promise<void>;
 
-  /** The backend calls this when an open link drops by itself; ignored unless `connected`. */
-  protected notifyLinkLost(error?: unknown): void {
+  /**
+   * The backend calls this when an open link drops by itself; ignored unless `connected`. `flapped` says the
+   * loss was no accident (another client took the session over, say): the backoff then keeps growing however
+   * long the link lived.
+   */
+  protected notifyLinkLost(error?: unknown, flapped = false): void {
     if (this.#status.value !== 'connected') return;
-    if (Date.now() - this.#connectedAt >= STABLE_LINK_MILLIS) this.#backoff.reset();
+    if (!flapped && Date.now() - this.#connectedAt >= STABLE_LINK_MILLIS) this.#backoff.reset();
     const delay = this.#backoff.next();
     if (error !== undefined) {
       this.reportError(retryNote(toMqError(error, 'BROKER', '[mq] connection lost'), delay));
+      // An `error` listener may have closed the connection meanwhile.
+      if (this.#status.value !== 'connected') return;
     }
     this.#setStatus('disconnected');
     this.#scheduleRetry(delay);
@@ -119,6 +125,8 @@ export abstract class BaseConnection extends TypedEmitter<ConnectionEvents> impl
           if (this.#status.value !== 'connecting') return;
           const delay = this.#backoff.next();
           this.reportError(retryNote(toMqError(error, 'BROKER', '[mq] connect failed'), delay));
+          // An `error` listener may have closed the connection meanwhile.
+          if (this.#status.value !== 'connecting') return;
           this.#setStatus('disconnected');
           this.#scheduleRetry(delay);
         },

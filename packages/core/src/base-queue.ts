@@ -244,6 +244,8 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
       this.reportError(
         toMqError(error, 'BROKER', `[${this.pkg}] queue '${this.name}' lost its broker resources`),
       );
+      // An `error` listener may have closed the queue meanwhile.
+      if (this.#status.value !== 'connected' && this.#status.value !== 'connecting') return;
       this.#setStatus('disconnected');
       this.#scheduleRetry();
     });
@@ -304,6 +306,8 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
         (error: unknown) => {
           if (this.#status.value !== 'connecting' || epoch !== this.#linkEpoch) return;
           this.reportError(toMqError(error, 'BROKER', `[${this.pkg}] opening queue '${this.name}' failed`));
+          // An `error` listener may have closed the queue meanwhile.
+          if (this.#status.value !== 'connecting') return;
           this.#setStatus('disconnected');
           this.#scheduleRetry();
         },

@@ -282,3 +282,36 @@ describe('status events', () => {
     await conn.close();
   });
 });
+
+describe('error listeners that close', () => {
+  it('closing the connection from its error listener on a failed attempt: close() resolves, no disconnected after closing, no retry', async () => {
+    const conn = new ScriptedConnection();
+    let closing: Promise<void> | undefined;
+    conn.on('error', () => {
+      closing = conn.close();
+    });
+    const seen = record(conn);
+    conn.connect();
+    conn.lastOpen.reject(new Error('refused'));
+    await flush();
+    await closing;
+    expect(seen).toEqual(['connecting', 'closing', 'closed']);
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(conn.opens).toHaveLength(1);
+  });
+
+  it('closing the queue from its error listener when its resources die: it ends closed, never disconnected', async () => {
+    const conn = await connectedConnection();
+    const queue = await connectedQueue(conn);
+    let closing: Promise<void> | undefined;
+    queue.on('error', () => {
+      closing = queue.close();
+    });
+    const seen = record(queue);
+    queue.lose();
+    await vi.advanceTimersByTimeAsync(0);
+    await closing;
+    expect(seen).toEqual(['closing', 'closed']);
+    await conn.close();
+  });
+});

@@ -90,6 +90,10 @@ export class MqttConnection extends BaseConnection {
       lived < STABLE_LINK_MILLIS && !takenOver
         ? `; it dropped ${lived} ms after connecting: does another client use clientId '${this.clientId}'?`
         : '';
-    this.notifyLinkLost(new MqError(error.code, `${error.message}${hint}`, { cause: error.cause }));
+    // A takeover is no accident: the backoff keeps growing, so that two clients with one id do not keep fighting.
+    this.notifyLinkLost(
+      new MqError(error.code, `${error.message}${hint}`, { cause: error.cause }),
+      takenOver,
+    );
   }
 }

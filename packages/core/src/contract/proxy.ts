@@ -60,11 +60,17 @@ export class TcpProxy {
     }
   }
 
-  /** Passes bytes again. */
+  /** Passes bytes again; a client whose broker side closed while frozen now sees its link end. */
   thaw(): void {
     if (!this.#frozen) return;
     this.#frozen = false;
-    for (const [client, upstream] of this.#pairs) {
+    for (const pair of [...this.#pairs]) {
+      const [client, upstream] = pair;
+      if (upstream.destroyed) {
+        this.#pairs.delete(pair);
+        client.destroy();
+        continue;
+      }
       client.pipe(upstream);
       upstream.pipe(client);
     }
@@ -95,10 +101,16 @@ export class TcpProxy {
       client.destroy();
       upstream.destroy();
     };
-    for (const socket of pair) {
-      socket.on('error', end);
-      socket.on('close', end);
-    }
+    // While frozen nothing reaches the client, not even the broker closing its side (a partition hides that
+    // too): the client must find out by itself, through its heartbeats. It learns on thaw() or cut().
+    const upstreamEnded = (): void => {
+      if (this.#frozen) upstream.destroy();
+      else end();
+    };
+    client.on('error', end);
+    client.on('close', end);
+    upstream.on('error', upstreamEnded);
+    upstream.on('close', upstreamEnded);
     if (!this.#frozen) {
       client.pipe(upstream);
       upstream.pipe(client);
