@@ -13,6 +13,8 @@ import {
   ignoresNack,
   leavesTimerOnClose,
   neverBacksOff,
+  prefetchCappedAtTen,
+  prefetchOffByOne,
   prefetchOnSenderIgnored,
   prefetchRequired,
   redeliversSameBuffer,
@@ -115,6 +117,19 @@ describe('the contract catches broken backends', () => {
     ]);
     await failsExactly(buffersWhileDisconnected, ['faults.unreachable-sends-settle']);
   }, 180_000);
+
+  it('backends whose prefetch window is off by one or capped fail the prefetch cases that see it', async () => {
+    await failsExactly(prefetchOffByOne, [
+      'reliable.prefetch-bounds-unacked',
+      'reliable.prefetch-fifty-bounds-unacked',
+    ]);
+    await failsExactly(prefetchCappedAtTen, ['reliable.prefetch-fifty-bounds-unacked']);
+    const outcomes = await evaluateContract(
+      target(prefetchCappedAtTen),
+      contractCases.filter((c) => c.id === 'reliable.prefetch-bounds-unacked'),
+    );
+    expect(failed(outcomes)).toEqual([]);
+  }, 60_000);
 
   it('the healthy memory backend fails no case', async () => {
     const { memoryBackend } = await import('@mq/memory');

@@ -218,6 +218,20 @@ export const prefetchOnSenderIgnored = brokenOptions('prefetch-on-sender-ignored
   return rest as QueueOptions & Record<string, unknown>;
 });
 
+/** Holds one message more than `prefetch` (an off-by-one in the window). */
+export const prefetchOffByOne = brokenOptions('prefetch-off-by-one', (options) =>
+  options.isRecv && typeof options.prefetch === 'number'
+    ? { ...options, prefetch: options.prefetch + 1 }
+    : options,
+);
+
+/** Caps `prefetch` at 10 (a client default that wins over the option). */
+export const prefetchCappedAtTen = brokenOptions('prefetch-capped-at-ten', (options) =>
+  options.isRecv && typeof options.prefetch === 'number'
+    ? { ...options, prefetch: Math.min(options.prefetch, 10) }
+    : options,
+);
+
 /** Requires `prefetch` on receivers (as `@mq/amqp` once did), so code tested on another backend throws here. */
 export const prefetchRequired = brokenOptions('prefetch-required', (options) => {
   if (options.isRecv && options.prefetch === undefined)

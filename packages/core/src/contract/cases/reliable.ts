@@ -197,6 +197,36 @@ export const reliableCases: ContractCase[] = [
 
   defineCase(
     'reliable',
+    'prefetch-fifty-bounds-unacked',
+    'a receiver with prefetch 50 that does not ack holds exactly 50 of 120 messages, exactly 60 after 10 acks, and all 120 once it acks',
+    async (ctx) => {
+      const name = ctx.name();
+      const { collector } = await ctx.receiver(
+        await ctx.connection(),
+        { name, reliable: true, prefetch: 50 },
+        'none',
+      );
+      const send = await ctx.sender(await ctx.connection(), { name, reliable: true });
+      const items = texts('f', 120);
+      await Promise.all(items.map((item) => send.sendMsg(Buffer.from(item, 'latin1'))));
+      await collector.untilCount(50, ctx.waitMillis);
+      await ctx.quiet();
+      checkEqual(collector.received.length, 50, 'messages held with prefetch 50');
+      for (const received of collector.received.slice(0, 10)) await received.message.ack();
+      await collector.untilCount(60, ctx.waitMillis);
+      await ctx.quiet();
+      checkEqual(collector.received.length, 60, 'messages held after 10 acks');
+      await ctx.poll(() => {
+        for (const received of collector.received) void received.message.ack();
+        return new Set(collector.texts).size === 120;
+      }, 'all 120 messages while acking');
+      for (const received of collector.received) await received.message.ack();
+    },
+    { requires: ['prefetch'] },
+  ),
+
+  defineCase(
+    'reliable',
     'double-settle',
     'a second ack or nack of the same message is ignored and the queue keeps working',
     async (ctx) => {
