@@ -19,12 +19,14 @@ while redis.call('LMOVE', KEYS[1], KEYS[2], 'LEFT', 'RIGHT') do n = n + 1 end
 return n`;
 
 /**
- * Moves a processing list back to the delivery end of its queue, but only if its lease has expired (its
- * receiver died without closing). KEYS: the processing list, its lease, the queue.
+ * Moves a processing list back to the delivery end of its queue and forgets its receiver, but only if its lease
+ * has expired (its receiver died without closing). KEYS: the processing list, its lease, the queue, the set of
+ * the queue's receivers; ARGV: the receiver's id.
  */
 const REQUEUE_IF_DEAD = `if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 local n = 0
 while redis.call('LMOVE', KEYS[1], KEYS[3], 'LEFT', 'RIGHT') do n = n + 1 end
+redis.call('SREM', KEYS[4], ARGV[1])
 return n`;
 
 /**
@@ -70,6 +72,10 @@ interface Receiver {
 export class RedisQueue extends BaseQueue {
   readonly #conn: RedisConnection;
   readonly #queueKey: string;
+  /** This queue object's receiver id: its processing list and lease end in it. */
+  readonly #id: string;
+  /** The set of the ids of every reliable receiver of this queue, live or dead: `<prefix>r:<name>`. */
+  readonly #receiversKey: string;
   readonly #processingKey: string;
   /** The lease on the processing list: `<prefix>l:<name>:<id>`, alive while this receiver is. */
   readonly #leaseKey: string;
@@ -85,9 +91,10 @@ export class RedisQueue extends BaseQueue {
     const { keyPrefix } = connection;
     this.#queueKey = `${keyPrefix}q:${this.name}`;
     // One processing list per queue object, kept across reconnects so that open() can recover it.
-    const id = randomUUID();
-    this.#processingKey = `${keyPrefix}p:${this.name}:${id}`;
-    this.#leaseKey = `${keyPrefix}l:${this.name}:${id}`;
+    this.#id = randomUUID();
+    this.#receiversKey = `${keyPrefix}r:${this.name}`;
+    this.#processingKey = this.#processingKeyOf(this.#id);
+    this.#leaseKey = this.#leaseKeyOf(this.#id);
     this.#channel = `${keyPrefix}b:${this.name}`;
   }
 
@@ -122,6 +129,7 @@ export class RedisQueue extends BaseQueue {
           main.eval(REQUEUE_ALL, 2, this.#processingKey, this.#queueKey),
           'requeueing unacked messages',
         );
+        await this.#conn.bounded(main.sadd(this.#receiversKey, this.#id), 'registering the receiver');
         await this.#leaseTick(rx, main);
         // Only for a receiver still current: a link lost during the tick has been torn down already.
         if (this.#receiver === rx && !rx.stopped) {
@@ -181,6 +189,15 @@ export class RedisQueue extends BaseQueue {
       main.eval(REQUEUE_ALL, 2, this.#processingKey, this.#queueKey),
       'requeueing unacked messages',
     );
+    await this.#conn.bounded(main.srem(this.#receiversKey, this.#id), 'unregistering the receiver');
+  }
+
+  #processingKeyOf(id: string): string {
+    return `${this.#conn.keyPrefix}p:${this.name}:${id}`;
+  }
+
+  #leaseKeyOf(id: string): string {
+    return `${this.#conn.keyPrefix}l:${this.name}:${id}`;
   }
 
   protected override onLinkDown(): void {
@@ -241,24 +258,23 @@ export class RedisQueue extends BaseQueue {
     try {
       const client = main ?? this.#conn.commandClient('lease not renewed');
       await this.#conn.bounded(client.set(this.#leaseKey, '1', 'PX', LEASE_MILLIS), 'renewing the lease');
-      const { keyPrefix } = this.#conn;
-      const lists = `${keyPrefix}p:${this.name}:*`;
-      let cursor = '0';
-      do {
-        const [next, keys] = await this.#conn.bounded(
-          client.scan(cursor, 'MATCH', lists, 'COUNT', 100),
-          'SCAN',
+      // The queue's own receivers only: never a scan of the whole keyspace.
+      const ids = await this.#conn.bounded(client.smembers(this.#receiversKey), 'listing the receivers');
+      for (const id of ids) {
+        if (id === this.#id) continue;
+        await this.#conn.bounded(
+          client.eval(
+            REQUEUE_IF_DEAD,
+            4,
+            this.#processingKeyOf(id),
+            this.#leaseKeyOf(id),
+            this.#queueKey,
+            this.#receiversKey,
+            id,
+          ),
+          'requeueing a dead list',
         );
-        cursor = next;
-        for (const key of keys) {
-          if (key === this.#processingKey) continue;
-          const lease = `${keyPrefix}l:${key.slice(`${keyPrefix}p:`.length)}`;
-          await this.#conn.bounded(
-            client.eval(REQUEUE_IF_DEAD, 3, key, lease, this.#queueKey),
-            'requeueing a dead list',
-          );
-        }
-      } while (cursor !== '0');
+      }
     } catch {
       // Redis is out of reach or the link is going: the next tick, or the next open, tries again.
     } finally {
