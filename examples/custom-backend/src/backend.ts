@@ -18,6 +18,8 @@ export const redisBackend: Backend = defineBackend({
     redeliverUnacked: true,
     // A reliable receiver stops taking messages while `prefetch` of them await an ack.
     prefetch: true,
+    // Each receiver blocks on its own Redis client, so several of one name can share a connection.
+    sameConnectionReceivers: true,
   },
   createConnection: (options) => new RedisConnection(options as RedisConnectionOptions),
   createQueue: (options, connection) =>

@@ -16,6 +16,7 @@ export const amqpBackend: Backend = defineBackend({
     redeliverUnacked: true,
     retainUnicast: true,
     prefetch: true,
+    sameConnectionReceivers: true,
   },
   createConnection: (options) => new AmqpConnection(options as AmqpConnectionOptions),
   createQueue: (options, connection) =>

@@ -7,7 +7,9 @@ export const SPI_VERSION = 1;
 
 /**
  * What a backend can do. The conformance contract skips (visibly) the cases whose capability is false, so
- * declare these honestly.
+ * declare these honestly; where a capability is false the contract checks the backend refuses the feature with
+ * `UNSUPPORTED` when it can tell. Capabilities added after SPI version 1 shipped are optional: one a backend does
+ * not declare reads as false for its own cases, and the refusal cases run only where it is declared `false`.
  */
 export interface Capabilities {
   /** Broadcast (fan-out) queues are supported. */
@@ -18,10 +20,22 @@ export interface Capabilities {
   nackRequeue: boolean;
   /** Messages a receiver got but never acked are delivered again after that receiver closes. */
   redeliverUnacked: boolean;
-  /** Unicast messages sent while no receiver exists are kept until one comes. */
+  /**
+   * Unicast messages that reached the broker while no receiver existed are kept until one comes, reliable and
+   * best-effort ones alike, also after the sender's connection closed. False: a unicast message with no receiver
+   * to take it may be dropped (MQTT with no persistent session).
+   */
   retainUnicast: boolean;
   /** `prefetch` bounds how many unacked messages a receiver holds. */
   prefetch: boolean;
+  /**
+   * Several receivers of one name (unicast or broadcast) may share one connection: each broadcast receiver gets
+   * every message, unicast ones share the work. False: the second one's `connect()` throws `UNSUPPORTED` (MQTT
+   * cannot tell their messages apart). Optional (added after SPI version 1): a backend that does not declare it
+   * reads as false, and the contract neither runs the cases that need it nor the one that checks the refusal.
+   * @default false
+   */
+  sameConnectionReceivers?: boolean;
 }
 
 /** The object a backend package exports for the testkit and for scheme-based selection. */
@@ -48,6 +62,9 @@ const CAPABILITY_KEYS: readonly (keyof Capabilities)[] = [
   'retainUnicast',
   'prefetch',
 ];
+
+/** Capabilities added after SPI version 1: optional, absent reads as false. */
+const OPTIONAL_CAPABILITY_KEYS: readonly (keyof Capabilities)[] = ['sameConnectionReceivers'];
 
 /**
  * For a backend's `createQueue`: returns `connection` typed as the backend's own connection class, or throws
@@ -88,10 +105,32 @@ export function defineBackend(backend: Backend): Backend {
     if (typeof backend.capabilities?.[key] !== 'boolean')
       throw invalid(pkg, `backend.capabilities.${key} must be a boolean`);
   }
+  for (const key of OPTIONAL_CAPABILITY_KEYS) {
+    const value = backend.capabilities[key];
+    if (value !== undefined && typeof value !== 'boolean')
+      throw invalid(
+        pkg,
+        `backend.capabilities.${key} must be a boolean when given, got ${describeValue(value)}`,
+      );
+  }
   if (typeof backend.createConnection !== 'function' || typeof backend.createQueue !== 'function') {
     throw invalid(pkg, 'backend.createConnection and backend.createQueue must be functions');
   }
-  return Object.freeze({ ...backend, capabilities: Object.freeze({ ...backend.capabilities }) });
+  const capabilities = Object.freeze({ ...backend.capabilities });
+  const createQueue = backend.createQueue;
+  return Object.freeze({
+    ...backend,
+    capabilities,
+    createQueue(options: QueueOptions & Record<string, unknown>, connection: Connection): Queue {
+      if (!capabilities.broadcast && options?.broadcast === true) {
+        throw new MqError(
+          'UNSUPPORTED',
+          `[${backend.name}] broadcast queues are not supported by this backend (capability broadcast is false): use a unicast queue`,
+        );
+      }
+      return createQueue.call(backend, options, connection);
+    },
+  });
 }
 
 /**

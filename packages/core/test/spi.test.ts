@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { MqError, ownConnection } from '../src/index.js';
+import {
+  type Backend,
+  defineBackend,
+  MqError,
+  ownConnection,
+  type Queue,
+  SPI_VERSION,
+} from '../src/index.js';
 import { MemoryLikeConnection } from './fixtures.js';
 
 describe('ownConnection', () => {
@@ -19,5 +26,63 @@ describe('ownConnection', () => {
     expect((error as Error).message).toBe(
       '[mq/x] connection must be a MemoryLikeConnection made by this backend, got an object',
     );
+  });
+});
+
+describe('defineBackend', () => {
+  const capabilities = {
+    broadcast: true,
+    broadcastIsolated: true,
+    nackRequeue: true,
+    redeliverUnacked: true,
+    retainUnicast: true,
+    prefetch: true,
+  };
+  const made: unknown[] = [];
+  const base: Backend = {
+    spiVersion: SPI_VERSION,
+    name: '@acme/mq-x',
+    schemes: ['x'],
+    capabilities,
+    createConnection: () => new MemoryLikeConnection(),
+    createQueue(options: unknown) {
+      made.push(options);
+      return {} as Queue;
+    },
+  };
+
+  it('accepts a backend written before the optional capabilities existed, and leaves them absent (read as false)', () => {
+    const backend = defineBackend(base);
+    expect(backend.capabilities.sameConnectionReceivers).toBeUndefined();
+    expect(Object.isFrozen(backend.capabilities)).toBe(true);
+  });
+
+  it('rejects an optional capability that is not a boolean, naming it', () => {
+    let error: unknown;
+    try {
+      defineBackend({ ...base, capabilities: { ...capabilities, sameConnectionReceivers: 'yes' as never } });
+    } catch (e) {
+      error = e;
+    }
+    expect(MqError.hasCode(error, 'INVALID_OPTIONS')).toBe(true);
+    expect((error as Error).message).toContain(
+      'backend.capabilities.sameConnectionReceivers must be a boolean',
+    );
+  });
+
+  it('refuses a broadcast queue with UNSUPPORTED when broadcast is false, before the backend sees it', () => {
+    made.length = 0;
+    const backend = defineBackend({ ...base, capabilities: { ...capabilities, broadcast: false } });
+    let error: unknown;
+    try {
+      backend.createQueue({ name: 'q', isRecv: true, broadcast: true }, new MemoryLikeConnection());
+    } catch (e) {
+      error = e;
+    }
+    expect(MqError.hasCode(error, 'UNSUPPORTED')).toBe(true);
+    expect((error as Error).message).toContain('[@acme/mq-x] broadcast queues are not supported');
+    expect(made).toEqual([]);
+    backend.createQueue({ name: 'q', isRecv: true }, new MemoryLikeConnection());
+    expect(made).toEqual([{ name: 'q', isRecv: true }]);
   });
 });

@@ -14,6 +14,7 @@ export const memoryBackend: Backend = defineBackend({
     redeliverUnacked: true,
     retainUnicast: true,
     prefetch: true,
+    sameConnectionReceivers: true,
   },
   createConnection: (options) => new MemoryConnection(options as MemoryConnectionOptions),
   createQueue: (options, connection) =>

@@ -19,6 +19,8 @@ export const mqttBackend: Backend = defineBackend({
     redeliverUnacked: false,
     retainUnicast: false,
     prefetch: false,
+    // MQTT cannot tell two subscriptions of one topic on one connection apart: the second is refused.
+    sameConnectionReceivers: false,
   },
   createConnection: (options) => new MqttConnection(options as MqttConnectionOptions),
   createQueue: (options, connection) =>

@@ -424,3 +424,112 @@ export const stopsRetrying = brokenConnections('stops-retrying', (connection) =>
   });
   return connection;
 });
+
+/** Best-effort sends resolve at once and go out in a batch 20 ms later; a batch still waiting at close is lost. */
+export const bestEffortLostOnClose = brokenBackend('best-effort-lost-on-close', (queue, options) => {
+  if (options.isRecv || options.reliable) return queue;
+  let batch: Uint8Array[] | undefined;
+  return override(queue, {
+    sendMsg: (payload) => {
+      if (queue.status !== 'connected') return queue.sendMsg(payload);
+      if (!batch) {
+        const pending: Uint8Array[] = [];
+        batch = pending;
+        setTimeout(() => {
+          batch = undefined;
+          if (queue.status !== 'connected') return;
+          for (const item of pending) void queue.sendMsg(item).catch(() => {});
+        }, 20);
+      }
+      batch.push(Buffer.from(payload));
+      return Promise.resolve();
+    },
+  });
+});
+
+/**
+ * Receivers are keyed by connection and name (as MQTT subscriptions are by topic): the last receiver of a name
+ * on a connection gets what every receiver of that name there is given, while it declares that they can share.
+ */
+export const lastReceiverPerConnectionWins: Backend = (() => {
+  const latest = new WeakMap<Connection, Map<string, MessageHandler>>();
+  return {
+    ...memoryBackend,
+    name: 'last-receiver-per-connection-wins',
+    createQueue: (options, connection: Connection) => {
+      const queue = memoryBackend.createQueue(options, connection);
+      if (!options.isRecv) return queue;
+      const byName = latest.get(connection) ?? new Map<string, MessageHandler>();
+      latest.set(connection, byName);
+      return wrapHandler(queue, (handler) => {
+        byName.set(options.name, handler);
+        return (q, message) => (byName.get(options.name) ?? handler)(q, message);
+      });
+    },
+  };
+})();
+
+/** Declares broadcast false, yet serves broadcast queues instead of refusing them. */
+export const servesUndeclaredBroadcast: Backend = {
+  ...memoryBackend,
+  name: 'serves-undeclared-broadcast',
+  capabilities: { ...memoryBackend.capabilities, broadcast: false },
+};
+
+/** Declares that receivers cannot share a connection, yet accepts a second one there instead of refusing it. */
+export const acceptsUndeclaredSharing: Backend = {
+  ...memoryBackend,
+  name: 'accepts-undeclared-sharing',
+  capabilities: { ...memoryBackend.capabilities, sameConnectionReceivers: false },
+};
+
+/** A best-effort receiver's ack resolves and does nothing: the prefetch window never opens again. */
+export const bestEffortAckDoesNothing = brokenBackend('best-effort-ack-does-nothing', (queue, options) => {
+  if (!options.isRecv || options.reliable) return queue;
+  const nothing = (): Promise<void> => Promise.resolve();
+  return wrapHandler(queue, (handler) => (q, message) => handler(q, replaced(message, nothing, nothing)));
+});
+
+/** A broadcast receiver that came back after a lost link has subscribed twice: each later message comes twice. */
+export const broadcastTwiceAfterDrop = brokenBackend('broadcast-twice-after-drop', (queue, options) => {
+  if (!options.isRecv || !options.broadcast) return queue;
+  let dropped = false;
+  queue.on('status', (status) => {
+    if (status === 'disconnected') dropped = true;
+  });
+  const nothing = (): Promise<void> => Promise.resolve();
+  return wrapHandler(queue, (handler) => async (q, message) => {
+    await handler(q, message);
+    if (dropped) await handler(q, replaced(message, nothing, nothing));
+  });
+});
+
+/** A broadcast receiver that came back after a lost link never subscribed again: it gets nothing more. */
+export const broadcastDeafAfterDrop = brokenBackend('broadcast-deaf-after-drop', (queue, options) => {
+  if (!options.isRecv || !options.broadcast) return queue;
+  let dropped = false;
+  queue.on('status', (status) => {
+    if (status === 'disconnected') dropped = true;
+  });
+  return wrapHandler(queue, (handler) => (q, message) => (dropped ? message.ack() : handler(q, message)));
+});
+
+/** Acks resolve at once and reach the broker in a batch a second later: a link lost meanwhile undoes them. */
+export const acksBatchedLate = brokenBackend('acks-batched-late', (queue, options) => {
+  if (!options.isRecv) return queue;
+  return wrapHandler(
+    queue,
+    (handler) => (q, message) =>
+      handler(
+        q,
+        replaced(
+          message,
+          () => {
+            setTimeout(() => void message.ack().catch(() => {}), 1000);
+            return Promise.resolve();
+          },
+          () => message.nack(),
+        ),
+      ),
+  );
+});

@@ -1,4 +1,5 @@
 import { settleWithin, withDeadline } from '../deadline.js';
+import type { Capabilities } from '../spi.js';
 import { ContractFailure } from './assert.js';
 import { broadcastCases } from './cases/broadcast.js';
 import { closeCases } from './cases/close.js';
@@ -37,7 +38,11 @@ export function missingRequirements(target: ContractTarget, contractCase: Contra
     if (need === 'fault:silentBroker') return !target.faults?.silentBroker;
     if (need === 'fault:brokerDown') return !target.faults?.brokerDown && !target.faults?.silentBroker;
     if (need === 'fault:heartbeat') return !target.faults?.silentBroker?.heartbeatOptions;
-    return !target.backend.capabilities[need];
+    if (need.startsWith('no:')) {
+      // Only a declared false: an optional capability a backend does not know of says nothing about refusals.
+      return target.backend.capabilities[need.slice(3) as keyof Capabilities] !== false;
+    }
+    return target.backend.capabilities[need as keyof Capabilities] !== true;
   });
 }
 

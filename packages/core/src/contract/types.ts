@@ -68,9 +68,13 @@ export interface ContractTarget {
   timeScale?: number;
 }
 
-/** A need of a contract case: a capability of the backend, or a fault hook of the target. */
+/**
+ * A need of a contract case: a capability of the backend, a capability the backend declares `false` (`no:`,
+ * for the cases that check it refuses the feature), or a fault hook of the target.
+ */
 export type Requirement =
   | keyof Capabilities
+  | `no:${keyof Capabilities}`
   | 'fault:dropConnection'
   | 'fault:restartBroker'
   | 'fault:silentBroker'

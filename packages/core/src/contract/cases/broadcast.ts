@@ -30,6 +30,27 @@ export const broadcastCases: ContractCase[] = [
 
   defineCase(
     'broadcast',
+    'receivers-on-one-connection',
+    'three broadcast receivers of one name on one connection: each gets every message, in order',
+    async (ctx) => {
+      const name = ctx.name();
+      const conn = await ctx.connection();
+      const receivers: Collector[] = [];
+      for (let i = 0; i < 3; i += 1)
+        receivers.push((await ctx.receiver(conn, { name, broadcast: true, reliable: true })).collector);
+      const send = await ctx.sender(await ctx.connection(), { name, broadcast: true, reliable: true });
+      const items = texts('b', 61);
+      await sendAll(send, items);
+      for (const collector of receivers) await collector.untilCount(items.length, ctx.waitMillis);
+      await ctx.quiet();
+      for (const [i, collector] of receivers.entries())
+        checkSameList(collector.texts, items, `receiver ${i}`);
+    },
+    { requires: ['broadcast', 'sameConnectionReceivers'] },
+  ),
+
+  defineCase(
+    'broadcast',
     'late-joiner',
     'a receiver that joins late does not get earlier messages',
     async (ctx) => {

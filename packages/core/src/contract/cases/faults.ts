@@ -4,7 +4,7 @@ import { check, checkEqual } from '../assert.js';
 import type { Collector, ContractContext } from '../context.js';
 import { TcpProxy } from '../proxy.js';
 import type { BrokerDown, ContractCase } from '../types.js';
-import { defineCase, texts } from './define.js';
+import { defineCase, sendAll, texts } from './define.js';
 import { expectDrained } from './workload.js';
 
 /** Reliable messages a stream under faults sends, over {@link SENDERS} senders. */
@@ -171,6 +171,41 @@ async function brokerDown(ctx: ContractContext): Promise<BrokerDown> {
       ctx.defer(() => proxy.close());
     },
   };
+}
+
+/** Drops `conn`'s link and waits until each of `queues` has been `disconnected` and is `connected` again. */
+async function dropAndRecover(
+  ctx: ContractContext,
+  conn: Connection,
+  queues: readonly Queue[],
+): Promise<void> {
+  const drop = ctx.target.faults?.dropConnection;
+  check(drop, 'dropConnection fault hook');
+  const seen = queues.map((queue) => ctx.recordStatuses(queue));
+  await drop(conn);
+  await ctx.poll(
+    () => queues.every((queue, i) => seen[i]!.includes('disconnected') && queue.status === 'connected'),
+    () => `the queues to go disconnected and come back (saw ${seen.map((s) => s.join(' > ')).join('; ')})`,
+  );
+}
+
+/** How many times each text of `items` was received. */
+function countsOf(collector: Collector, items: readonly string[]): Map<string, number> {
+  const counts = new Map(items.map((item) => [item, 0]));
+  for (const text of collector.texts) if (counts.has(text)) counts.set(text, counts.get(text)! + 1);
+  return counts;
+}
+
+/** Fails unless every one of `items` was received exactly once. */
+function checkOnce(collector: Collector, items: readonly string[], what: string): void {
+  const wrong = [...countsOf(collector, items)].filter(([, n]) => n !== 1);
+  check(
+    wrong.length === 0,
+    `${what}: ${wrong.length} of ${items.length} not received exactly once (${wrong
+      .slice(0, 3)
+      .map(([text, n]) => `${text} ${n} times`)
+      .join(', ')})`,
+  );
 }
 
 /** Faults: broker restarts, connections cut, receivers dying with messages in hand, brokers unreachable. */
@@ -369,5 +404,85 @@ export const faultCases: ContractCase[] = [
       );
     },
     { requires: ['fault:brokerDown'], timeoutMillis: 60_000 },
+  ),
+
+  defineCase(
+    'faults',
+    'link-drop-broadcast-once',
+    'after their links drop and come back, a reliable and a best-effort broadcast receiver each get every later message exactly once, and no earlier one again',
+    async (ctx) => {
+      const name = ctx.name();
+      const receivers = await Promise.all(
+        [true, false].map(async (reliable) => {
+          const conn = await ctx.connection();
+          return { conn, ...(await ctx.receiver(conn, { name, broadcast: true, reliable })) };
+        }),
+      );
+      const send = await ctx.sender(await ctx.connection(), { name, broadcast: true, reliable: true });
+      const before = texts('before', 43);
+      await sendAll(send, before);
+      for (const { collector } of receivers) {
+        await collector.untilCount(before.length, ctx.waitMillis);
+        await ctx.poll(
+          () => collector.settledCount('ack') === before.length,
+          'the acks of the first messages',
+        );
+      }
+      for (const { conn, queue } of receivers) await dropAndRecover(ctx, conn, [queue]);
+      const after = texts('after', 67);
+      await sendAll(send, after);
+      for (const { collector } of receivers) await collector.untilText(after.at(-1)!, ctx.waitMillis);
+      await ctx.quiet();
+      for (const [i, { collector }] of receivers.entries()) {
+        const kind = i === 0 ? 'reliable' : 'best-effort';
+        checkOnce(collector, before, `the ${kind} receiver, messages sent before the drop`);
+        checkOnce(collector, after, `the ${kind} receiver, messages sent after it came back`);
+        checkEqual(
+          collector.received.length,
+          before.length + after.length,
+          `messages the ${kind} receiver got`,
+        );
+      }
+    },
+    { requires: ['fault:dropConnection', 'broadcast'], timeoutMillis: 60_000 },
+  ),
+
+  defineCase(
+    'faults',
+    'link-drop-acked-stay-acked',
+    "after a receiver's link drops and comes back, the messages it acked never come again, later ones arrive once, and (where unacked messages are redelivered) those it held come again",
+    async (ctx) => {
+      const name = ctx.name();
+      const conn = await ctx.connection();
+      const acked = texts('acked', 23);
+      const held = texts('held', 11);
+      const heldSet = new Set(held);
+      let holding = true;
+      const { queue, collector } = await ctx.receiver(conn, { name, reliable: true }, (r) => {
+        if (holding && heldSet.has(r.text)) return undefined;
+        return r.message.ack();
+      });
+      const send = await ctx.sender(await ctx.connection(), { name, reliable: true });
+      await sendAll(send, [...acked, ...held]);
+      await collector.untilCount(acked.length + held.length, ctx.waitMillis);
+      await ctx.poll(() => collector.settledCount('ack') === acked.length, 'the acks of the first messages');
+      // An ack that resolved has had a moment to reach the broker: the drop must not undo it.
+      await ctx.quiet();
+      holding = false;
+      await dropAndRecover(ctx, conn, [queue]);
+      const later = texts('later', 31);
+      await sendAll(send, later);
+      await collector.untilText(later.at(-1)!, ctx.waitMillis);
+      if (ctx.target.backend.capabilities.redeliverUnacked) {
+        await ctx.poll(
+          () => [...countsOf(collector, held).values()].every((n) => n >= 2),
+          'the messages held unacked at the drop to come again',
+        );
+      }
+      await ctx.quiet();
+      checkOnce(collector, acked, 'messages acked before the drop');
+      checkOnce(collector, later, 'messages sent after the receiver came back');
+    },
+    { requires: ['fault:dropConnection'], timeoutMillis: 60_000 },
   ),
 ];

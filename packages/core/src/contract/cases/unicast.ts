@@ -79,6 +79,56 @@ export const unicastCases: ContractCase[] = [
 
   defineCase(
     'unicast',
+    'kept-outlives-sender',
+    'reliable and best-effort messages sent before any receiver exists are kept after the sender closes its connection, and delivered in order when a receiver connects',
+    async (ctx) => {
+      const reliableName = ctx.name('reliable');
+      const bestEffortName = ctx.name('best-effort');
+      const conn = await ctx.connection();
+      const reliable = await ctx.sender(conn, { name: reliableName, reliable: true });
+      const bestEffort = await ctx.sender(conn, { name: bestEffortName });
+      const reliableItems = texts('kept-r', 37);
+      const bestEffortItems = texts('kept-b', 37);
+      await Promise.all([sendAll(reliable, reliableItems), sendAll(bestEffort, bestEffortItems)]);
+      await conn.close();
+      const later = await ctx.connection();
+      const { collector: reliableGot } = await ctx.receiver(later, { name: reliableName, reliable: true });
+      const { collector: bestEffortGot } = await ctx.receiver(later, { name: bestEffortName });
+      await reliableGot.untilCount(reliableItems.length, ctx.waitMillis);
+      await bestEffortGot.untilCount(bestEffortItems.length, ctx.waitMillis);
+      await ctx.quiet();
+      checkSameList(reliableGot.texts, reliableItems, 'kept reliable messages, in order');
+      checkSameList(bestEffortGot.texts, bestEffortItems, 'kept best-effort messages, in order');
+    },
+    { requires: ['retainUnicast'] },
+  ),
+
+  defineCase(
+    'unicast',
+    'receivers-on-one-connection',
+    'three receivers of one name on one connection share the work: each message reaches exactly one of them, and each gets some',
+    async (ctx) => {
+      const name = ctx.name();
+      const conn = await ctx.connection();
+      const receivers: Collector[] = [];
+      for (let i = 0; i < 3; i += 1)
+        receivers.push((await ctx.receiver(conn, { name, reliable: true, prefetch: 3 })).collector);
+      const send = await ctx.sender(await ctx.connection(), { name, reliable: true });
+      const items = texts('shared', 125);
+      await Promise.all(items.map((item) => send.sendMsg(Buffer.from(item, 'latin1'))));
+      const total = (): number => receivers.reduce((sum, c) => sum + c.received.length, 0);
+      await ctx.poll(() => total() >= items.length, `${items.length} messages over three receivers`);
+      await ctx.quiet();
+      const all = receivers.flatMap((c) => c.texts).sort();
+      checkSameList(all, [...items].sort(), 'union of what the receivers got, each message once');
+      for (const [i, collector] of receivers.entries())
+        check(collector.received.length > 0, `receiver ${i} got some of the ${items.length} messages`);
+    },
+    { requires: ['sameConnectionReceivers'] },
+  ),
+
+  defineCase(
+    'unicast',
     'no-cross-talk',
     'queues with different names, even prefixes of each other, never cross-talk',
     async (ctx) => {

@@ -1,5 +1,6 @@
-import { check, checkEqual, checkRejectsCode, checkThrowsCode } from '../assert.js';
-import type { ContractContext } from '../context.js';
+import type { Connection, Queue } from '../../types.js';
+import { check, checkCode, checkEqual, checkRejectsCode, checkThrowsCode } from '../assert.js';
+import type { CaseQueueOptions, ContractContext } from '../context.js';
 import type { ContractCase } from '../types.js';
 import { defineCase, sendAll, texts } from './define.js';
 
@@ -38,6 +39,28 @@ function queueOptions(ctx: ContractContext, overrides: Record<string, unknown>):
 function checkInvalid(ctx: ContractContext, options: unknown, field: string, what: string): void {
   const error = checkThrowsCode(() => rawQueue(ctx, options), 'INVALID_OPTIONS', what);
   check(error.message.includes(field), `${what}: the message names '${field}' (${error.message})`);
+}
+
+/**
+ * Fails unless making the queue (`createQueue`) or its `connect()` throws `UNSUPPORTED`; a receiver gets a
+ * handler first, so that only the feature can be what is refused.
+ */
+function checkRefused(
+  ctx: ContractContext,
+  connection: Connection,
+  options: CaseQueueOptions,
+  what: string,
+): void {
+  let queue: Queue;
+  try {
+    queue = ctx.newQueue(connection, options);
+  } catch (error) {
+    checkCode(error, 'UNSUPPORTED', `${what}: createQueue`);
+    return;
+  }
+  if (options.isRecv) queue.setMsgHandler(async (_queue, message) => message.ack());
+  checkThrowsCode(() => queue.connect(), 'UNSUPPORTED', `${what}: createQueue accepted it, so connect()`);
+  checkEqual(queue.status, 'closed', `${what}: status after the refused connect()`);
 }
 
 /** Every bad option and argument gets the typed error, naming the field. */
@@ -240,5 +263,40 @@ export const validationCases: ContractCase[] = [
       await queue.close();
       await checkRejectsCode(() => queue.sendMsg(Buffer.from('x')), 'NOT_CONNECTED', 'send after close');
     },
+  ),
+
+  defineCase(
+    'validation',
+    'unsupported-broadcast',
+    'a backend without broadcast refuses a broadcast sender and receiver with UNSUPPORTED, and its unicast queues still work',
+    async (ctx) => {
+      const conn = await ctx.connection();
+      const name = ctx.name();
+      checkRefused(ctx, conn, { name, isRecv: false, broadcast: true }, 'broadcast sender');
+      checkRefused(ctx, conn, { name, isRecv: true, broadcast: true }, 'broadcast receiver');
+      const { collector } = await ctx.receiver(conn, { name });
+      const send = await ctx.sender(conn, { name });
+      await sendAll(send, texts('after', 3));
+      await collector.untilCount(3, ctx.waitMillis);
+    },
+    { requires: ['no:broadcast'] },
+  ),
+
+  defineCase(
+    'validation',
+    'unsupported-same-connection-receivers',
+    'a backend whose receivers cannot share a connection refuses a second receiver of one name there with UNSUPPORTED, and the first still works',
+    async (ctx) => {
+      const conn = await ctx.connection();
+      const name = ctx.name();
+      const { collector } = await ctx.receiver(conn, { name, reliable: true });
+      checkRefused(ctx, conn, { name, isRecv: true, reliable: true }, 'second receiver');
+      const send = await ctx.sender(await ctx.connection(), { name, reliable: true });
+      const items = texts('first', 7);
+      await sendAll(send, items);
+      await collector.untilCount(items.length, ctx.waitMillis);
+      checkEqual(collector.texts.length, items.length, 'messages the first receiver got');
+    },
+    { requires: ['no:sameConnectionReceivers'] },
   ),
 ];

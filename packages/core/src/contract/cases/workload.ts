@@ -133,6 +133,37 @@ async function streamWhileJoining(
   return { ...joined, sent, firstAfterJoin };
 }
 
+/** Messages the small-prefetch cases send: over 40 times {@link SMALL_PREFETCH}, and a multiple of neither it nor 50. */
+const MANY = 125;
+/** The prefetch of the small-prefetch cases. */
+const SMALL_PREFETCH = 3;
+
+/**
+ * A receiver with prefetch {@link SMALL_PREFETCH} that acks each message at once, reliable and best effort side by
+ * side: each gets all {@link MANY} messages, in order. A window an ack does not open again (a best-effort ack that
+ * does nothing, say) stalls it at the prefetch.
+ */
+async function smallPrefetchCase(ctx: ContractContext, broadcast: boolean): Promise<void> {
+  await Promise.all(
+    [true, false].map(async (reliable) => {
+      const name = ctx.name(reliable ? 'reliable' : 'best-effort');
+      const { collector } = await ctx.receiver(await ctx.connection(), {
+        name,
+        broadcast,
+        reliable,
+        prefetch: SMALL_PREFETCH,
+      });
+      const send = await ctx.sender(await ctx.connection(), { name, broadcast, reliable });
+      const items = texts(reliable ? 'reliable' : 'best-effort', MANY);
+      for (const item of items) await send.sendMsg(Buffer.from(item, 'latin1'));
+      await collector.untilCount(items.length, ctx.waitMillis);
+      await ctx.quiet();
+      // The runner then checks that every one of the acks resolved.
+      checkSameList(collector.texts, items, `what the ${reliable ? 'reliable' : 'best-effort'} receiver got`);
+    }),
+  );
+}
+
 /** Real workloads: backlogs, bursts, several workers starting at once, late joiners, reconnects, slow acks. */
 export const workloadCases: ContractCase[] = [
   backlogCase(
@@ -298,5 +329,20 @@ export const workloadCases: ContractCase[] = [
       checkEqual(collector.texts.length, items.length, 'messages delivered (twice counts twice)');
     },
     { timeoutMillis: 60_000 },
+  ),
+
+  defineCase(
+    'workload',
+    'small-prefetch-many-times',
+    `a unicast receiver with prefetch ${SMALL_PREFETCH} that acks gets ${MANY} messages, over 40 times its prefetch, reliable and best effort`,
+    (ctx) => smallPrefetchCase(ctx, false),
+  ),
+
+  defineCase(
+    'workload',
+    'small-prefetch-many-times-broadcast',
+    `a broadcast receiver with prefetch ${SMALL_PREFETCH} that acks gets ${MANY} messages, over 40 times its prefetch, reliable and best effort`,
+    (ctx) => smallPrefetchCase(ctx, true),
+    { requires: ['broadcast'] },
   ),
 ];

@@ -1,0 +1,61 @@
+import { defineBackend } from '@mq/core';
+import { contractCases, evaluateContract } from '@mq/core/contract';
+import { memoryBackend } from '@mq/memory';
+import { describe, expect, it } from 'vitest';
+import {
+  acceptsUndeclaredSharing,
+  acksBatchedLate,
+  bestEffortAckDoesNothing,
+  bestEffortLostOnClose,
+  broadcastDeafAfterDrop,
+  broadcastTwiceAfterDrop,
+  lastReceiverPerConnectionWins,
+  servesUndeclaredBroadcast,
+} from './broken-backends.js';
+import { failed, failsExactly, target } from './evaluate.js';
+
+describe('the cases on retention, shared connections, small prefetch, refusals and link drops catch broken backends', () => {
+  it('a backend that loses the best-effort sends still batched when the sender closes fails kept-outlives-sender', async () => {
+    await failsExactly(bestEffortLostOnClose, ['unicast.kept-outlives-sender']);
+  }, 60_000);
+
+  it('a backend whose last receiver of a name on a connection takes all its messages fails both shared-connection cases', async () => {
+    await failsExactly(lastReceiverPerConnectionWins, [
+      'unicast.receivers-on-one-connection',
+      'broadcast.receivers-on-one-connection',
+    ]);
+  }, 60_000);
+
+  it('a backend whose best-effort ack does nothing stalls at its prefetch and fails both small-prefetch cases', async () => {
+    await failsExactly(bestEffortAckDoesNothing, [
+      'workload.small-prefetch-many-times',
+      'workload.small-prefetch-many-times-broadcast',
+    ]);
+  }, 60_000);
+
+  it('backends whose broadcast receivers come back from a drop subscribed twice or not at all fail link-drop-broadcast-once', async () => {
+    await failsExactly(broadcastTwiceAfterDrop, ['faults.link-drop-broadcast-once']);
+    await failsExactly(broadcastDeafAfterDrop, ['faults.link-drop-broadcast-once']);
+  }, 60_000);
+
+  it('a backend whose acks resolve before they reach the broker fails link-drop-acked-stay-acked', async () => {
+    await failsExactly(acksBatchedLate, ['faults.link-drop-acked-stay-acked']);
+  }, 60_000);
+
+  it('backends that declare a capability false and serve the feature anyway fail the refusal cases', async () => {
+    await failsExactly(servesUndeclaredBroadcast, ['validation.unsupported-broadcast']);
+    await failsExactly(acceptsUndeclaredSharing, ['validation.unsupported-same-connection-receivers']);
+  }, 60_000);
+
+  it('defineBackend makes a backend that declares broadcast false refuse broadcast queues, and it passes the refusal case', async () => {
+    const unicastOnly = defineBackend({
+      ...memoryBackend,
+      name: 'unicast-only',
+      capabilities: { ...memoryBackend.capabilities, broadcast: false },
+    });
+    const cases = contractCases.filter((c) => c.group === 'validation' || c.group === 'unicast');
+    const outcomes = await evaluateContract(target(unicastOnly), cases);
+    expect(failed(outcomes)).toEqual([]);
+    expect(outcomes.find((o) => o.id === 'validation.unsupported-broadcast')?.outcome).toBe('passed');
+  }, 60_000);
+});
