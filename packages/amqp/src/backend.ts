@@ -16,6 +16,8 @@ export const amqpBackend: Backend = defineBackend({
     redeliverUnacked: true,
     retainUnicast: true,
     prefetch: true,
+    // `uri` may list several brokers (a cluster): core rotates, the connection dials `addressIndex`.
+    multipleAddresses: true,
     sameConnectionReceivers: true,
   },
   createConnection: (options) => new AmqpConnection(options as AmqpConnectionOptions),

@@ -17,16 +17,18 @@ import {
 export class AmqpConnection extends BaseConnection {
   /** The validated settings, safe to log: the URI's password and the TLS material are not in here. */
   readonly settings: Readonly<AmqpConnectionSettings>;
-  readonly #uri: string;
+  readonly #uris: readonly string[];
   readonly #tls: AmqpTlsOptions | undefined;
   #model: amqp.ChannelModel | undefined;
+  /** The address (password redacted) `#model` is connected to. */
+  #modelAddress = '';
 
   /** Validates the options; the connection starts `closed`. Throws `INVALID_OPTIONS` naming the bad field. */
   constructor(options: AmqpConnectionOptions = {}) {
-    const { settings, uri, tls } = resolveConnectionOptions(options);
-    super(settings);
+    const { settings, uris, tls } = resolveConnectionOptions(options);
+    super({ ...settings, addresses: settings.uris });
     this.settings = Object.freeze(settings);
-    this.#uri = uri;
+    this.#uris = uris;
     this.#tls = tls;
   }
 
@@ -55,8 +57,10 @@ export class AmqpConnection extends BaseConnection {
   }
 
   protected override async openLink(): Promise<void> {
-    const { uri: safeUri, connectTimeoutMillis, connectionName } = this.settings;
-    const uri = this.#uri;
+    const { connectTimeoutMillis, connectionName } = this.settings;
+    const index = this.addressIndex;
+    const uri = this.#uris[index] as string;
+    const safeUri = this.settings.uris[index] as string;
     const tls = this.#tls;
     const socketOptions: amqp.SocketOptions = {
       noDelay: true,
@@ -99,13 +103,15 @@ export class AmqpConnection extends BaseConnection {
       );
     });
     this.#model = model;
+    this.#modelAddress = safeUri;
   }
 
   protected override async closeLink(): Promise<void> {
     const model = this.#model;
     this.#model = undefined;
     if (!model) return;
-    const { connectTimeoutMillis, uri: safeUri } = this.settings;
+    const { connectTimeoutMillis } = this.settings;
+    const safeUri = this.#modelAddress;
     try {
       await withDeadline(
         model.close(),

@@ -26,10 +26,12 @@ export interface AmqpConnectionOptions extends ConnectionOptions {
    * The broker: `amqp://user:pass@host:port/vhost` or `amqps://...` (TLS). The query parameters amqplib knows
    * are checked and passed through: `heartbeat` (seconds, 0 to 65535), `channelMax` (0 to 65535), `frameMax`
    * (bytes, 0 or 4096 to 4294967295), `maxFrameSize` (bytes, 0 or 4096 to 4294967295) and `locale`; any other
-   * query parameter is rejected, as amqplib would silently ignore it.
+   * query parameter is rejected, as amqplib would silently ignore it. For a cluster, an array of such URIs, one
+   * per node (credentials and vhost may differ): the connection tries them in turn, moving on to the next after
+   * each failed attempt or lost link.
    * @default 'amqp://localhost' (port 5672, or 5671 for amqps, vhost '/', user guest)
    */
-  uri?: string;
+  uri?: string | readonly string[];
   /**
    * Milliseconds one connection attempt (TCP, TLS and the AMQP handshake) may take before it counts as failed.
    * @default 3000
@@ -72,8 +74,10 @@ export interface AmqpQueueOptions extends QueueOptions {
 
 /** The non-secret connection settings after validation, safe to log. */
 export interface AmqpConnectionSettings {
-  /** The broker URI with its password replaced by `***`. */
+  /** The (first) broker URI with its password replaced by `***`. */
   uri: string;
+  /** Every broker URI, passwords replaced by `***`, in the order they are tried. */
+  uris: readonly string[];
   /** See {@link AmqpConnectionOptions.connectTimeoutMillis}. */
   connectTimeoutMillis: number;
   /** See {@link AmqpConnectionOptions.reconnectMillis}. */
@@ -92,8 +96,8 @@ export interface AmqpConnectionSettings {
 export interface ResolvedConnectionOptions {
   /** Safe to show. */
   settings: AmqpConnectionSettings;
-  /** The URI given to amqplib (with the password and `heartbeat` applied). */
-  uri: string;
+  /** The URIs given to amqplib (with the password and `heartbeat` applied), one per address. */
+  uris: string[];
   /** See {@link AmqpConnectionOptions.tls}. */
   tls: AmqpTlsOptions | undefined;
 }
@@ -107,14 +111,16 @@ export function resolveConnectionOptions(input: unknown): ResolvedConnectionOpti
     defaultUri: 'amqp://localhost',
     extraKeys: AMQP_CONNECTION_KEYS,
   });
-  const { url } = shared;
-  checkQuery(url.searchParams);
+  const { urls } = shared;
+  for (const [i, url] of urls.entries()) checkQuery(url.searchParams, urls.length > 1 ? `uri[${i}]` : 'uri');
   const heartbeat = readInteger(PKG, opts, 'heartbeatSeconds', { min: 0, max: 65535 });
-  if (heartbeat !== undefined) url.searchParams.set('heartbeat', String(heartbeat));
-  const tls = readTlsOptions(PKG, opts.tls, url, ['amqps']);
+  if (heartbeat !== undefined) for (const url of urls) url.searchParams.set('heartbeat', String(heartbeat));
+  const tls = readTlsOptions(PKG, opts.tls, urls, ['amqps']);
+  const safe = Object.freeze(urls.map((url) => redactUri(url.toString())));
   return {
     settings: {
-      uri: redactUri(url.toString()),
+      uri: safe[0] as string,
+      uris: safe,
       connectTimeoutMillis: shared.connectTimeoutMillis,
       reconnectMillis: shared.reconnectMillis,
       reconnectMaxMillis: shared.reconnectMaxMillis,
@@ -122,7 +128,7 @@ export function resolveConnectionOptions(input: unknown): ResolvedConnectionOpti
       tls: tls !== undefined,
       connectionName: readString(PKG, opts, 'connectionName'),
     },
-    uri: url.toString(),
+    uris: urls.map((url) => url.toString()),
     tls,
   };
 }
@@ -142,17 +148,17 @@ const QUERY_RULES: Readonly<Record<string, { min: number; max: number; zero?: bo
  * Checks the URI's query parameters before amqplib sees them: it parses numbers with `parseInt` (so `abc`
  * becomes NaN and fails only at connect time, `-1` reaches the broker) and ignores unknown names.
  */
-function checkQuery(params: URLSearchParams): void {
+function checkQuery(params: URLSearchParams, field: string): void {
   const seen = new Set<string>();
   for (const [name, value] of params) {
     const rule = QUERY_RULES[name];
     if (rule === undefined) {
       throw invalid(
         PKG,
-        `uri has an unknown query parameter ${describeValue(name)}; known: ${Object.keys(QUERY_RULES).join(', ')}`,
+        `${field} has an unknown query parameter ${describeValue(name)}; known: ${Object.keys(QUERY_RULES).join(', ')}`,
       );
     }
-    if (seen.has(name)) throw invalid(PKG, `uri query parameter ${name} is given more than once`);
+    if (seen.has(name)) throw invalid(PKG, `${field} query parameter ${name} is given more than once`);
     seen.add(name);
     if (rule === 'string') continue;
     const n = /^\d{1,10}$/.test(value) ? Number(value) : Number.NaN;
@@ -161,7 +167,7 @@ function checkQuery(params: URLSearchParams): void {
       const range = rule.zero
         ? `0 or an integer from ${rule.min} to ${rule.max}`
         : `an integer from ${rule.min} to ${rule.max}`;
-      throw invalid(PKG, `uri query parameter ${name} must be ${range}, got ${describeValue(value)}`);
+      throw invalid(PKG, `${field} query parameter ${name} must be ${range}, got ${describeValue(value)}`);
     }
   }
 }

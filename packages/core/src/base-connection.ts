@@ -34,18 +34,49 @@ export abstract class BaseConnection extends TypedEmitter<ConnectionEvents> impl
   #opening: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
   readonly #queues = new Set<AttachedQueue>();
+  /** The broker addresses, safe to show (passwords redacted), in the order given. */
+  readonly #addresses: readonly string[];
+  #addressIndex = 0;
 
-  /** The settings must already be validated (see `resolveSharedConnectionOptions`). */
-  protected constructor(reconnect: BackoffSettings) {
+  /**
+   * The settings must already be validated (see `resolveSharedConnectionOptions`). `addresses` are the broker
+   * URIs with their passwords redacted (see `redactUri`), one per address the backend can connect to.
+   */
+  protected constructor(reconnect: BackoffSettings & { addresses?: readonly string[] }) {
     super();
     this.reconnectMillis = reconnect.reconnectMillis;
     this.reconnectMaxMillis = reconnect.reconnectMaxMillis;
-    this.#backoff = new Backoff({ ...reconnect });
+    this.#backoff = new Backoff({
+      reconnectMillis: reconnect.reconnectMillis,
+      reconnectMaxMillis: reconnect.reconnectMaxMillis,
+    });
+    this.#addresses = Object.freeze([...(reconnect.addresses ?? [])]);
   }
 
   /** The current status. */
   get status(): Status {
     return this.#status.value;
+  }
+
+  /**
+   * The broker address (password redacted) the connection is on, or is trying or will try next; `undefined` for
+   * a backend that gave none.
+   */
+  get address(): string | undefined {
+    return this.#addresses[this.#addressIndex];
+  }
+
+  /** Every broker address (passwords redacted), in the order they are tried. */
+  get addresses(): readonly string[] {
+    return this.#addresses;
+  }
+
+  /**
+   * For the backend's `openLink()`: which of its addresses to connect to (0 when it has one). Core moves on to
+   * the next one after each failed attempt and each lost link.
+   */
+  protected get addressIndex(): number {
+    return this.#addressIndex;
   }
 
   /** Starts connecting in the background and keeps reconnecting after losses; does nothing unless `closed`. */
@@ -93,8 +124,9 @@ export abstract class BaseConnection extends TypedEmitter<ConnectionEvents> impl
     if (this.#status.value !== 'connected') return;
     if (!flapped && Date.now() - this.#connectedAt >= STABLE_LINK_MILLIS) this.#backoff.reset();
     const delay = this.#backoff.next();
+    this.#nextAddress();
     if (error !== undefined) {
-      this.reportError(retryNote(toMqError(error, 'BROKER', '[mq] connection lost'), delay));
+      this.reportError(this.#retryNote(toMqError(error, 'BROKER', '[mq] connection lost'), delay));
       // An `error` listener may have closed the connection meanwhile.
       if (this.#status.value !== 'connected') return;
     }
@@ -124,7 +156,8 @@ export abstract class BaseConnection extends TypedEmitter<ConnectionEvents> impl
         (error: unknown) => {
           if (this.#status.value !== 'connecting') return;
           const delay = this.#backoff.next();
-          this.reportError(retryNote(toMqError(error, 'BROKER', '[mq] connect failed'), delay));
+          this.#nextAddress();
+          this.reportError(this.#retryNote(toMqError(error, 'BROKER', '[mq] connect failed'), delay));
           // An `error` listener may have closed the connection meanwhile.
           if (this.#status.value !== 'connecting') return;
           this.#setStatus('disconnected');
@@ -173,12 +206,20 @@ export abstract class BaseConnection extends TypedEmitter<ConnectionEvents> impl
     this.#setStatus('closed');
   }
 
+  /** The same error, its message saying when the next attempt comes, and where when there are several addresses. */
+  #retryNote(error: MqError, delay: number): MqError {
+    const where = this.#addresses.length > 1 ? ` to ${this.address}` : '';
+    return new MqError(error.code, `${error.message}; reconnecting${where} in ${delay} ms`, {
+      cause: error.cause,
+    });
+  }
+
+  /** After a failure on one address, the next attempt goes to the next one (round robin). */
+  #nextAddress(): void {
+    if (this.#addresses.length > 1) this.#addressIndex = (this.#addressIndex + 1) % this.#addresses.length;
+  }
+
   #setStatus(next: Status): void {
     this.#status.set(next);
   }
-}
-
-/** The same error, its message saying when the next attempt comes. */
-function retryNote(error: MqError, delay: number): MqError {
-  return new MqError(error.code, `${error.message}; reconnecting in ${delay} ms`, { cause: error.cause });
 }

@@ -1,4 +1,4 @@
-import { checkUri, invalid, MAX_TIMER_MILLIS, readInteger, readOptions } from './options.js';
+import { checkUri, describeValue, invalid, MAX_TIMER_MILLIS, readInteger, readOptions } from './options.js';
 
 /** Connection option names every backend takes. */
 export const CONNECTION_OPTION_KEYS = [
@@ -21,10 +21,15 @@ export interface ConnectionOptionsSpec {
   extraKeys?: readonly string[];
 }
 
+/** The most addresses `uri` may list. */
+export const MAX_ADDRESSES = 64;
+
 /** The shared connection options after validation, defaults filled in. */
 export interface SharedConnectionOptions {
-  /** The parsed URI (the default when none was given), credentials included: keep it private. */
+  /** The first (or only) parsed URI (the default when none was given), credentials included: keep it private. */
   url: URL;
+  /** Every parsed URI, in the order given (`[url]` for a single one), credentials included: keep them private. */
+  urls: URL[];
   /** See {@link ConnectionOptions.connectTimeoutMillis}. */
   connectTimeoutMillis: number;
   /** See {@link ConnectionOptions.reconnectMillis}. */
@@ -49,7 +54,8 @@ export function resolveSharedConnectionOptions(
     [...CONNECTION_OPTION_KEYS, ...(spec.extraKeys ?? [])],
     'connection options',
   );
-  const url = checkUri(pkg, 'uri', options.uri ?? spec.defaultUri, spec.schemes);
+  const urls = readUris(pkg, options.uri ?? spec.defaultUri, spec.schemes);
+  const url = urls[0] as URL;
   const millis = { min: 1, max: MAX_TIMER_MILLIS };
   const connectTimeoutMillis = readInteger(pkg, options, 'connectTimeoutMillis', millis, 3000) as number;
   const reconnectMillis = readInteger(pkg, options, 'reconnectMillis', millis, 1000) as number;
@@ -66,5 +72,17 @@ export function resolveSharedConnectionOptions(
       `reconnectMaxMillis must be at least reconnectMillis (${reconnectMillis}), got ${reconnectMaxMillis}`,
     );
   }
-  return { shared: { url, connectTimeoutMillis, reconnectMillis, reconnectMaxMillis }, options };
+  return { shared: { url, urls, connectTimeoutMillis, reconnectMillis, reconnectMaxMillis }, options };
+}
+
+/** `uri` as one URI or a non-empty array of them, each of one of `schemes`. */
+function readUris(pkg: string, value: unknown, schemes: readonly string[]): URL[] {
+  if (typeof value === 'string') return [checkUri(pkg, 'uri', value, schemes)];
+  if (!Array.isArray(value)) {
+    throw invalid(pkg, `uri must be a URI string or an array of them, got ${describeValue(value)}`);
+  }
+  if (value.length === 0 || value.length > MAX_ADDRESSES) {
+    throw invalid(pkg, `uri as an array must list 1 to ${MAX_ADDRESSES} URIs, got ${value.length}`);
+  }
+  return value.map((item, i) => checkUri(pkg, `uri[${i}]`, item, schemes));
 }

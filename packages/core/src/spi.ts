@@ -36,6 +36,13 @@ export interface Capabilities {
    * @default false
    */
   sameConnectionReceivers?: boolean;
+  /**
+   * `uri` takes an array of broker addresses: the connection moves on to the next one after each failed attempt
+   * or lost link (core's `BaseConnection` rotates; the backend connects to `addressIndex`), and `address` names
+   * the current one. Optional (added after SPI version 1).
+   * @default false
+   */
+  multipleAddresses?: boolean;
 }
 
 /** The object a backend package exports for the testkit and for scheme-based selection. */
@@ -64,7 +71,10 @@ const CAPABILITY_KEYS: readonly (keyof Capabilities)[] = [
 ];
 
 /** Capabilities added after SPI version 1: optional, absent reads as false. */
-const OPTIONAL_CAPABILITY_KEYS: readonly (keyof Capabilities)[] = ['sameConnectionReceivers'];
+const OPTIONAL_CAPABILITY_KEYS: readonly (keyof Capabilities)[] = [
+  'sameConnectionReceivers',
+  'multipleAddresses',
+];
 
 /**
  * For a backend's `createQueue`: returns `connection` typed as the backend's own connection class, or throws
@@ -134,17 +144,33 @@ export function defineBackend(backend: Backend): Backend {
 }
 
 /**
- * Picks the backend that serves `uri`'s scheme. Throws `UNSUPPORTED` naming the package to install when none
- * of `backends` does.
+ * Picks the backend that serves `uri`'s scheme (or, for an array of URIs, the one backend that serves all of
+ * their schemes). Throws `UNSUPPORTED` naming the package to install when none of `backends` does, and
+ * `INVALID_OPTIONS` when the URIs of an array need different backends.
  */
-export function selectBackend(uri: string, backends: readonly Backend[]): Backend {
+export function selectBackend(uri: string | readonly string[], backends: readonly Backend[]): Backend {
+  const uris: readonly unknown[] = Array.isArray(uri) ? uri : [uri];
+  if (uris.length === 0) throw invalid('mq/core', 'uri as an array must list at least one URI, got none');
+  const found = uris.map((one) => backendFor(one, backends));
+  const first = found[0] as Backend;
+  const other = found.findIndex((backend) => backend !== first);
+  if (other >= 0) {
+    throw invalid(
+      'mq/core',
+      `uri[${other}] is served by ${found[other]?.name}, uri[0] by ${first.name}: every URI of a connection must be for one backend`,
+    );
+  }
+  return first;
+}
+
+function backendFor(uri: unknown, backends: readonly Backend[]): Backend {
   let scheme: string;
   try {
-    scheme = new URL(uri).protocol.replace(/:$/, '');
+    scheme = new URL(uri as string).protocol.replace(/:$/, '');
   } catch {
     throw invalid(
       'mq/core',
-      `uri must be a valid URI like amqp://host or mqtt://host, got ${describeValue(redactUri(uri))}`,
+      `uri must be a valid URI like amqp://host or mqtt://host, got ${describeValue(typeof uri === 'string' ? redactUri(uri) : uri)}`,
     );
   }
   const found = backends.find((backend) => backend.schemes.includes(scheme));

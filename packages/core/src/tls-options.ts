@@ -26,13 +26,13 @@ const TLS_KEYS = ['ca', 'cert', 'key', 'passphrase', 'servername', 'rejectUnauth
 
 /**
  * Validates the `tls` option: `undefined` when absent; else a fresh object with the given fields and
- * `rejectUnauthorized` (default true). Throws `INVALID_OPTIONS` when a field is wrong, or when `url`'s scheme is
- * not one of `tlsSchemes` (TLS options on a plain-TCP URI would be ignored silently).
+ * `rejectUnauthorized` (default true). Throws `INVALID_OPTIONS` when a field is wrong, or when the scheme of `url`
+ * (or of any of several) is not one of `tlsSchemes` (TLS options on a plain-TCP URI would be ignored silently).
  */
 export function readTlsOptions(
   pkg: string,
   value: unknown,
-  url: URL,
+  url: URL | readonly URL[],
   tlsSchemes: readonly string[],
 ): TlsOptions | undefined {
   if (value === undefined) return undefined;
@@ -54,12 +54,14 @@ export function readTlsOptions(
   const servername = readString(pkg, opts, 'servername');
   if (passphrase !== undefined) tls.passphrase = passphrase;
   if (servername !== undefined) tls.servername = servername;
-  const scheme = url.protocol.replace(/:$/, '');
-  if (!tlsSchemes.includes(scheme)) {
-    throw invalid(
-      pkg,
-      `tls is only used with an ${tlsSchemes.map((s) => `${s}:`).join(' or ')} uri, got ${url.protocol}`,
-    );
+  for (const one of Array.isArray(url) ? url : [url]) {
+    const scheme = one.protocol.replace(/:$/, '');
+    if (!tlsSchemes.includes(scheme)) {
+      throw invalid(
+        pkg,
+        `tls is only used with an ${tlsSchemes.map((s) => `${s}:`).join(' or ')} uri, got ${one.protocol}`,
+      );
+    }
   }
   return tls;
 }

@@ -34,6 +34,11 @@ export interface Observable<Events> {
 export interface Connection extends Observable<ConnectionEvents>, AsyncDisposable {
   /** The current status. */
   readonly status: Status;
+  /**
+   * The broker address (password redacted) the connection is on, or is trying or will try next; with several
+   * URIs it moves on after each failure. Optional for backends written before it existed.
+   */
+  readonly address?: string | undefined;
   /** Starts connecting in the background; does nothing unless the status is `closed`. Never throws for a broker failure. */
   connect(): void;
   /** Closes every queue on this connection, then the link; idempotent; resolves once `closed`. */
@@ -118,8 +123,12 @@ export interface QueueOptions {
 
 /** Options every backend's connections take. */
 export interface ConnectionOptions {
-  /** Where the broker is, as a URI whose scheme selects the backend. */
-  uri?: string;
+  /**
+   * Where the broker is, as a URI whose scheme selects the backend; or a non-empty array of them, one per node of
+   * a cluster (each validated; credentials may differ). The connection tries them in turn, always moving on to
+   * the next one after a failed attempt or a lost link, so that losing one node costs about one reconnect.
+   */
+  uri?: string | readonly string[];
   /**
    * Milliseconds one connection attempt may take before it counts as failed.
    * @default 3000

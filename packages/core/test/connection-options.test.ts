@@ -55,6 +55,50 @@ describe('resolveSharedConnectionOptions', () => {
   });
 });
 
+describe('uri as an array of addresses', () => {
+  it('takes a non-empty array, each URI validated, in order', () => {
+    const { shared } = resolveSharedConnectionOptions('mq/x', { uri: ['x://a:1', 'xs://u:p@b:2'] }, spec);
+    expect(shared.urls.map(String)).toEqual(['x://a:1', 'xs://u:p@b:2']);
+    expect(shared.url.toString()).toBe('x://a:1');
+  });
+
+  it('names the element that breaks the rule, and the rule', () => {
+    expect(invalidMessage(() => resolveSharedConnectionOptions('mq/x', { uri: [] }, spec))).toBe(
+      '[mq/x] uri as an array must list 1 to 64 URIs, got 0',
+    );
+    expect(
+      invalidMessage(() => resolveSharedConnectionOptions('mq/x', { uri: ['x://a', 'y://b'] }, spec)),
+    ).toBe('[mq/x] uri[1] scheme must be one of x:, xs:, got y:');
+    expect(invalidMessage(() => resolveSharedConnectionOptions('mq/x', { uri: ['x://a', 7] }, spec))).toBe(
+      '[mq/x] uri[1] must be a string, got 7',
+    );
+    expect(invalidMessage(() => resolveSharedConnectionOptions('mq/x', { uri: 7 }, spec))).toBe(
+      '[mq/x] uri must be a URI string or an array of them, got 7',
+    );
+    const many = Array.from({ length: 65 }, (_, i) => `x://h${i}`);
+    expect(invalidMessage(() => resolveSharedConnectionOptions('mq/x', { uri: many }, spec))).toMatch(
+      /must list 1 to 64 URIs, got 65/,
+    );
+  });
+
+  it('never echoes a password of a bad element', () => {
+    const message = invalidMessage(() =>
+      resolveSharedConnectionOptions('mq/x', { uri: ['x://a', 'not a uri://u:secret@h'] }, spec),
+    );
+    expect(message).not.toContain('secret');
+  });
+
+  it('allows tls only when every URI is a TLS one', () => {
+    const urls = [new URL('xs://a'), new URL('x://b')];
+    expect(invalidMessage(() => readTlsOptions('mq/x', {}, urls, ['xs']))).toBe(
+      '[mq/x] tls is only used with an xs: uri, got x:',
+    );
+    expect(readTlsOptions('mq/x', {}, [new URL('xs://a'), new URL('xs://b')], ['xs'])).toEqual({
+      rejectUnauthorized: true,
+    });
+  });
+});
+
 describe('readTlsOptions', () => {
   const tlsUrl = new URL('xs://host');
 

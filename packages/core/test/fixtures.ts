@@ -39,8 +39,8 @@ export class ScriptedConnection extends BaseConnection {
   /** How many times `closeLink()` ran. */
   closes = 0;
 
-  constructor(reconnectMillis = 100, reconnectMaxMillis = 800) {
-    super({ reconnectMillis, reconnectMaxMillis });
+  constructor(reconnectMillis = 100, reconnectMaxMillis = 800, addresses?: readonly string[]) {
+    super({ reconnectMillis, reconnectMaxMillis, ...(addresses ? { addresses } : {}) });
   }
 
   /** The latest `openLink()` call. */

@@ -6,6 +6,7 @@ import {
   ownConnection,
   type Queue,
   SPI_VERSION,
+  selectBackend,
 } from '../src/index.js';
 import { MemoryLikeConnection } from './fixtures.js';
 
@@ -84,5 +85,41 @@ describe('defineBackend', () => {
     expect(made).toEqual([]);
     backend.createQueue({ name: 'q', isRecv: true }, new MemoryLikeConnection());
     expect(made).toEqual([{ name: 'q', isRecv: true }]);
+  });
+});
+
+describe('selectBackend', () => {
+  const make = (name: string, schemes: string[]): Backend =>
+    ({ name, schemes, spiVersion: SPI_VERSION }) as unknown as Backend;
+  const x = make('@acme/x', ['x', 'xs']);
+  const y = make('@acme/y', ['y']);
+
+  it('picks the backend of a URI, and of an array whose URIs all need it', () => {
+    expect(selectBackend('x://h', [y, x])).toBe(x);
+    expect(selectBackend(['x://a', 'xs://b'], [y, x])).toBe(x);
+  });
+
+  it('refuses an array whose URIs need different backends, naming them', () => {
+    let error: unknown;
+    try {
+      selectBackend(['x://a', 'y://b'], [x, y]);
+    } catch (e) {
+      error = e;
+    }
+    expect(MqError.hasCode(error, 'INVALID_OPTIONS')).toBe(true);
+    expect((error as Error).message).toBe(
+      '[mq/core] uri[1] is served by @acme/y, uri[0] by @acme/x: every URI of a connection must be for one backend',
+    );
+  });
+
+  it('says which package to install for a well-known scheme nobody serves', () => {
+    let error: unknown;
+    try {
+      selectBackend(['amqp://a'], [x]);
+    } catch (e) {
+      error = e;
+    }
+    expect(MqError.hasCode(error, 'UNSUPPORTED')).toBe(true);
+    expect((error as Error).message).toContain('install @mq/amqp');
   });
 });

@@ -123,6 +123,53 @@ describe('BaseConnection retries', () => {
   });
 });
 
+describe('BaseConnection addresses', () => {
+  it('moves on to the next address after each failed attempt and each lost link, round robin, and says where it goes', async () => {
+    const conn = new ScriptedConnection(100, 800, ['x://a', 'x://b', 'x://c']);
+    const errors: MqError[] = [];
+    conn.on('error', (error) => errors.push(error));
+    const tried: (string | undefined)[] = [];
+    conn.connect();
+    tried.push(conn.address);
+    const next = async (): Promise<void> => {
+      const before = conn.opens.length;
+      while (conn.opens.length === before) await vi.advanceTimersByTimeAsync(10);
+      tried.push(conn.address);
+    };
+    conn.lastOpen.reject(new Error('refused'));
+    await next();
+    conn.lastOpen.resolve();
+    await flush();
+    expect(conn.status).toBe('connected');
+    conn.drop();
+    await next();
+    conn.lastOpen.reject(new Error('refused'));
+    await next();
+    expect(tried).toEqual(['x://a', 'x://b', 'x://c', 'x://a']);
+    expect(errors.map((error) => error.message.replace(/.*; /, ''))).toEqual([
+      'reconnecting to x://b in 100 ms',
+      'reconnecting to x://c in 200 ms',
+      'reconnecting to x://a in 400 ms',
+    ]);
+    expect(conn.addresses).toEqual(['x://a', 'x://b', 'x://c']);
+    const closing = conn.close();
+    conn.lastOpen.reject(new Error('refused'));
+    await closing;
+  });
+
+  it('with one address (or none given) stays on it and says nothing of where', async () => {
+    const conn = new ScriptedConnection(100, 800);
+    const errors: MqError[] = [];
+    conn.on('error', (error) => errors.push(error));
+    conn.connect();
+    expect(conn.address).toBeUndefined();
+    conn.lastOpen.reject(new Error('refused'));
+    await flush();
+    expect(errors[0]?.message).toMatch(/; reconnecting in 100 ms$/);
+    await conn.close();
+  });
+});
+
 describe('BaseQueue', () => {
   it('an open that straddles a connection loss is not trusted: the queue waits for the new link and opens again', async () => {
     const conn = await connectedConnection();

@@ -20,6 +20,8 @@ export const mqttBackend: Backend = defineBackend({
     retainUnicast: false,
     prefetch: false,
     // MQTT cannot tell two subscriptions of one topic on one connection apart: the second is refused.
+    // `uri` may list several brokers (a cluster): core rotates, the connection dials `addressIndex`.
+    multipleAddresses: true,
     sameConnectionReceivers: false,
   },
   createConnection: (options) => new MqttConnection(options as MqttConnectionOptions),

@@ -21,7 +21,7 @@ export class MqttConnection extends BaseConnection {
   /** Validates the options (never mutating them); the connection starts `closed`. */
   constructor(options: MqttConnectionOptions = {}) {
     const settings = resolveConnectionOptions(options);
-    super(settings);
+    super({ ...settings, addresses: settings.addresses.map((address) => address.safeUri) });
     this.settings = Object.freeze(settings);
   }
 
@@ -57,7 +57,7 @@ export class MqttConnection extends BaseConnection {
   }
 
   protected override async openLink(): Promise<void> {
-    const link = new MqttLink(this.settings, {
+    const link = new MqttLink(this.settings, this.addressIndex, {
       onMessage: (from, packet) => this.#subscriptions.dispatch(from, packet),
       onLost: (from, error, takenOver) => this.#onLost(from, error, takenOver),
       onError: (error) => this.reportError(error),

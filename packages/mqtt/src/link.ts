@@ -2,7 +2,7 @@ import { Socket } from 'node:net';
 import { MqError, type PendingSend, settleWithin, toMqError, withDeadline } from '@mq/core';
 import { type IClientOptions, type IPublishPacket, type MqttClient, connect as mqttConnect } from 'mqtt';
 import { forgetSecrets, PUBACK_DEFERRED, quietOrRedactedLog, sendPuback } from './mqttjs-internals.js';
-import { connectionSecrets, PKG, type ResolvedConnectionOptions } from './options.js';
+import { connectionSecrets, type MqttAddress, PKG, type ResolvedConnectionOptions } from './options.js';
 
 /** MQTT 5 DISCONNECT reason code: another client connected with the same client id. */
 const SESSION_TAKEN_OVER = 142;
@@ -39,6 +39,8 @@ export class MqttLink {
   /** The mqtt.js client. */
   readonly client: MqttClient;
   readonly #options: ResolvedConnectionOptions;
+  /** The broker this link goes to. */
+  readonly #address: MqttAddress;
   readonly #events: LinkEvents;
   /** `connecting` until the CONNACK, `open` while usable, `ended` once closed or lost (for good). */
   #state: 'connecting' | 'open' | 'ended' = 'connecting';
@@ -52,12 +54,13 @@ export class MqttLink {
    */
   readonly #waiting = new Set<(error: MqError) => void>();
 
-  /** Starts connecting at once; await {@link MqttLink.opened}. */
-  constructor(options: ResolvedConnectionOptions, events: LinkEvents) {
+  /** Starts connecting at once to `options.addresses[address]`; await {@link MqttLink.opened}. */
+  constructor(options: ResolvedConnectionOptions, address: number, events: LinkEvents) {
     this.#options = options;
+    this.#address = options.addresses[address] as MqttAddress;
     this.#events = events;
     // manualConnect: the logger must be replaced before mqtt.js writes (and logs) the CONNECT packet.
-    this.client = mqttConnect(options.url, { ...clientOptions(options), manualConnect: true });
+    this.client = mqttConnect(this.#address.url, { ...clientOptions(options, address), manualConnect: true });
     quietOrRedactedLog(this.client);
     this.client.handleMessage = (packet, callback) => {
       let deferred = false;
@@ -74,7 +77,7 @@ export class MqttLink {
       // A socket error is followed by 'close', which reports the loss; report only errors the link survives.
       setImmediate(() => {
         if (this.#state === 'open')
-          this.#events.onError(toMqError(error, 'BROKER', `[${PKG}] ${options.safeUri}`));
+          this.#events.onError(toMqError(error, 'BROKER', `[${PKG}] ${this.#address.safeUri}`));
       });
     });
     this.client.on('disconnect', (packet) => {
@@ -106,7 +109,8 @@ export class MqttLink {
 
   /** Resolves once the broker accepted the connection; rejects on failure or after the connect timeout. */
   opened(): Promise<void> {
-    const { connectTimeoutMillis, safeUri } = this.#options;
+    const { connectTimeoutMillis } = this.#options;
+    const { safeUri } = this.#address;
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         fail(
@@ -155,7 +159,8 @@ export class MqttLink {
       operation.then(resolve, reject);
     });
     // A broker that goes silent never answers and never closes the socket: bound the wait.
-    const { connectTimeoutMillis, safeUri } = this.#options;
+    const { connectTimeoutMillis } = this.#options;
+    const { safeUri } = this.#address;
     return withDeadline(
       untilLinkEnds,
       connectTimeoutMillis,
@@ -232,7 +237,7 @@ export class MqttLink {
   /** Closes the link: a DISCONNECT when it is up (bounded by the connect timeout), else the socket. */
   async close(): Promise<void> {
     if (this.#state === 'ended') return;
-    this.#end(new MqError('CLOSED', `[${PKG}] the link to ${this.#options.safeUri} was closed`));
+    this.#end(new MqError('CLOSED', `[${PKG}] the link to ${this.#address.safeUri} was closed`));
     if (!this.client.connected) {
       this.destroy();
       return;
@@ -249,7 +254,8 @@ export class MqttLink {
 
   #onClose(): void {
     if (this.#state === 'ended') return;
-    const { safeUri, clientId } = this.#options;
+    const { clientId } = this.#options;
+    const { safeUri } = this.#address;
     const detail = this.#takenOver
       ? `another client connected with clientId '${clientId}' and took the session over`
       : (this.#lastError?.message ?? 'the broker or the network closed it');
@@ -283,9 +289,11 @@ export class MqttLink {
   }
 }
 
-function clientOptions(options: ResolvedConnectionOptions): IClientOptions {
+function clientOptions(options: ResolvedConnectionOptions, address: number): IClientOptions {
   const v5 = options.protocolVersion === 5;
-  const { password, tls } = connectionSecrets(options);
+  const { passwords, tls } = connectionSecrets(options);
+  const password = passwords[address];
+  const { username } = options.addresses[address] as MqttAddress;
   return {
     clientId: options.clientId,
     clean: options.cleanSession,
@@ -295,7 +303,7 @@ function clientOptions(options: ResolvedConnectionOptions): IClientOptions {
     reconnectPeriod: 0,
     resubscribe: false,
     queueQoSZero: false,
-    ...(options.username === undefined ? {} : { username: options.username }),
+    ...(username === undefined ? {} : { username }),
     ...(password === undefined ? {} : { password }),
     // mqtt.js types PEM lists as all strings or all Buffers; it hands them to tls.connect, which takes a mix.
     ...((tls ?? {}) as IClientOptions),

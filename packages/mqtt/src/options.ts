@@ -30,10 +30,12 @@ export interface MqttConnectionOptions extends ConnectionOptions {
    * The broker: `mqtt://user:pass@host:port`, `mqtts://...`, `ws://host:port/path?query` or `wss://...`. User and
    * password are percent-decoded. A path or query is allowed only for `ws:` and `wss:` (the HTTP request), and a
    * `#fragment` never, since each would be ignored silently; so is a `clientId` query parameter, which mqtt.js
-   * would use over the {@link MqttConnectionOptions.clientId} option.
+   * would use over the {@link MqttConnectionOptions.clientId} option. For several brokers (a cluster, or
+   * brokers behind one name), an array of such URIs (credentials may differ): the connection tries them in turn,
+   * moving on to the next after each failed attempt or lost link.
    * @default 'mqtt://localhost'
    */
-  uri?: string;
+  uri?: string | readonly string[];
   /**
    * Milliseconds one connection attempt (TCP, TLS and CONNACK) may take.
    * @default 3000
@@ -89,12 +91,14 @@ export interface MqttConnectionOptions extends ConnectionOptions {
  * `showHidden`, and no serialisation can show them.
  */
 export interface ResolvedConnectionOptions {
-  /** The URI without credentials. */
+  /** The (first) URI without credentials. */
   url: string;
-  /** The URI with the password redacted, for messages. */
+  /** The (first) URI with the password redacted, for messages. */
   safeUri: string;
-  /** Percent-decoded user, if any. */
+  /** Percent-decoded user of the (first) URI, if any. */
   username: string | undefined;
+  /** Every broker address, in the order they are tried (the first is also `url`, `safeUri`, `username`). */
+  addresses: readonly MqttAddress[];
   /** See {@link MqttConnectionOptions.connectTimeoutMillis}. */
   connectTimeoutMillis: number;
   /** See {@link MqttConnectionOptions.reconnectMillis}. */
@@ -117,10 +121,22 @@ export interface ResolvedConnectionOptions {
   tls: boolean;
 }
 
-/** What a connection needs to connect and must never show: the password and the TLS options. */
+/** One broker address of a connection, safe to log. */
+export interface MqttAddress {
+  /** The URI without credentials. */
+  url: string;
+  /** The URI with the password redacted, for messages. */
+  safeUri: string;
+  /** Percent-decoded user, if any. */
+  username: string | undefined;
+}
+
+/** What a connection needs to connect and must never show: the passwords and the TLS options. */
 export interface ConnectionSecrets {
-  /** Percent-decoded password, if any. */
+  /** Percent-decoded password of the first address, if any. */
   password: string | undefined;
+  /** Percent-decoded password of each address (`undefined` where none). */
+  passwords: readonly (string | undefined)[];
   /** TLS settings, if any; they may hold a private key and its passphrase. */
   tls: MqttTlsOptions | undefined;
 }
@@ -130,7 +146,7 @@ const SECRETS = new WeakMap<ResolvedConnectionOptions, ConnectionSecrets>();
 
 /** The password and TLS options that were given with `settings` (as returned by `resolveConnectionOptions`). */
 export function connectionSecrets(settings: ResolvedConnectionOptions): ConnectionSecrets {
-  return SECRETS.get(settings) ?? { password: undefined, tls: undefined };
+  return SECRETS.get(settings) ?? { password: undefined, passwords: [], tls: undefined };
 }
 
 const MQTT_CONNECTION_KEYS = [
@@ -150,17 +166,10 @@ export function resolveConnectionOptions(input: unknown): ResolvedConnectionOpti
     defaultUri: 'mqtt://localhost',
     extraKeys: MQTT_CONNECTION_KEYS,
   });
-  const parsed = shared.url;
-  checkUriParts(parsed);
-  const username = decodeUserinfo(parsed, 'user', parsed.username);
-  const password = decodeUserinfo(parsed, 'password', parsed.password);
-  const bare = new URL(parsed.toString());
-  bare.username = '';
-  bare.password = '';
-  const safe = new URL(bare.toString());
-  if (username !== undefined) safe.username = parsed.username;
-  if (password !== undefined) safe.password = '***';
-  const tls = readTlsOptions(PKG, opts.tls, parsed, ['mqtts', 'wss']);
+  const parsed = shared.urls.map(readAddress);
+  const addresses = Object.freeze(parsed.map((one) => Object.freeze(one.address)));
+  const first = addresses[0] as MqttAddress;
+  const tls = readTlsOptions(PKG, opts.tls, shared.urls, ['mqtts', 'wss']);
   const clientId = readString(PKG, opts, 'clientId', undefined, {
     regex: CLIENT_ID_PATTERN,
     rule: 'be 1 to 256 visible ASCII characters',
@@ -182,9 +191,10 @@ export function resolveConnectionOptions(input: unknown): ResolvedConnectionOpti
     }
   }
   const resolved: ResolvedConnectionOptions = {
-    url: bare.toString(),
-    safeUri: safe.toString(),
-    username,
+    url: first.url,
+    safeUri: first.safeUri,
+    username: first.username,
+    addresses,
     connectTimeoutMillis: shared.connectTimeoutMillis,
     reconnectMillis: shared.reconnectMillis,
     reconnectMaxMillis: shared.reconnectMaxMillis,
@@ -202,8 +212,23 @@ export function resolveConnectionOptions(input: unknown): ResolvedConnectionOpti
     keepaliveSeconds: readInteger(PKG, opts, 'keepaliveSeconds', { min: 0, max: 65535 }, 60) as number,
     tls: tls !== undefined,
   };
-  SECRETS.set(resolved, { password, tls });
+  const passwords = Object.freeze(parsed.map((one) => one.password));
+  SECRETS.set(resolved, { password: passwords[0], passwords, tls });
   return resolved;
+}
+
+/** One URI as an address (credentials out of the URL) and its password. */
+function readAddress(parsed: URL): { address: MqttAddress; password: string | undefined } {
+  checkUriParts(parsed);
+  const username = decodeUserinfo(parsed, 'user', parsed.username);
+  const password = decodeUserinfo(parsed, 'password', parsed.password);
+  const bare = new URL(parsed.toString());
+  bare.username = '';
+  bare.password = '';
+  const safe = new URL(bare.toString());
+  if (username !== undefined) safe.username = parsed.username;
+  if (password !== undefined) safe.password = '***';
+  return { address: { url: bare.toString(), safeUri: safe.toString(), username }, password };
 }
 
 /**

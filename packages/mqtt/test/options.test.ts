@@ -232,6 +232,8 @@ describe('connection options', () => {
       redeliverUnacked: false,
       retainUnicast: false,
       prefetch: false,
+      multipleAddresses: true,
+      sameConnectionReceivers: false,
     });
   });
 });

@@ -208,6 +208,48 @@ function checkOnce(collector: Collector, items: readonly string[], what: string)
   );
 }
 
+/**
+ * Three addresses of the broker for `silent`'s connections: a loopback port nothing listens on, then two proxies
+ * to the broker, `first` (which the connections use once the dead one fails) and `second`.
+ */
+async function threeAddresses(
+  ctx: ContractContext,
+): Promise<{
+  options: (extra?: Record<string, unknown>) => Record<string, unknown>;
+  first: TcpProxy;
+  second: TcpProxy;
+  dead: number;
+}> {
+  const silent = ctx.target.faults?.silentBroker;
+  check(silent, 'silentBroker fault hook');
+  const dead = await TcpProxy.freePort();
+  const first = await TcpProxy.start(silent.address);
+  ctx.defer(() => first.close());
+  const second = await TcpProxy.start(silent.address);
+  ctx.defer(() => second.close());
+  const uriOf = (port: number): unknown => silent.connectionOptions(port).uri;
+  return {
+    dead,
+    first,
+    second,
+    options: (extra = {}) => ({
+      ...silent.connectionOptions(first.port),
+      uri: [uriOf(dead), uriOf(first.port), uriOf(second.port)],
+      reconnectMillis: 100,
+      reconnectMaxMillis: 1000,
+      ...extra,
+    }),
+  };
+}
+
+/** Fails unless `conn` says it is on the address with this loopback `port`. */
+function checkOnPort(conn: Connection, port: number, what: string): void {
+  check(
+    typeof conn.address === 'string' && conn.address.includes(`127.0.0.1:${port}`),
+    `${what}: connection.address should name 127.0.0.1:${port}, got ${String(conn.address)}`,
+  );
+}
+
 /** Faults: broker restarts, connections cut, receivers dying with messages in hand, brokers unreachable. */
 export const faultCases: ContractCase[] = [
   defineCase(
@@ -484,5 +526,83 @@ export const faultCases: ContractCase[] = [
       checkOnce(collector, later, 'messages sent after the receiver came back');
     },
     { requires: ['fault:dropConnection'], timeoutMillis: 60_000 },
+  ),
+
+  defineCase(
+    'faults',
+    'failover-to-next-address',
+    'with three addresses (the first dead), the one in use goes away for good while 10 senders send 10,000 reliable messages: both sides move to the last one by themselves, nothing confirmed is lost, every send settles',
+    async (ctx) => {
+      const { options, first, second } = await threeAddresses(ctx);
+      const connect = async (): Promise<Connection> => {
+        const conn = ctx.newConnection(options());
+        conn.on('error', () => {});
+        conn.connect();
+        await ctx.waitStatus(conn, 'connected');
+        checkOnPort(conn, first.port, 'past the dead first address');
+        return conn;
+      };
+      await streamThroughFaults(
+        ctx,
+        [
+          {
+            at: 1 / 3,
+            run: async (links) => {
+              // Gone for good: its sockets cut and its port no longer listening.
+              await first.close();
+              for (const conn of [links.receiver, links.sender]) {
+                await ctx.poll(
+                  () => conn.status === 'connected' && conn.address?.includes(`:${second.port}`) === true,
+                  () => `the connection on the last address (now ${conn.status} on ${String(conn.address)})`,
+                );
+              }
+            },
+          },
+        ],
+        { receiver: 1, sender: 1 },
+        connect,
+      );
+    },
+    {
+      requires: ['fault:silentBroker', 'multipleAddresses', 'retainUnicast', 'redeliverUnacked'],
+      timeoutMillis: 120_000,
+    },
+  ),
+
+  defineCase(
+    'faults',
+    'failover-then-work',
+    'with three addresses (the first dead), a connection starts on the second and reports the dead one; when the second goes away for good, it and its queues move to the third by themselves and work',
+    async (ctx) => {
+      const { options, first, second, dead } = await threeAddresses(ctx);
+      const conn = ctx.newConnection(options());
+      const errors: MqError[] = [];
+      conn.on('error', (error) => errors.push(error));
+      conn.connect();
+      await ctx.waitStatus(conn, 'connected');
+      checkOnPort(conn, first.port, 'past the dead first address');
+      check(
+        errors.some((error) => error.message.includes(`127.0.0.1:${dead}`)),
+        `an error names the dead address 127.0.0.1:${dead} (errors: ${errors.map((e) => e.message).join(' | ')})`,
+      );
+      const name = ctx.name();
+      const { queue: receiver, collector } = await ctx.receiver(conn, { name, reliable: true });
+      const send = await ctx.sender(conn, { name, reliable: true });
+      await sendAll(send, ['before']);
+      await collector.untilText('before', ctx.waitMillis);
+      const seen = [ctx.recordStatuses(receiver), ctx.recordStatuses(send)];
+      await first.close();
+      await ctx.poll(
+        () =>
+          conn.status === 'connected' &&
+          conn.address?.includes(`:${second.port}`) === true &&
+          [receiver, send].every((q, i) => seen[i]!.includes('disconnected') && q.status === 'connected'),
+        () =>
+          `the connection and its queues back on the third address (connection ${conn.status} on ${String(conn.address)})`,
+      );
+      await sendAll(send, ['after']);
+      await collector.untilText('after', ctx.waitMillis);
+    },
+    { requires: ['fault:silentBroker', 'multipleAddresses'], timeoutMillis: 60_000 },
   ),
 ];
