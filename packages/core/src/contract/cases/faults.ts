@@ -212,9 +212,7 @@ function checkOnce(collector: Collector, items: readonly string[], what: string)
  * Three addresses of the broker for `silent`'s connections: a loopback port nothing listens on, then two proxies
  * to the broker, `first` (which the connections use once the dead one fails) and `second`.
  */
-async function threeAddresses(
-  ctx: ContractContext,
-): Promise<{
+async function threeAddresses(ctx: ContractContext): Promise<{
   options: (extra?: Record<string, unknown>) => Record<string, unknown>;
   first: TcpProxy;
   second: TcpProxy;
