@@ -46,6 +46,15 @@ describe('every README snippet runs as written, shows what it says, and exits by
     expect(code).toBe(0);
   });
 
+  it('cluster: a node that is down is skipped, and the quorum queue takes and gives the job', async () => {
+    const broker = new URL(amqpTestUrl());
+    const { code, output } = await run('cluster', {
+      AMQP_NODES: `amqp://guest:guest@127.0.0.1:1,${broker.toString()}`,
+    });
+    expect(output).toBe('error UNREACHABLE\nsent on the second node\nworker got job 1\n');
+    expect(code).toBe(0);
+  });
+
   it('the @mq/mqtt persistent session: a message sent while the worker was away reaches it', async () => {
     const { code, output } = await run('mqtt-persistent', { MQTT_URL: mqttTestUrl() });
     expect(output).toBe('got while away: invoice 42\n');

@@ -1,4 +1,4 @@
-import { BaseConnection, MqError, withDeadline } from '@mq/core';
+import { BaseConnection, classifyLinkError, isLinkReset, MqError, withDeadline } from '@mq/core';
 import * as amqp from 'amqplib';
 import { destroySocket } from './amqplib-internals.js';
 import {
@@ -72,15 +72,17 @@ export class AmqpConnection extends BaseConnection {
     const model = await withDeadline(
       amqp.connect(uri, socketOptions),
       connectTimeoutMillis,
-      () => new MqError('TIMEOUT', `[${PKG}] connecting to ${safeUri} took over ${connectTimeoutMillis} ms`),
+      () =>
+        new MqError(
+          'UNREACHABLE',
+          `[${PKG}] connecting to ${safeUri} took over ${connectTimeoutMillis} ms (connectTimeoutMillis)`,
+        ),
       (late) => {
         late.on('error', () => {});
         late.close().catch(() => {});
       },
     ).catch((error: unknown) => {
-      if (MqError.isInstance(error)) throw error;
-      const detail = error instanceof Error ? error.message : String(error);
-      throw new MqError('BROKER', `[${PKG}] connecting to ${safeUri} failed: ${detail}`, { cause: error });
+      throw connectError(error, safeUri, new URL(uri));
     });
     let failure: Error | undefined;
     // amqplib emits 'error' (fatal close, socket error, missed heartbeats) and then 'close'; only 'close' acts.
@@ -123,4 +125,46 @@ export class AmqpConnection extends BaseConnection {
       destroySocket(model);
     }
   }
+}
+
+/**
+ * A failed connection attempt as the error a user can act on: `UNREACHABLE`, `TLS_FAILED`, `AUTH_FAILED` (403
+ * ACCESS-REFUSED), `VHOST_REFUSED` (the broker closed the link when asked to open the vhost: amqplib keeps only
+ * "Expected ConnectionOpenOk"), `PROTOCOL_MISMATCH` (a reset during the AMQP handshake, as an MQTT port gives
+ * one), else `BROKER`; the original is its `cause`.
+ */
+function connectError(error: unknown, safeUri: string, url: URL): MqError {
+  if (MqError.isInstance(error)) return error;
+  const detail = error instanceof Error ? error.message : String(error);
+  const fail = (code: ConstructorParameters<typeof MqError>[0], why: string): MqError =>
+    new MqError(code, `[${PKG}] connecting to ${safeUri} failed: ${why}`, { cause: error });
+  const tls = url.protocol === 'amqps:';
+  const network = classifyLinkError(error, tls);
+  if (network === 'TLS_FAILED') {
+    return fail(
+      'TLS_FAILED',
+      `TLS failed (${detail.split('\n')[0]}); check tls.ca, the host name, and that the port is a TLS one`,
+    );
+  }
+  if (network) return fail(network, detail);
+  if (/\b403 \(ACCESS-REFUSED\)/.test(detail)) {
+    return fail(
+      'AUTH_FAILED',
+      `the broker refused user '${decodeURIComponent(url.username || 'guest')}' (${detail})`,
+    );
+  }
+  if (/Expected ConnectionOpenOk/.test(detail)) {
+    const vhost = url.pathname.length > 1 ? decodeURIComponent(url.pathname.slice(1)) : '/';
+    return fail(
+      'VHOST_REFUSED',
+      `the broker refused vhost '${vhost}': it does not exist, or user '${decodeURIComponent(url.username || 'guest')}' may not use it (${detail})`,
+    );
+  }
+  if (isLinkReset(error) || /Socket closed abruptly during opening handshake/.test(detail)) {
+    return fail(
+      'PROTOCOL_MISMATCH',
+      `the server reset the link during the AMQP handshake (${detail}): is this an AMQP port? An MQTT broker (1883) does this`,
+    );
+  }
+  return fail('BROKER', detail);
 }

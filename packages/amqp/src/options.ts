@@ -70,6 +70,19 @@ export interface AmqpQueueOptions extends QueueOptions {
    * @default false
    */
   persistent?: boolean;
+  /**
+   * Unicast only: the RabbitMQ queue type to declare. `'quorum'` (replicated over the cluster, RabbitMQ 3.8+)
+   * declares `x-queue-type: quorum`; senders and receivers of one name must agree, as must general-mq apps on the
+   * same broker (which declare classic queues). Quorum queues always keep messages on disk.
+   * @default 'classic'
+   */
+  queueType?: 'classic' | 'quorum';
+  /**
+   * Quorum queues only: `x-delivery-limit`, the number of deliveries after which RabbitMQ drops (or
+   * dead-letters) a message that keeps coming back, from 1 to 2147483647.
+   * @default none (RabbitMQ 3.x: no limit; RabbitMQ 4: 20)
+   */
+  deliveryLimit?: number;
 }
 
 /** The non-secret connection settings after validation, safe to log. */
@@ -172,9 +185,41 @@ function checkQuery(params: URLSearchParams, field: string): void {
   }
 }
 
-/** Validates queue options (the shared ones plus `persistent`) and fills in defaults (`prefetch` 100). */
-export function resolveAmqpQueueOptions(input: unknown): ResolvedQueueOptions & { persistent: boolean } {
-  const shared = resolveQueueOptions(PKG, input, { required: false, min: 1, max: 65535 }, ['persistent']);
-  const persistent = readBoolean(PKG, input as Record<string, unknown>, 'persistent', false);
-  return { ...shared, persistent };
+/** AMQP queue options after validation. */
+export interface ResolvedAmqpQueueOptions extends ResolvedQueueOptions {
+  /** See {@link AmqpQueueOptions.persistent}. */
+  persistent: boolean;
+  /** See {@link AmqpQueueOptions.queueType}. */
+  queueType: 'classic' | 'quorum';
+  /** See {@link AmqpQueueOptions.deliveryLimit}. */
+  deliveryLimit: number | undefined;
+}
+
+/**
+ * Validates queue options (the shared ones plus `persistent`, `queueType`, `deliveryLimit`) and fills in
+ * defaults (`prefetch` 100, `queueType` classic).
+ */
+export function resolveAmqpQueueOptions(input: unknown): ResolvedAmqpQueueOptions {
+  const shared = resolveQueueOptions(PKG, input, { required: false, min: 1, max: 65535 }, [
+    'persistent',
+    'queueType',
+    'deliveryLimit',
+  ]);
+  const opts = input as Record<string, unknown>;
+  const persistent = readBoolean(PKG, opts, 'persistent', false);
+  const queueType = opts.queueType ?? 'classic';
+  if (queueType !== 'classic' && queueType !== 'quorum') {
+    throw invalid(PKG, `queueType must be 'classic' or 'quorum', got ${describeValue(queueType)}`);
+  }
+  if (queueType === 'quorum' && shared.broadcast) {
+    throw invalid(
+      PKG,
+      "queueType 'quorum' is for unicast queues: a broadcast receiver's queue is exclusive and temporary",
+    );
+  }
+  const deliveryLimit = readInteger(PKG, opts, 'deliveryLimit', { min: 1, max: 2_147_483_647 });
+  if (deliveryLimit !== undefined && queueType !== 'quorum') {
+    throw invalid(PKG, `deliveryLimit needs queueType 'quorum', got queueType ${describeValue(queueType)}`);
+  }
+  return { ...shared, persistent, queueType, deliveryLimit };
 }

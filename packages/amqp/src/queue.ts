@@ -13,7 +13,7 @@ import { isBrokerNack } from './amqplib-internals.js';
 import { AmqpConnection } from './connection.js';
 import { type AmqpQueueOptions, PKG, resolveAmqpQueueOptions } from './options.js';
 import { QueueChannel } from './queue-channel.js';
-import { declare, route } from './topology.js';
+import { declare, declareError, route, type Topology } from './topology.js';
 
 /**
  * Frames amqplib buffers per channel before `publish()` returns false and sends wait for 'drain': amqplib's own
@@ -30,6 +30,10 @@ const WRITE_BUFFER_FRAMES = 1024;
 export class AmqpQueue extends BaseQueue {
   /** Messages are published with delivery mode 2 (persistent). */
   readonly persistent: boolean;
+  /** The unicast queue's RabbitMQ type. */
+  readonly queueType: 'classic' | 'quorum';
+  /** What this queue declares on the broker. */
+  readonly #topology: Topology;
   readonly #conn: AmqpConnection;
   #link: QueueChannel | undefined;
   /** The temporary broadcast queue of a channel the broker closed while the connection stayed up. */
@@ -47,6 +51,14 @@ export class AmqpQueue extends BaseQueue {
     const conn = ownConnection(PKG, connection, AmqpConnection);
     super(PKG, resolved, conn);
     this.persistent = resolved.persistent;
+    this.queueType = resolved.queueType;
+    this.#topology = Object.freeze({
+      broadcast: resolved.broadcast,
+      isRecv: resolved.isRecv,
+      name: resolved.name,
+      queueType: resolved.queueType,
+      deliveryLimit: resolved.deliveryLimit,
+    });
     this.#conn = conn;
     this.#route = route(resolved);
     this.#publishOptions = { deliveryMode: resolved.persistent ? 2 : 1 };
@@ -66,7 +78,7 @@ export class AmqpQueue extends BaseQueue {
     const link: QueueChannel = new QueueChannel(channel, model, () => this.#onChannelClose(link));
     try {
       await this.#dropStaleTemp(channel, model);
-      const queue = await declare(channel, this.options);
+      const queue = await declare(channel, this.#topology);
       if (this.isRecv && queue !== undefined) {
         if (this.options.broadcast) link.ownTempQueue(queue);
         await channel.prefetch(this.options.prefetch ?? DEFAULT_PREFETCH);
@@ -78,7 +90,7 @@ export class AmqpQueue extends BaseQueue {
     } catch (error) {
       await link.close(this.#millis);
       link.fail(this.#lost('opening failed'));
-      throw toMqError(link.brokerError ?? error, 'BROKER', `[${PKG}] opening queue '${this.name}' failed`);
+      throw declareError(this.name, link.brokerError ?? error);
     }
     if (link.closed) {
       throw toMqError(

@@ -228,6 +228,39 @@ describe('AMQP connection behaviour', () => {
     await until(() => errors.length > 0, 'a failed TLS attempt');
     await conn.close();
     expect(conn.status).toBe('closed');
-    expect(errors[0]!.code === 'BROKER' || errors[0]!.code === 'TIMEOUT').toBe(true);
+    expect(errors[0]!.code).toBe('TLS_FAILED');
+    expect(errors[0]!.message).toMatch(
+      /TLS failed \(.*wrong version number.*\); check tls\.ca, the host name, and that the port is a TLS one/,
+    );
+    expect(errors[0]!.cause).toBeInstanceOf(Error);
+  });
+});
+
+describe('queue types', () => {
+  const conn = new AmqpConnection();
+
+  it('takes queueType classic (the default) or quorum, and deliveryLimit only with quorum', () => {
+    expect(new AmqpQueue({ name: 'q', isRecv: true }, conn).queueType).toBe('classic');
+    expect(
+      new AmqpQueue({ name: 'q', isRecv: false, queueType: 'quorum', deliveryLimit: 5 }, conn).queueType,
+    ).toBe('quorum');
+    expect(
+      invalidMessage(() => new AmqpQueue({ name: 'q', isRecv: true, queueType: 'stream' as never }, conn)),
+    ).toBe("[mq/amqp] queueType must be 'classic' or 'quorum', got \"stream\"");
+    expect(invalidMessage(() => new AmqpQueue({ name: 'q', isRecv: true, deliveryLimit: 3 }, conn))).toBe(
+      '[mq/amqp] deliveryLimit needs queueType \'quorum\', got queueType "classic"',
+    );
+    expect(
+      invalidMessage(
+        () => new AmqpQueue({ name: 'q', isRecv: true, queueType: 'quorum', deliveryLimit: 0 }, conn),
+      ),
+    ).toMatch(/deliveryLimit must be an integer from 1 to 2147483647, got 0/);
+    expect(
+      invalidMessage(
+        () => new AmqpQueue({ name: 'q', isRecv: true, broadcast: true, queueType: 'quorum' }, conn),
+      ),
+    ).toBe(
+      "[mq/amqp] queueType 'quorum' is for unicast queues: a broadcast receiver's queue is exclusive and temporary",
+    );
   });
 });

@@ -1,6 +1,6 @@
 import { Backoff, type BackoffSettings } from './backoff.js';
 import { TypedEmitter } from './emitter.js';
-import { MqError, toMqError } from './errors.js';
+import { MqError, needsAttention, toMqError } from './errors.js';
 import { type Status, StatusCell } from './status.js';
 import type { Connection, ConnectionEvents } from './types.js';
 
@@ -37,6 +37,9 @@ export abstract class BaseConnection extends TypedEmitter<ConnectionEvents> impl
   /** The broker addresses, safe to show (passwords redacted), in the order given. */
   readonly #addresses: readonly string[];
   #addressIndex = 0;
+  /** The last failure that needs attention which was reported, so that the same one is not reported again. */
+  #reportedAttention: string | undefined;
+  #lastError: MqError | undefined;
 
   /**
    * The settings must already be validated (see `resolveSharedConnectionOptions`). `addresses` are the broker
@@ -64,6 +67,11 @@ export abstract class BaseConnection extends TypedEmitter<ConnectionEvents> impl
    */
   get address(): string | undefined {
     return this.#addresses[this.#addressIndex];
+  }
+
+  /** The last error reported since the connection was last `connected` (for a wait that times out to show why). */
+  get lastError(): MqError | undefined {
+    return this.#lastError;
   }
 
   /** Every broker address (passwords redacted), in the order they are tried. */
@@ -141,7 +149,9 @@ export abstract class BaseConnection extends TypedEmitter<ConnectionEvents> impl
 
   /** Emits an `error`, unless the connection is closed (nothing is emitted after `closed`). */
   protected reportError(error: MqError): void {
-    if (this.#status.value !== 'closed') this.emit('error', error);
+    if (this.#status.value === 'closed') return;
+    this.#lastError = error;
+    this.emit('error', error);
   }
 
   #attempt(): void {
@@ -151,13 +161,21 @@ export abstract class BaseConnection extends TypedEmitter<ConnectionEvents> impl
         () => {
           if (this.#status.value !== 'connecting') return;
           this.#connectedAt = Date.now();
+          this.#reportedAttention = undefined;
+          this.#lastError = undefined;
           this.#setStatus('connected');
         },
         (error: unknown) => {
           if (this.#status.value !== 'connecting') return;
           const delay = this.#backoff.next();
+          const failure = toMqError(error, 'BROKER', '[mq] connect failed');
           this.#nextAddress();
-          this.reportError(this.#retryNote(toMqError(error, 'BROKER', '[mq] connect failed'), delay));
+          // A failure retrying cannot fix (wrong password, say) is reported once, until it changes or a link opens.
+          const attention = needsAttention(failure) ? `${failure.code} ${failure.message}` : undefined;
+          if (attention === undefined || attention !== this.#reportedAttention) {
+            this.reportError(this.#retryNote(failure, delay));
+          }
+          this.#reportedAttention = attention;
           // An `error` listener may have closed the connection meanwhile.
           if (this.#status.value !== 'connecting') return;
           this.#setStatus('disconnected');

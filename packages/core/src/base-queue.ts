@@ -1,6 +1,8 @@
+import { Backoff } from './backoff.js';
 import type { AttachedQueue } from './base-connection.js';
+import { DEFAULT_RECONNECT_MAX_MILLIS } from './connection-options.js';
 import { TypedEmitter } from './emitter.js';
-import { MqError, toMqError } from './errors.js';
+import { MqError, needsAttention, toMqError } from './errors.js';
 import { InFlightSends, type PendingSend } from './in-flight.js';
 import { SETTLED } from './message.js';
 import { checkHandler, checkPayload, type ResolvedQueueOptions } from './options.js';
@@ -37,6 +39,11 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
   readonly #status = new StatusCell((status) => this.emit('status', status));
   #handler: MessageHandler | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
+  /** Waits between failed opens: doubling from `reconnectMillis`, reset once the queue is connected. */
+  #openBackoff: Backoff | undefined;
+  /** The last failure that needs attention which was reported, so that the same one is not reported again. */
+  #reportedAttention: string | undefined;
+  #lastError: MqError | undefined;
   #opening: Promise<void> | undefined;
   /** Counts connection losses, so that an open that straddles one is not trusted. */
   #linkEpoch = 0;
@@ -253,7 +260,14 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
 
   /** Emits an `error`, unless the queue is closed (nothing is emitted after `closed`). */
   protected reportError(error: MqError): void {
-    if (this.#status.value !== 'closed') this.emit('error', error);
+    if (this.#status.value === 'closed') return;
+    this.#lastError = error;
+    this.emit('error', error);
+  }
+
+  /** The last error reported since the queue was last `connected` (for a wait that times out to show why). */
+  get lastError(): MqError | undefined {
+    return this.#lastError;
   }
 
   readonly #onHostStatus = (hostStatus: Status): void => {
@@ -301,15 +315,29 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
             if (this.#status.value !== 'closing') this.onLinkDown();
             return;
           }
-          if (this.#status.value === 'connecting') this.#setStatus('connected');
+          if (this.#status.value === 'connecting') {
+            this.#openBackoff?.reset();
+            this.#reportedAttention = undefined;
+            this.#lastError = undefined;
+            this.#setStatus('connected');
+          }
         },
         (error: unknown) => {
           if (this.#status.value !== 'connecting' || epoch !== this.#linkEpoch) return;
-          this.reportError(toMqError(error, 'BROKER', `[${this.pkg}] opening queue '${this.name}' failed`));
+          const failure = toMqError(error, 'BROKER', `[${this.pkg}] opening queue '${this.name}' failed`);
+          // A failure retrying cannot fix is reported once, until it changes or the queue opens.
+          const attention = needsAttention(failure) ? `${failure.code} ${failure.message}` : undefined;
+          if (attention === undefined || attention !== this.#reportedAttention) this.reportError(failure);
+          this.#reportedAttention = attention;
           // An `error` listener may have closed the queue meanwhile.
           if (this.#status.value !== 'connecting') return;
           this.#setStatus('disconnected');
-          this.#scheduleRetry();
+          const { reconnectMillis } = this.options;
+          this.#openBackoff ??= new Backoff({
+            reconnectMillis,
+            reconnectMaxMillis: Math.max(DEFAULT_RECONNECT_MAX_MILLIS, reconnectMillis),
+          });
+          this.#scheduleRetry(this.#openBackoff.next());
         },
       )
       .finally(() => {
@@ -320,7 +348,7 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
     this.#opening = opening;
   }
 
-  #scheduleRetry(): void {
+  #scheduleRetry(delay = this.options.reconnectMillis): void {
     clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
     // A `disconnected` listener may have closed the queue already: no timer may outlive the close.
@@ -330,7 +358,7 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
       if (this.#status.value !== 'disconnected' || this.#host.status !== 'connected') return;
       this.#setStatus('connecting');
       this.#attempt();
-    }, this.options.reconnectMillis);
+    }, delay);
   }
 
   async #close(): Promise<void> {

@@ -24,8 +24,18 @@ export type MqErrorCode =
   | 'ACK_FAILED'
   /** A message handler threw or rejected; the message was not acked. */
   | 'HANDLER_FAILED'
-  /** The broker or the client library reported a failure (connect refused, channel closed, ...). */
+  /** The broker or the client library reported a failure (channel closed, ...) that no other code names. */
   | 'BROKER'
+  /** The broker is not reachable: connection refused, no such host, no answer within `connectTimeoutMillis`. */
+  | 'UNREACHABLE'
+  /** The broker refused the credentials, or the user is not authorized (AMQP 403 ACCESS-REFUSED, MQTT CONNACK 4/5, 134/135). */
+  | 'AUTH_FAILED'
+  /** AMQP: the virtual host does not exist, or the user may not use it (530 NOT-ALLOWED). */
+  | 'VHOST_REFUSED'
+  /** TLS failed: handshake, a certificate or host name the client rejected (or the server did), TLS to a plain port. */
+  | 'TLS_FAILED'
+  /** What answers at the address speaks another protocol (an MQTT port given to an AMQP client, say). */
+  | 'PROTOCOL_MISMATCH'
   /** The backend cannot do what was asked (see its capabilities). */
   | 'UNSUPPORTED'
   /** A wait ran past its deadline. */
@@ -71,4 +81,21 @@ export function toMqError(value: unknown, code: MqErrorCode, context: string): M
   if (MqError.isInstance(value)) return value;
   const detail = value instanceof Error ? value.message : String(value);
   return new MqError(code, `${context}: ${detail}`, { cause: value });
+}
+
+/** Codes of failures that retrying cannot fix by itself: someone must change a setting or the broker. */
+const NEEDS_ATTENTION: ReadonlySet<MqErrorCode> = new Set<MqErrorCode>([
+  'INVALID_OPTIONS',
+  'AUTH_FAILED',
+  'VHOST_REFUSED',
+  'TLS_FAILED',
+  'PROTOCOL_MISMATCH',
+]);
+
+/**
+ * True for a failure that retrying cannot fix by itself (wrong credentials, a vhost or certificate refused, a
+ * queue declared with other arguments): core reports such a failure once per change, not on every retry.
+ */
+export function needsAttention(error: MqError): boolean {
+  return NEEDS_ATTENTION.has(error.code);
 }

@@ -10,8 +10,9 @@ export {
 } from './connection-options.js';
 export { settleWithin, withDeadline } from './deadline.js';
 export { type EventMap, TypedEmitter } from './emitter.js';
-export { MqError, type MqErrorCode, type MqErrorOptions, toMqError } from './errors.js';
+export { MqError, type MqErrorCode, type MqErrorOptions, needsAttention, toMqError } from './errors.js';
 export type { PendingSend } from './in-flight.js';
+export { classifyLinkError, isLinkReset } from './link-errors.js';
 export { SETTLED, SettleOnceMessage } from './message.js';
 export {
   checkHandler,

@@ -102,7 +102,8 @@ export interface QueueOptions {
    */
   broadcast?: boolean;
   /**
-   * Milliseconds between attempts to reopen the queue after its broker-side resources fail.
+   * Milliseconds before reopening the queue after its broker-side resources fail; while opening keeps failing,
+   * the wait doubles (with jitter) up to 30 s (or this, if larger), and starts over once the queue is connected.
    * @default 1000
    */
   reconnectMillis?: number;

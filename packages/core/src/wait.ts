@@ -25,7 +25,8 @@ export interface WaitOptions {
 
 /**
  * Resolves once `source` reaches `status` (at once if it is there already); rejects with `TIMEOUT` after
- * `timeoutMillis` or `ABORTED` when `signal` fires. Leaves no timer or listener behind.
+ * `timeoutMillis` (its `cause` the last error the source reported, if any: why it did not get there) or
+ * `ABORTED` when `signal` fires. Leaves no timer or listener behind.
  */
 export function waitForStatus(
   source: StatusSource,
@@ -61,16 +62,17 @@ export function waitForStatus(
     const timer =
       timeoutMillis === Number.POSITIVE_INFINITY
         ? undefined
-        : setTimeout(
-            () =>
-              done(
-                new MqError(
-                  'TIMEOUT',
-                  `[mq] status '${status}' not reached within ${timeoutMillis} ms (now '${source.status}')`,
-                ),
+        : setTimeout(() => {
+            const last = lastErrorOf(source);
+            const why = last ? `; last error: ${last.code} ${last.message}` : '';
+            done(
+              new MqError(
+                'TIMEOUT',
+                `[mq] status '${status}' not reached within ${timeoutMillis} ms (now '${source.status}')${why}`,
+                last ? { cause: last } : {},
               ),
-            timeoutMillis,
-          );
+            );
+          }, timeoutMillis);
     source.on('status', onStatus);
     signal?.addEventListener('abort', onAbort, { once: true });
   });
@@ -108,4 +110,13 @@ function checkWaitArguments(
 
 function abortError(status: Status, signal: AbortSignal | undefined): MqError {
   return new MqError('ABORTED', `[mq] wait for status '${status}' was aborted`, { cause: signal?.reason });
+}
+
+/**
+ * The source's own record of its last error (`BaseConnection` and `BaseQueue` keep one), if it has one. Read,
+ * not listened for: an `error` listener added by a wait would change what a source without listeners does.
+ */
+function lastErrorOf(source: StatusSource): MqError | undefined {
+  const last = (source as { lastError?: unknown }).lastError;
+  return MqError.isInstance(last) ? last : undefined;
 }

@@ -170,6 +170,62 @@ describe('BaseConnection addresses', () => {
   });
 });
 
+describe('failures that need attention', () => {
+  it('a queue whose open keeps failing the same way that no retry fixes reports it once, backs off 100, 200, 400 ms, and reports again once it changes', async () => {
+    const conn = await connectedConnection();
+    const queue = new ScriptedQueue(conn);
+    const errors: MqError[] = [];
+    queue.on('error', (error) => errors.push(error));
+    queue.connect();
+    const gaps: number[] = [];
+    const refuse = new MqError('INVALID_OPTIONS', "[mq/test] queue 'q' exists with other arguments");
+    for (let attempt = 1; attempt <= 4; attempt += 1) {
+      queue.lastOpen.reject(attempt < 4 ? refuse : new Error('channel closed'));
+      await flush();
+      if (attempt === 4) break;
+      const before = queue.opens.length;
+      let waited = 0;
+      while (queue.opens.length === before) {
+        await vi.advanceTimersByTimeAsync(10);
+        waited += 10;
+      }
+      gaps.push(waited);
+    }
+    expect(gaps).toEqual([100, 200, 400]);
+    expect(errors.map((e) => e.code)).toEqual(['INVALID_OPTIONS', 'BROKER']);
+    expect(queue.lastError?.code).toBe('BROKER');
+    await queue.close();
+    await conn.close();
+  });
+
+  it('a connection reports a refusal once per change, and forgets it once connected', async () => {
+    const conn = new ScriptedConnection(100, 800);
+    const errors: MqError[] = [];
+    conn.on('error', (error) => errors.push(error));
+    conn.connect();
+    const auth = (): MqError => new MqError('AUTH_FAILED', '[mq/test] refused user guest');
+    const next = async (): Promise<void> => {
+      const before = conn.opens.length;
+      while (conn.opens.length === before) await vi.advanceTimersByTimeAsync(10);
+    };
+    conn.lastOpen.reject(auth());
+    await next();
+    conn.lastOpen.reject(auth());
+    await next();
+    expect(errors.length).toBe(1);
+    expect(conn.lastError?.code).toBe('AUTH_FAILED');
+    conn.lastOpen.resolve();
+    await flush();
+    expect(conn.lastError).toBeUndefined();
+    conn.drop();
+    await next();
+    conn.lastOpen.reject(auth());
+    await flush();
+    expect(errors.map((e) => e.code)).toEqual(['AUTH_FAILED', 'BROKER', 'AUTH_FAILED']);
+    await conn.close();
+  });
+});
+
 describe('BaseQueue', () => {
   it('an open that straddles a connection loss is not trusted: the queue waits for the new link and opens again', async () => {
     const conn = await connectedConnection();

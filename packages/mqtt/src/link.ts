@@ -1,5 +1,12 @@
 import { Socket } from 'node:net';
-import { MqError, type PendingSend, settleWithin, toMqError, withDeadline } from '@mq/core';
+import {
+  classifyLinkError,
+  MqError,
+  type PendingSend,
+  settleWithin,
+  toMqError,
+  withDeadline,
+} from '@mq/core';
 import { type IClientOptions, type IPublishPacket, type MqttClient, connect as mqttConnect } from 'mqtt';
 import { forgetSecrets, PUBACK_DEFERRED, quietOrRedactedLog, sendPuback } from './mqttjs-internals.js';
 import { connectionSecrets, type MqttAddress, PKG, type ResolvedConnectionOptions } from './options.js';
@@ -114,7 +121,10 @@ export class MqttLink {
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         fail(
-          new MqError('TIMEOUT', `[${PKG}] connecting to ${safeUri} took over ${connectTimeoutMillis} ms`),
+          new MqError(
+            'UNREACHABLE',
+            `[${PKG}] connecting to ${safeUri} took over ${connectTimeoutMillis} ms (connectTimeoutMillis)`,
+          ),
         );
       }, connectTimeoutMillis);
       const cleanup = (): void => {
@@ -136,11 +146,10 @@ export class MqttLink {
         resolve();
       };
       const onClose = (): void => {
-        const why = this.#lastError?.message ?? 'connection closed';
-        fail(toMqError(this.#lastError ?? why, 'BROKER', `[${PKG}] cannot connect to ${safeUri}`));
+        fail(connectError(this.#lastError ?? new Error('connection closed'), safeUri, this.#address.url));
       };
       const onError = (error: Error): void => {
-        fail(toMqError(error, 'BROKER', `[${PKG}] cannot connect to ${safeUri}`));
+        fail(connectError(error, safeUri, this.#address.url));
       };
       this.client.on('connect', onConnect);
       this.client.on('close', onClose);
@@ -287,6 +296,39 @@ export class MqttLink {
       this.#waiting.delete(reject);
     };
   }
+}
+
+/** CONNACK reason codes of refused credentials: 4 and 5 in MQTT 3.1.1, 134 and 135 in MQTT 5. */
+const AUTH_REFUSED = new Set([4, 5, 134, 135]);
+
+/**
+ * A failed connection attempt as the error a user can act on: `UNREACHABLE`, `TLS_FAILED`, `AUTH_FAILED` (a
+ * CONNACK refusing the credentials), `PROTOCOL_MISMATCH` (what answered is not MQTT: mqtt.js could not parse it),
+ * else `BROKER` (another CONNACK refusal, say); the original is its `cause`.
+ */
+function connectError(error: Error, safeUri: string, url: string): MqError {
+  const fail = (code: ConstructorParameters<typeof MqError>[0], why: string): MqError =>
+    new MqError(code, `[${PKG}] cannot connect to ${safeUri}: ${why}`, { cause: error });
+  const tls = url.startsWith('mqtts:') || url.startsWith('wss:');
+  const network = classifyLinkError(error, tls);
+  if (network === 'TLS_FAILED') {
+    return fail(
+      'TLS_FAILED',
+      `TLS failed (${error.message.split('\n')[0]}); check tls.ca, the host name, and that the port is a TLS one`,
+    );
+  }
+  if (network) return fail(network, error.message);
+  const reason = (error as { code?: unknown }).code;
+  if (typeof reason === 'number' && AUTH_REFUSED.has(reason)) {
+    return fail('AUTH_FAILED', `the broker refused the credentials (${error.message}, reason ${reason})`);
+  }
+  if (/^Invalid |^Packet too large|unknown packet|not supported/i.test(error.message)) {
+    return fail(
+      'PROTOCOL_MISMATCH',
+      `what answered does not speak MQTT (${error.message}): is this an MQTT port? An AMQP broker (5672) answers so`,
+    );
+  }
+  return fail('BROKER', error.message);
 }
 
 function clientOptions(options: ResolvedConnectionOptions, address: number): IClientOptions {

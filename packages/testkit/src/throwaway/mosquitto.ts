@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { guardBroker, type Release, spawnBroker } from './guard.js';
 import { freePort, waitForPort } from './ports.js';
-import { findExecutable } from './tools.js';
+import { findExecutable, run } from './tools.js';
 
 /** Why a Mosquitto of our own cannot be started here, or undefined when it can. */
 export function mosquittoMissing(): string | undefined {
@@ -38,6 +38,12 @@ export interface MosquittoOptions {
   persistence?: boolean;
   /** Extra lines for its `mosquitto.conf`. */
   config?: readonly string[];
+  /**
+   * Users and their passwords: when given, anonymous clients are refused and these are checked (a
+   * `password_file` made with `mosquitto_passwd`).
+   * @default none: anonymous clients are let in
+   */
+  users?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -54,11 +60,12 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
   chmodSync(folder, 0o777);
   const port = await freePort();
   const config = join(folder, 'mosquitto.conf');
+  const auth = options.users ? await passwordFile(folder, options.users) : undefined;
   writeFileSync(
     config,
     [
       `listener ${port} 127.0.0.1`,
-      'allow_anonymous true',
+      ...(auth ? ['allow_anonymous false', `password_file ${auth}`] : ['allow_anonymous true']),
       `persistence ${options.persistence === false ? 'false' : 'true'}`,
       `persistence_location ${folder}/`,
       'log_dest stdout',
@@ -129,4 +136,17 @@ function readLog(folder: string): string {
   } catch {
     return '(none)';
   }
+}
+
+/** Writes a Mosquitto password file for `users` in `folder` (with `mosquitto_passwd -b`); returns its path. */
+async function passwordFile(folder: string, users: Readonly<Record<string, string>>): Promise<string> {
+  const tool = findExecutable('mosquitto_passwd');
+  if (!tool) throw new Error('[mq/testkit] mosquitto_passwd is not installed: cannot give Mosquitto users');
+  const file = join(folder, 'passwords');
+  writeFileSync(file, '');
+  for (const [user, password] of Object.entries(users))
+    await run(tool, ['-b', file, user, password], process.env);
+  // Mosquitto reads it after dropping root privileges.
+  chmodSync(file, 0o644);
+  return file;
 }
