@@ -21,7 +21,8 @@ function dropIds(node) {
 delete schema.$schema;
 dropIds(schema);
 
-const compose = parse(readFileSync(new URL('../docker-compose.yml', import.meta.url), 'utf8'));
+// Merge keys (`<<: *node`) as Docker Compose reads them.
+const compose = parse(readFileSync(new URL('../docker-compose.yml', import.meta.url), 'utf8'), { merge: true });
 const ajv = new Ajv2019({ allErrors: true, strict: false, validateFormats: false });
 const validate = ajv.compile(schema);
 const problems = validate(compose) ? [] : validate.errors.map((e) => `${e.instancePath || '/'} ${e.message}`);
@@ -30,6 +31,14 @@ const expected = { rabbitmq: '5672:5672', mosquitto: '1883:1883', redis: '6379:6
 for (const [service, port] of Object.entries(expected)) {
   const ports = compose.services?.[service]?.ports ?? [];
   if (!ports.includes(port)) problems.push(`service ${service} must publish ${port}`);
+}
+// The optional cluster profile: three RabbitMQ nodes on 5681-5683, started only with `--profile cluster`.
+for (const [i, port] of ['5681:5672', '5682:5672', '5683:5672'].entries()) {
+  const node = compose.services?.[`rabbit-${i + 1}`];
+  if (!node?.profiles?.includes('cluster')) problems.push(`service rabbit-${i + 1} must be in profile cluster`);
+  if (!node?.ports?.includes(port)) problems.push(`service rabbit-${i + 1} must publish ${port}`);
+  if (node?.environment?.RABBITMQ_ERLANG_COOKIE !== 'mq-cluster-cookie')
+    problems.push(`service rabbit-${i + 1} must share the cluster's Erlang cookie`);
 }
 if (problems.length > 0) {
   console.error(`docker-compose.yml is invalid:\n  ${problems.join('\n  ')}`);

@@ -11,10 +11,13 @@ export {
 export { freePort } from './throwaway/ports.js';
 export {
   controlRabbitNode,
+  type RabbitCluster,
+  type RabbitClusterOptions,
   type RabbitControl,
   type RabbitNode,
   type RabbitNodeInfo,
   type RabbitNodeOptions,
   rabbitmqMissing,
+  startRabbitCluster,
   startRabbitNode,
 } from './throwaway/rabbitmq.js';
