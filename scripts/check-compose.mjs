@@ -22,7 +22,9 @@ delete schema.$schema;
 dropIds(schema);
 
 // Merge keys (`<<: *node`) as Docker Compose reads them.
-const compose = parse(readFileSync(new URL('../docker-compose.yml', import.meta.url), 'utf8'), { merge: true });
+const compose = parse(readFileSync(new URL('../docker-compose.yml', import.meta.url), 'utf8'), {
+  merge: true,
+});
 const ajv = new Ajv2019({ allErrors: true, strict: false, validateFormats: false });
 const validate = ajv.compile(schema);
 const problems = validate(compose) ? [] : validate.errors.map((e) => `${e.instancePath || '/'} ${e.message}`);
@@ -35,7 +37,8 @@ for (const [service, port] of Object.entries(expected)) {
 // The optional cluster profile: three RabbitMQ nodes on 5681-5683, started only with `--profile cluster`.
 for (const [i, port] of ['5681:5672', '5682:5672', '5683:5672'].entries()) {
   const node = compose.services?.[`rabbit-${i + 1}`];
-  if (!node?.profiles?.includes('cluster')) problems.push(`service rabbit-${i + 1} must be in profile cluster`);
+  if (!node?.profiles?.includes('cluster'))
+    problems.push(`service rabbit-${i + 1} must be in profile cluster`);
   if (!node?.ports?.includes(port)) problems.push(`service rabbit-${i + 1} must publish ${port}`);
   if (node?.environment?.RABBITMQ_ERLANG_COOKIE !== 'mq-cluster-cookie')
     problems.push(`service rabbit-${i + 1} must share the cluster's Erlang cookie`);
