@@ -68,6 +68,7 @@ export class AmqpConnection extends BaseConnection {
       timeout: connectTimeoutMillis,
       ...tls,
       ...(connectionName === undefined ? {} : { clientProperties: { connection_name: connectionName } }),
+      ...(this.settings.authMechanism === 'EXTERNAL' ? { credentials: amqp.credentials.external() } : {}),
     };
     const model = await withDeadline(
       amqp.connect(uri, socketOptions),

@@ -56,6 +56,13 @@ export interface AmqpConnectionOptions extends ConnectionOptions {
    * @default none
    */
   connectionName?: string;
+  /**
+   * How to log in: `'PLAIN'` with the URI's user and password, or `'EXTERNAL'` with the TLS client certificate
+   * (RabbitMQ's `rabbitmq_auth_mechanism_ssl` plugin; the user is the certificate's common name). `'EXTERNAL'`
+   * needs `amqps:` URIs and `tls.cert` and `tls.key`.
+   * @default 'PLAIN'
+   */
+  authMechanism?: 'PLAIN' | 'EXTERNAL';
 }
 
 /** Options of an {@link AmqpQueue}. */
@@ -103,6 +110,8 @@ export interface AmqpConnectionSettings {
   tls: boolean;
   /** See {@link AmqpConnectionOptions.connectionName}. */
   connectionName: string | undefined;
+  /** See {@link AmqpConnectionOptions.authMechanism}. */
+  authMechanism: 'PLAIN' | 'EXTERNAL';
 }
 
 /** Connection options after validation: the public settings plus what must stay private. */
@@ -115,7 +124,7 @@ export interface ResolvedConnectionOptions {
   tls: AmqpTlsOptions | undefined;
 }
 
-const AMQP_CONNECTION_KEYS = ['heartbeatSeconds', 'tls', 'connectionName'] as const;
+const AMQP_CONNECTION_KEYS = ['heartbeatSeconds', 'tls', 'connectionName', 'authMechanism'] as const;
 
 /** Validates connection options and fills in defaults; throws `INVALID_OPTIONS` naming the field. */
 export function resolveConnectionOptions(input: unknown): ResolvedConnectionOptions {
@@ -130,6 +139,16 @@ export function resolveConnectionOptions(input: unknown): ResolvedConnectionOpti
   if (heartbeat !== undefined) for (const url of urls) url.searchParams.set('heartbeat', String(heartbeat));
   const tls = readTlsOptions(PKG, opts.tls, urls, ['amqps']);
   const safe = Object.freeze(urls.map((url) => redactUri(url.toString())));
+  const authMechanism = opts.authMechanism ?? 'PLAIN';
+  if (authMechanism !== 'PLAIN' && authMechanism !== 'EXTERNAL') {
+    throw invalid(PKG, `authMechanism must be 'PLAIN' or 'EXTERNAL', got ${describeValue(authMechanism)}`);
+  }
+  if (authMechanism === 'EXTERNAL' && (tls?.cert === undefined || tls.key === undefined)) {
+    throw invalid(
+      PKG,
+      "authMechanism 'EXTERNAL' logs in with the TLS client certificate: give tls.cert and tls.key",
+    );
+  }
   return {
     settings: {
       uri: safe[0] as string,
@@ -140,6 +159,7 @@ export function resolveConnectionOptions(input: unknown): ResolvedConnectionOpti
       heartbeatSeconds: heartbeat,
       tls: tls !== undefined,
       connectionName: readString(PKG, opts, 'connectionName'),
+      authMechanism,
     },
     uris: urls.map((url) => url.toString()),
     tls,

@@ -264,3 +264,19 @@ describe('queue types', () => {
     );
   });
 });
+
+describe('authMechanism', () => {
+  it("takes 'PLAIN' (the default) or 'EXTERNAL', which needs a client certificate", () => {
+    expect(new AmqpConnection().settings.authMechanism).toBe('PLAIN');
+    expect(invalidMessage(() => new AmqpConnection({ authMechanism: 'plain' as never }))).toBe(
+      "[mq/amqp] authMechanism must be 'PLAIN' or 'EXTERNAL', got \"plain\"",
+    );
+    expect(
+      invalidMessage(
+        () => new AmqpConnection({ uri: 'amqps://h', authMechanism: 'EXTERNAL', tls: { cert: 'x' } }),
+      ),
+    ).toBe(
+      "[mq/amqp] authMechanism 'EXTERNAL' logs in with the TLS client certificate: give tls.cert and tls.key",
+    );
+  });
+});

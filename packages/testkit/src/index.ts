@@ -3,6 +3,13 @@ export { TcpProxy } from '@mq/core/contract';
 export { amqpTestUrl, mqttTestUrl, uniqueId, unreachableUrl } from './brokers.js';
 export { type RunContractOptions, runContract } from './contract.js';
 export {
+  createTestCertificates,
+  opensslMissing,
+  type PemFile,
+  type TestCertificates,
+} from './throwaway/certificates.js';
+export {
+  type BrokerTls,
   type MosquittoBroker,
   type MosquittoOptions,
   mosquittoMissing,

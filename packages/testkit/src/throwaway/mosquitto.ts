@@ -19,6 +19,8 @@ export interface MosquittoBroker {
   readonly url: string;
   /** The MQTT port on 127.0.0.1. */
   readonly port: number;
+  /** `mqtts://127.0.0.1:<port>` of the TLS listener, when `tls` was given. */
+  readonly tlsUrl: string | undefined;
   /** Stops it gracefully (SIGTERM: it saves its persistence file); `start()` brings it back. */
   stop(): Promise<void>;
   /** Kills it at once (SIGKILL), as a crash would; `start()` brings it back. */
@@ -44,6 +46,23 @@ export interface MosquittoOptions {
    * @default none: anonymous clients are let in
    */
   users?: Readonly<Record<string, string>>;
+  /** A second listener, with TLS, on a port of its own (`tlsUrl`); the files are PEM paths. */
+  tls?: BrokerTls;
+}
+
+/** TLS settings of a throwaway broker's TLS listener: PEM file paths. */
+export interface BrokerTls {
+  /** The CA that client certificates must be signed by. */
+  ca: string;
+  /** The server certificate. */
+  cert: string;
+  /** Its unencrypted private key. */
+  key: string;
+  /**
+   * Refuse clients without a certificate signed by `ca` (mutual TLS).
+   * @default false
+   */
+  requireCertificate?: boolean;
 }
 
 /**
@@ -61,6 +80,17 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
   const port = await freePort();
   const config = join(folder, 'mosquitto.conf');
   const auth = options.users ? await passwordFile(folder, options.users) : undefined;
+  const tlsPort = options.tls ? await freePort() : undefined;
+  const tlsLines =
+    options.tls && tlsPort !== undefined
+      ? [
+          `listener ${tlsPort} 127.0.0.1`,
+          `cafile ${options.tls.ca}`,
+          `certfile ${options.tls.cert}`,
+          `keyfile ${options.tls.key}`,
+          `require_certificate ${options.tls.requireCertificate === true ? 'true' : 'false'}`,
+        ]
+      : [];
   writeFileSync(
     config,
     [
@@ -70,6 +100,8 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
       `persistence_location ${folder}/`,
       'log_dest stdout',
       ...(options.config ?? []),
+      // Listener-specific lines last: each applies to the listener above it.
+      ...tlsLines,
     ].join('\n'),
   );
   let child: ChildProcess | undefined;
@@ -82,6 +114,7 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
     release = guardBroker(started.pid, folder);
     try {
       await waitForPort(port, true, 10_000, 'Mosquitto');
+      if (tlsPort !== undefined) await waitForPort(tlsPort, true, 10_000, 'Mosquitto (TLS)');
     } catch (error) {
       throw new Error(`${(error as Error).message}\n--- its log ---\n${readLog(folder)}`);
     }
@@ -114,6 +147,7 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
   return {
     url: `mqtt://127.0.0.1:${port}`,
     port,
+    tlsUrl: tlsPort === undefined ? undefined : `mqtts://127.0.0.1:${tlsPort}`,
     stop: () => signal('SIGTERM'),
     kill: () => signal('SIGKILL'),
     start,

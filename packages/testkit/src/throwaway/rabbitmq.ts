@@ -3,6 +3,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { guardBroker, type Release, spawnBroker } from './guard.js';
+import type { BrokerTls } from './mosquitto.js';
 import { freePort, waitForPort } from './ports.js';
 import { findExecutable, run } from './tools.js';
 
@@ -26,6 +27,8 @@ export interface RabbitNodeInfo {
   url: string;
   /** The AMQP port on 127.0.0.1. */
   port: number;
+  /** `amqps://guest:guest@127.0.0.1:<port>` of the TLS listener, when `tls` was given. */
+  tlsUrl?: string;
   /** The Erlang node name, e.g. `mqtest-1a2b@localhost`. */
   nodeName: string;
   /** The environment its `rabbitmqctl` needs (its own `HOME` and Erlang cookie, loopback-only distribution). */
@@ -40,6 +43,8 @@ export interface RabbitControl {
   readonly info: RabbitNodeInfo;
   /** `amqp://guest:guest@127.0.0.1:<port>`. */
   readonly url: string;
+  /** `amqps://guest:guest@127.0.0.1:<port>` of its TLS listener, when it has one. */
+  readonly tlsUrl: string | undefined;
   /** Runs `rabbitmqctl -q -n <node> ...args` against this node and returns its output. */
   ctl(...args: string[]): Promise<string>;
   /** Closes every client connection whose `connection_name` is `name`, as an operator would; false if none. */
@@ -68,6 +73,7 @@ export function controlRabbitNode(info: RabbitNodeInfo): RabbitControl {
   return {
     info,
     url: info.url,
+    tlsUrl: info.tlsUrl,
     ctl,
     async closeConnection(name, reason = 'closed by the test') {
       let closed = false;
@@ -99,6 +105,17 @@ export interface RabbitNodeOptions {
    * @default a random one of its own
    */
   cookie?: string;
+  /**
+   * A TLS listener on a port of its own (`tlsUrl`), with these PEM files; `requireCertificate` refuses clients
+   * without a certificate signed by `ca` (`fail_if_no_peer_cert`).
+   */
+  tls?: BrokerTls;
+  /**
+   * Plugins to enable, e.g. `rabbitmq_auth_mechanism_ssl` (with `tls`, EXTERNAL is then offered after PLAIN and
+   * AMQPLAIN, logging in as the client certificate's common name).
+   * @default none
+   */
+  plugins?: readonly string[];
 }
 
 /**
@@ -124,14 +141,40 @@ export async function startRabbitNode(options: RabbitNodeOptions = {}): Promise<
   writeFileSync(cookie, options.cookie ?? randomCookie());
   chmodSync(cookie, 0o400);
   const config = join(folder, 'rabbitmq.conf');
+  const tls = options.tls;
+  const tlsPort = tls ? await freePort() : undefined;
+  const plugins = options.plugins ?? [];
+  const tlsLines =
+    tls && tlsPort !== undefined
+      ? [
+          `listeners.ssl.default = 127.0.0.1:${tlsPort}`,
+          `ssl_options.cacertfile = ${tls.ca}`,
+          `ssl_options.certfile = ${tls.cert}`,
+          `ssl_options.keyfile = ${tls.key}`,
+          'ssl_options.verify = verify_peer',
+          `ssl_options.fail_if_no_peer_cert = ${tls.requireCertificate === true ? 'true' : 'false'}`,
+          ...(plugins.includes('rabbitmq_auth_mechanism_ssl')
+            ? [
+                'auth_mechanisms.1 = PLAIN',
+                'auth_mechanisms.2 = AMQPLAIN',
+                'auth_mechanisms.3 = EXTERNAL',
+                // The user is the certificate's common name (RabbitMQ's default is the whole distinguished name).
+                'ssl_cert_login_from = common_name',
+              ]
+            : []),
+        ]
+      : [];
   writeFileSync(
     config,
-    [`listeners.tcp.local = 127.0.0.1:${port}`, 'loopback_users = none', ...(options.config ?? [])].join(
-      '\n',
-    ),
+    [
+      `listeners.tcp.local = 127.0.0.1:${port}`,
+      'loopback_users = none',
+      ...tlsLines,
+      ...(options.config ?? []),
+    ].join('\n'),
   );
   writeFileSync(join(folder, 'rabbitmq-env.conf'), '');
-  writeFileSync(join(folder, 'enabled_plugins'), '[].');
+  writeFileSync(join(folder, 'enabled_plugins'), `[${plugins.join(',')}].`);
   const localOnly = '-kernel inet_dist_use_interface {127,0,0,1}';
   const ctlEnv = { HOME: home, ERL_EPMD_ADDRESS: '127.0.0.1', RABBITMQ_CTL_ERL_ARGS: localOnly };
   const env: NodeJS.ProcessEnv = {
@@ -152,6 +195,7 @@ export async function startRabbitNode(options: RabbitNodeOptions = {}): Promise<
   const control = controlRabbitNode({
     url: `amqp://guest:guest@127.0.0.1:${port}`,
     port,
+    ...(tlsPort === undefined ? {} : { tlsUrl: `amqps://guest:guest@127.0.0.1:${tlsPort}` }),
     nodeName,
     ctlEnv,
     ctlPath,
@@ -169,6 +213,7 @@ export async function startRabbitNode(options: RabbitNodeOptions = {}): Promise<
     try {
       await waitForPort(port, true, timeout, `RabbitMQ node ${nodeName}`);
       await ctl('await_startup');
+      if (tlsPort !== undefined) await waitForPort(tlsPort, true, timeout, `RabbitMQ node ${nodeName} (TLS)`);
     } catch (error) {
       const tail = readTail(join(folder, 'server.out'));
       throw new Error(`${(error as Error).message}\n--- its output ---\n${tail}`);
