@@ -3,6 +3,7 @@ import {
   BaseQueue,
   type Message,
   MqError,
+  NO_HEADERS,
   type PendingSend,
   type QueueOptions,
   resolveQueueOptions,
@@ -353,5 +354,6 @@ function message(payload: Buffer, ack: () => Promise<void>, nack: () => Promise<
     done = true;
     return settle();
   };
-  return { payload, ack: once(ack), nack: once(nack) };
+  // This backend carries no metadata (capability metadata undeclared): no headers, never known redelivered.
+  return { payload, headers: NO_HEADERS, redelivered: false, ack: once(ack), nack: once(nack) };
 }

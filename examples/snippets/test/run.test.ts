@@ -46,6 +46,12 @@ describe('every README snippet runs as written, shows what it says, and exits by
     expect(code).toBe(0);
   });
 
+  it('metadata (@mq/memory): the receiver reads what the sender set', async () => {
+    const { code, output } = await run('metadata');
+    expect(output).toBe('order-1001 for checkout-77 (application/json, tenant acme, redelivered false)\n');
+    expect(code).toBe(0);
+  });
+
   it('cluster: a node that is down is skipped, and the quorum queue takes and gives the job', async () => {
     const broker = new URL(amqpTestUrl());
     const { code, output } = await run('cluster', {

@@ -19,6 +19,8 @@ export const amqpBackend: Backend = defineBackend({
     // `uri` may list several brokers (a cluster): core rotates, the connection dials `addressIndex`.
     multipleAddresses: true,
     sameConnectionReceivers: true,
+    // SendOptions map to AMQP basic properties and the headers table.
+    metadata: true,
   },
   createConnection: (options) => new AmqpConnection(options as AmqpConnectionOptions),
   createQueue: (options, connection) =>

@@ -5,6 +5,7 @@ import {
   ownConnection,
   type PendingSend,
   SETTLED,
+  type SendOptions,
   SettleOnceMessage,
   toMqError,
 } from '@mq/core';
@@ -12,6 +13,7 @@ import type * as amqp from 'amqplib';
 import { isBrokerNack } from './amqplib-internals.js';
 import { AmqpConnection } from './connection.js';
 import { type AmqpQueueOptions, PKG, resolveAmqpQueueOptions } from './options.js';
+import { deliveryMetadata, publishOptions, RESERVED_HEADERS } from './properties.js';
 import { QueueChannel } from './queue-channel.js';
 import { declare, declareError, route, type Topology } from './topology.js';
 
@@ -102,7 +104,17 @@ export class AmqpQueue extends BaseQueue {
     this.#link = link;
   }
 
-  protected override publish(payload: Uint8Array, send: PendingSend): void {
+  /** Every `SendOptions` field maps to an AMQP basic property or the headers table. */
+  protected override get carriesMetadata(): boolean {
+    return true;
+  }
+
+  /** Header names RabbitMQ gives a meaning to. */
+  protected override get reservedHeaders(): ReadonlySet<string> {
+    return RESERVED_HEADERS;
+  }
+
+  protected override publish(payload: Uint8Array, send: PendingSend, options?: SendOptions): void {
     const link = this.#link;
     if (!link || link.closed) {
       send.reject(this.#lost('the channel is gone; message not sent'));
@@ -114,21 +126,22 @@ export class AmqpQueue extends BaseQueue {
         () => {
           if (link.closed || this.#link !== link)
             send.reject(this.#lost('the channel closed; message not sent'));
-          else this.#publishNow(link, payload, send);
+          else this.#publishNow(link, payload, send, options);
         },
         (error: unknown) => send.reject(error),
       );
     } else {
-      this.#publishNow(link, payload, send);
+      this.#publishNow(link, payload, send, options);
     }
   }
 
   /** Not copied here: amqplib copies small bodies into its frame and writes larger ones as they are. */
-  #publishNow(link: QueueChannel, payload: Uint8Array, send: PendingSend): void {
+  #publishNow(link: QueueChannel, payload: Uint8Array, send: PendingSend, options?: SendOptions): void {
     const content = Buffer.isBuffer(payload)
       ? payload
       : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
     const { exchange, routingKey } = this.#route;
+    const publish = publishOptions(this.#publishOptions, options);
     let written: boolean;
     try {
       written = this.options.reliable
@@ -136,10 +149,10 @@ export class AmqpQueue extends BaseQueue {
             exchange,
             routingKey,
             content,
-            this.#publishOptions,
+            publish,
             (error: unknown) => this.#confirmed(send, error),
           )
-        : link.channel.publish(exchange, routingKey, content, this.#publishOptions);
+        : link.channel.publish(exchange, routingKey, content, publish);
     } catch (error) {
       send.reject(this.#lost('the channel closed; message not sent', error));
       return;
@@ -207,7 +220,13 @@ export class AmqpQueue extends BaseQueue {
       );
       return;
     }
-    this.deliver(new SettleOnceMessage(raw.content, (requeue) => this.#settle(link, raw, requeue)));
+    this.deliver(
+      new SettleOnceMessage(
+        raw.content,
+        (requeue) => this.#settle(link, raw, requeue),
+        deliveryMetadata(raw),
+      ),
+    );
   }
 
   /**

@@ -5,6 +5,7 @@ import { TypedEmitter } from './emitter.js';
 import { MqError, needsAttention, toMqError } from './errors.js';
 import { InFlightSends, type PendingSend } from './in-flight.js';
 import { SETTLED } from './message.js';
+import { checkSendOptions, hasMetadata, NO_HEADERS, type SendOptions } from './metadata.js';
 import { checkHandler, checkPayload, type ResolvedQueueOptions } from './options.js';
 import { type Status, StatusCell } from './status.js';
 import type { Message, MessageHandler, Queue, QueueEvents } from './types.js';
@@ -125,12 +126,22 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
     return this.close();
   }
 
-  /** Sends one message; on a reliable queue resolves only once the broker has confirmed it. Not copied. */
-  sendMsg(payload: Uint8Array): Promise<void> {
+  /** Sends one message (with `options`' metadata); on a reliable queue resolves once the broker confirmed it. Not copied. */
+  sendMsg(payload: Uint8Array, options?: SendOptions): Promise<void> {
+    let checked: SendOptions | undefined;
     try {
       checkPayload(this.pkg, payload);
+      checked = options === undefined ? undefined : checkSendOptions(this.pkg, options, this.reservedHeaders);
     } catch (error) {
       return Promise.reject(error);
+    }
+    if (!this.carriesMetadata && hasMetadata(checked)) {
+      return Promise.reject(
+        new MqError(
+          'UNSUPPORTED',
+          `[${this.pkg}] queue '${this.name}' cannot carry message metadata (headers, ids, content type, expiration)${this.metadataHint}`,
+        ),
+      );
     }
     if (this.isRecv) {
       return Promise.reject(
@@ -147,7 +158,7 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
     }
     const send = this.#sends.begin();
     try {
-      this.publish(payload, send);
+      this.publish(payload, send, checked);
     } catch (error) {
       send.reject(toMqError(error, 'BROKER', `[${this.pkg}] send on '${this.name}' failed`));
     }
@@ -165,7 +176,25 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
    * the send is rejected for it at its deadline (`sendTimeoutMillis`) and when the connection drops (see
    * `failPendingSends()`); later calls on `send` do nothing.
    */
-  protected abstract publish(payload: Uint8Array, send: PendingSend): void;
+  protected abstract publish(payload: Uint8Array, send: PendingSend, options?: SendOptions): void;
+
+  /**
+   * True when `publish()` carries `SendOptions` metadata; while false (the default, for backends written before
+   * metadata existed), a send with any metadata rejects with `UNSUPPORTED` instead of losing it silently.
+   */
+  protected get carriesMetadata(): boolean {
+    return false;
+  }
+
+  /** Said after the `UNSUPPORTED` of a send with metadata, e.g. `: MQTT 3.1.1 has no message properties`. */
+  protected get metadataHint(): string {
+    return '';
+  }
+
+  /** Header names (lower case) the backend keeps for itself, refused in `SendOptions.headers`. */
+  protected get reservedHeaders(): ReadonlySet<string> {
+    return NO_RESERVED_HEADERS;
+  }
 
   /**
    * Rejects every send still waiting for the broker with `error`: call it when what carries them is gone while
@@ -188,10 +217,17 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
    */
   protected onLinkDown(): void {}
 
-  /** The backend calls this for each received message; the handler runs and is tracked for `close()`. */
-  protected deliver(message: Message): void {
+  /**
+   * The backend calls this for each received message; the handler runs and is tracked for `close()`. A message
+   * without `headers` or `redelivered` (from a backend written before metadata existed) gets `{}` and `false`.
+   */
+  protected deliver(incoming: DeliveredMessage): void {
     const handler = this.#handler;
     if (!handler) return;
+    const message =
+      incoming.headers === undefined || incoming.redelivered === undefined
+        ? withMetadataDefaults(incoming)
+        : (incoming as Message);
     // The handler runs synchronously, as it would inside an async wrapper, but only a handler that returns a
     // promise costs a promise and a place in the count close() waits for: this is the hot path of every receiver.
     let result: unknown;
@@ -393,4 +429,26 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   return (
     typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function'
   );
+}
+
+const NO_RESERVED_HEADERS: ReadonlySet<string> = new Set();
+
+/** What a backend hands to `deliver()`: a {@link Message}, whose metadata fields a backend written before them may lack. */
+export type DeliveredMessage = Omit<Message, 'headers' | 'redelivered'> &
+  Partial<Pick<Message, 'headers' | 'redelivered'>>;
+
+/** `message` with `{}` headers and `redelivered: false` where it has none; its ack and nack are its own. */
+function withMetadataDefaults(message: DeliveredMessage): Message {
+  return {
+    payload: message.payload,
+    headers: message.headers ?? NO_HEADERS,
+    messageId: message.messageId,
+    correlationId: message.correlationId,
+    contentType: message.contentType,
+    timestamp: message.timestamp,
+    redelivered: message.redelivered ?? false,
+    deliveryCount: message.deliveryCount,
+    ack: () => message.ack(),
+    nack: () => message.nack(),
+  };
 }

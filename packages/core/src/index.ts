@@ -1,6 +1,6 @@
 export { Backoff, type BackoffSettings } from './backoff.js';
 export { type AttachedQueue, BaseConnection, STABLE_LINK_MILLIS } from './base-connection.js';
-export { BaseQueue, type QueueHost } from './base-queue.js';
+export { BaseQueue, type DeliveredMessage, type QueueHost } from './base-queue.js';
 export {
   CONNECTION_OPTION_KEYS,
   type ConnectionOptionsSpec,
@@ -14,6 +14,15 @@ export { MqError, type MqErrorCode, type MqErrorOptions, needsAttention, toMqErr
 export type { PendingSend } from './in-flight.js';
 export { classifyLinkError, isLinkReset } from './link-errors.js';
 export { SETTLED, SettleOnceMessage } from './message.js';
+export {
+  checkSendOptions,
+  hasMetadata,
+  MAX_HEADER_BYTES,
+  MAX_HEADERS,
+  type MessageMetadata,
+  NO_HEADERS,
+  type SendOptions,
+} from './metadata.js';
 export {
   checkHandler,
   checkPayload,

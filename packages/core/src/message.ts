@@ -1,3 +1,4 @@
+import { type MessageMetadata, NO_HEADERS } from './metadata.js';
 import type { Message } from './types.js';
 
 /**
@@ -14,13 +15,34 @@ export const SETTLED: Promise<void> = Promise.resolve();
 export class SettleOnceMessage implements Message {
   /** The body, byte for byte as sent. */
   readonly payload: Buffer;
+  /** Application headers; `{}` when none. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** The sender's message id, if any. */
+  readonly messageId: string | undefined;
+  /** The sender's correlation id, if any. */
+  readonly correlationId: string | undefined;
+  /** The payload's MIME type, if the sender gave one. */
+  readonly contentType: string | undefined;
+  /** Milliseconds since the epoch, when the sender or broker set one. */
+  readonly timestamp: number | undefined;
+  /** True when this is known not to be the first delivery. */
+  readonly redelivered: boolean;
+  /** Earlier deliveries, when the broker counts them. */
+  readonly deliveryCount: number | undefined;
   readonly #settle: (requeue: boolean) => Promise<void>;
   #settled = false;
 
-  /** `settle(false)` acks, `settle(true)` nacks (asks for redelivery). */
-  constructor(payload: Buffer, settle: (requeue: boolean) => Promise<void>) {
+  /** `settle(false)` acks, `settle(true)` nacks (asks for redelivery); `meta` is what the broker said of it. */
+  constructor(payload: Buffer, settle: (requeue: boolean) => Promise<void>, meta?: MessageMetadata) {
     this.payload = payload;
     this.#settle = settle;
+    this.headers = meta?.headers ?? NO_HEADERS;
+    this.messageId = meta?.messageId;
+    this.correlationId = meta?.correlationId;
+    this.contentType = meta?.contentType;
+    this.timestamp = meta?.timestamp;
+    this.redelivered = meta?.redelivered ?? false;
+    this.deliveryCount = meta?.deliveryCount;
   }
 
   /** Tells the broker the message is done with. */

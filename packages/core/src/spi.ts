@@ -43,6 +43,12 @@ export interface Capabilities {
    * @default false
    */
   multipleAddresses?: boolean;
+  /**
+   * `sendMsg`'s `SendOptions` (headers, message and correlation ids, content type, expiration) reach the receiver's
+   * `Message`. False: a send with any of them rejects with `UNSUPPORTED`. Optional (added after SPI version 1).
+   * @default false
+   */
+  metadata?: boolean;
 }
 
 /** The object a backend package exports for the testkit and for scheme-based selection. */

@@ -1,4 +1,5 @@
 import type { MqError } from './errors.js';
+import type { SendOptions } from './metadata.js';
 import type { Status } from './status.js';
 
 /** Events of a {@link Connection}. */
@@ -49,6 +50,20 @@ export interface Connection extends Observable<ConnectionEvents>, AsyncDisposabl
 export interface Message {
   /** The body, byte for byte as sent. */
   readonly payload: Buffer;
+  /** Application headers (see `SendOptions.headers`); `{}` when none. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** The sender's message id, if any. */
+  readonly messageId?: string | undefined;
+  /** The sender's correlation id, if any. */
+  readonly correlationId?: string | undefined;
+  /** The payload's MIME type, if the sender gave one. */
+  readonly contentType?: string | undefined;
+  /** Milliseconds since the epoch, when the sender or broker set one. */
+  readonly timestamp?: number | undefined;
+  /** True when the broker or backend knows this is not the first delivery (after a nack, or a lost receiver). */
+  readonly redelivered: boolean;
+  /** How many times it was delivered before, when known (e.g. RabbitMQ quorum queues' `x-delivery-count`). */
+  readonly deliveryCount?: number | undefined;
   /** Tells the broker the message is done with. */
   ack(): Promise<void>;
   /** Tells the broker the message was not processed and asks for redelivery (see the backend's capabilities). */
@@ -79,10 +94,11 @@ export interface Queue extends Observable<QueueEvents>, AsyncDisposable {
   /** Stops receiving, waits for running handlers, releases the queue; idempotent; resolves once `closed`. */
   close(): Promise<void>;
   /**
-   * Sends one message; on a reliable queue resolves only once the broker has taken it. Network backends do not
-   * copy `payload`: do not change it afterwards (the socket may still read it after the promise resolved).
+   * Sends one message, with optional metadata (`options`: headers, ids, content type, expiration; a backend
+   * without metadata rejects those with `UNSUPPORTED`); on a reliable queue resolves only once the broker has
+   * taken it. Network backends do not copy `payload`: do not change it afterwards.
    */
-  sendMsg(payload: Uint8Array): Promise<void>;
+  sendMsg(payload: Uint8Array, options?: SendOptions): Promise<void>;
 }
 
 /** Options every backend's queues take. */

@@ -15,6 +15,7 @@ export const memoryBackend: Backend = defineBackend({
     retainUnicast: true,
     prefetch: true,
     sameConnectionReceivers: true,
+    metadata: true,
   },
   createConnection: (options) => new MemoryConnection(options as MemoryConnectionOptions),
   createQueue: (options, connection) =>

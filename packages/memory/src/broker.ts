@@ -1,5 +1,5 @@
 import { MqError } from '@mq/core';
-import { Mailbox } from './mailbox.js';
+import { Mailbox, type StoredMeta } from './mailbox.js';
 
 /**
  * A live link from a connection to a broker; the broker calls `onDrop` when it cuts the link.
@@ -115,8 +115,8 @@ export class MemoryBroker {
    * Publishes to the fan-out exchange `name`: every bound mailbox gets its own copy; none bound drops it.
    * @internal
    */
-  fanOut(name: string, payload: Buffer): void {
-    for (const mailbox of this.#exchanges.get(name) ?? []) mailbox.push(Buffer.from(payload));
+  fanOut(name: string, payload: Buffer, meta: StoredMeta): void {
+    for (const mailbox of this.#exchanges.get(name) ?? []) mailbox.push(Buffer.from(payload), meta);
   }
 
   /**

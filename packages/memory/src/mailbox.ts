@@ -1,9 +1,29 @@
+/** What a sender said of a message, kept with it: its metadata, when it was stored, when it expires. */
+export interface StoredMeta {
+  /** Application headers (frozen). */
+  readonly headers?: Readonly<Record<string, string>> | undefined;
+  /** The sender's message id. */
+  readonly messageId?: string | undefined;
+  /** The sender's correlation id. */
+  readonly correlationId?: string | undefined;
+  /** The payload's MIME type. */
+  readonly contentType?: string | undefined;
+  /** `Date.now()` when the broker stored it. */
+  readonly timestamp: number;
+  /** `Date.now()` after which it is dropped undelivered, if it expires. */
+  readonly expiresAt?: number | undefined;
+}
+
 /** One message held by a mailbox. */
 export interface Stored {
   /** The bytes, owned by the broker. */
   readonly payload: Buffer;
+  /** Its metadata. */
+  readonly meta: StoredMeta;
   /** True once it was delivered before and put back. */
   redelivered: boolean;
+  /** How many times it was delivered before. */
+  deliveries: number;
 }
 
 /** A consumer of a mailbox: how many unacked messages it may hold, and where deliveries go. */
@@ -36,8 +56,8 @@ export class Mailbox {
   }
 
   /** Stores a message and delivers what it can. */
-  push(payload: Buffer): void {
-    this.#ready.push({ payload, redelivered: false });
+  push(payload: Buffer, meta: StoredMeta): void {
+    this.#ready.push({ payload, meta, redelivered: false, deliveries: 0 });
     this.#schedulePump();
   }
 
@@ -88,9 +108,12 @@ export class Mailbox {
       const entry = this.#nextWithRoom();
       if (!entry) return;
       const stored = this.#ready.shift()!;
+      // Expired while it waited: dropped, as a broker drops a message past its expiration.
+      if (stored.meta.expiresAt !== undefined && Date.now() > stored.meta.expiresAt) continue;
       const tag = this.#nextTag++;
       entry.unacked.set(tag, stored);
       entry.consumer.deliver(stored, tag);
+      stored.deliveries += 1;
     }
   }
 

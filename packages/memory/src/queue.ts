@@ -6,10 +6,11 @@ import {
   type PendingSend,
   type QueueOptions,
   resolveQueueOptions,
+  type SendOptions,
   SettleOnceMessage,
 } from '@mq/core';
 import { MemoryConnection } from './connection.js';
-import type { Consumer, Mailbox } from './mailbox.js';
+import type { Consumer, Mailbox, StoredMeta } from './mailbox.js';
 
 const PKG = 'mq/memory';
 
@@ -59,8 +60,14 @@ export class MemoryQueue extends BaseQueue {
       // Each delivery gets its own copy, so a handler that mutates its payload cannot touch a redelivery.
       deliver: (stored, tag) =>
         this.deliver(
-          new SettleOnceMessage(Buffer.from(stored.payload), (requeue) =>
-            this.#settle(mailbox, consumer, tag, requeue),
+          new SettleOnceMessage(
+            Buffer.from(stored.payload),
+            (requeue) => this.#settle(mailbox, consumer, tag, requeue),
+            {
+              ...stored.meta,
+              redelivered: stored.redelivered,
+              deliveryCount: stored.deliveries,
+            },
           ),
         ),
     };
@@ -68,7 +75,12 @@ export class MemoryQueue extends BaseQueue {
     mailbox.consume(consumer);
   }
 
-  protected override publish(payload: Uint8Array, send: PendingSend): void {
+  /** Memory keeps every field of `SendOptions`. */
+  protected override get carriesMetadata(): boolean {
+    return true;
+  }
+
+  protected override publish(payload: Uint8Array, send: PendingSend, options?: SendOptions): void {
     const { broker } = this.#conn;
     if (!this.#conn.session) {
       send.reject(
@@ -77,8 +89,17 @@ export class MemoryQueue extends BaseQueue {
       return;
     }
     const copy = Buffer.from(payload);
-    if (this.options.broadcast) broker.fanOut(this.name, copy);
-    else broker.queue(this.name).push(copy);
+    const now = Date.now();
+    const meta: StoredMeta = {
+      headers: options?.headers,
+      messageId: options?.messageId,
+      correlationId: options?.correlationId,
+      contentType: options?.contentType,
+      timestamp: now,
+      expiresAt: options?.expirationMillis === undefined ? undefined : now + options.expirationMillis,
+    };
+    if (this.options.broadcast) broker.fanOut(this.name, copy, meta);
+    else broker.queue(this.name).push(copy, meta);
     // Stored in the broker's memory at once: done, reliable or not.
     send.resolve();
   }

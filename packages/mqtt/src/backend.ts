@@ -23,6 +23,8 @@ export const mqttBackend: Backend = defineBackend({
     // `uri` may list several brokers (a cluster): core rotates, the connection dials `addressIndex`.
     multipleAddresses: true,
     sameConnectionReceivers: false,
+    // MQTT 5 message properties (the default protocol); an MQTT 3.1.1 connection refuses metadata: UNSUPPORTED.
+    metadata: true,
   },
   createConnection: (options) => new MqttConnection(options as MqttConnectionOptions),
   createQueue: (options, connection) =>

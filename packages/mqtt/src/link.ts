@@ -7,7 +7,13 @@ import {
   toMqError,
   withDeadline,
 } from '@mq/core';
-import { type IClientOptions, type IPublishPacket, type MqttClient, connect as mqttConnect } from 'mqtt';
+import {
+  type IClientOptions,
+  type IClientPublishOptions,
+  type IPublishPacket,
+  type MqttClient,
+  connect as mqttConnect,
+} from 'mqtt';
 import { forgetSecrets, PUBACK_DEFERRED, quietOrRedactedLog, sendPuback } from './mqttjs-internals.js';
 import { connectionSecrets, type MqttAddress, PKG, type ResolvedConnectionOptions } from './options.js';
 
@@ -220,12 +226,12 @@ export class MqttLink {
    * link that has ended rejects it at once; one that drops later leaves it to the queue, which rejects every
    * pending send when its connection drops.
    */
-  publish(topic: string, body: Buffer, qos: 0 | 1, send: PendingSend): void {
+  publish(topic: string, body: Buffer, qos: 0 | 1, send: PendingSend, options?: IClientPublishOptions): void {
     if (this.#failure) {
       send.reject(this.#failure);
       return;
     }
-    this.client.publish(topic, body, qos === 0 ? QOS_0 : QOS_1, (error) => {
+    this.client.publish(topic, body, options ?? (qos === 0 ? QOS_0 : QOS_1), (error) => {
       if (error) send.reject(sendError(topic, error));
       else send.resolve();
     });

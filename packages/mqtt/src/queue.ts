@@ -1,9 +1,18 @@
-import { BaseQueue, MqError, ownConnection, type PendingSend, SETTLED, SettleOnceMessage } from '@mq/core';
+import {
+  BaseQueue,
+  MqError,
+  ownConnection,
+  type PendingSend,
+  SETTLED,
+  type SendOptions,
+  SettleOnceMessage,
+} from '@mq/core';
 import type { IPublishPacket } from 'mqtt';
 import { MqttConnection } from './connection.js';
 import { MqttLink } from './link.js';
 import type { MqttMessage } from './message.js';
 import { PKG } from './options.js';
+import { packetMetadata, publishProperties } from './properties.js';
 import {
   type MqttQueueOptions,
   type ResolvedMqttQueueOptions,
@@ -83,11 +92,25 @@ export class MqttQueue extends BaseQueue {
       return true;
     }
     this.deliver(
-      new SettleOnceMessage(payload, (requeue) =>
-        requeue ? this.#nack(link, packet) : this.#ack(link, packet),
+      new SettleOnceMessage(
+        payload,
+        (requeue) => (requeue ? this.#nack(link, packet) : this.#ack(link, packet)),
+        packetMetadata(packet, this.#nacks.get(packet) ?? 0),
       ),
     );
     return true;
+  }
+
+  /** How many times each packet was nacked (and handed to the handler again by this client). */
+  readonly #nacks = new WeakMap<IPublishPacket, number>();
+
+  /** MQTT 5 carries `SendOptions` as message properties; MQTT 3.1.1 has none. */
+  protected override get carriesMetadata(): boolean {
+    return this.#conn.settings.protocolVersion === 5;
+  }
+
+  protected override get metadataHint(): string {
+    return ': MQTT 3.1.1 has no message properties (connect with protocolVersion 5)';
   }
 
   protected override async open(): Promise<void> {
@@ -99,13 +122,14 @@ export class MqttQueue extends BaseQueue {
     for (const packet of this.#conn.subscriptions.takeHeld(link, this.name)) this.take(link, packet);
   }
 
-  protected override publish(payload: Uint8Array, send: PendingSend): void {
+  protected override publish(payload: Uint8Array, send: PendingSend, options?: SendOptions): void {
     const link = this.#liveLink();
     // Not copied, as with mqtt.js itself: the app must not change a payload it has handed to sendMsg().
     const body = Buffer.isBuffer(payload)
       ? payload
       : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-    link.publish(this.name, body, this.#qos, send);
+    const qos = this.#qos;
+    link.publish(this.name, body, qos, send, options && publishProperties(qos, options));
   }
 
   get #qos(): 0 | 1 {
@@ -244,6 +268,7 @@ export class MqttQueue extends BaseQueue {
       );
     }
     // MQTT has no negative ack: the message stays unacked at the broker and goes to this receiver again.
+    this.#nacks.set(packet, (this.#nacks.get(packet) ?? 0) + 1);
     setImmediate(() => {
       if (this.take(link, packet)) return;
       // The receiver closed meanwhile: the connection decides, as for any message of this topic (held for a

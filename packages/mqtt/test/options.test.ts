@@ -234,6 +234,7 @@ describe('connection options', () => {
       prefetch: false,
       multipleAddresses: true,
       sameConnectionReceivers: false,
+      metadata: true,
     });
   });
 });

@@ -6,7 +6,11 @@ import { type MqttConnection, mqttBackend } from '../src/index.js';
 export function mosquittoTarget(protocolVersion: 4 | 5): ContractTarget {
   const brokerUrl = new URL(mqttTestUrl());
   return {
-    backend: mqttBackend,
+    // MQTT 3.1.1 has no message properties: its connections refuse metadata, and the contract checks that.
+    backend:
+      protocolVersion === 5
+        ? mqttBackend
+        : { ...mqttBackend, capabilities: { ...mqttBackend.capabilities, metadata: false } },
     connectionOptions: () => ({
       uri: mqttTestUrl(),
       clientId: uniqueId(`ct${protocolVersion}`),

@@ -63,7 +63,18 @@ function wrapHandler(queue: Queue, wrap: (handler: MessageHandler) => MessageHan
 
 /** A message whose ack and nack run `ack` and `nack` instead, with the payload of `message`. */
 function replaced(message: Message, ack: () => Promise<void>, nack: () => Promise<void>): Message {
-  return { payload: message.payload, ack, nack };
+  return {
+    payload: message.payload,
+    headers: message.headers,
+    messageId: message.messageId,
+    correlationId: message.correlationId,
+    contentType: message.contentType,
+    timestamp: message.timestamp,
+    redelivered: message.redelivered,
+    deliveryCount: message.deliveryCount,
+    ack,
+    nack,
+  };
 }
 
 /** Drops every 10th message a sender sends, resolving the send as if it went out. */
@@ -297,6 +308,11 @@ export const redeliversSameBuffer = brokenBackend('redelivers-same-buffer', (que
     // The memory broker requeues a nacked message at the head: the next delivery is its redelivery.
     const payload = nacked.shift() ?? message.payload;
     return handler(q, {
+      ...replaced(
+        message,
+        () => message.ack(),
+        () => message.nack(),
+      ),
       payload,
       ack: () => message.ack(),
       nack: () => {
@@ -533,3 +549,76 @@ export const acksBatchedLate = brokenBackend('acks-batched-late', (queue, option
       ),
   );
 });
+
+/** Sends the payload and forgets the send options: every message arrives without its metadata. */
+export const dropsMetadata = brokenBackend('drops-metadata', (queue, options) => {
+  if (options.isRecv) return queue;
+  return override(queue, { sendMsg: (payload) => queue.sendMsg(payload) });
+});
+
+/** A redelivered message comes without its metadata (a client that requeues only the body). */
+export const redeliveryLosesMetadata = brokenBackend('redelivery-loses-metadata', (queue, options) => {
+  if (!options.isRecv) return queue;
+  return wrapHandler(
+    queue,
+    (handler) => (q, message) =>
+      handler(
+        q,
+        message.redelivered
+          ? {
+              ...replaced(
+                message,
+                () => message.ack(),
+                () => message.nack(),
+              ),
+              headers: {},
+              messageId: undefined,
+            }
+          : message,
+      ),
+  );
+});
+
+/** Never says a message is redelivered. */
+export const neverRedelivered = brokenBackend('never-redelivered', (queue, options) => {
+  if (!options.isRecv) return queue;
+  return wrapHandler(
+    queue,
+    (handler) => (q, message) =>
+      handler(q, {
+        ...replaced(
+          message,
+          () => message.ack(),
+          () => message.nack(),
+        ),
+        redelivered: false,
+      }),
+  );
+});
+
+/** Header values travel as Latin-1: anything outside it is mangled. */
+export const latin1Headers = brokenBackend('latin1-headers', (queue, options) => {
+  if (!options.isRecv) return queue;
+  return wrapHandler(queue, (handler) => (q, message) => {
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(message.headers))
+      headers[Buffer.from(name, 'latin1').toString('latin1')] = Buffer.from(value, 'latin1').toString(
+        'latin1',
+      );
+    return handler(q, {
+      ...replaced(
+        message,
+        () => message.ack(),
+        () => message.nack(),
+      ),
+      headers,
+    });
+  });
+});
+
+/** Declares no metadata, yet carries it instead of refusing it. */
+export const servesUndeclaredMetadata: Backend = {
+  ...memoryBackend,
+  name: 'serves-undeclared-metadata',
+  capabilities: { ...memoryBackend.capabilities, metadata: false },
+};

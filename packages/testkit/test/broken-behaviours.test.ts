@@ -9,8 +9,13 @@ import {
   bestEffortLostOnClose,
   broadcastDeafAfterDrop,
   broadcastTwiceAfterDrop,
+  dropsMetadata,
   lastReceiverPerConnectionWins,
+  latin1Headers,
+  neverRedelivered,
+  redeliveryLosesMetadata,
   servesUndeclaredBroadcast,
+  servesUndeclaredMetadata,
 } from './broken-backends.js';
 import { failed, failsExactly, target } from './evaluate.js';
 
@@ -58,4 +63,16 @@ describe('the cases on retention, shared connections, small prefetch, refusals a
     expect(failed(outcomes)).toEqual([]);
     expect(outcomes.find((o) => o.id === 'validation.unsupported-broadcast')?.outcome).toBe('passed');
   }, 60_000);
+
+  it('backends that drop metadata, lose it on redelivery, never say redelivered, mangle non-ASCII headers or carry undeclared metadata each fail the case that pins it', async () => {
+    await failsExactly(dropsMetadata, [
+      'metadata.round-trip',
+      'metadata.many-non-ascii-headers',
+      'metadata.redelivered-keeps-metadata',
+    ]);
+    await failsExactly(redeliveryLosesMetadata, ['metadata.redelivered-keeps-metadata']);
+    await failsExactly(neverRedelivered, ['metadata.redelivered-keeps-metadata']);
+    await failsExactly(latin1Headers, ['metadata.many-non-ascii-headers']);
+    await failsExactly(servesUndeclaredMetadata, ['metadata.refused-without-capability']);
+  }, 90_000);
 });

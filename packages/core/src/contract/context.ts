@@ -153,6 +153,13 @@ export class Collector {
     };
     return {
       payload: message.payload,
+      headers: message.headers,
+      messageId: message.messageId,
+      correlationId: message.correlationId,
+      contentType: message.contentType,
+      timestamp: message.timestamp,
+      redelivered: message.redelivered,
+      deliveryCount: message.deliveryCount,
       ack: () => record('ack', () => message.ack()),
       nack: () => record('nack', () => message.nack()),
     };

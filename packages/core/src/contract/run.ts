@@ -6,6 +6,7 @@ import { closeCases } from './cases/close.js';
 import { concurrencyCases } from './cases/concurrency.js';
 import { faultCases } from './cases/faults.js';
 import { lifecycleCases } from './cases/lifecycle.js';
+import { metadataCases } from './cases/metadata.js';
 import { payloadCases } from './cases/payloads.js';
 import { reliableCases } from './cases/reliable.js';
 import { silentBrokerCases } from './cases/silent-broker.js';
@@ -28,6 +29,7 @@ export const contractCases: readonly ContractCase[] = Object.freeze([
   ...workloadCases,
   ...silentBrokerCases,
   ...faultCases,
+  ...metadataCases,
 ]);
 
 /** The requirements of `contractCase` that `target` does not meet; non-empty means the case is skipped. */

@@ -95,6 +95,7 @@ export type ContractGroup =
   | 'close'
   | 'workload'
   | 'faults'
+  | 'metadata'
   // Backends may report their own cases under their own group names.
   | (string & {});
 

@@ -1,0 +1,86 @@
+import { type MessageMetadata, NO_HEADERS, type SendOptions } from '@mq/core';
+import type * as amqp from 'amqplib';
+
+/**
+ * Header names RabbitMQ gives a meaning to (sender-selected distribution, dead-lettering, quorum delivery
+ * counts, federation): refused in `SendOptions.headers`, so that an app cannot set them by accident.
+ */
+export const RESERVED_HEADERS: ReadonlySet<string> = new Set([
+  'cc',
+  'bcc',
+  'x-death',
+  'x-delivery-count',
+  'x-first-death-exchange',
+  'x-first-death-queue',
+  'x-first-death-reason',
+  'x-last-death-exchange',
+  'x-last-death-queue',
+  'x-last-death-reason',
+  'x-received-from',
+]);
+
+/**
+ * amqplib's publish options for one send: the queue's own (`deliveryMode`) plus the standard basic properties
+ * and the headers table; `base` itself when there is no metadata (the hot path allocates nothing).
+ */
+export function publishOptions(
+  base: amqp.Options.Publish,
+  options: SendOptions | undefined,
+): amqp.Options.Publish {
+  if (options === undefined) return base;
+  return {
+    ...base,
+    ...(options.headers === undefined ? {} : { headers: { ...options.headers } }),
+    ...(options.messageId === undefined ? {} : { messageId: options.messageId }),
+    ...(options.correlationId === undefined ? {} : { correlationId: options.correlationId }),
+    ...(options.contentType === undefined ? {} : { contentType: options.contentType }),
+    ...(options.expirationMillis === undefined ? {} : { expiration: String(options.expirationMillis) }),
+  };
+}
+
+/**
+ * The metadata of a delivery. Header values another client set that are not strings are shown as text (a
+ * Buffer as UTF-8, anything else through `String` or JSON); RabbitMQ's timestamp (seconds) becomes
+ * milliseconds; `x-delivery-count` (quorum queues) is the delivery count.
+ */
+export function deliveryMetadata(raw: amqp.ConsumeMessage): MessageMetadata {
+  const { properties, fields } = raw;
+  const table = properties.headers;
+  let headers: Readonly<Record<string, string>> = NO_HEADERS;
+  let deliveryCount: number | undefined;
+  if (table && Object.keys(table).length > 0) {
+    const out: Record<string, string> = {};
+    for (const [name, value] of Object.entries(table)) {
+      if (name === 'x-delivery-count' && typeof value === 'number') deliveryCount = value;
+      out[name] = headerText(value);
+    }
+    headers = Object.freeze(out);
+  }
+  return {
+    headers,
+    messageId: stringOrUndefined(properties.messageId),
+    correlationId: stringOrUndefined(properties.correlationId),
+    contentType: stringOrUndefined(properties.contentType),
+    timestamp: typeof properties.timestamp === 'number' ? properties.timestamp * 1000 : undefined,
+    redelivered: fields.redelivered === true,
+    deliveryCount,
+  };
+}
+
+function stringOrUndefined(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+function headerText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (Buffer.isBuffer(value)) return value.toString('utf8');
+  if (value === null || value === undefined) return '';
+  if (typeof value === 'object') {
+    try {
+      return JSON.stringify(value);
+    } catch {
+      return String(value);
+    }
+  }
+  return String(value);
+}

@@ -1,0 +1,138 @@
+import { MqError } from './errors.js';
+import { describeValue, MAX_TIMER_MILLIS } from './options.js';
+
+/** Options of one `sendMsg()`: metadata that travels with the message. Every field is validated. */
+export interface SendOptions {
+  /**
+   * Application headers: at most {@link MAX_HEADERS}, names of 1 to 128 characters not starting with `mq-`
+   * (mq's own) and not reserved by the backend, values strings; at most {@link MAX_HEADER_BYTES} in all (UTF-8).
+   */
+  headers?: Readonly<Record<string, string>>;
+  /** An id for the message (1 to 255 characters), e.g. for deduplication. */
+  messageId?: string;
+  /** The id of the message this one answers or belongs with (1 to 255 characters). */
+  correlationId?: string;
+  /** The payload's MIME type, e.g. `application/json` (1 to 255 characters). */
+  contentType?: string;
+  /** The broker may drop the message once it has waited this long (0 to 2147483647 ms; MQTT rounds up to seconds). */
+  expirationMillis?: number;
+}
+
+/** Metadata of a received message, as a backend hands it to {@link SettleOnceMessage}. */
+export interface MessageMetadata {
+  /** Headers; `{}` when none. */
+  headers?: Readonly<Record<string, string>> | undefined;
+  /** See {@link SendOptions.messageId}. */
+  messageId?: string | undefined;
+  /** See {@link SendOptions.correlationId}. */
+  correlationId?: string | undefined;
+  /** See {@link SendOptions.contentType}. */
+  contentType?: string | undefined;
+  /** Milliseconds since the epoch, when the sender or broker set one. */
+  timestamp?: number | undefined;
+  /** True when this is known not to be the first delivery. */
+  redelivered?: boolean | undefined;
+  /** How many times it was delivered before, when the broker counts (e.g. quorum queues' `x-delivery-count`). */
+  deliveryCount?: number | undefined;
+}
+
+/** The most headers one message may carry. */
+export const MAX_HEADERS = 64;
+/** The most bytes (UTF-8) of header names and values one message may carry. */
+export const MAX_HEADER_BYTES = 16_384;
+/** Headers of a message that has none: one shared, frozen object. */
+export const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
+
+const SEND_OPTION_KEYS = new Set([
+  'headers',
+  'messageId',
+  'correlationId',
+  'contentType',
+  'expirationMillis',
+]);
+const ID_FIELDS = ['messageId', 'correlationId', 'contentType'] as const;
+
+/** True when `options` asks for any metadata (so that a backend without it must refuse the send). */
+export function hasMetadata(options: SendOptions | undefined): boolean {
+  if (options === undefined) return false;
+  return (
+    (options.headers !== undefined && Object.keys(options.headers).length > 0) ||
+    options.messageId !== undefined ||
+    options.correlationId !== undefined ||
+    options.contentType !== undefined ||
+    options.expirationMillis !== undefined
+  );
+}
+
+/**
+ * Validates `sendMsg`'s options; throws `INVALID_ARGUMENT` naming the field and the rule. `reserved` are header
+ * names the backend keeps for itself (compared case-insensitively), besides the `mq-` prefix. Returns a frozen
+ * copy, or `undefined` when `input` is `undefined`.
+ */
+export function checkSendOptions(
+  pkg: string,
+  input: unknown,
+  reserved: ReadonlySet<string> = new Set(),
+): SendOptions | undefined {
+  if (input === undefined) return undefined;
+  const bad = (message: string): MqError => new MqError('INVALID_ARGUMENT', `[${pkg}] ${message}`);
+  if (typeof input !== 'object' || input === null || Array.isArray(input))
+    throw bad(`send options must be an object, got ${describeValue(input)}`);
+  const options = input as Record<string, unknown>;
+  for (const key of Object.keys(options)) {
+    if (!SEND_OPTION_KEYS.has(key))
+      throw bad(`send options: unknown field '${key}'; known fields: ${[...SEND_OPTION_KEYS].join(', ')}`);
+  }
+  const out: SendOptions = {};
+  if (options.headers !== undefined) out.headers = checkHeaders(options.headers, reserved, bad);
+  for (const field of ID_FIELDS) {
+    const value = options[field];
+    if (value === undefined) continue;
+    if (typeof value !== 'string' || value.length === 0 || value.length > 255)
+      throw bad(`${field} must be a string of 1 to 255 characters, got ${describeValue(value)}`);
+    out[field] = value;
+  }
+  const expiration = options.expirationMillis;
+  if (expiration !== undefined) {
+    if (
+      typeof expiration !== 'number' ||
+      !Number.isInteger(expiration) ||
+      expiration < 0 ||
+      expiration > MAX_TIMER_MILLIS
+    )
+      throw bad(
+        `expirationMillis must be an integer from 0 to ${MAX_TIMER_MILLIS}, got ${describeValue(expiration)}`,
+      );
+    out.expirationMillis = expiration;
+  }
+  return Object.freeze(out);
+}
+
+function checkHeaders(
+  value: unknown,
+  reserved: ReadonlySet<string>,
+  bad: (message: string) => MqError,
+): Readonly<Record<string, string>> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw bad(`headers must be an object of string values, got ${describeValue(value)}`);
+  const entries = Object.entries(value as Record<string, unknown>);
+  if (entries.length > MAX_HEADERS) throw bad(`headers: at most ${MAX_HEADERS}, got ${entries.length}`);
+  let bytes = 0;
+  const headers: Record<string, string> = {};
+  for (const [name, item] of entries) {
+    if (name.length === 0 || name.length > 128)
+      throw bad(`header name must be 1 to 128 characters, got ${describeValue(name)}`);
+    const lower = name.toLowerCase();
+    if (lower.startsWith('mq-') || reserved.has(lower))
+      throw bad(
+        `header ${describeValue(name)} is reserved${lower.startsWith('mq-') ? " (mq- names are mq's own)" : ' by this backend'}`,
+      );
+    if (typeof item !== 'string')
+      throw bad(`header ${describeValue(name)} must be a string, got ${describeValue(item)}`);
+    bytes += Buffer.byteLength(name) + Buffer.byteLength(item);
+    headers[name] = item;
+  }
+  if (bytes > MAX_HEADER_BYTES)
+    throw bad(`headers: at most ${MAX_HEADER_BYTES} bytes of names and values, got ${bytes}`);
+  return Object.freeze(headers);
+}

@@ -1,0 +1,56 @@
+import { type MessageMetadata, NO_HEADERS, type SendOptions } from '@mq/core';
+import type { IClientPublishOptions, IPublishPacket } from 'mqtt';
+
+/** The user property that carries `SendOptions.messageId` (MQTT 5 has no message id property of its own). */
+export const MESSAGE_ID_PROPERTY = 'mq-message-id';
+
+/**
+ * mqtt.js publish options for one MQTT 5 send: `qos` plus user properties (the headers, and the message id under
+ * {@link MESSAGE_ID_PROPERTY}), `contentType`, `correlationData` (the correlation id, UTF-8) and
+ * `messageExpiryInterval` (the expiration, rounded up to whole seconds).
+ */
+export function publishProperties(qos: 0 | 1, options: SendOptions): IClientPublishOptions {
+  const userProperties: Record<string, string> = { ...options.headers };
+  if (options.messageId !== undefined) userProperties[MESSAGE_ID_PROPERTY] = options.messageId;
+  return {
+    qos,
+    properties: {
+      ...(Object.keys(userProperties).length > 0 ? { userProperties } : {}),
+      ...(options.contentType === undefined ? {} : { contentType: options.contentType }),
+      ...(options.correlationId === undefined ? {} : { correlationData: Buffer.from(options.correlationId) }),
+      ...(options.expirationMillis === undefined
+        ? {}
+        : { messageExpiryInterval: Math.ceil(options.expirationMillis / 1000) }),
+    },
+  };
+}
+
+/**
+ * The metadata of an incoming PUBLISH: user properties as headers (a name given several times keeps its values
+ * joined by `, `, as HTTP does), the message id out of them, `contentType`, `correlationData` as text;
+ * `redelivered` when the broker set DUP or this client hands a nacked message again (`nacks` times).
+ */
+export function packetMetadata(packet: IPublishPacket, nacks: number): MessageMetadata {
+  const properties = packet.properties;
+  let headers: Readonly<Record<string, string>> = NO_HEADERS;
+  let messageId: string | undefined;
+  const user = properties?.userProperties;
+  if (user && Object.keys(user).length > 0) {
+    const out: Record<string, string> = {};
+    for (const [name, value] of Object.entries(user)) {
+      const text = Array.isArray(value) ? value.join(', ') : String(value);
+      if (name === MESSAGE_ID_PROPERTY) messageId = text;
+      else out[name] = text;
+    }
+    headers = Object.freeze(out);
+  }
+  const correlation = properties?.correlationData;
+  return {
+    headers,
+    messageId,
+    correlationId: correlation === undefined ? undefined : Buffer.from(correlation).toString('utf8'),
+    contentType: typeof properties?.contentType === 'string' ? properties.contentType : undefined,
+    redelivered: packet.dup === true || nacks > 0,
+    deliveryCount: nacks > 0 ? nacks : undefined,
+  };
+}
