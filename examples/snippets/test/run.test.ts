@@ -52,6 +52,14 @@ describe('every README snippet runs as written, shows what it says, and exits by
     expect(code).toBe(0);
   });
 
+  it('otel: the handler runs in the trace the sender started, with send and process spans', async () => {
+    const { code, output } = await run('otel');
+    expect(output).toBe(
+      "handler ran in the sender's trace: true\nspans: checkout, process jobs, send jobs\n",
+    );
+    expect(code).toBe(0);
+  });
+
   it('cluster: a node that is down is skipped, and the quorum queue takes and gives the job', async () => {
     const broker = new URL(amqpTestUrl());
     const { code, output } = await run('cluster', {

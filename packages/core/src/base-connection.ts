@@ -1,4 +1,5 @@
 import { Backoff, type BackoffSettings } from './backoff.js';
+import { ERROR_CHANNEL, type ErrorEvent, STATUS_CHANNEL, type StatusEvent } from './diagnostics.js';
 import { TypedEmitter } from './emitter.js';
 import { MqError, needsAttention, toMqError } from './errors.js';
 import { type Status, StatusCell } from './status.js';
@@ -29,7 +30,17 @@ export abstract class BaseConnection extends TypedEmitter<ConnectionEvents> impl
   readonly #backoff: Backoff;
   /** When the current link came up (`Date.now()`), to tell a stable link from a flapping one. */
   #connectedAt = 0;
-  readonly #status = new StatusCell((status) => this.emit('status', status));
+  readonly #status = new StatusCell((status) => {
+    this.emit('status', status);
+    if (STATUS_CHANNEL.hasSubscribers) {
+      STATUS_CHANNEL.publish({
+        kind: 'connection',
+        source: this,
+        name: undefined,
+        status,
+      } satisfies StatusEvent);
+    }
+  });
   #retryTimer: NodeJS.Timeout | undefined;
   #opening: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
@@ -151,6 +162,14 @@ export abstract class BaseConnection extends TypedEmitter<ConnectionEvents> impl
   protected reportError(error: MqError): void {
     if (this.#status.value === 'closed') return;
     this.#lastError = error;
+    if (ERROR_CHANNEL.hasSubscribers) {
+      ERROR_CHANNEL.publish({
+        kind: 'connection',
+        source: this,
+        name: undefined,
+        error,
+      } satisfies ErrorEvent);
+    }
     this.emit('error', error);
   }
 
@@ -214,6 +233,8 @@ export abstract class BaseConnection extends TypedEmitter<ConnectionEvents> impl
     this.#retryTimer = undefined;
     this.#setStatus('closing');
     this.#backoff.reset();
+    // A connection opened again starts over at its first address.
+    this.#addressIndex = 0;
     await Promise.allSettled([...this.#queues].map((queue) => queue.close()));
     await this.#opening;
     try {

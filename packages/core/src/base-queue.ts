@@ -1,6 +1,17 @@
 import { Backoff } from './backoff.js';
 import type { AttachedQueue } from './base-connection.js';
 import { DEFAULT_RECONNECT_MAX_MILLIS } from './connection-options.js';
+import {
+  ERROR_CHANNEL,
+  type ErrorEvent,
+  PROCESS_CHANNEL,
+  type ProcessTrace,
+  SEND_CHANNEL,
+  type SendTrace,
+  STATUS_CHANNEL,
+  type StatusEvent,
+  traced,
+} from './diagnostics.js';
 import { TypedEmitter } from './emitter.js';
 import { MqError, needsAttention, toMqError } from './errors.js';
 import { InFlightSends, type PendingSend } from './in-flight.js';
@@ -17,6 +28,8 @@ export interface QueueHost extends StatusSource {
   attachQueue?(queue: AttachedQueue): void;
   /** Unregisters the queue. */
   detachQueue?(queue: AttachedQueue): void;
+  /** The broker address in use (password redacted), if the connection reports one. */
+  readonly address?: string | undefined;
 }
 
 /**
@@ -37,7 +50,12 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
   /** The package name used in error messages, e.g. `mq/amqp`. */
   protected readonly pkg: string;
   readonly #host: QueueHost;
-  readonly #status = new StatusCell((status) => this.emit('status', status));
+  readonly #status = new StatusCell((status) => {
+    this.emit('status', status);
+    if (STATUS_CHANNEL.hasSubscribers) {
+      STATUS_CHANNEL.publish({ kind: 'queue', source: this, name: this.name, status } satisfies StatusEvent);
+    }
+  });
   #handler: MessageHandler | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
   /** Waits between failed opens: doubling from `reconnectMillis`, reset once the queue is connected. */
@@ -148,6 +166,33 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
         new MqError('SEND_ON_RECEIVER', `[${this.pkg}] queue '${this.name}' is a receiver and cannot send`),
       );
     }
+    if (!traced(SEND_CHANNEL)) return this.#send(payload, checked);
+    const carries = this.carriesMetadata;
+    const context: SendTrace = {
+      queue: this,
+      backend: this.pkg,
+      destination: this.name,
+      broadcast: this.options.broadcast,
+      reliable: this.options.reliable,
+      payloadSize: payload.byteLength,
+      address: this.#host.address,
+      options: { ...checked, headers: { ...checked?.headers } },
+      carriesMetadata: carries,
+    };
+    // Headers the `start` subscribers added go out only where metadata does (and are checked like the app's).
+    return SEND_CHANNEL.tracePromise(() => {
+      let sent = checked;
+      try {
+        if (carries) sent = checkSendOptions(this.pkg, context.options, this.reservedHeaders);
+      } catch (error) {
+        // A rejection, never a throw out of sendMsg().
+        return Promise.reject(error);
+      }
+      return this.#send(payload, sent);
+    }, context);
+  }
+
+  #send(payload: Uint8Array, checked: SendOptions | undefined): Promise<void> {
     if (this.#status.value !== 'connected') {
       return Promise.reject(
         new MqError(
@@ -232,7 +277,7 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
     // promise costs a promise and a place in the count close() waits for: this is the hot path of every receiver.
     let result: unknown;
     try {
-      result = handler(this, message);
+      result = traced(PROCESS_CHANNEL) ? this.#traceHandler(handler, message) : handler(this, message);
     } catch (error) {
       this.#handlerFailed(error);
       return;
@@ -241,6 +286,22 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
     if (result === SETTLED || !isPromiseLike(result)) return;
     this.#running += 1;
     Promise.resolve(result).then(this.#handlerReturned, this.#handlerRejected);
+  }
+
+  /** Runs the handler inside `mq:process` (only while someone listens); a promise of its outcome. */
+  #traceHandler(handler: MessageHandler, message: Message): Promise<void> {
+    const context: ProcessTrace = {
+      queue: this,
+      backend: this.pkg,
+      destination: this.name,
+      broadcast: this.options.broadcast,
+      message,
+      payloadSize: message.payload.byteLength,
+    };
+    const run = (): unknown => handler(this, message);
+    return PROCESS_CHANNEL.tracePromise(async () => {
+      await (context.around ? context.around(run) : run());
+    }, context);
   }
 
   readonly #handlerReturned = (): void => {
@@ -298,6 +359,9 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
   protected reportError(error: MqError): void {
     if (this.#status.value === 'closed') return;
     this.#lastError = error;
+    if (ERROR_CHANNEL.hasSubscribers) {
+      ERROR_CHANNEL.publish({ kind: 'queue', source: this, name: this.name, error } satisfies ErrorEvent);
+    }
     this.emit('error', error);
   }
 

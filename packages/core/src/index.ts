@@ -9,6 +9,16 @@ export {
   type SharedConnectionOptions,
 } from './connection-options.js';
 export { settleWithin, withDeadline } from './deadline.js';
+export {
+  ERROR_CHANNEL,
+  type ErrorEvent,
+  PROCESS_CHANNEL,
+  type ProcessTrace,
+  SEND_CHANNEL,
+  type SendTrace,
+  STATUS_CHANNEL,
+  type StatusEvent,
+} from './diagnostics.js';
 export { type EventMap, TypedEmitter } from './emitter.js';
 export { MqError, type MqErrorCode, type MqErrorOptions, needsAttention, toMqError } from './errors.js';
 export type { PendingSend } from './in-flight.js';

@@ -1,4 +1,10 @@
-import { BaseConnection, BaseQueue, type PendingSend, resolveQueueOptions } from '../src/index.js';
+import {
+  BaseConnection,
+  BaseQueue,
+  type PendingSend,
+  resolveQueueOptions,
+  type SendOptions,
+} from '../src/index.js';
 
 /** A minimal connection class for unit tests of core helpers (its link is never opened). */
 export class MemoryLikeConnection extends BaseConnection {
@@ -106,8 +112,12 @@ export class ScriptedQueue extends BaseQueue {
     return open.promise;
   }
 
-  protected override publish(_payload: Uint8Array, send: PendingSend): undefined {
+  /** The send options handed to the backend with each send, in order. */
+  readonly sentOptions: Array<SendOptions | undefined> = [];
+
+  protected override publish(_payload: Uint8Array, send: PendingSend, options?: SendOptions): undefined {
     this.sends.push(send);
+    this.sentOptions.push(options);
     return undefined;
   }
 

@@ -155,6 +155,12 @@ describe('BaseConnection addresses', () => {
     const closing = conn.close();
     conn.lastOpen.reject(new Error('refused'));
     await closing;
+    // Opened again, it starts over at the first address.
+    conn.connect();
+    expect(conn.address).toBe('x://a');
+    const again = conn.close();
+    conn.lastOpen.resolve();
+    await again;
   });
 
   it('with one address (or none given) stays on it and says nothing of where', async () => {
