@@ -52,7 +52,8 @@ export function deliveryMetadata(raw: amqp.ConsumeMessage): MessageMetadata {
     const out: Record<string, string> = {};
     for (const [name, value] of Object.entries(table)) {
       if (name === 'x-delivery-count' && typeof value === 'number') deliveryCount = value;
-      out[name] = headerText(value);
+      // Defined, not assigned: a name like `__proto__` from another client stays a plain header.
+      Object.defineProperty(out, name, { value: headerText(value), enumerable: true });
     }
     headers = Object.freeze(out);
   }

@@ -48,8 +48,8 @@ export abstract class BaseConnection extends TypedEmitter<ConnectionEvents> impl
   /** The broker addresses, safe to show (passwords redacted), in the order given. */
   readonly #addresses: readonly string[];
   #addressIndex = 0;
-  /** The last failure that needs attention which was reported, so that the same one is not reported again. */
-  #reportedAttention: string | undefined;
+  /** The failures that need attention reported since the last link opened (one per address and failure). */
+  readonly #reportedAttention = new Set<string>();
   #lastError: MqError | undefined;
 
   /**
@@ -180,7 +180,7 @@ export abstract class BaseConnection extends TypedEmitter<ConnectionEvents> impl
         () => {
           if (this.#status.value !== 'connecting') return;
           this.#connectedAt = Date.now();
-          this.#reportedAttention = undefined;
+          this.#reportedAttention.clear();
           this.#lastError = undefined;
           this.#setStatus('connected');
         },
@@ -191,10 +191,10 @@ export abstract class BaseConnection extends TypedEmitter<ConnectionEvents> impl
           this.#nextAddress();
           // A failure retrying cannot fix (wrong password, say) is reported once, until it changes or a link opens.
           const attention = needsAttention(failure) ? `${failure.code} ${failure.message}` : undefined;
-          if (attention === undefined || attention !== this.#reportedAttention) {
+          if (attention === undefined || !this.#reportedAttention.has(attention)) {
             this.reportError(this.#retryNote(failure, delay));
           }
-          this.#reportedAttention = attention;
+          if (attention !== undefined) this.#reportedAttention.add(attention);
           // An `error` listener may have closed the connection meanwhile.
           if (this.#status.value !== 'connecting') return;
           this.#setStatus('disconnected');
@@ -233,8 +233,9 @@ export abstract class BaseConnection extends TypedEmitter<ConnectionEvents> impl
     this.#retryTimer = undefined;
     this.#setStatus('closing');
     this.#backoff.reset();
-    // A connection opened again starts over at its first address.
+    // A connection opened again starts over at its first address, and reports every failure afresh.
     this.#addressIndex = 0;
+    this.#reportedAttention.clear();
     await Promise.allSettled([...this.#queues].map((queue) => queue.close()));
     await this.#opening;
     try {

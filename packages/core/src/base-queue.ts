@@ -180,16 +180,28 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
       carriesMetadata: carries,
     };
     // Headers the `start` subscribers added go out only where metadata does (and are checked like the app's).
-    return SEND_CHANNEL.tracePromise(() => {
-      let sent = checked;
-      try {
-        if (carries) sent = checkSendOptions(this.pkg, context.options, this.reservedHeaders);
-      } catch (error) {
-        // A rejection, never a throw out of sendMsg().
-        return Promise.reject(error);
-      }
-      return this.#send(payload, sent);
-    }, context);
+    return SEND_CHANNEL.tracePromise(
+      () => this.#send(payload, carries ? this.#withInjected(checked, context) : checked),
+      context,
+    );
+  }
+
+  /**
+   * The app's options plus the headers `start` subscribers added, when those pass the same checks; otherwise the
+   * app's options alone: tracing never makes a send fail (a subscriber's header too many, say, is dropped).
+   */
+  #withInjected(checked: SendOptions | undefined, context: SendTrace): SendOptions | undefined {
+    const injected = context.options.headers;
+    if (Object.keys(injected).length === Object.keys(checked?.headers ?? {}).length) return checked;
+    try {
+      return checkSendOptions(
+        this.pkg,
+        { ...checked, headers: { ...injected, ...checked?.headers } },
+        this.reservedHeaders,
+      );
+    } catch {
+      return checked;
+    }
   }
 
   #send(payload: Uint8Array, checked: SendOptions | undefined): Promise<void> {
@@ -298,9 +310,26 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
       message,
       payloadSize: message.payload.byteLength,
     };
-    const run = (): unknown => handler(this, message);
+    // The handler's own outcome is awaited, whatever `around` returns; an `around` that throws before running it
+    // (a subscriber's bug) falls back to running the handler plainly, so the message is never left unhandled.
+    let ran = false;
+    let result: unknown;
+    const run = (): unknown => {
+      ran = true;
+      result = handler(this, message);
+      return result;
+    };
     return PROCESS_CHANNEL.tracePromise(async () => {
-      await (context.around ? context.around(run) : run());
+      const { around } = context;
+      if (around) {
+        try {
+          around(run);
+        } catch (error) {
+          if (ran) throw error;
+        }
+      }
+      if (!ran) run();
+      await result;
     }, context);
   }
 
@@ -464,6 +493,9 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
   async #close(): Promise<void> {
     clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
+    // Opened again, the queue reports every failure afresh and retries quickly at first.
+    this.#reportedAttention = undefined;
+    this.#openBackoff?.reset();
     this.#setStatus('closing');
     await this.#opening;
     await this.#settle(() => this.stopReceiving());

@@ -89,12 +89,12 @@ const NEEDS_ATTENTION: ReadonlySet<MqErrorCode> = new Set<MqErrorCode>([
   'AUTH_FAILED',
   'VHOST_REFUSED',
   'TLS_FAILED',
-  'PROTOCOL_MISMATCH',
 ]);
 
 /**
  * True for a failure that retrying cannot fix by itself (wrong credentials, a vhost or certificate refused, a
  * queue declared with other arguments): core reports such a failure once per change, not on every retry.
+ * `PROTOCOL_MISMATCH` is not one: it is read from a reset, which a broker going down can also cause.
  */
 export function needsAttention(error: MqError): boolean {
   return NEEDS_ATTENTION.has(error.code);

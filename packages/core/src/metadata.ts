@@ -14,7 +14,7 @@ export interface SendOptions {
   correlationId?: string;
   /** The payload's MIME type, e.g. `application/json` (1 to 255 characters). */
   contentType?: string;
-  /** The broker may drop the message once it has waited this long (0 to 2147483647 ms; MQTT rounds up to seconds). */
+  /** The broker may drop the message once it has waited this long (0 to 2147483647 ms; MQTT rounds up to whole seconds, at least 1). */
   expirationMillis?: number;
 }
 
@@ -88,8 +88,9 @@ export function checkSendOptions(
   for (const field of ID_FIELDS) {
     const value = options[field];
     if (value === undefined) continue;
-    if (typeof value !== 'string' || value.length === 0 || value.length > 255)
-      throw bad(`${field} must be a string of 1 to 255 characters, got ${describeValue(value)}`);
+    if (typeof value !== 'string' || value.length === 0 || Buffer.byteLength(value) > 255)
+      throw bad(`${field} must be a string of 1 to 255 bytes (UTF-8), got ${describeValue(value)}`);
+    checkText(value, field, bad);
     out[field] = value;
   }
   const expiration = options.expirationMillis;
@@ -120,8 +121,10 @@ function checkHeaders(
   let bytes = 0;
   const headers: Record<string, string> = {};
   for (const [name, item] of entries) {
-    if (name.length === 0 || name.length > 128)
-      throw bad(`header name must be 1 to 128 characters, got ${describeValue(name)}`);
+    if (name.length === 0 || name.length > 128 || Buffer.byteLength(name) > 255)
+      throw bad(`header name must be 1 to 128 characters and at most 255 bytes, got ${describeValue(name)}`);
+    if (name === '__proto__') throw bad('header name "__proto__" is not allowed');
+    checkText(name, 'header name', bad);
     const lower = name.toLowerCase();
     if (lower.startsWith('mq-') || reserved.has(lower))
       throw bad(
@@ -129,10 +132,27 @@ function checkHeaders(
       );
     if (typeof item !== 'string')
       throw bad(`header ${describeValue(name)} must be a string, got ${describeValue(item)}`);
+    checkText(item, `header ${describeValue(name)}`, bad);
     bytes += Buffer.byteLength(name) + Buffer.byteLength(item);
     headers[name] = item;
   }
   if (bytes > MAX_HEADER_BYTES)
     throw bad(`headers: at most ${MAX_HEADER_BYTES} bytes of names and values, got ${bytes}`);
   return Object.freeze(headers);
+}
+
+/**
+ * Control characters (C0, DEL, C1), Unicode non-characters and unpaired surrogates, which MQTT 5 brokers refuse
+ * in any string (Mosquitto drops the client) and AMQP clients may not expect: refused everywhere, so that metadata
+ * means the same on every backend.
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is its job
+const NOT_TEXT = /[\u0000-\u001f\u007f-\u009f\ufdd0-\ufdef\ufffe\uffff]/;
+
+/** A high surrogate not followed by a low one, or a low one not preceded by a high one: not valid UTF-16. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+function checkText(value: string, what: string, bad: (message: string) => MqError): void {
+  if (NOT_TEXT.test(value) || LONE_SURROGATE.test(value))
+    throw bad(`${what} must be text without control characters, non-characters or unpaired surrogates`);
 }

@@ -204,6 +204,26 @@ describe('failures that need attention', () => {
     await conn.close();
   });
 
+  it('with several addresses, each address reports its refusal once, however the attempts rotate', async () => {
+    const conn = new ScriptedConnection(100, 800, ['x://a', 'x://b', 'x://c']);
+    const errors: MqError[] = [];
+    conn.on('error', (error) => errors.push(error));
+    conn.connect();
+    for (let attempt = 0; attempt < 9; attempt += 1) {
+      conn.lastOpen.reject(new MqError('AUTH_FAILED', `[mq/test] ${conn.address} refused user guest`));
+      const before = conn.opens.length;
+      while (conn.opens.length === before) await vi.advanceTimersByTimeAsync(10);
+    }
+    expect(errors.map((e) => e.message.replace(/;.*/, ''))).toEqual([
+      '[mq/test] x://a refused user guest',
+      '[mq/test] x://b refused user guest',
+      '[mq/test] x://c refused user guest',
+    ]);
+    const closing = conn.close();
+    conn.lastOpen.reject(new Error('refused'));
+    await closing;
+  });
+
   it('a connection reports a refusal once per change, and forgets it once connected', async () => {
     const conn = new ScriptedConnection(100, 800);
     const errors: MqError[] = [];

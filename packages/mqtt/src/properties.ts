@@ -7,7 +7,7 @@ export const MESSAGE_ID_PROPERTY = 'mq-message-id';
 /**
  * mqtt.js publish options for one MQTT 5 send: `qos` plus user properties (the headers, and the message id under
  * {@link MESSAGE_ID_PROPERTY}), `contentType`, `correlationData` (the correlation id, UTF-8) and
- * `messageExpiryInterval` (the expiration, rounded up to whole seconds).
+ * `messageExpiryInterval` (the expiration, rounded up to whole seconds, at least 1).
  */
 export function publishProperties(qos: 0 | 1, options: SendOptions): IClientPublishOptions {
   const userProperties: Record<string, string> = { ...options.headers };
@@ -20,7 +20,8 @@ export function publishProperties(qos: 0 | 1, options: SendOptions): IClientPubl
       ...(options.correlationId === undefined ? {} : { correlationData: Buffer.from(options.correlationId) }),
       ...(options.expirationMillis === undefined
         ? {}
-        : { messageExpiryInterval: Math.ceil(options.expirationMillis / 1000) }),
+        : // MQTT counts whole seconds, and 0 would mean "never expires": at least 1 s.
+          { messageExpiryInterval: Math.max(1, Math.ceil(options.expirationMillis / 1000)) }),
     },
   };
 }
@@ -40,7 +41,8 @@ export function packetMetadata(packet: IPublishPacket, nacks: number): MessageMe
     for (const [name, value] of Object.entries(user)) {
       const text = Array.isArray(value) ? value.join(', ') : String(value);
       if (name === MESSAGE_ID_PROPERTY) messageId = text;
-      else out[name] = text;
+      // Defined, not assigned: a name like `__proto__` from another client stays a plain header.
+      else Object.defineProperty(out, name, { value: text, enumerable: true });
     }
     headers = Object.freeze(out);
   }

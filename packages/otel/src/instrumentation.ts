@@ -8,6 +8,7 @@ import {
   type MeterProvider,
   metrics,
   propagation,
+  ROOT_CONTEXT,
   type Span,
   SpanKind,
   SpanStatusCode,
@@ -197,7 +198,9 @@ export class MqInstrumentation {
           ? {}
           : { 'messaging.message.delivery_count': received.deliveryCount }),
       };
-      const parent = propagation.extract(context.active(), received.headers);
+      // From the root: a message without trace context starts a trace of its own, never a child of whatever
+      // happens to be active when it arrives.
+      const parent = propagation.extract(ROOT_CONTEXT, received.headers);
       const span = this.#tracer.startSpan(
         `process ${run.destination}`,
         { kind: SpanKind.CONSUMER, attributes },
@@ -234,9 +237,19 @@ function failed(flight: Flight, error: unknown): void {
   flight.span.setAttribute('error.type', type);
   flight.span.setStatus({
     code: SpanStatusCode.ERROR,
-    message: error instanceof Error ? error.message : String(error),
+    message: describe(error),
   });
   if (error instanceof Error) flight.span.recordException(error);
+}
+
+/** The error as text; never throws (a subscriber that throws would surface in mq's hot path). */
+function describe(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  try {
+    return String(error);
+  } catch {
+    return 'unprintable error';
+  }
 }
 
 /** The attributes metrics keep: low-cardinality ones only (no message or conversation id, no body size). */

@@ -185,6 +185,12 @@ export const metadataCases: ContractCase[] = [
         [{ expirationMillis: -1 }, 'expirationMillis'],
         [{ expirationMillis: 1.5 }, 'expirationMillis'],
         [{ priority: 5 }, 'priority'],
+        [{ headers: { note: 'two\nlines' } }, 'control characters'],
+        [{ headers: { 'tab\tname': 'x' } }, 'control characters'],
+        [{ contentType: 'text/plain\u0000' }, 'control characters'],
+        [{ headers: { odd: '\ud800' } }, 'unpaired surrogates'],
+        [{ headers: JSON.parse('{"__proto__": "x"}') }, '__proto__'],
+        [{ messageId: 'é'.repeat(200) }, 'messageId'],
       ];
       for (const [options, field] of bad) {
         const error = await checkRejectsCode(
