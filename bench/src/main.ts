@@ -1,5 +1,5 @@
 // pnpm bench [--quick] [--rounds N] [--count N] [--only TEXT] [--clients raw,mq] [--aa] [--raw-quiet-log]
-//            [--json FILE] [--soak N]
+//            [--json FILE] [--soak N] [--otel]
 // Runs each scenario with the raw client and with mq, alternating, several rounds; prints a table of ratios.
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -8,6 +8,7 @@ import type { Driver } from './drivers/driver.js';
 import { mqDriver } from './drivers/mq.js';
 import { rawAmqp } from './drivers/raw-amqp.js';
 import { rawMqttDriver } from './drivers/raw-mqtt.js';
+import { enableOtel } from './otel.js';
 import type { RunResult } from './recorder.js';
 import { modeTable, type ScenarioSummary, summarize, summarizeModes, table, tally } from './report.js';
 import { label, type Scenario, scenarios } from './scenarios.js';
@@ -24,8 +25,12 @@ const { values } = parseArgs({
     clients: { type: 'string', default: 'raw,mq' },
     aa: { type: 'boolean', default: false },
     'raw-quiet-log': { type: 'boolean', default: false },
+    otel: { type: 'boolean', default: false },
   },
 });
+
+// With --otel, mq runs with @mq/otel on (the raw clients are not instrumented): the ratios show its cost.
+if (values.otel) enableOtel();
 
 /** Messages of a round in which the faster client needs at most this long get more (see {@link roundCount}). */
 const ROUND_SECONDS = values.quick ? 0.25 : 1;

@@ -308,6 +308,7 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
       destination: this.name,
       broadcast: this.options.broadcast,
       message,
+      address: this.#host.address,
       payloadSize: message.payload.byteLength,
     };
     // The handler's own outcome is awaited, whatever `around` returns; an `around` that throws before running it

@@ -43,6 +43,8 @@ export interface ProcessTrace {
   readonly broadcast: boolean;
   /** The message handed to the handler (its headers carry what the sender's subscribers added). */
   readonly message: Message;
+  /** The connection's current broker address (password redacted), when the backend reports one. */
+  readonly address: string | undefined;
   /** Payload bytes. */
   readonly payloadSize: number;
   /**

@@ -197,6 +197,7 @@ export class MqInstrumentation {
         ...(received.deliveryCount === undefined
           ? {}
           : { 'messaging.message.delivery_count': received.deliveryCount }),
+        ...serverAttributes(run.address),
       };
       // From the root: a message without trace context starts a trace of its own, never a child of whatever
       // happens to be active when it arrives.

@@ -137,6 +137,7 @@ describe('MqInstrumentation', () => {
       expect(processSpan.attributes).toMatchObject({
         'messaging.operation.type': 'process',
         'messaging.message.id': 'order-1',
+        'server.address': new URL(amqpTestUrl()).hostname,
       });
       expect(seen[0]?.headers.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
     } finally {
