@@ -354,14 +354,24 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
   }
 
   #handlerFailed(error: unknown): void {
-    this.reportError(
-      toMqError(
-        error,
-        'HANDLER_FAILED',
-        `[${this.pkg}] message handler of '${this.name}' failed; message not acked`,
-      ),
+    const failure = toMqError(
+      error,
+      'HANDLER_FAILED',
+      `[${this.pkg}] message handler of '${this.name}' failed; message not acked`,
     );
+    this.reportError(failure);
+    // Nobody hears the error: say so once, on stderr, rather than let a worker stall in silence.
+    if (!this.#warnedUnheard && this.listenerCount('error') === 0 && this.#status.value !== 'closed') {
+      this.#warnedUnheard = true;
+      process.emitWarning(
+        `[${this.pkg}] the message handler of queue '${this.name}' failed and nothing listens for its 'error' events, so the message stays unacked and this is the only notice (${failure.message}). Add queue.on('error', ...) to see every failure.`,
+        'MqHandlerWarning',
+      );
+    }
   }
+
+  /** Whether the one warning about handler failures nobody listens for was given. */
+  #warnedUnheard = false;
 
   /**
    * The backend calls this when its resources die while the connection stays up (e.g. a channel closed by the

@@ -137,3 +137,36 @@ describe('diagnostics channels', () => {
     expect(statuses.length).toBe(before);
   });
 });
+
+describe('a failing handler nobody listens to', () => {
+  it('warns once on the process (MqHandlerWarning), however often it fails, and crashes nothing', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error): void => {
+      if (warning.name === 'MqHandlerWarning') warnings.push(warning);
+    };
+    process.on('warning', onWarning);
+    try {
+      const conn = new MemoryConnection({ uri: `memory://warn-${Math.random().toString(36).slice(2, 10)}` });
+      conn.connect();
+      let runs = 0;
+      const recv = new MemoryQueue({ name: 'unheard', isRecv: true }, conn);
+      recv.setMsgHandler(() => {
+        runs += 1;
+        throw new Error('bug in the handler');
+      });
+      recv.connect();
+      const send = new MemoryQueue({ name: 'unheard', isRecv: false }, conn);
+      send.connect();
+      await waitForStatus(send, 'connected');
+      for (let i = 0; i < 3; i += 1) await send.sendMsg(Buffer.from(`m${i}`));
+      await expect.poll(() => runs).toBe(3);
+      await expect.poll(() => warnings.length).toBe(1);
+      expect(warnings[0]?.message).toMatch(
+        /the message handler of queue 'unheard' failed and nothing listens for its 'error' events.*bug in the handler/,
+      );
+      await conn.close();
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+});
