@@ -15,8 +15,8 @@ import {
 import { TypedEmitter } from './emitter.js';
 import { MqError, needsAttention, toMqError } from './errors.js';
 import { InFlightSends, type PendingSend } from './in-flight.js';
-import { SETTLED } from './message.js';
-import { checkSendOptions, hasMetadata, NO_HEADERS, type SendOptions } from './metadata.js';
+import { type DeliveredMessage, SETTLED, settledBy } from './message.js';
+import { checkSendOptions, hasMetadata, type SendOptions } from './metadata.js';
 import { checkHandler, checkPayload, type ResolvedQueueOptions } from './options.js';
 import { type Status, StatusCell } from './status.js';
 import type { Message, MessageHandler, Queue, QueueEvents } from './types.js';
@@ -283,7 +283,11 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
     if (!handler) return;
     const message =
       incoming.headers === undefined || incoming.redelivered === undefined
-        ? withMetadataDefaults(incoming)
+        ? settledBy(
+            incoming,
+            () => incoming.ack(),
+            () => incoming.nack(),
+          )
         : (incoming as Message);
     // The handler runs synchronously, as it would inside an async wrapper, but only a handler that returns a
     // promise costs a promise and a place in the count close() waits for: this is the hot path of every receiver.
@@ -539,23 +543,3 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
 }
 
 const NO_RESERVED_HEADERS: ReadonlySet<string> = new Set();
-
-/** What a backend hands to `deliver()`: a {@link Message}, whose metadata fields a backend written before them may lack. */
-export type DeliveredMessage = Omit<Message, 'headers' | 'redelivered'> &
-  Partial<Pick<Message, 'headers' | 'redelivered'>>;
-
-/** `message` with `{}` headers and `redelivered: false` where it has none; its ack and nack are its own. */
-function withMetadataDefaults(message: DeliveredMessage): Message {
-  return {
-    payload: message.payload,
-    headers: message.headers ?? NO_HEADERS,
-    messageId: message.messageId,
-    correlationId: message.correlationId,
-    contentType: message.contentType,
-    timestamp: message.timestamp,
-    redelivered: message.redelivered ?? false,
-    deliveryCount: message.deliveryCount,
-    ack: () => message.ack(),
-    nack: () => message.nack(),
-  };
-}

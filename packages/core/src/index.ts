@@ -1,6 +1,6 @@
 export { Backoff, type BackoffSettings } from './backoff.js';
 export { type AttachedQueue, BaseConnection, STABLE_LINK_MILLIS } from './base-connection.js';
-export { BaseQueue, type DeliveredMessage, type QueueHost } from './base-queue.js';
+export { BaseQueue, type QueueHost } from './base-queue.js';
 export {
   CONNECTION_OPTION_KEYS,
   type ConnectionOptionsSpec,
@@ -23,7 +23,7 @@ export { type EventMap, TypedEmitter } from './emitter.js';
 export { MqError, type MqErrorCode, type MqErrorOptions, needsAttention, toMqError } from './errors.js';
 export type { PendingSend } from './in-flight.js';
 export { classifyLinkError, isLinkReset } from './link-errors.js';
-export { SETTLED, SettleOnceMessage } from './message.js';
+export { type DeliveredMessage, SETTLED, SettleOnceMessage } from './message.js';
 export {
   checkSendOptions,
   hasMetadata,

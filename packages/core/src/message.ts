@@ -61,3 +61,31 @@ export class SettleOnceMessage implements Message {
     return this.#settle(requeue);
   }
 }
+
+/** What a backend hands to `deliver()`: a {@link Message}, whose metadata fields a backend written before them may lack. */
+export type DeliveredMessage = Omit<Message, 'headers' | 'redelivered'> &
+  Partial<Pick<Message, 'headers' | 'redelivered'>>;
+
+/**
+ * A copy of `message` (its payload and every metadata field, `{}` headers and `redelivered: false` where it has
+ * none) whose `ack()` and `nack()` are `ack` and `nack`.
+ * @internal
+ */
+export function settledBy(
+  message: DeliveredMessage,
+  ack: () => Promise<void>,
+  nack: () => Promise<void>,
+): Message {
+  return {
+    payload: message.payload,
+    headers: message.headers ?? NO_HEADERS,
+    messageId: message.messageId,
+    correlationId: message.correlationId,
+    contentType: message.contentType,
+    timestamp: message.timestamp,
+    redelivered: message.redelivered ?? false,
+    deliveryCount: message.deliveryCount,
+    ack,
+    nack,
+  };
+}

@@ -1,4 +1,5 @@
 import { MqError } from '../errors.js';
+import { settledBy } from '../message.js';
 import type { Status } from '../status.js';
 import type { Connection, Message, Queue, QueueOptions } from '../types.js';
 import { type StatusSource, waitForStatus } from '../wait.js';
@@ -151,18 +152,11 @@ export class Collector {
       );
       return promise;
     };
-    return {
-      payload: message.payload,
-      headers: message.headers,
-      messageId: message.messageId,
-      correlationId: message.correlationId,
-      contentType: message.contentType,
-      timestamp: message.timestamp,
-      redelivered: message.redelivered,
-      deliveryCount: message.deliveryCount,
-      ack: () => record('ack', () => message.ack()),
-      nack: () => record('nack', () => message.nack()),
-    };
+    return settledBy(
+      message,
+      () => record('ack', () => message.ack()),
+      () => record('nack', () => message.nack()),
+    );
   }
 
   #wakeAll(): void {
