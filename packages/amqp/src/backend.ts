@@ -21,6 +21,10 @@ export const amqpBackend: Backend = defineBackend({
     sameConnectionReceivers: true,
     // SendOptions map to AMQP basic properties and the headers table.
     metadata: true,
+    // Retries go behind the others, dead letters to a durable queue: copies confirmed, then the original acked
+    // (a drop in between hands out the original again: at least once).
+    deadLetter: true,
+    movesExactlyOnce: false,
   },
   createConnection: (options) => new AmqpConnection(options as AmqpConnectionOptions),
   createQueue: (options, connection) =>

@@ -20,6 +20,25 @@ export const RESERVED_HEADERS: ReadonlySet<string> = new Set([
 ]);
 
 /**
+ * `headers` without those RabbitMQ gives a meaning to (a copy the failure policy publishes must not carry a
+ * quorum queue's `x-delivery-count`, say).
+ */
+export function withoutReserved(
+  headers: Readonly<Record<string, string>> | undefined,
+): Readonly<Record<string, string>> | undefined {
+  if (headers === undefined) return undefined;
+  const names = Object.keys(headers);
+  if (!names.some((name) => RESERVED_HEADERS.has(name.toLowerCase()))) return headers;
+  const kept: Record<string, string> = {};
+  for (const name of names) {
+    if (!RESERVED_HEADERS.has(name.toLowerCase())) {
+      Object.defineProperty(kept, name, { value: headers[name], enumerable: true });
+    }
+  }
+  return kept;
+}
+
+/**
  * amqplib's publish options for one send: the queue's own (`deliveryMode`) plus the standard basic properties
  * and the headers table; `base` itself when there is no metadata (the hot path allocates nothing).
  */

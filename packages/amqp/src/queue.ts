@@ -1,6 +1,7 @@
 import {
   BaseQueue,
   DEFAULT_PREFETCH,
+  type Message,
   MqError,
   ownConnection,
   type PendingSend,
@@ -13,9 +14,9 @@ import type * as amqp from 'amqplib';
 import { isBrokerNack } from './amqplib-internals.js';
 import { AmqpConnection } from './connection.js';
 import { type AmqpQueueOptions, PKG, resolveAmqpQueueOptions } from './options.js';
-import { deliveryMetadata, publishOptions, RESERVED_HEADERS } from './properties.js';
+import { deliveryMetadata, publishOptions, RESERVED_HEADERS, withoutReserved } from './properties.js';
 import { QueueChannel } from './queue-channel.js';
-import { declare, declareError, route, type Topology } from './topology.js';
+import { deadLetterTopology, declare, declareError, route, type Topology } from './topology.js';
 
 /**
  * Frames amqplib buffers per channel before `publish()` returns false and sends wait for 'drain': amqplib's own
@@ -23,6 +24,9 @@ import { declare, declareError, route, type Topology } from './topology.js';
  * best-effort sends 2-2.7x slower than amqplib's (a 'drain' round trip every 128 frames; `pnpm bench` sends/s).
  */
 const WRITE_BUFFER_FRAMES = 1024;
+
+/** The failure policy's copies (retries, dead letters) are persistent: a broker restart must not lose them. */
+const COPY_OPTIONS: amqp.Options.Publish = Object.freeze({ deliveryMode: 2 });
 
 /**
  * A sender or receiver on an {@link AmqpConnection}, on its own channel. Unicast maps to a durable queue,
@@ -72,7 +76,8 @@ export class AmqpQueue extends BaseQueue {
     if (!model) {
       throw new MqError('NOT_CONNECTED', `[${PKG}] connection lost before queue '${this.name}' opened`);
     }
-    const confirm = this.options.reliable && !this.isRecv;
+    // Receivers too: the failure policy's copies (retries, dead letters) are confirmed before the original is acked.
+    const confirm = this.isRecv || this.options.reliable;
     const channelOptions = { highWaterMark: WRITE_BUFFER_FRAMES };
     const channel = confirm
       ? await model.createConfirmChannel(channelOptions)
@@ -81,6 +86,8 @@ export class AmqpQueue extends BaseQueue {
     try {
       await this.#dropStaleTemp(channel, model);
       const queue = await declare(channel, this.#topology);
+      const { deadLetter } = this.options.failure;
+      if (deadLetter !== undefined) await declare(channel, deadLetterTopology(deadLetter));
       if (this.isRecv && queue !== undefined) {
         if (this.options.broadcast) link.ownTempQueue(queue);
         await channel.prefetch(this.options.prefetch ?? DEFAULT_PREFETCH);
@@ -112,6 +119,43 @@ export class AmqpQueue extends BaseQueue {
   /** Header names RabbitMQ gives a meaning to. */
   protected override get reservedHeaders(): ReadonlySet<string> {
     return RESERVED_HEADERS;
+  }
+
+  /** Retries go to the tail of the queue (the temporary queue of a broadcast receiver): the others go first. */
+  protected override get requeuesBehind(): boolean {
+    return true;
+  }
+
+  /** The dead-letter queue is a durable queue of the default exchange, declared when the receiver opens. */
+  protected override get deadLetters(): boolean {
+    return true;
+  }
+
+  protected override republish(
+    to: string | undefined,
+    message: Message,
+    send: PendingSend,
+    options: SendOptions,
+  ): void {
+    const link = this.#link;
+    const routingKey = to ?? (this.options.broadcast ? link?.tempQueue : this.name);
+    if (!link || link.closed || routingKey === undefined) {
+      send.reject(this.#lost('the channel is gone; copy not published'));
+      return;
+    }
+    const headers = withoutReserved(options.headers);
+    const publish = publishOptions(COPY_OPTIONS, headers === undefined ? options : { ...options, headers });
+    try {
+      (link.channel as amqp.ConfirmChannel).publish(
+        '',
+        routingKey,
+        message.payload,
+        publish,
+        (error: unknown) => this.#confirmed(send, error),
+      );
+    } catch (error) {
+      send.reject(this.#lost('the channel closed; copy not published', error));
+    }
   }
 
   protected override publish(payload: Uint8Array, send: PendingSend, options?: SendOptions): void {

@@ -16,6 +16,11 @@ export interface Topology {
   deliveryLimit: number | undefined;
 }
 
+/** The topology of a dead-letter queue: a classic durable queue, as an mq unicast sender declares it. */
+export function deadLetterTopology(name: string): Topology {
+  return { broadcast: false, isRecv: false, name, queueType: 'classic', deliveryLimit: undefined };
+}
+
 /** The `x-` arguments of a unicast queue: none for a classic one (general-mq's topology), else its type and limit. */
 export function queueArguments(topology: Topology): Record<string, unknown> | undefined {
   if (topology.queueType === 'classic') return undefined;

@@ -14,12 +14,14 @@ import {
 } from './diagnostics.js';
 import { TypedEmitter } from './emitter.js';
 import { MqError, needsAttention, toMqError } from './errors.js';
+import { FailurePolicy } from './failure-policy.js';
 import { InFlightSends, type PendingSend } from './in-flight.js';
-import { type DeliveredMessage, SETTLED, settledBy } from './message.js';
+import { type DeliveredMessage, SETTLED, SettleOnceMessage } from './message.js';
+import { MessageStream } from './message-stream.js';
 import { checkSendOptions, hasMetadata, type SendOptions } from './metadata.js';
 import { checkHandler, checkPayload, type ResolvedQueueOptions } from './options.js';
 import { type Status, StatusCell } from './status.js';
-import type { Message, MessageHandler, Queue, QueueEvents } from './types.js';
+import type { Message, MessageHandler, MessagesOptions, Queue, QueueEvents } from './types.js';
 import type { StatusSource } from './wait.js';
 
 /** The connection side a {@link BaseQueue} relies on: its status, and (optionally) queue attachment. */
@@ -71,6 +73,8 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
   #running = 0;
   #idle: Array<() => void> = [];
   readonly #sends: InFlightSends;
+  /** What a receiver does when a handler fails; undefined on a sender. */
+  readonly #policy: FailurePolicy | undefined;
 
   /** `options` must already be validated (see `resolveQueueOptions`). */
   protected constructor(pkg: string, options: ResolvedQueueOptions, host: QueueHost) {
@@ -86,6 +90,18 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
           `[${pkg}] send on '${options.name}' not confirmed within ${options.sendTimeoutMillis} ms (sendTimeoutMillis): the broker may or may not have it`,
         ),
     );
+    const queue = this;
+    this.#policy = options.isRecv
+      ? new FailurePolicy(options.failure, {
+          pkg,
+          name: options.name,
+          get requeuesBehind() {
+            return queue.requeuesBehind;
+          },
+          republish: (to, message, sendOptions) => this.#republish(to, message, sendOptions),
+          report: (error) => this.#reportHandlerError(error),
+        })
+      : undefined;
   }
 
   /** The queue name. */
@@ -124,6 +140,14 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
         `[${this.pkg}] queue '${this.name}' is a receiver: call setMsgHandler() before connect()`,
       );
     }
+    const { deadLetter } = this.options.failure;
+    if (deadLetter !== undefined && !this.deadLetters) {
+      throw new MqError(
+        'UNSUPPORTED',
+        `[${this.pkg}] queue '${this.name}' cannot move messages to a dead-letter queue (deadLetter '${deadLetter}')${this.deadLetterHint}`,
+      );
+    }
+    this.#policy?.restart();
     this.#host.attachQueue?.(this);
     this.#host.on('status', this.#onHostStatus);
     this.#setStatus('connecting');
@@ -137,6 +161,57 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
       this.#closing = undefined;
     });
     return this.#closing;
+  }
+
+  /**
+   * A closed receiver without handler, connected, its messages yielded to a `for await` loop: see
+   * {@link Queue.messages}.
+   */
+  messages(options: MessagesOptions = {}): AsyncIterableIterator<Message> {
+    if (!this.isRecv) {
+      throw new MqError(
+        'HANDLER_ON_SENDER',
+        `[${this.pkg}] queue '${this.name}' is a sender: messages() is for receivers (isRecv: true)`,
+      );
+    }
+    if (typeof options !== 'object' || options === null) {
+      throw new MqError(
+        'INVALID_ARGUMENT',
+        `[${this.pkg}] messages() options must be an object, got ${String(options)}`,
+      );
+    }
+    const { signal } = options;
+    if (signal !== undefined && !(signal instanceof AbortSignal)) {
+      throw new MqError('INVALID_ARGUMENT', `[${this.pkg}] messages() options.signal must be an AbortSignal`);
+    }
+    if (this.#handler || this.#status.value !== 'closed') {
+      throw new MqError(
+        'INVALID_ARGUMENT',
+        `[${this.pkg}] queue '${this.name}': messages() takes a closed receiver without handler (it sets its own and connects); this one ${this.#handler ? 'has a handler' : `is ${this.#status.value}`}`,
+      );
+    }
+    const stream = new MessageStream(
+      {
+        pkg: this.pkg,
+        name: this.name,
+        close: () => this.close(),
+        subscribe: (onStatus, onError) => {
+          this.on('status', onStatus).on('error', onError);
+          return () => this.off('status', onStatus).off('error', onError);
+        },
+      },
+      signal,
+    );
+    this.#handler = (_queue, message) => stream.push(message);
+    if (signal?.aborted) return stream;
+    try {
+      this.connect();
+    } catch (error) {
+      this.#handler = undefined;
+      void stream.return();
+      throw error;
+    }
+    return stream;
   }
 
   /** Same as `close()`, for `await using`. */
@@ -254,6 +329,59 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
   }
 
   /**
+   * True when `republish(undefined, ...)` puts a copy of a received message behind the messages already waiting
+   * for this receiver (AMQP: the tail of its queue): the failure policy then retries by republishing, so that the
+   * others go first. False (the default): it waits out the delay holding the message, then nacks it.
+   */
+  protected get requeuesBehind(): boolean {
+    return false;
+  }
+
+  /** True when `republish(queue, ...)` reaches the unicast queue `queue`, so that `deadLetter` can be offered. */
+  protected get deadLetters(): boolean {
+    return false;
+  }
+
+  /** Said after the `UNSUPPORTED` of a receiver given `deadLetter` where it cannot have one. */
+  protected get deadLetterHint(): string {
+    return '';
+  }
+
+  /**
+   * For the failure policy: publishes a copy of `message` (its payload, with `options`' metadata) to this
+   * receiver's own source (`to` undefined: its unicast queue, or its own broadcast subscription) or to the
+   * unicast queue `to`, and settles `send` once the broker has taken it (confirmed), as `publish()` does; core
+   * acks the original only then. Default: rejects with `UNSUPPORTED` (see `requeuesBehind`, `deadLetters`).
+   */
+  protected republish(
+    to: string | undefined,
+    _message: Message,
+    send: PendingSend,
+    _options: SendOptions,
+  ): void {
+    send.reject(
+      new MqError('UNSUPPORTED', `[${this.pkg}] queue '${this.name}' cannot republish to ${to ?? 'itself'}`),
+    );
+  }
+
+  /** A tracked, deadline-bound republish (see `republish()`), on a queue that is connected or closing. */
+  #republish(to: string | undefined, message: SettleOnceMessage, options: SendOptions): Promise<void> {
+    const status = this.#status.value;
+    if (status !== 'connected' && status !== 'closing') {
+      return Promise.reject(
+        new MqError('NOT_CONNECTED', `[${this.pkg}] queue '${this.name}' is ${status}: cannot republish`),
+      );
+    }
+    const send = this.#sends.begin();
+    try {
+      this.republish(to, message, send, options);
+    } catch (error) {
+      send.reject(toMqError(error, 'BROKER', `[${this.pkg}] republishing on '${this.name}' failed`));
+    }
+    return this.#sends.watch(send);
+  }
+
+  /**
    * Rejects every send still waiting for the broker with `error`: call it when what carries them is gone while
    * the connection stays up (a channel the broker closed, say). A dropped connection does it by itself.
    */
@@ -275,34 +403,47 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
   protected onLinkDown(): void {}
 
   /**
-   * The backend calls this for each received message; the handler runs and is tracked for `close()`. A message
-   * without `headers` or `redelivered` (from a backend written before metadata existed) gets `{}` and `false`.
+   * The backend calls this for each received message; the failure policy admits it (a retried copy may wait for
+   * its time, one delivered `maxDeliveries` times is given up on), then the handler runs and is tracked for
+   * `close()`. A message without `headers` or `redelivered` (from a backend written before metadata existed)
+   * gets `{}` and `false`.
    */
   protected deliver(incoming: DeliveredMessage): void {
+    const policy = this.#policy;
+    if (!this.#handler || !policy) return;
+    const message =
+      incoming instanceof SettleOnceMessage
+        ? incoming
+        : new SettleOnceMessage(
+            incoming.payload,
+            (requeue) => (requeue ? incoming.nack() : incoming.ack()),
+            incoming,
+          );
+    if (policy.passes(message)) this.#run(message);
+    else policy.admit(message, this.#run);
+  }
+
+  /** Runs the handler on one message. */
+  readonly #run = (message: SettleOnceMessage): void => {
     const handler = this.#handler;
     if (!handler) return;
-    const message =
-      incoming.headers === undefined || incoming.redelivered === undefined
-        ? settledBy(
-            incoming,
-            () => incoming.ack(),
-            () => incoming.nack(),
-          )
-        : (incoming as Message);
     // The handler runs synchronously, as it would inside an async wrapper, but only a handler that returns a
     // promise costs a promise and a place in the count close() waits for: this is the hot path of every receiver.
     let result: unknown;
     try {
       result = traced(PROCESS_CHANNEL) ? this.#traceHandler(handler, message) : handler(this, message);
     } catch (error) {
-      this.#handlerFailed(error);
+      this.#handlerFailed(message, error);
       return;
     }
     // SETTLED (e.g. `return message.ack()` with nothing left to do) is already done: nothing to track.
     if (result === SETTLED || !isPromiseLike(result)) return;
     this.#running += 1;
-    Promise.resolve(result).then(this.#handlerReturned, this.#handlerRejected);
-  }
+    Promise.resolve(result).then(this.#handlerReturned, (error: unknown) => {
+      this.#handlerReturned();
+      this.#handlerFailed(message, error);
+    });
+  };
 
   /** Runs the handler inside `mq:process` (only while someone listens); a promise of its outcome. */
   #traceHandler(handler: MessageHandler, message: Message): Promise<void> {
@@ -346,29 +487,29 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
     for (const wake of waiters) wake();
   };
 
-  readonly #handlerRejected = (error: unknown): void => {
-    this.#handlerReturned();
-    this.#handlerFailed(error);
-  };
-
   /** Resolves once no handler is running. */
   #handlersIdle(): Promise<void> {
     if (this.#running === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idle.push(resolve));
   }
 
-  #handlerFailed(error: unknown): void {
-    const failure = toMqError(
-      error,
-      'HANDLER_FAILED',
-      `[${this.pkg}] message handler of '${this.name}' failed; message not acked`,
-    );
+  #handlerFailed(message: SettleOnceMessage, error: unknown): void {
+    this.#policy?.failed(message, error, `[${this.pkg}] message handler of '${this.name}' failed`);
+  }
+
+  /** Reports a failure of the policy's; the first handler failure nobody hears is also printed, once. */
+  #reportHandlerError(failure: MqError): void {
     this.reportError(failure);
-    // Nobody hears the error: say so once, on stderr, rather than let a worker stall in silence.
-    if (!this.#warnedUnheard && this.listenerCount('error') === 0 && this.#status.value !== 'closed') {
+    // Nobody hears the error: say so once, on stderr, rather than let a worker fail in silence.
+    if (
+      failure.code === 'HANDLER_FAILED' &&
+      !this.#warnedUnheard &&
+      this.listenerCount('error') === 0 &&
+      this.#status.value !== 'closed'
+    ) {
       this.#warnedUnheard = true;
       process.emitWarning(
-        `[${this.pkg}] the message handler of queue '${this.name}' failed and nothing listens for its 'error' events, so the message stays unacked and this is the only notice (${failure.message}). Add queue.on('error', ...) to see every failure.`,
+        `[${this.pkg}] the message handler of queue '${this.name}' failed and nothing listens for its 'error' events, so this is the only notice (${failure.message}). Add queue.on('error', ...) to see every failure.`,
         'MqHandlerWarning',
       );
     }
@@ -512,10 +653,12 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
     this.#reportedAttention = undefined;
     this.#openBackoff?.reset();
     this.#setStatus('closing');
+    // Messages waiting for a retry or a held copy's time stay unacked: the broker hands them out again.
+    this.#policy?.stop();
     await this.#opening;
     await this.#settle(() => this.stopReceiving());
-    while (this.#running > 0 || this.#sends.size > 0) {
-      await Promise.all([this.#handlersIdle(), this.#sends.allSettled()]);
+    while (this.#running > 0 || this.#sends.size > 0 || this.#policy?.moving) {
+      await Promise.all([this.#handlersIdle(), this.#sends.allSettled(), this.#policy?.idle()]);
     }
     await this.#settle(() => this.release());
     this.#host.off('status', this.#onHostStatus);

@@ -22,8 +22,15 @@ export type MqErrorCode =
   | 'REJECTED'
   /** An ack or nack could not be delivered (for example its channel has died; the broker will redeliver). */
   | 'ACK_FAILED'
-  /** A message handler threw or rejected; the message was not acked. */
+  /**
+   * A message handler threw or rejected, or did not settle its message within `ackTimeoutMillis`; the message is
+   * retried as the receiver's failure policy says (see `retryDelayMillis`).
+   */
   | 'HANDLER_FAILED'
+  /** A message reached `maxDeliveries` and was moved to the receiver's `deadLetter` queue. */
+  | 'DEAD_LETTERED'
+  /** A message reached `maxDeliveries` on a receiver without `deadLetter`, and was acked and dropped. */
+  | 'DROPPED'
   /** The broker or the client library reported a failure (channel closed, ...) that no other code names. */
   | 'BROKER'
   /** The broker is not reachable: connection refused, no such host, no answer within `connectTimeoutMillis`. */

@@ -21,6 +21,11 @@ export {
 } from './diagnostics.js';
 export { type EventMap, TypedEmitter } from './emitter.js';
 export { MqError, type MqErrorCode, type MqErrorOptions, needsAttention, toMqError } from './errors.js';
+export {
+  DEFAULT_RETRY_DELAY_MILLIS,
+  type FailurePolicyOptions,
+  MAX_DELIVERIES_LIMIT,
+} from './failure-options.js';
 export type { PendingSend } from './in-flight.js';
 export { classifyLinkError, isLinkReset } from './link-errors.js';
 export { type DeliveredMessage, SETTLED, SettleOnceMessage } from './message.js';
@@ -33,6 +38,7 @@ export {
   NO_HEADERS,
   type SendOptions,
 } from './metadata.js';
+export { MQ_HEADERS, replayOptions } from './mq-headers.js';
 export {
   checkHandler,
   checkPayload,
@@ -72,6 +78,7 @@ export type {
   ConnectionOptions,
   Message,
   MessageHandler,
+  MessagesOptions,
   Observable,
   Queue,
   QueueEvents,

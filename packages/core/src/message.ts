@@ -1,4 +1,5 @@
 import { type MessageMetadata, NO_HEADERS } from './metadata.js';
+import { republishedDeliveries } from './mq-headers.js';
 import type { Message } from './types.js';
 
 /**
@@ -25,12 +26,13 @@ export class SettleOnceMessage implements Message {
   readonly contentType: string | undefined;
   /** Milliseconds since the epoch, when the sender or broker set one. */
   readonly timestamp: number | undefined;
-  /** True when this is known not to be the first delivery. */
+  /** True when this is known not to be the first delivery (also for a copy mq's failure policy retried). */
   readonly redelivered: boolean;
-  /** Earlier deliveries, when the broker counts them. */
+  /** Earlier deliveries, when known: the broker's count, plus those before a retried copy was published. */
   readonly deliveryCount: number | undefined;
   readonly #settle: (requeue: boolean) => Promise<void>;
   #settled = false;
+  #onSettle: (() => void) | undefined;
 
   /** `settle(false)` acks, `settle(true)` nacks (asks for redelivery); `meta` is what the broker said of it. */
   constructor(payload: Buffer, settle: (requeue: boolean) => Promise<void>, meta?: MessageMetadata) {
@@ -41,8 +43,21 @@ export class SettleOnceMessage implements Message {
     this.correlationId = meta?.correlationId;
     this.contentType = meta?.contentType;
     this.timestamp = meta?.timestamp;
-    this.redelivered = meta?.redelivered ?? false;
-    this.deliveryCount = meta?.deliveryCount;
+    const before = republishedDeliveries(meta?.headers);
+    if (before === undefined) {
+      this.redelivered = meta?.redelivered ?? false;
+      this.deliveryCount = meta?.deliveryCount;
+    } else {
+      // A copy the failure policy published: its own deliveries (the broker's count, or at least one when
+      // redelivered) come on top of those before it was published.
+      this.redelivered = true;
+      this.deliveryCount = before + (meta?.deliveryCount ?? (meta?.redelivered ? 1 : 0));
+    }
+  }
+
+  /** True once `ack()` or `nack()` was called. */
+  get settled(): boolean {
+    return this.#settled;
   }
 
   /** Tells the broker the message is done with. */
@@ -55,9 +70,22 @@ export class SettleOnceMessage implements Message {
     return this.#once(true);
   }
 
+  /**
+   * Calls `listener` once, at the first `ack()` or `nack()` (for core's failure policy: one listener at a time).
+   * @internal
+   */
+  onceSettled(listener: (() => void) | undefined): void {
+    this.#onSettle = listener;
+  }
+
   #once(requeue: boolean): Promise<void> {
     if (this.#settled) return SETTLED;
     this.#settled = true;
+    if (this.#onSettle) {
+      const listener = this.#onSettle;
+      this.#onSettle = undefined;
+      listener();
+    }
     return this.#settle(requeue);
   }
 }

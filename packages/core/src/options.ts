@@ -1,4 +1,5 @@
 import { MqError } from './errors.js';
+import { type FailurePolicyOptions, readFailurePolicy } from './failure-options.js';
 import type { QueueOptions } from './types.js';
 
 /** The rule every queue name follows: lower-case ASCII words of `[a-z0-9_-]` joined by single dots. */
@@ -16,6 +17,11 @@ export const QUEUE_OPTION_KEYS = [
   'reconnectMillis',
   'sendTimeoutMillis',
   'prefetch',
+  // The failure policy's (see failure-options.ts), listed here so that no module cycle is read at load time.
+  'retryDelayMillis',
+  'maxDeliveries',
+  'deadLetter',
+  'ackTimeoutMillis',
 ] as const;
 
 /** The shared queue options after validation, defaults filled in. */
@@ -34,6 +40,8 @@ export interface ResolvedQueueOptions {
   sendTimeoutMillis: number;
   /** See {@link QueueOptions.prefetch}: {@link DEFAULT_PREFETCH} for a receiver that gave none, `undefined` for a sender. */
   prefetch: number | undefined;
+  /** A receiver's failure policy (`retryDelayMillis`, `maxDeliveries`, `deadLetter`, `ackTimeoutMillis`); nothing for a sender. */
+  failure: FailurePolicyOptions;
 }
 
 /** The longest delay Node's timers take (2^31 - 1 ms, about 24.8 days): a longer one fires at once. */
@@ -188,6 +196,7 @@ export function resolveQueueOptions(
     reconnectMillis: readMillis(pkg, opts, 'reconnectMillis', 1000),
     sendTimeoutMillis: readMillis(pkg, opts, 'sendTimeoutMillis', 30_000),
     prefetch,
+    failure: readFailurePolicy(pkg, opts, name, isRecv),
   };
 }
 

@@ -49,6 +49,19 @@ export interface Capabilities {
    * @default false
    */
   metadata?: boolean;
+  /**
+   * Receivers take `deadLetter`: a message given up on after `maxDeliveries` is published, confirmed, to that
+   * unicast queue before the original is acked (the queue's `republish()`); false: `deadLetter` is refused with
+   * `UNSUPPORTED` (`maxDeliveries` alone, which drops, works everywhere). Optional (added after SPI version 1).
+   * @default false
+   */
+  deadLetter?: boolean;
+  /**
+   * A retried or dead-lettered message is moved exactly once, also when the link drops between its copy and
+   * the ack of the original; false: at least once (the original comes again beside its copy). Optional.
+   * @default false
+   */
+  movesExactlyOnce?: boolean;
 }
 
 /** The object a backend package exports for the testkit and for scheme-based selection. */
@@ -80,6 +93,9 @@ const CAPABILITY_KEYS: readonly (keyof Capabilities)[] = [
 const OPTIONAL_CAPABILITY_KEYS: readonly (keyof Capabilities)[] = [
   'sameConnectionReceivers',
   'multipleAddresses',
+  'metadata',
+  'deadLetter',
+  'movesExactlyOnce',
 ];
 
 /**
@@ -142,6 +158,12 @@ export function defineBackend(backend: Backend): Backend {
         throw new MqError(
           'UNSUPPORTED',
           `[${backend.name}] broadcast queues are not supported by this backend (capability broadcast is false): use a unicast queue`,
+        );
+      }
+      if (!capabilities.deadLetter && options?.isRecv === true && options.deadLetter !== undefined) {
+        throw new MqError(
+          'UNSUPPORTED',
+          `[${backend.name}] dead-letter queues are not supported by this backend (capability deadLetter is false): drop deadLetter (maxDeliveries alone drops the message)`,
         );
       }
       return createQueue.call(backend, options, connection);

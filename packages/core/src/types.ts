@@ -72,7 +72,8 @@ export interface Message {
 
 /**
  * Called for each received message. A handler that throws or rejects does not crash anything: the queue emits
- * an `error` (code `HANDLER_FAILED`) and the message stays unacked.
+ * an `error` (code `HANDLER_FAILED`) and retries the message as its `retryDelayMillis`, `maxDeliveries` and
+ * `deadLetter` say (unless the handler settled it before failing).
  */
 export type MessageHandler = (queue: Queue, message: Message) => void | Promise<void>;
 
@@ -99,6 +100,20 @@ export interface Queue extends Observable<QueueEvents>, AsyncDisposable {
    * taken it. Network backends do not copy `payload`: do not change it afterwards.
    */
   sendMsg(payload: Uint8Array, options?: SendOptions): Promise<void>;
+  /**
+   * The alternative to `setMsgHandler()` on a closed receiver without handler: connects it and yields each
+   * message, to be acked or nacked by the loop (the failure policy's `ackTimeoutMillis` applies). Ending the
+   * loop (`break`), aborting `options.signal` (the loop then throws `ABORTED`) or a queue error that retrying
+   * cannot fix (which the loop throws) closes the receiver, leaving the messages not acked to be redelivered;
+   * `close()` ends it. At most `prefetch` messages wait unacked, on backends with capability `prefetch`.
+   */
+  messages(options?: MessagesOptions): AsyncIterableIterator<Message>;
+}
+
+/** Options of {@link Queue.messages}. */
+export interface MessagesOptions {
+  /** Aborting it ends the iteration (with `ABORTED`) and closes the receiver. */
+  signal?: AbortSignal;
 }
 
 /** Options every backend's queues take. */
@@ -136,6 +151,36 @@ export interface QueueOptions {
    * @default 100
    */
   prefetch?: number;
+  /**
+   * Receivers only: when a handler throws, rejects or (with `ackTimeoutMillis`) does not settle its message in
+   * time, the message is handed out again no sooner than this many milliseconds later, behind the messages
+   * already waiting where the backend can put it there (`0`: at once). `false` keeps the message unacked, as
+   * mq did before 0.1, for apps that settle messages later on purpose: it comes again only once the receiver
+   * closes or its link drops.
+   * @default 1000
+   */
+  retryDelayMillis?: number | false;
+  /**
+   * Receivers only: a message handed to the handler this many times without being acked is not handed to it
+   * again: it goes to `deadLetter` if set, otherwise it is acked and dropped; an `error` event (code
+   * `DEAD_LETTERED` or `DROPPED`) says so. From 1 to 1000000.
+   * @default undefined (retried for ever)
+   */
+  maxDeliveries?: number;
+  /**
+   * Receivers only: the unicast queue a message goes to once it reached `maxDeliveries` (needs it), with
+   * headers saying why (`mq-dead-letter-from`, `-deliveries`, `-error`, `-time`); any mq receiver of that name
+   * gets it. Backends with capability `deadLetter`.
+   * @default undefined (dropped)
+   */
+  deadLetter?: string;
+  /**
+   * Receivers only: milliseconds a handler has to ack or nack a message after it was handed over; past that
+   * the message counts as failed (`HANDLER_FAILED`) and is retried as `retryDelayMillis` says, and the
+   * handler's own ack or nack later does nothing.
+   * @default undefined (no limit)
+   */
+  ackTimeoutMillis?: number;
 }
 
 /** Options every backend's connections take. */

@@ -22,6 +22,64 @@ describe('resolveQueueOptions', () => {
       reconnectMillis: 1000,
       sendTimeoutMillis: 30000,
       prefetch: undefined,
+      failure: {
+        retryDelayMillis: false,
+        maxDeliveries: undefined,
+        deadLetter: undefined,
+        ackTimeoutMillis: undefined,
+      },
+    });
+  });
+
+  describe('the failure policy of receivers', () => {
+    const rule = { required: false, min: 1, max: 65535 };
+    const failure = (extra: Record<string, unknown>) =>
+      resolveQueueOptions('mq/x', { name: 'jobs', isRecv: true, ...extra }, rule).failure;
+
+    it('retries after 1000 ms by default, with no delivery limit, dead letter or ack deadline', () => {
+      expect(failure({})).toEqual({
+        retryDelayMillis: 1000,
+        maxDeliveries: undefined,
+        deadLetter: undefined,
+        ackTimeoutMillis: undefined,
+      });
+    });
+
+    it('takes 0 (at once) and false (leave unacked) as retry delays', () => {
+      expect(failure({ retryDelayMillis: 0 }).retryDelayMillis).toBe(0);
+      expect(failure({ retryDelayMillis: false }).retryDelayMillis).toBe(false);
+    });
+
+    it.each([
+      [
+        { retryDelayMillis: -1 },
+        'retryDelayMillis must be an integer from 0 to 2147483647, or false to leave failed messages unacked, got -1',
+      ],
+      [
+        { retryDelayMillis: true },
+        'retryDelayMillis must be an integer from 0 to 2147483647, or false to leave failed messages unacked, got true',
+      ],
+      [
+        { retryDelayMillis: '5' },
+        'retryDelayMillis must be an integer from 0 to 2147483647, or false to leave failed messages unacked, got "5"',
+      ],
+      [{ maxDeliveries: 0 }, 'maxDeliveries must be an integer from 1 to 1000000, got 0'],
+      [{ maxDeliveries: 2.5 }, 'maxDeliveries must be an integer from 1 to 1000000, got 2.5'],
+      [{ ackTimeoutMillis: 0 }, 'ackTimeoutMillis must be an integer from 1 to 2147483647, got 0'],
+      [{ deadLetter: 'jobs.dead' }, 'deadLetter needs maxDeliveries'],
+      [{ deadLetter: 'jobs', maxDeliveries: 3 }, "deadLetter must name another queue than 'jobs' itself"],
+      [{ deadLetter: 'Jobs Dead', maxDeliveries: 3 }, 'deadLetter: must match'],
+      [{ deadLetter: 7, maxDeliveries: 3 }, 'deadLetter: must be a string, got 7'],
+    ])('refuses %o, naming the field and the rule', (extra, message) => {
+      expect(() => failure(extra)).toThrow(message);
+    });
+
+    it('refuses every failure option on a sender', () => {
+      for (const field of ['retryDelayMillis', 'maxDeliveries', 'deadLetter', 'ackTimeoutMillis']) {
+        expect(() => resolveQueueOptions('mq/x', { name: 'jobs', isRecv: false, [field]: 5 }, rule)).toThrow(
+          `[mq/x] ${field} is for receivers only (isRecv: true), got 5 on a sender`,
+        );
+      }
     });
   });
 

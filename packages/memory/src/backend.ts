@@ -16,6 +16,8 @@ export const memoryBackend: Backend = defineBackend({
     prefetch: true,
     sameConnectionReceivers: true,
     metadata: true,
+    deadLetter: true,
+    movesExactlyOnce: true,
   },
   createConnection: (options) => new MemoryConnection(options as MemoryConnectionOptions),
   createQueue: (options, connection) =>

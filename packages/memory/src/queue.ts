@@ -1,6 +1,7 @@
 import {
   BaseQueue,
   DEFAULT_PREFETCH,
+  type Message,
   MqError,
   ownConnection,
   type PendingSend,
@@ -89,18 +90,40 @@ export class MemoryQueue extends BaseQueue {
       return;
     }
     const copy = Buffer.from(payload);
-    const now = Date.now();
-    const meta: StoredMeta = {
-      headers: options?.headers,
-      messageId: options?.messageId,
-      correlationId: options?.correlationId,
-      contentType: options?.contentType,
-      timestamp: now,
-      expiresAt: options?.expirationMillis === undefined ? undefined : now + options.expirationMillis,
-    };
+    const meta = storedMeta(options);
     if (this.options.broadcast) broker.fanOut(this.name, copy, meta);
     else broker.queue(this.name).push(copy, meta);
     // Stored in the broker's memory at once: done, reliable or not.
+    send.resolve();
+  }
+
+  /** A retry goes to the back of the receiver's mailbox. */
+  protected override get requeuesBehind(): boolean {
+    return true;
+  }
+
+  /** A dead letter goes to the broker's mailbox of that name. */
+  protected override get deadLetters(): boolean {
+    return true;
+  }
+
+  protected override republish(
+    to: string | undefined,
+    message: Message,
+    send: PendingSend,
+    options: SendOptions,
+  ): void {
+    const mailbox = to === undefined ? this.#subscription?.mailbox : this.#conn.broker.queue(to);
+    if (!mailbox || !this.#conn.session) {
+      send.reject(
+        new MqError('CONNECTION_LOST', `[${PKG}] queue '${this.name}' lost its mailbox: copy not stored`),
+      );
+      return;
+    }
+    mailbox.push(Buffer.from(message.payload), {
+      ...storedMeta(options),
+      timestamp: message.timestamp ?? Date.now(),
+    });
     send.resolve();
   }
 
@@ -137,4 +160,17 @@ export class MemoryQueue extends BaseQueue {
     }
     return Promise.resolve();
   }
+}
+
+/** What the mailbox keeps of a send's options, stamped now. */
+function storedMeta(options: SendOptions | undefined): StoredMeta {
+  const now = Date.now();
+  return {
+    headers: options?.headers,
+    messageId: options?.messageId,
+    correlationId: options?.correlationId,
+    contentType: options?.contentType,
+    timestamp: now,
+    expiresAt: options?.expirationMillis === undefined ? undefined : now + options.expirationMillis,
+  };
 }

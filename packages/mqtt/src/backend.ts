@@ -25,6 +25,9 @@ export const mqttBackend: Backend = defineBackend({
     sameConnectionReceivers: false,
     // MQTT 5 message properties (the default protocol); an MQTT 3.1.1 connection refuses metadata: UNSUPPORTED.
     metadata: true,
+    // MQTT 5: dead letters are QoS 1 PUBLISHes, PUBACKed before the original is (at least once); 3.1.1 refuses.
+    deadLetter: true,
+    movesExactlyOnce: false,
   },
   createConnection: (options) => new MqttConnection(options as MqttConnectionOptions),
   createQueue: (options, connection) =>

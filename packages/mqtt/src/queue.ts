@@ -1,5 +1,6 @@
 import {
   BaseQueue,
+  type Message,
   MqError,
   ownConnection,
   type PendingSend,
@@ -111,6 +112,32 @@ export class MqttQueue extends BaseQueue {
 
   protected override get metadataHint(): string {
     return ': MQTT 3.1.1 has no message properties (connect with protocolVersion 5)';
+  }
+
+  /** MQTT 5: a dead letter is a QoS 1 PUBLISH to the dead-letter topic, with the reasons as user properties. */
+  protected override get deadLetters(): boolean {
+    return this.#conn.settings.protocolVersion === 5;
+  }
+
+  protected override get deadLetterHint(): string {
+    return ': MQTT 3.1.1 has no user properties to say why (connect with protocolVersion 5)';
+  }
+
+  /**
+   * Only to a dead-letter topic (retries stay here: a nack hands the message to this receiver again, unacked at
+   * the broker, while other messages keep coming); PUBACKed by the broker before the original is.
+   */
+  protected override republish(
+    to: string | undefined,
+    message: Message,
+    send: PendingSend,
+    options: SendOptions,
+  ): void {
+    if (to === undefined) {
+      super.republish(to, message, send, options);
+      return;
+    }
+    this.#liveLink().publish(to, message.payload, 1, send, publishProperties(1, options));
   }
 
   protected override async open(): Promise<void> {

@@ -10,7 +10,10 @@ export function mosquittoTarget(protocolVersion: 4 | 5): ContractTarget {
     backend:
       protocolVersion === 5
         ? mqttBackend
-        : { ...mqttBackend, capabilities: { ...mqttBackend.capabilities, metadata: false } },
+        : {
+            ...mqttBackend,
+            capabilities: { ...mqttBackend.capabilities, metadata: false, deadLetter: false },
+          },
     connectionOptions: () => ({
       uri: mqttTestUrl(),
       clientId: uniqueId(`ct${protocolVersion}`),

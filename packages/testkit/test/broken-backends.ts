@@ -4,10 +4,12 @@ import {
   type Message,
   type MessageHandler,
   MqError,
+  type PendingSend,
   type Queue,
   type QueueOptions,
+  type SendOptions,
 } from '@mq/core';
-import { memoryBackend } from '@mq/memory';
+import { type MemoryConnection, MemoryQueue, type MemoryQueueOptions, memoryBackend } from '@mq/memory';
 
 type QueueWrapper = (queue: Queue, options: QueueOptions) => Queue;
 
@@ -622,3 +624,96 @@ export const servesUndeclaredMetadata: Backend = {
   name: 'serves-undeclared-metadata',
   capabilities: { ...memoryBackend.capabilities, metadata: false },
 };
+
+/** A memory backend whose queues are `Queue` subclasses of `MemoryQueue`: a failure-policy defect at the SPI. */
+function brokenMemoryQueues(
+  name: string,
+  make: (options: MemoryQueueOptions, connection: MemoryConnection) => Queue,
+): Backend {
+  return {
+    ...memoryBackend,
+    name,
+    createQueue: (options, connection) => make(options as MemoryQueueOptions, connection as MemoryConnection),
+  };
+}
+
+/** Retries by a plain nack after the delay: at the head of the queue, ahead of everything waiting. */
+export const retriesAtHead = brokenMemoryQueues(
+  'retries-at-head',
+  (options, connection) =>
+    new (class extends MemoryQueue {
+      protected override get requeuesBehind(): boolean {
+        return false;
+      }
+    })(options, connection),
+);
+
+/** Confirms a dead letter it never stores. */
+export const loseDeadLetters = brokenMemoryQueues(
+  'loses-dead-letters',
+  (options, connection) =>
+    new (class extends MemoryQueue {
+      protected override republish(
+        to: string | undefined,
+        message: Message,
+        send: PendingSend,
+        copy: SendOptions,
+      ): void {
+        if (to === undefined) super.republish(to, message, send, copy);
+        else send.resolve();
+      }
+    })(options, connection),
+);
+
+/** Stores every dead letter twice. */
+export const duplicatesDeadLetters = brokenMemoryQueues(
+  'duplicates-dead-letters',
+  (options, connection) =>
+    new (class extends MemoryQueue {
+      protected override republish(
+        to: string | undefined,
+        message: Message,
+        send: PendingSend,
+        copy: SendOptions,
+      ): void {
+        if (to !== undefined)
+          connection.broker
+            .queue(to)
+            .push(Buffer.from(message.payload), { headers: copy.headers, timestamp: Date.now() });
+        super.republish(to, message, send, copy);
+      }
+    })(options, connection),
+);
+
+/** Republishes copies without their headers (a backend that forgets the metadata of what it republishes). */
+export const copiesWithoutHeaders = brokenMemoryQueues(
+  'copies-without-headers',
+  (options, connection) =>
+    new (class extends MemoryQueue {
+      protected override republish(
+        to: string | undefined,
+        message: Message,
+        send: PendingSend,
+        copy: SendOptions,
+      ): void {
+        super.republish(to, message, send, to === undefined ? {} : copy);
+      }
+    })(options, connection),
+);
+
+/** `messages()` whose `break` leaves the receiver open (so what it held is never handed back). */
+export const iterationNeverCloses = brokenBackend('iteration-never-closes', (queue, options) => {
+  if (!options.isRecv) return queue;
+  return override(queue, {
+    messages: (messagesOptions) => {
+      const inner = queue.messages(messagesOptions);
+      return {
+        next: () => inner.next(),
+        return: async () => ({ value: undefined, done: true as const }),
+        [Symbol.asyncIterator]() {
+          return this;
+        },
+      };
+    },
+  });
+});

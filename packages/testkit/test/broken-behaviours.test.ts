@@ -9,11 +9,16 @@ import {
   bestEffortLostOnClose,
   broadcastDeafAfterDrop,
   broadcastTwiceAfterDrop,
+  copiesWithoutHeaders,
   dropsMetadata,
+  duplicatesDeadLetters,
+  iterationNeverCloses,
   lastReceiverPerConnectionWins,
   latin1Headers,
+  loseDeadLetters,
   neverRedelivered,
   redeliveryLosesMetadata,
+  retriesAtHead,
   servesUndeclaredBroadcast,
   servesUndeclaredMetadata,
 } from './broken-backends.js';
@@ -75,4 +80,36 @@ describe('the cases on retention, shared connections, small prefetch, refusals a
     await failsExactly(latin1Headers, ['metadata.many-non-ascii-headers']);
     await failsExactly(servesUndeclaredMetadata, ['metadata.refused-without-capability']);
   }, 90_000);
+});
+
+describe('the failure-policy and iteration cases catch broken backends', () => {
+  it('a backend that retries with a nack at the head of the queue stalls the messages behind and fails throwing-handler-never-stalls', async () => {
+    await failsExactly(retriesAtHead, ['failures.throwing-handler-never-stalls']);
+  }, 60_000);
+
+  it('a backend that confirms dead letters it never stores fails both dead-letter cases', async () => {
+    await failsExactly(loseDeadLetters, [
+      'failures.poison-to-dead-letter',
+      'failures.link-drop-while-dead-lettering',
+    ]);
+  }, 60_000);
+
+  it('a backend that stores each dead letter twice fails both dead-letter cases (it says movesExactlyOnce)', async () => {
+    await failsExactly(duplicatesDeadLetters, [
+      'failures.poison-to-dead-letter',
+      'failures.link-drop-while-dead-lettering',
+    ]);
+  }, 60_000);
+
+  it('a backend whose retried copies lose their headers (delay and count) fails the delay and delivery-limit cases', async () => {
+    await failsExactly(copiesWithoutHeaders, [
+      'failures.retry-delay-holds',
+      'failures.poison-to-dead-letter',
+      'failures.drop-without-dead-letter',
+    ]);
+  }, 60_000);
+
+  it('a backend whose messages() loop leaves the receiver open on break fails the iteration cases that break', async () => {
+    await failsExactly(iterationNeverCloses, ['iteration.backlog', 'iteration.break-hands-back-unacked']);
+  }, 60_000);
 });

@@ -22,6 +22,14 @@ export interface CaseQueueOptions {
   reconnectMillis?: number;
   /** @default the backend's (30000) */
   sendTimeoutMillis?: number;
+  /** @default the backend's (1000) */
+  retryDelayMillis?: number | false;
+  /** @default none */
+  maxDeliveries?: number;
+  /** @default none */
+  deadLetter?: string;
+  /** @default none */
+  ackTimeoutMillis?: number;
 }
 
 /** A message as a {@link Collector} saw it. */

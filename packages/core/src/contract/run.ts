@@ -4,7 +4,9 @@ import { ContractFailure } from './assert.js';
 import { broadcastCases } from './cases/broadcast.js';
 import { closeCases } from './cases/close.js';
 import { concurrencyCases } from './cases/concurrency.js';
+import { failureCases } from './cases/failures.js';
 import { faultCases } from './cases/faults.js';
+import { iterationCases } from './cases/iteration.js';
 import { lifecycleCases } from './cases/lifecycle.js';
 import { metadataCases } from './cases/metadata.js';
 import { payloadCases } from './cases/payloads.js';
@@ -30,6 +32,8 @@ export const contractCases: readonly ContractCase[] = Object.freeze([
   ...silentBrokerCases,
   ...faultCases,
   ...metadataCases,
+  ...failureCases,
+  ...iterationCases,
 ]);
 
 /** The requirements of `contractCase` that `target` does not meet; non-empty means the case is skipped. */

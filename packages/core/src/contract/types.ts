@@ -96,6 +96,8 @@ export type ContractGroup =
   | 'workload'
   | 'faults'
   | 'metadata'
+  | 'failures'
+  | 'iteration'
   // Backends may report their own cases under their own group names.
   | (string & {});
 

@@ -304,7 +304,7 @@ export const reliableCases: ContractCase[] = [
   defineCase(
     'reliable',
     'handler-failure-not-acked',
-    'a message whose handler failed was not acked: it comes again after the receiver closes',
+    'a message whose handler failed is not lost when the receiver closes before its retry: it comes again to the next receiver',
     async (ctx) => {
       const name = ctx.name();
       const first = await ctx.receiver(await ctx.connection(), { name, reliable: true }, async () => {

@@ -1,0 +1,309 @@
+import { MqError, toMqError } from './errors.js';
+import type { FailurePolicyOptions } from './failure-options.js';
+import type { SettleOnceMessage } from './message.js';
+import type { SendOptions } from './metadata.js';
+import { MQ_HEADERS } from './mq-headers.js';
+
+/** The longest last-error text a dead letter carries, in characters. */
+const MAX_ERROR_HEADER_CHARS = 1000;
+
+/** The least wait before trying again to move a message whose move to the dead-letter queue failed. */
+const MIN_DEAD_LETTER_RETRY_MILLIS = 1000;
+
+/** What the failure policy needs of its receiver. */
+export interface PolicyHost {
+  /** The package name used in error messages. */
+  readonly pkg: string;
+  /** The queue name. */
+  readonly name: string;
+  /** True when `republish(undefined, ...)` puts a copy behind the messages waiting for this receiver. */
+  readonly requeuesBehind: boolean;
+  /** Publishes a copy of `message`, confirmed, to this receiver's own source (`to` undefined) or to unicast queue `to`. */
+  republish(to: string | undefined, message: SettleOnceMessage, options: SendOptions): Promise<void>;
+  /** Emits an `error` on the queue. */
+  report(error: MqError): void;
+}
+
+/**
+ * What a receiver does when a handler fails: hand the message out again after `retryDelayMillis` (a copy
+ * published behind the others, confirmed before the original is acked, where the backend can; else a nack once
+ * the delay is over), give up after `maxDeliveries` (to `deadLetter`, or dropped), treat a message left unsettled
+ * for `ackTimeoutMillis` as failed, and hold a retried copy that arrives before its time.
+ */
+export class FailurePolicy {
+  readonly #options: FailurePolicyOptions;
+  readonly #host: PolicyHost;
+  readonly #timers = new Set<NodeJS.Timeout>();
+  readonly #moving = new Set<Promise<void>>();
+  #stopped = false;
+
+  /** `options` are the receiver's, validated. */
+  constructor(options: FailurePolicyOptions, host: PolicyHost) {
+    this.#options = options;
+    this.#host = host;
+  }
+
+  /**
+   * Hands `message` to `run` (the handler): now, once a retried copy's time has come, or never when it was
+   * already delivered `maxDeliveries` times (given up on instead). Starts its ack deadline.
+   */
+  admit(message: SettleOnceMessage, run: (message: SettleOnceMessage) => void): void {
+    const { maxDeliveries, ackTimeoutMillis } = this.#options;
+    const delivery = deliveryOf(message);
+    if (maxDeliveries !== undefined && delivery > maxDeliveries) {
+      this.#giveUp(message, delivery - 1, undefined);
+      return;
+    }
+    const hold = this.#holdOf(message);
+    if (hold > 0) {
+      this.#later(hold, () => this.#run(message, run, ackTimeoutMillis));
+      return;
+    }
+    this.#run(message, run, ackTimeoutMillis);
+  }
+
+  /** True when `admit` has nothing to do for `message` but call the handler (the hot path). */
+  passes(message: SettleOnceMessage): boolean {
+    return (
+      this.#options.ackTimeoutMillis === undefined &&
+      (this.#options.maxDeliveries === undefined || !message.redelivered) &&
+      message.headers[MQ_HEADERS.retryAt] === undefined
+    );
+  }
+
+  /**
+   * The handler of `message` failed (threw, rejected, or let its ack deadline pass): reports `HANDLER_FAILED`
+   * saying what happens next, then retries the message, gives up on it, or leaves it, as the options say.
+   */
+  failed(message: SettleOnceMessage, error: unknown, context: string): void {
+    const delivery = deliveryOf(message);
+    const { maxDeliveries, retryDelayMillis } = this.#options;
+    const givingUp = !message.settled && maxDeliveries !== undefined && delivery >= maxDeliveries;
+    const next = message.settled
+      ? 'the message was settled before'
+      : this.#stopped
+        ? 'the receiver is closing: the message stays unacked, for the broker to hand out again'
+        : givingUp
+          ? `delivery ${delivery} of ${maxDeliveries}: ${this.#options.deadLetter ? `moving it to '${this.#options.deadLetter}'` : 'dropping it'}`
+          : retryDelayMillis === false
+            ? 'the message stays unacked (retryDelayMillis: false)'
+            : `retrying in ${retryDelayMillis} ms (delivery ${delivery}${maxDeliveries === undefined ? '' : ` of ${maxDeliveries}`})`;
+    const detail = error instanceof Error ? error.message : String(error);
+    this.#host.report(new MqError('HANDLER_FAILED', `${context}: ${detail}; ${next}`, { cause: error }));
+    if (message.settled || this.#stopped) return;
+    if (givingUp) this.#giveUp(message, delivery, detail);
+    else if (retryDelayMillis !== false) this.#retry(message, delivery, retryDelayMillis);
+  }
+
+  /** True while a move (retry copy or dead letter) is in flight. */
+  get moving(): boolean {
+    return this.#moving.size > 0;
+  }
+
+  /** Resolves once no move (retry copy or dead letter) is in flight. */
+  async idle(): Promise<void> {
+    while (this.#moving.size > 0) await Promise.allSettled([...this.#moving]);
+  }
+
+  /**
+   * Stops: waiting messages (held copies, retries waiting for their delay) are left unacked, for the broker to
+   * hand out again once the receiver is gone; no timer outlives this.
+   */
+  stop(): void {
+    this.#stopped = true;
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#timers.clear();
+  }
+
+  /** Undoes `stop()`, for a receiver opened again. */
+  restart(): void {
+    this.#stopped = false;
+  }
+
+  #run(
+    message: SettleOnceMessage,
+    run: (message: SettleOnceMessage) => void,
+    ackTimeoutMillis?: number,
+  ): void {
+    if (this.#stopped) return;
+    if (ackTimeoutMillis !== undefined && !message.settled) {
+      const timer = this.#later(ackTimeoutMillis, () => {
+        if (message.settled) return;
+        this.failed(
+          message,
+          new Error(`neither acked nor nacked within ackTimeoutMillis (${ackTimeoutMillis} ms)`),
+          `[${this.#host.pkg}] message handler of '${this.#host.name}' timed out`,
+        );
+      });
+      message.onceSettled(() => this.#clear(timer));
+    }
+    run(message);
+  }
+
+  /** Milliseconds a retried copy must still wait, bounded by this receiver's own delay (clocks differ). */
+  #holdOf(message: SettleOnceMessage): number {
+    const at = message.headers[MQ_HEADERS.retryAt];
+    if (at === undefined) return 0;
+    const { retryDelayMillis } = this.#options;
+    const wait = Number(at) - Date.now();
+    if (!Number.isFinite(wait) || wait <= 0 || retryDelayMillis === false) return 0;
+    return Math.min(wait, retryDelayMillis);
+  }
+
+  #retry(message: SettleOnceMessage, delivery: number, delay: number): void {
+    if (!this.#host.requeuesBehind) {
+      this.#later(delay, () => this.#nack(message));
+      return;
+    }
+    // A copy behind the others, which waits out the delay where it arrives; the original is acked only once
+    // the broker confirmed the copy (a drop in between hands out both: at least once, never lost).
+    const headers: Record<string, string> = {
+      ...message.headers,
+      [MQ_HEADERS.deliveries]: String(delivery),
+      [MQ_HEADERS.retryAt]: String(Date.now() + delay),
+    };
+    this.#move(
+      this.#host.republish(undefined, message, { ...carried(message), headers }),
+      message,
+      () => {},
+      (error) => {
+        this.#host.report(
+          toMqError(error, 'BROKER', `[${this.#host.pkg}] could not retry a message of '${this.#host.name}'`),
+        );
+        // The copy may not exist: hand the original back instead, once the delay is over.
+        this.#later(delay, () => this.#nack(message));
+      },
+    );
+  }
+
+  #giveUp(message: SettleOnceMessage, deliveries: number, lastError: string | undefined): void {
+    const { deadLetter } = this.#options;
+    const { pkg, name } = this.#host;
+    const why = lastError ?? 'never acked (the receivers it went to did not finish it)';
+    if (deadLetter === undefined) {
+      this.#settle(message.ack(), () =>
+        this.#host.report(
+          new MqError(
+            'DROPPED',
+            `[${pkg}] a message of '${name}' was handed out ${deliveries} times without an ack (maxDeliveries) and no deadLetter is set: dropped. Last failure: ${why}`,
+          ),
+        ),
+      );
+      return;
+    }
+    const headers: Record<string, string> = {};
+    for (const [key, value] of Object.entries(message.headers)) {
+      if (key !== MQ_HEADERS.deliveries && key !== MQ_HEADERS.retryAt) {
+        Object.defineProperty(headers, key, { value, enumerable: true, writable: true, configurable: true });
+      }
+    }
+    headers[MQ_HEADERS.deadLetterFrom] = name;
+    headers[MQ_HEADERS.deadLetterDeliveries] = String(deliveries);
+    headers[MQ_HEADERS.deadLetterError] = headerText(why);
+    headers[MQ_HEADERS.deadLetterTime] = new Date().toISOString();
+    this.#move(
+      this.#host.republish(deadLetter, message, { ...carried(message), headers }),
+      message,
+      () =>
+        this.#host.report(
+          new MqError(
+            'DEAD_LETTERED',
+            `[${pkg}] a message of '${name}' was handed out ${deliveries} times without an ack (maxDeliveries): moved to dead-letter queue '${deadLetter}'. Last failure: ${why}`,
+          ),
+        ),
+      (error) => {
+        const wait = Math.max(this.#options.retryDelayMillis || 0, MIN_DEAD_LETTER_RETRY_MILLIS);
+        this.#host.report(
+          toMqError(
+            error,
+            'BROKER',
+            `[${pkg}] could not move a message of '${name}' to dead-letter queue '${deadLetter}'; it is handed back in ${wait} ms and tried again`,
+          ),
+        );
+        this.#later(wait, () => this.#nack(message));
+      },
+    );
+  }
+
+  /** Tracks a confirmed copy; once confirmed, acks the original, then `done()`; `failed()` if the copy failed. */
+  #move(
+    copy: Promise<void>,
+    message: SettleOnceMessage,
+    done: () => void,
+    failed: (error: unknown) => void,
+  ): void {
+    const moving: Promise<void> = copy
+      .then(
+        () => {
+          done();
+          return message.ack().catch((error: unknown) => {
+            this.#host.report(
+              toMqError(
+                error,
+                'ACK_FAILED',
+                `[${this.#host.pkg}] the copy of a message of '${this.#host.name}' is stored, but the original could not be acked: it comes again as well`,
+              ),
+            );
+          });
+        },
+        (error: unknown) => {
+          if (!this.#stopped) failed(error);
+        },
+      )
+      .finally(() => this.#moving.delete(moving));
+    this.#moving.add(moving);
+  }
+
+  #settle(settling: Promise<void>, done: () => void): void {
+    settling.then(done, (error: unknown) => {
+      this.#host.report(
+        toMqError(
+          error,
+          'ACK_FAILED',
+          `[${this.#host.pkg}] could not drop a message of '${this.#host.name}'`,
+        ),
+      );
+    });
+  }
+
+  /** Hands the message back (its ack or nack failing means its channel is gone, and the broker hands it back). */
+  #nack(message: SettleOnceMessage): void {
+    if (message.settled) return;
+    message.nack().catch(() => {});
+  }
+
+  #later(millis: number, step: () => void): NodeJS.Timeout {
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      if (!this.#stopped) step();
+    }, millis);
+    this.#timers.add(timer);
+    return timer;
+  }
+
+  #clear(timer: NodeJS.Timeout): void {
+    clearTimeout(timer);
+    this.#timers.delete(timer);
+  }
+}
+
+/** Which delivery of `message` this is: 1 for the first. */
+export function deliveryOf(message: { deliveryCount?: number | undefined; redelivered: boolean }): number {
+  return (message.deliveryCount ?? (message.redelivered ? 1 : 0)) + 1;
+}
+
+/** The metadata a copy keeps (ids and content type; headers are set by the caller). */
+function carried(message: SettleOnceMessage): SendOptions {
+  return {
+    ...(message.messageId === undefined ? {} : { messageId: message.messageId }),
+    ...(message.correlationId === undefined ? {} : { correlationId: message.correlationId }),
+    ...(message.contentType === undefined ? {} : { contentType: message.contentType }),
+  };
+}
+
+/** Header-safe text: no control characters (an MQTT 5 broker drops a client for one), bounded. */
+function headerText(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it removes
+  const clean = text.replace(/[\u0000-\u001f\u007f]+/g, ' ');
+  return clean.length > MAX_ERROR_HEADER_CHARS ? `${clean.slice(0, MAX_ERROR_HEADER_CHARS)}...` : clean;
+}

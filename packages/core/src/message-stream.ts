@@ -1,0 +1,128 @@
+import { MqError, needsAttention } from './errors.js';
+import type { Status } from './status.js';
+import type { Message } from './types.js';
+
+/** The receiver side a {@link MessageStream} drives. */
+export interface StreamSource {
+  /** The package name used in error messages. */
+  readonly pkg: string;
+  /** The queue name. */
+  readonly name: string;
+  /** Listens for the queue's status changes and errors; returns what stops listening. */
+  subscribe(onStatus: (status: Status) => void, onError: (error: MqError) => void): () => void;
+  /** Closes the receiver. */
+  close(): Promise<void>;
+}
+
+/**
+ * A receiver's messages as an async iterator. Messages wait in arrival order until the loop asks for them
+ * (the broker's prefetch bounds how many can wait unacked); the end comes from the loop (`return()`), the
+ * signal, a queue error that retrying cannot fix, or the receiver closing. The first three close the receiver.
+ */
+export class MessageStream implements AsyncIterableIterator<Message> {
+  readonly #source: StreamSource;
+  readonly #signal: AbortSignal | undefined;
+  readonly #unsubscribe: () => void;
+  readonly #waiting: Message[] = [];
+  #reader:
+    | { resolve: (result: IteratorResult<Message>) => void; reject: (error: unknown) => void }
+    | undefined;
+  /** `open` until the end; then the error to throw once (if any), then `done`. */
+  #state: { phase: 'open' } | { phase: 'failed'; error: unknown } | { phase: 'done' } = { phase: 'open' };
+
+  /** Starts listening on `source` and `signal` (already aborted: the stream starts ended); `push` takes its messages. */
+  constructor(source: StreamSource, signal: AbortSignal | undefined) {
+    this.#source = source;
+    this.#signal = signal;
+    this.#unsubscribe = source.subscribe(this.#onStatus, this.#onError);
+    if (signal?.aborted) this.#end(this.#aborted(), false);
+    else signal?.addEventListener('abort', this.#onAbort, { once: true });
+  }
+
+  /** The handler's side: a message for the loop. */
+  readonly push = (message: Message): void => {
+    if (this.#state.phase !== 'open') return;
+    const reader = this.#reader;
+    if (reader) {
+      this.#reader = undefined;
+      reader.resolve({ value: message, done: false });
+    } else this.#waiting.push(message);
+  };
+
+  /** The next message, or the end. */
+  next(): Promise<IteratorResult<Message>> {
+    const waiting = this.#waiting.shift();
+    if (waiting) return Promise.resolve({ value: waiting, done: false });
+    const state = this.#state;
+    if (state.phase === 'failed') {
+      this.#state = { phase: 'done' };
+      return Promise.reject(state.error);
+    }
+    if (state.phase === 'done') return Promise.resolve({ value: undefined, done: true });
+    if (this.#reader) {
+      return Promise.reject(
+        new MqError(
+          'INVALID_ARGUMENT',
+          `[${this.#source.pkg}] messages() of '${this.#source.name}': next() called again before the previous one settled`,
+        ),
+      );
+    }
+    return new Promise((resolve, reject) => {
+      this.#reader = { resolve, reject };
+    });
+  }
+
+  /** Ends the iteration (`break`): closes the receiver, leaving what was not acked to be redelivered. */
+  async return(): Promise<IteratorResult<Message>> {
+    this.#end(undefined);
+    await this.#source.close();
+    return { value: undefined, done: true };
+  }
+
+  /** Ends the iteration with `error` and closes the receiver. */
+  async throw(error?: unknown): Promise<IteratorResult<Message>> {
+    this.#end(undefined);
+    await this.#source.close();
+    throw error;
+  }
+
+  /** The iterator itself. */
+  [Symbol.asyncIterator](): AsyncIterableIterator<Message> {
+    return this;
+  }
+
+  readonly #onStatus = (status: Status): void => {
+    if (status === 'closed') this.#end(undefined, false);
+  };
+
+  readonly #onError = (error: MqError): void => {
+    if (needsAttention(error)) this.#end(error);
+  };
+
+  readonly #onAbort = (): void => {
+    this.#end(this.#aborted());
+  };
+
+  #aborted(): MqError {
+    return new MqError('ABORTED', `[${this.#source.pkg}] messages() of '${this.#source.name}' was aborted`, {
+      cause: this.#signal?.reason,
+    });
+  }
+
+  /** Ends once: messages not taken yet are left unacked (the receiver's close hands them back). */
+  #end(error: unknown, close = true): void {
+    if (this.#state.phase !== 'open') return;
+    this.#waiting.length = 0;
+    this.#unsubscribe();
+    this.#signal?.removeEventListener('abort', this.#onAbort);
+    const reader = this.#reader;
+    this.#reader = undefined;
+    if (reader) {
+      this.#state = { phase: 'done' };
+      if (error === undefined) reader.resolve({ value: undefined, done: true });
+      else reader.reject(error);
+    } else this.#state = error === undefined ? { phase: 'done' } : { phase: 'failed', error };
+    // Errors of this close are the queue's own `error` events; the loop has its answer already.
+    if (close) this.#source.close().catch(() => {});
+  }
+}
