@@ -20,6 +20,10 @@ export const redisBackend: Backend = defineBackend({
     prefetch: true,
     // Each receiver blocks on its own Redis client, so several of one name can share a connection.
     sameConnectionReceivers: true,
+    // No metadata: a message cannot say how often it was delivered, so maxDeliveries is refused; a nack puts it
+    // at the back of the list, so core's retry (hold for retryDelayMillis, then nack) lets the others go first.
+    countsDeliveries: false,
+    deadLetter: false,
   },
   createConnection: (options) => new RedisConnection(options as RedisConnectionOptions),
   createQueue: (options, connection) =>

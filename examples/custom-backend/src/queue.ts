@@ -36,8 +36,11 @@ return n`;
  */
 const LEASE_MILLIS = 3000;
 
-/** Moves one message from a processing list back to the delivery end of its queue, if it is still there. */
-const REQUEUE_ONE = `if redis.call('LREM', KEYS[1], -1, ARGV[1]) > 0 then redis.call('RPUSH', KEYS[2], ARGV[1]) end
+/**
+ * Moves one nacked message from a processing list to the back of its queue (behind the messages waiting, so that
+ * a message whose handler keeps failing cannot hold up the others), if it is still there.
+ */
+const REQUEUE_ONE = `if redis.call('LREM', KEYS[1], -1, ARGV[1]) > 0 then redis.call('LPUSH', KEYS[2], ARGV[1]) end
 return 0`;
 
 /** Options of a {@link RedisQueue}: the shared queue options. */

@@ -52,6 +52,36 @@ describe('every README snippet runs as written, shows what it says, and exits by
     expect(code).toBe(0);
   });
 
+  it.each([
+    ['memory://dead-letters', {}],
+    [amqpTestUrl(), { MQ_URL: amqpTestUrl() }],
+    [mqttTestUrl(), { MQ_URL: mqttTestUrl() }],
+  ])(
+    'dead-letters on %s: the poison job fails 3 times, is dead-lettered, inspected, replayed and done',
+    async (_uri, env) => {
+      const { code, output } = await run('dead-letters', env);
+      const lines = output.trim().split('\n');
+      expect(lines.filter((line) => line === 'worker: HANDLER_FAILED')).toHaveLength(3);
+      expect(lines.filter((line) => line === 'worker: DEAD_LETTERED')).toHaveLength(1);
+      expect(lines).toContain('worker: did report (job-2)');
+      expect(lines).toContain(
+        'dead letter: poison from example.jobs after 3 deliveries: cannot parse poison',
+      );
+      expect(lines).toContain('worker: did poison (job-1)');
+      expect(lines.indexOf('worker: did poison (job-1)')).toBeGreaterThan(
+        lines.indexOf('dead letter: poison from example.jobs after 3 deliveries: cannot parse poison'),
+      );
+      expect(lines).toHaveLength(7);
+      expect(code).toBe(0);
+    },
+  );
+
+  it('messages-loop (@mq/memory): a for-await loop takes three jobs, then the signal ends it and closes the receiver', async () => {
+    const { code, output } = await run('messages-loop');
+    expect(output).toBe('handled a, b, c; receiver closed\n');
+    expect(code).toBe(0);
+  });
+
   it('otel: the handler runs in the trace the sender started, with send and process spans', async () => {
     const { code, output } = await run('otel');
     expect(output).toBe(

@@ -24,6 +24,7 @@ export const amqpBackend: Backend = defineBackend({
     // Retries go behind the others, dead letters to a durable queue: copies confirmed, then the original acked
     // (a drop in between hands out the original again: at least once).
     deadLetter: true,
+    countsDeliveries: true,
     movesExactlyOnce: false,
   },
   createConnection: (options) => new AmqpConnection(options as AmqpConnectionOptions),

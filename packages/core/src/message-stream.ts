@@ -29,6 +29,8 @@ export class MessageStream implements AsyncIterableIterator<Message> {
     | undefined;
   /** `open` until the end; then the error to throw once (if any), then `done`. */
   #state: { phase: 'open' } | { phase: 'failed'; error: unknown } | { phase: 'done' } = { phase: 'open' };
+  /** Settles once the receiver closed after the end (at once when it was closed already). */
+  #closed: Promise<void> = Promise.resolve();
 
   /** Starts listening on `source` and `signal` (already aborted: the stream starts ended); `push` takes its messages. */
   constructor(source: StreamSource, signal: AbortSignal | undefined) {
@@ -54,11 +56,12 @@ export class MessageStream implements AsyncIterableIterator<Message> {
     const waiting = this.#waiting.shift();
     if (waiting) return Promise.resolve({ value: waiting, done: false });
     const state = this.#state;
+    // The end is told once the receiver has closed, so that code after the loop finds it closed.
     if (state.phase === 'failed') {
       this.#state = { phase: 'done' };
-      return Promise.reject(state.error);
+      return this.#closed.then(() => Promise.reject(state.error));
     }
-    if (state.phase === 'done') return Promise.resolve({ value: undefined, done: true });
+    if (state.phase === 'done') return this.#closed.then(() => ({ value: undefined, done: true }));
     if (this.#reader) {
       return Promise.reject(
         new MqError(
@@ -75,14 +78,14 @@ export class MessageStream implements AsyncIterableIterator<Message> {
   /** Ends the iteration (`break`): closes the receiver, leaving what was not acked to be redelivered. */
   async return(): Promise<IteratorResult<Message>> {
     this.#end(undefined);
-    await this.#source.close();
+    await this.#closed;
     return { value: undefined, done: true };
   }
 
   /** Ends the iteration with `error` and closes the receiver. */
   async throw(error?: unknown): Promise<IteratorResult<Message>> {
     this.#end(undefined);
-    await this.#source.close();
+    await this.#closed;
     throw error;
   }
 
@@ -115,14 +118,11 @@ export class MessageStream implements AsyncIterableIterator<Message> {
     this.#waiting.length = 0;
     this.#unsubscribe();
     this.#signal?.removeEventListener('abort', this.#onAbort);
+    // Errors of this close are the queue's own `error` events.
+    if (close) this.#closed = this.#source.close().catch(() => {});
+    this.#state = error === undefined ? { phase: 'done' } : { phase: 'failed', error };
     const reader = this.#reader;
     this.#reader = undefined;
-    if (reader) {
-      this.#state = { phase: 'done' };
-      if (error === undefined) reader.resolve({ value: undefined, done: true });
-      else reader.reject(error);
-    } else this.#state = error === undefined ? { phase: 'done' } : { phase: 'failed', error };
-    // Errors of this close are the queue's own `error` events; the loop has its answer already.
-    if (close) this.#source.close().catch(() => {});
+    if (reader) this.next().then(reader.resolve, reader.reject);
   }
 }

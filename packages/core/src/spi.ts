@@ -57,6 +57,13 @@ export interface Capabilities {
    */
   deadLetter?: boolean;
   /**
+   * A message's `deliveryCount` grows with each time it is handed out again (the broker's count, a header on
+   * the failure policy's copies, or the backend's own), so that `maxDeliveries` holds; false: `maxDeliveries`
+   * is refused with `UNSUPPORTED` (a limit that never triggers would be a silent gap). Optional.
+   * @default false
+   */
+  countsDeliveries?: boolean;
+  /**
    * A retried or dead-lettered message is moved exactly once, also when the link drops between its copy and
    * the ack of the original; false: at least once (the original comes again beside its copy). Optional.
    * @default false
@@ -95,6 +102,7 @@ const OPTIONAL_CAPABILITY_KEYS: readonly (keyof Capabilities)[] = [
   'multipleAddresses',
   'metadata',
   'deadLetter',
+  'countsDeliveries',
   'movesExactlyOnce',
 ];
 
@@ -158,6 +166,12 @@ export function defineBackend(backend: Backend): Backend {
         throw new MqError(
           'UNSUPPORTED',
           `[${backend.name}] broadcast queues are not supported by this backend (capability broadcast is false): use a unicast queue`,
+        );
+      }
+      if (!capabilities.countsDeliveries && options?.isRecv === true && options.maxDeliveries !== undefined) {
+        throw new MqError(
+          'UNSUPPORTED',
+          `[${backend.name}] maxDeliveries is not supported by this backend (capability countsDeliveries is false: it cannot tell how often a message was delivered)`,
         );
       }
       if (!capabilities.deadLetter && options?.isRecv === true && options.deadLetter !== undefined) {

@@ -155,7 +155,7 @@ export interface QueueOptions {
    * Receivers only: when a handler throws, rejects or (with `ackTimeoutMillis`) does not settle its message in
    * time, the message is handed out again no sooner than this many milliseconds later, behind the messages
    * already waiting where the backend can put it there (`0`: at once). `false` keeps the message unacked, as
-   * mq did before 0.1, for apps that settle messages later on purpose: it comes again only once the receiver
+   * mq did before this option, for apps that settle messages later on purpose: it comes again only once the receiver
    * closes or its link drops.
    * @default 1000
    */

@@ -17,6 +17,7 @@ export const memoryBackend: Backend = defineBackend({
     sameConnectionReceivers: true,
     metadata: true,
     deadLetter: true,
+    countsDeliveries: true,
     movesExactlyOnce: true,
   },
   createConnection: (options) => new MemoryConnection(options as MemoryConnectionOptions),

@@ -27,6 +27,7 @@ export const mqttBackend: Backend = defineBackend({
     metadata: true,
     // MQTT 5: dead letters are QoS 1 PUBLISHes, PUBACKed before the original is (at least once); 3.1.1 refuses.
     deadLetter: true,
+    countsDeliveries: true,
     movesExactlyOnce: false,
   },
   createConnection: (options) => new MqttConnection(options as MqttConnectionOptions),

@@ -202,7 +202,7 @@ export const failureCases: readonly ContractCase[] = [
       checkErrors(collector, 'DEAD_LETTERED', poison.size);
       checkErrors(collector, 'HANDLER_FAILED', poison.size * 3);
     },
-    { requires: ['deadLetter', 'metadata'] },
+    { requires: ['deadLetter', 'metadata', 'countsDeliveries'] },
   ),
 
   defineCase(
@@ -235,19 +235,20 @@ export const failureCases: readonly ContractCase[] = [
         checkEqual(counts.get(item), item === 'job-3' ? 2 : 1, `handler runs of ${item}`);
       checkErrors(collector, 'DROPPED', 1);
     },
+    { requires: ['countsDeliveries'] },
   ),
 
   defineCase(
     'failures',
     'ack-timeout',
-    'a best-effort handler that forgets to ack one message does not stall a prefetch-1 receiver when ackTimeoutMillis is set: that message counts as failed and comes again',
+    'a handler that forgets to ack one message does not stall a prefetch-1 receiver when ackTimeoutMillis is set: that message counts as failed and comes again',
     async (ctx) => {
       const name = ctx.name();
       const items = texts('job', 25);
       const { collector, runs } = await failingReceiver(
         ctx,
         await ctx.connection(),
-        { name, prefetch: 1, ackTimeoutMillis: 300, retryDelayMillis: 0 },
+        { name, reliable: true, prefetch: 1, ackTimeoutMillis: 300, retryDelayMillis: 0 },
         (received, run) => {
           // Forgotten: neither acked nor nacked, and the handler returns normally.
           if (received.text === 'job-2' && run === 1) return;

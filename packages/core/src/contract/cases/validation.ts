@@ -299,4 +299,37 @@ export const validationCases: ContractCase[] = [
     },
     { requires: ['no:sameConnectionReceivers'] },
   ),
+  defineCase(
+    'validation',
+    'unsupported-dead-letter',
+    'a backend without dead-letter queues refuses a receiver given deadLetter with UNSUPPORTED',
+    async (ctx) => {
+      const conn = await ctx.connection();
+      const options = {
+        name: ctx.name(),
+        isRecv: true,
+        reliable: true,
+        maxDeliveries: 3,
+        deadLetter: ctx.name('dead'),
+      };
+      checkRefused(ctx, conn, options, 'a receiver with deadLetter');
+    },
+    { requires: ['no:deadLetter'] },
+  ),
+
+  defineCase(
+    'validation',
+    'unsupported-max-deliveries',
+    'a backend that cannot count deliveries refuses a receiver given maxDeliveries with UNSUPPORTED, rather than never applying it',
+    async (ctx) => {
+      const conn = await ctx.connection();
+      checkRefused(
+        ctx,
+        conn,
+        { name: ctx.name(), isRecv: true, reliable: true, maxDeliveries: 3 },
+        'a receiver with maxDeliveries',
+      );
+    },
+    { requires: ['no:countsDeliveries'] },
+  ),
 ];
