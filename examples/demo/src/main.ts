@@ -19,7 +19,15 @@ type Handler = (queue: Queue, message: Message) => Promise<void>;
 /** Opens a queue on its own connection (the portable choice: MQTT wants one connection per queue). */
 async function openQueue(
   backend: Backend,
-  options: { name: string; isRecv: boolean; reliable?: boolean; broadcast?: boolean },
+  options: {
+    name: string;
+    isRecv: boolean;
+    reliable?: boolean;
+    broadcast?: boolean;
+    retryDelayMillis?: number;
+    maxDeliveries?: number;
+    deadLetter?: string;
+  },
   handler?: Handler,
 ): Promise<Queue> {
   const connection = backend.createConnection({ uri });
@@ -131,6 +139,48 @@ async function nack(backend: Backend): Promise<void> {
   for (const line of deliveries) console.log(`   ${line}`);
 }
 
+async function failing(backend: Backend): Promise<void> {
+  console.log('\n5. A failing handler: retried behind the others, then moved to a dead-letter queue');
+  if (!backend.capabilities.deadLetter) {
+    console.log(`   skipped: ${backend.name} has no dead-letter queues`);
+    return;
+  }
+  const name = 'mq-demo.work';
+  const dead = 'mq-demo.work.dead';
+  const log: string[] = [];
+  await openQueue(backend, { name: dead, isRecv: true, reliable: true }, async (_q, m) => {
+    const text = untag(m.payload);
+    const { headers } = m;
+    if (text) {
+      log.push(
+        `dead-letter queue got ${text} from ${headers['mq-dead-letter-from']} after ${headers['mq-dead-letter-deliveries']} deliveries: ${headers['mq-dead-letter-error']}`,
+      );
+    }
+    await m.ack();
+  });
+  const options = {
+    name,
+    isRecv: true,
+    reliable: true,
+    retryDelayMillis: 200,
+    maxDeliveries: 3,
+    deadLetter: dead,
+  };
+  await openQueue(backend, options, async (_q, m) => {
+    const text = untag(m.payload);
+    if (text === 'bad-job') {
+      log.push(`bad-job, delivery ${(m.deliveryCount ?? 0) + 1}: the handler throws`);
+      throw new Error('cannot parse bad-job');
+    }
+    if (text) log.push(`${text}: done`);
+    await m.ack();
+  });
+  const sender = await openQueue(backend, { name, isRecv: false, reliable: true });
+  for (const job of ['bad-job', 'good-job-1', 'good-job-2']) await sender.sendMsg(tag(job));
+  await until(() => log.some((line) => line.startsWith('dead-letter queue got')), 'the dead letter');
+  for (const line of log) console.log(`   ${line}`);
+}
+
 async function main(): Promise<void> {
   const backend = await loadBackend(uri);
   console.log(`mq demo on ${backend.name} (MQ_URL=${uri.replace(/\/\/[^@/]*@/, '//***@')})`);
@@ -139,6 +189,7 @@ async function main(): Promise<void> {
     await broadcast(backend);
     await reliable(backend);
     await nack(backend);
+    await failing(backend);
   } finally {
     await Promise.allSettled(opened.map((c) => c.close()));
   }

@@ -30,6 +30,11 @@ describe('the demo', () => {
       expect(output).toContain('Done: every step worked.');
       expect(output).toMatch(/total 9 of 9, each once/);
       expect(output).toMatch(/receiver 3 got: news-1, news-2, news-3/);
+      // The failing job is retried behind the good ones, then dead-lettered after its third delivery.
+      expect(output).toContain(
+        'dead-letter queue got bad-job from mq-demo.work after 3 deliveries: cannot parse bad-job',
+      );
+      expect(output.indexOf('good-job-2: done')).toBeLessThan(output.indexOf('bad-job, delivery 2'));
       expect(code).toBe(0);
     },
     60_000,

@@ -83,11 +83,17 @@ export class AmqpQueue extends BaseQueue {
       ? await model.createConfirmChannel(channelOptions)
       : await model.createChannel(channelOptions);
     const link: QueueChannel = new QueueChannel(channel, model, () => this.#onChannelClose(link));
+    /** The queue being declared, for the error of a declaration the broker refuses. */
+    let declaring = this.name;
     try {
       await this.#dropStaleTemp(channel, model);
       const queue = await declare(channel, this.#topology);
       const { deadLetter } = this.options.failure;
-      if (deadLetter !== undefined) await declare(channel, deadLetterTopology(deadLetter));
+      if (deadLetter !== undefined) {
+        declaring = deadLetter;
+        await declare(channel, deadLetterTopology(deadLetter));
+        declaring = this.name;
+      }
       if (this.isRecv && queue !== undefined) {
         if (this.options.broadcast) link.ownTempQueue(queue);
         await channel.prefetch(this.options.prefetch ?? DEFAULT_PREFETCH);
@@ -99,7 +105,11 @@ export class AmqpQueue extends BaseQueue {
     } catch (error) {
       await link.close(this.#millis);
       link.fail(this.#lost('opening failed'));
-      throw declareError(this.name, link.brokerError ?? error);
+      throw declareError(
+        declaring,
+        link.brokerError ?? error,
+        declaring === this.name ? undefined : 'deadLetter',
+      );
     }
     if (link.closed) {
       throw toMqError(

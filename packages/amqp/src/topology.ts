@@ -74,18 +74,24 @@ const OPTION_OF_ARGUMENT: Readonly<Record<string, string>> = {
  * (`PRECONDITION_FAILED - inequivalent arg ...`) is `INVALID_OPTIONS` naming the argument and what to do, since
  * retrying cannot fix it; anything else is `BROKER`.
  */
-export function declareError(name: string, error: unknown): MqError {
+export function declareError(name: string, error: unknown, role?: 'deadLetter'): MqError {
   const message = error instanceof Error ? error.message : String(error);
   const arg = /PRECONDITION_FAILED - inequivalent arg '([^']+)'/.exec(message)?.[1];
   if (arg === undefined) return toMqError(error, 'BROKER', `[${PKG}] opening queue '${name}' failed`);
   const option = OPTION_OF_ARGUMENT[arg];
-  const fix = option
-    ? `set ${option} to match it, or delete the queue on the broker`
-    : 'it was declared by another app with other arguments; use another name, or delete it on the broker';
+  const fix =
+    role === 'deadLetter'
+      ? 'mq declares a dead-letter queue as a classic durable queue with no arguments; name another deadLetter, or delete that queue on the broker'
+      : option
+        ? `set ${option} to match it, or delete the queue on the broker`
+        : 'it was declared by another app with other arguments; use another name, or delete it on the broker';
   const detail = message.slice(message.indexOf('inequivalent arg'));
+  const what = role === 'deadLetter' ? `dead-letter queue '${name}' (deadLetter)` : `queue '${name}'`;
   return new MqError(
     'INVALID_OPTIONS',
-    `[${PKG}] queue '${name}' exists on the broker with a different ${arg} (${detail}): ${fix}`,
-    { cause: error },
+    `[${PKG}] ${what} exists on the broker with a different ${arg} (${detail}): ${fix}`,
+    {
+      cause: error,
+    },
   );
 }

@@ -145,6 +145,8 @@ describe('the contract catches broken backends', () => {
     expect(outcomes.filter((o) => o.outcome === 'skipped').map((o) => o.id)).toEqual([
       'validation.unsupported-broadcast',
       'validation.unsupported-same-connection-receivers',
+      'validation.unsupported-dead-letter',
+      'validation.unsupported-max-deliveries',
       'close.silent-broker-send',
       'close.silent-broker-receiver-close',
       'faults.frozen-link-heartbeat',

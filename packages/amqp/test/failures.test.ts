@@ -1,0 +1,154 @@
+import { type Message, MQ_HEADERS, type MqError, waitForStatus } from '@mq/core';
+import * as amqp from 'amqplib';
+import { afterAll, describe, expect, it } from 'vitest';
+import { AmqpQueue, type AmqpQueueOptions } from '../src/index.js';
+import { brokerUrl, deleteTopology, until } from './broker.js';
+import { connected, queueName, sender } from './helpers.js';
+
+// The failure policy on the RabbitMQ under test, beyond the contract: the issue's own reproduction, quorum
+// queues, plain amqplib clients reading dead letters, and a dead-letter queue declared otherwise.
+const made = new Set<string>();
+afterAll(() => deleteTopology(made), 30_000);
+
+function name(part: string): string {
+  const q = queueName(part);
+  made.add(q);
+  return q;
+}
+
+/** A connected receiver whose handler is `handle`; its errors are collected. */
+async function worker(
+  options: Omit<AmqpQueueOptions, 'isRecv'>,
+  handle: (message: Message, text: string) => Promise<void> | void,
+): Promise<{ queue: AmqpQueue; errors: MqError[] }> {
+  const queue = new AmqpQueue({ reconnectMillis: 200, ...options, isRecv: true }, await connected());
+  const errors: MqError[] = [];
+  queue.on('error', (error) => errors.push(error));
+  queue.setMsgHandler((_q, message) => handle(message, message.payload.toString()));
+  queue.connect();
+  await waitForStatus(queue, 'connected');
+  return { queue, errors };
+}
+
+describe('handler failures on RabbitMQ', () => {
+  it('a prefetch-1 worker whose handler throws once handles all 5 jobs (it used to stall after the first)', async () => {
+    const q = name('stall');
+    const done: string[] = [];
+    const acks: Promise<void>[] = [];
+    let thrown = false;
+    await worker({ name: q, reliable: true, prefetch: 1 }, (message, text) => {
+      if (!thrown) {
+        thrown = true;
+        throw new Error('first job fails once');
+      }
+      done.push(text);
+      const ack = message.ack();
+      acks.push(ack);
+      return ack;
+    });
+    const out = await sender(await connected(), { name: q, reliable: true });
+    for (let i = 1; i <= 5; i += 1) await out.sendMsg(Buffer.from(`job-${i}`));
+    await until(() => done.length === 5, 'all 5 jobs', 10_000);
+    await Promise.all(acks);
+    expect(done.sort()).toEqual(['job-1', 'job-2', 'job-3', 'job-4', 'job-5']);
+  });
+
+  it('a best-effort prefetch-1 worker whose handler forgets one ack goes on with ackTimeoutMillis', async () => {
+    const q = name('forgets');
+    const done = new Set<string>();
+    const acks: Promise<void>[] = [];
+    let forgot = false;
+    const { errors } = await worker(
+      { name: q, prefetch: 1, ackTimeoutMillis: 300, retryDelayMillis: 0 },
+      (message, text) => {
+        if (!forgot) {
+          forgot = true;
+          return;
+        }
+        done.add(text);
+        acks.push(message.ack());
+      },
+    );
+    const out = await sender(await connected(), { name: q });
+    for (let i = 1; i <= 5; i += 1) await out.sendMsg(Buffer.from(`job-${i}`));
+    await until(() => done.size === 5, 'all 5 jobs', 10_000);
+    await Promise.all(acks);
+    expect(errors.map((e) => e.code)).toEqual(['HANDLER_FAILED']);
+    expect(errors[0]?.message).toContain('ackTimeoutMillis (300 ms)');
+  });
+
+  it('on a quorum queue, a poison message is dead-lettered after maxDeliveries; a plain amqplib consumer reads the reasons as AMQP headers', async () => {
+    const q = name('quorum-poison');
+    const dead = name('quorum-poison-dead');
+    let runs = 0;
+    const counts: Array<number | undefined> = [];
+    const { errors } = await worker(
+      {
+        name: q,
+        reliable: true,
+        queueType: 'quorum',
+        retryDelayMillis: 0,
+        maxDeliveries: 4,
+        deadLetter: dead,
+      },
+      (message) => {
+        runs += 1;
+        counts.push(message.deliveryCount);
+        throw new Error('poison');
+      },
+    );
+    const out = await sender(await connected(), { name: q, reliable: true, queueType: 'quorum' });
+    await out.sendMsg(Buffer.from('bad'), { messageId: 'm-1', headers: { tenant: 'acme' } });
+    await until(() => errors.some((e) => e.code === 'DEAD_LETTERED'), 'DEAD_LETTERED');
+    expect(runs).toBe(4);
+    // Each copy says how many deliveries came before it; the first delivery has no count.
+    expect(counts).toEqual([undefined, 1, 2, 3]);
+    const model = await amqp.connect(brokerUrl());
+    try {
+      const channel = await model.createChannel();
+      let got: amqp.GetMessage | false = false;
+      await until(async () => {
+        got = await channel.get(dead, { noAck: true });
+        return got !== false;
+      }, 'the dead letter through plain amqplib');
+      const letter = got as unknown as amqp.GetMessage;
+      expect(letter.content.toString()).toBe('bad');
+      expect(letter.properties.messageId).toBe('m-1');
+      expect(letter.properties.deliveryMode).toBe(2);
+      expect(letter.properties.headers).toMatchObject({
+        tenant: 'acme',
+        [MQ_HEADERS.deadLetterFrom]: q,
+        [MQ_HEADERS.deadLetterDeliveries]: '4',
+        [MQ_HEADERS.deadLetterError]: 'poison',
+      });
+      // A quorum queue's own delivery count never travels with a copy.
+      expect(letter.properties.headers?.['x-delivery-count']).toBeUndefined();
+      await channel.close();
+    } finally {
+      await model.close();
+    }
+  });
+
+  it('a dead-letter queue that exists with other arguments is one INVALID_OPTIONS naming deadLetter', async () => {
+    const q = name('dlq-conflict');
+    const dead = name('dlq-conflict-dead');
+    const model = await amqp.connect(brokerUrl());
+    const channel = await model.createChannel();
+    await channel.assertQueue(dead, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+    await model.close();
+    const queue = new AmqpQueue(
+      { name: q, isRecv: true, reliable: true, reconnectMillis: 100, maxDeliveries: 2, deadLetter: dead },
+      await connected(),
+    );
+    const errors: MqError[] = [];
+    queue.on('error', (error) => errors.push(error));
+    queue.setMsgHandler(() => {});
+    queue.connect();
+    await until(() => errors.length > 0, 'the error');
+    expect(errors[0]?.code).toBe('INVALID_OPTIONS');
+    expect(errors[0]?.message).toContain(
+      `dead-letter queue '${dead}' (deadLetter) exists on the broker with a different x-queue-type`,
+    );
+    await queue.close();
+  });
+});
