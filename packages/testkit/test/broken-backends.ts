@@ -665,6 +665,9 @@ export const loseDeadLetters = brokenMemoryQueues(
     })(options, connection),
 );
 
+/** A send whose outcome nobody waits for. */
+const IGNORED_SEND: PendingSend = { resolve() {}, reject() {}, follow() {} };
+
 /** Stores every dead letter twice. */
 export const duplicatesDeadLetters = brokenMemoryQueues(
   'duplicates-dead-letters',
@@ -676,10 +679,7 @@ export const duplicatesDeadLetters = brokenMemoryQueues(
         send: PendingSend,
         copy: SendOptions,
       ): void {
-        if (to !== undefined)
-          connection.broker
-            .queue(to)
-            .push(Buffer.from(message.payload), { headers: copy.headers, timestamp: Date.now() });
+        if (to !== undefined) super.republish(to, message, IGNORED_SEND, copy);
         super.republish(to, message, send, copy);
       }
     })(options, connection),
