@@ -164,8 +164,8 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
   }
 
   /**
-   * A closed receiver without handler, connected, its messages yielded to a `for await` loop: see
-   * {@link Queue.messages}.
+   * A closed receiver without handler, connected, its messages yielded to a `for await` loop (see the `Queue`
+   * interface's `messages()`).
    */
   messages(options: MessagesOptions = {}): AsyncIterableIterator<Message> {
     if (!this.isRecv) {

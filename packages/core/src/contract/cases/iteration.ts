@@ -105,6 +105,41 @@ export const iterationCases: readonly ContractCase[] = [
 
   defineCase(
     'iteration',
+    'prefetch-bounds',
+    'a loop that holds prefetch messages unacked gets no more until it acks: messages() buffers no more than the broker hands out',
+    async (ctx) => {
+      const name = ctx.name();
+      const items = texts('job', 25);
+      const send = await ctx.sender(await ctx.connection(), { name, reliable: true });
+      await sendAll(send, items);
+      const queue = ctx.newQueue(await ctx.connection(), { name, isRecv: true, reliable: true, prefetch: 4 });
+      const iterator = queue.messages();
+      const held: Message[] = [];
+      for (let i = 0; i < 4; i += 1) {
+        const next = await iterator.next();
+        check(!next.done, `message ${i + 1} of the first four`);
+        held.push(next.value);
+      }
+      const fifth = iterator.next();
+      let fifthCame = false;
+      void fifth.then(() => {
+        fifthCame = true;
+      });
+      await ctx.quiet();
+      checkEqual(fifthCame, false, 'a fifth message while four are unacked at prefetch 4');
+      for (const message of held) await message.ack();
+      const next = await fifth;
+      check(!next.done, 'the fifth message once the four are acked');
+      checkEqual(next.value.payload.toString('latin1'), 'job-4', 'the fifth message');
+      await next.value.ack();
+      await iterator.return?.();
+      checkEqual(queue.status, 'closed', 'the receiver after return()');
+    },
+    { requires: ['retainUnicast', 'prefetch'] },
+  ),
+
+  defineCase(
+    'iteration',
     'signal-ends',
     'aborting the signal ends the loop with ABORTED and closes the receiver; the acks made before resolved',
     async (ctx) => {
