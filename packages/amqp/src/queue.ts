@@ -147,25 +147,34 @@ export class AmqpQueue extends BaseQueue {
     send: PendingSend,
     options: SendOptions,
   ): void {
-    const link = this.#link;
+    // On the channel the message came on (the only one that can ack it after), also while the queue opens.
+    const link = message instanceof AmqpDelivery ? message.link : this.#link;
     const routingKey = to ?? (this.options.broadcast ? link?.tempQueue : this.name);
     if (!link || link.closed || routingKey === undefined) {
-      send.reject(this.#lost('the channel is gone; copy not published'));
+      send.reject(this.#lost('the channel the message came on is gone; copy not published'));
       return;
     }
     const headers = withoutReserved(options.headers);
     const publish = publishOptions(COPY_OPTIONS, headers === undefined ? options : { ...options, headers });
-    try {
-      (link.channel as amqp.ConfirmChannel).publish(
-        '',
-        routingKey,
-        message.payload,
-        publish,
-        (error: unknown) => this.#confirmed(send, error),
-      );
-    } catch (error) {
-      send.reject(this.#lost('the channel closed; copy not published', error));
+    const channel = link.channel as amqp.ConfirmChannel;
+    const copy = (): void => {
+      try {
+        channel.publish('', routingKey, message.payload, publish, (error: unknown) =>
+          this.#confirmed(send, error),
+        );
+      } catch (error) {
+        send.reject(this.#lost('the channel closed; copy not published', error));
+      }
+    };
+    if (to === undefined) {
+      copy();
+      return;
     }
+    // Declared again first (only dead letters, which are rare): an operator may have deleted the queue since the
+    // receiver opened, and a copy routed to no queue would be confirmed, and lost.
+    declare(channel, deadLetterTopology(to)).then(copy, (error: unknown) =>
+      send.reject(this.#lost(`declaring dead-letter queue '${to}' failed; copy not published`, error)),
+    );
   }
 
   protected override publish(payload: Uint8Array, send: PendingSend, options?: SendOptions): void {
@@ -275,10 +284,11 @@ export class AmqpQueue extends BaseQueue {
       return;
     }
     this.deliver(
-      new SettleOnceMessage(
+      new AmqpDelivery(
         raw.content,
         (requeue) => this.#settle(link, raw, requeue),
         deliveryMetadata(raw),
+        link,
       ),
     );
   }
@@ -356,5 +366,21 @@ export class AmqpQueue extends BaseQueue {
    */
   #lost(what: string, cause?: unknown, code: 'CONNECTION_LOST' | 'CLOSED' = 'CONNECTION_LOST'): MqError {
     return new MqError(code, `[${PKG}] queue '${this.name}': ${what}`, cause === undefined ? {} : { cause });
+  }
+}
+
+/** A delivery, with the channel it came on: the failure policy's copy of it goes out there, before its ack. */
+class AmqpDelivery extends SettleOnceMessage {
+  /** The channel the message came on. */
+  readonly link: QueueChannel;
+
+  constructor(
+    payload: Buffer,
+    settle: (requeue: boolean) => Promise<void>,
+    meta: ReturnType<typeof deliveryMetadata>,
+    link: QueueChannel,
+  ) {
+    super(payload, settle, meta);
+    this.link = link;
   }
 }

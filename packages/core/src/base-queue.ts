@@ -190,11 +190,17 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
         `[${this.pkg}] queue '${this.name}': messages() takes a closed receiver without handler (it sets its own and connects); this one ${this.#handler ? 'has a handler' : `is ${this.#status.value}`}`,
       );
     }
+    let handler: MessageHandler | undefined;
     const stream = new MessageStream(
       {
         pkg: this.pkg,
         name: this.name,
         close: () => this.close(),
+        taken: (message) => this.#policy?.startAckDeadline(message as SettleOnceMessage),
+        ended: () => {
+          if (handler !== undefined && this.#handler === handler) this.#handler = undefined;
+          if (this.#policy) this.#policy.deferAckDeadline = false;
+        },
         subscribe: (onStatus, onError) => {
           this.on('status', onStatus).on('error', onError);
           return () => this.off('status', onStatus).off('error', onError);
@@ -202,8 +208,13 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
       },
       signal,
     );
-    this.#handler = (_queue, message) => stream.push(message);
-    if (signal?.aborted) return stream;
+    handler = (_queue, message) => stream.push(message);
+    this.#handler = handler;
+    if (this.#policy) this.#policy.deferAckDeadline = true;
+    if (signal?.aborted) {
+      this.#handler = undefined;
+      return stream;
+    }
     try {
       this.connect();
     } catch (error) {
@@ -367,7 +378,8 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
   /** A tracked, deadline-bound republish (see `republish()`), on a queue that is connected or closing. */
   #republish(to: string | undefined, message: SettleOnceMessage, options: SendOptions): Promise<void> {
     const status = this.#status.value;
-    if (status !== 'connected' && status !== 'closing') {
+    // `connecting` too: a backlog is delivered before open() returns, and its failures are retried like others.
+    if (status !== 'connected' && status !== 'connecting' && status !== 'closing') {
       return Promise.reject(
         new MqError('NOT_CONNECTED', `[${this.pkg}] queue '${this.name}' is ${status}: cannot republish`),
       );

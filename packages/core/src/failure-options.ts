@@ -77,6 +77,12 @@ export function readFailurePolicy(
       );
     }
   }
+  if (maxDeliveries !== undefined && retryDelayMillis === false) {
+    throw invalid(
+      pkg,
+      'maxDeliveries counts the retries of failed messages, and retryDelayMillis false makes none: drop one of them (for a broker-side limit on RabbitMQ, use a quorum queue with deliveryLimit)',
+    );
+  }
   const ackTimeoutMillis = readInteger(pkg, opts, 'ackTimeoutMillis', { min: 1, max: MAX_TIMER_MILLIS });
   return { retryDelayMillis, maxDeliveries, deadLetter, ackTimeoutMillis };
 }

@@ -24,11 +24,15 @@ export interface PolicyHost {
   report(error: MqError): void;
 }
 
+/** Settles a message the policy took over: `false` acks, `true` nacks (see `SettleOnceMessage.claim`). */
+type Settle = (requeue: boolean) => Promise<void>;
+
 /**
  * What a receiver does when a handler fails: hand the message out again after `retryDelayMillis` (a copy
  * published behind the others, confirmed before the original is acked, where the backend can; else a nack once
  * the delay is over), give up after `maxDeliveries` (to `deadLetter`, or dropped), treat a message left unsettled
- * for `ackTimeoutMillis` as failed, and hold a retried copy that arrives before its time.
+ * for `ackTimeoutMillis` as failed, and hold a retried copy that arrives before its time. Once it acts on a
+ * message it owns it: the handler's own later ack or nack does nothing.
  */
 export class FailurePolicy {
   readonly #options: FailurePolicyOptions;
@@ -36,6 +40,8 @@ export class FailurePolicy {
   readonly #timers = new Set<NodeJS.Timeout>();
   readonly #moving = new Set<Promise<void>>();
   #stopped = false;
+  /** True while a `messages()` loop reads the receiver: the ack deadline starts when the loop takes a message. */
+  deferAckDeadline = false;
 
   /** `options` are the receiver's, validated. */
   constructor(options: FailurePolicyOptions, host: PolicyHost) {
@@ -48,18 +54,19 @@ export class FailurePolicy {
    * already delivered `maxDeliveries` times (given up on instead). Starts its ack deadline.
    */
   admit(message: SettleOnceMessage, run: (message: SettleOnceMessage) => void): void {
-    const { maxDeliveries, ackTimeoutMillis } = this.#options;
+    const { maxDeliveries } = this.#options;
     const delivery = deliveryOf(message);
     if (maxDeliveries !== undefined && delivery > maxDeliveries) {
-      this.#giveUp(message, delivery - 1, undefined);
+      const settle = message.claim();
+      if (settle) this.#giveUp(settle, message, delivery - 1, undefined);
       return;
     }
     const hold = this.#holdOf(message);
     if (hold > 0) {
-      this.#later(hold, () => this.#run(message, run, ackTimeoutMillis));
+      this.#later(hold, () => this.#run(message, run));
       return;
     }
-    this.#run(message, run, ackTimeoutMillis);
+    this.#run(message, run);
   }
 
   /** True when `admit` has nothing to do for `message` but call the handler (the hot path). */
@@ -77,22 +84,41 @@ export class FailurePolicy {
    */
   failed(message: SettleOnceMessage, error: unknown, context: string): void {
     const delivery = deliveryOf(message);
-    const { maxDeliveries, retryDelayMillis } = this.#options;
-    const givingUp = !message.settled && maxDeliveries !== undefined && delivery >= maxDeliveries;
-    const next = message.settled
-      ? 'the message was settled before'
-      : this.#stopped
-        ? 'the receiver is closing: the message stays unacked, for the broker to hand out again'
-        : givingUp
-          ? `delivery ${delivery} of ${maxDeliveries}: ${this.#options.deadLetter ? `moving it to '${this.#options.deadLetter}'` : 'dropping it'}`
-          : retryDelayMillis === false
-            ? 'the message stays unacked (retryDelayMillis: false)'
-            : `retrying in ${retryDelayMillis} ms (delivery ${delivery}${maxDeliveries === undefined ? '' : ` of ${maxDeliveries}`})`;
-    const detail = error instanceof Error ? error.message : String(error);
+    const { maxDeliveries, retryDelayMillis, deadLetter } = this.#options;
+    const givingUp = maxDeliveries !== undefined && delivery >= maxDeliveries;
+    const leaving = retryDelayMillis === false && !givingUp;
+    // Taken over once: from now on the handler's own ack or nack does nothing, and a second failure of the same
+    // delivery (a rejection after its ack deadline, say) is only reported.
+    const settle = message.settled || leaving || this.#stopped ? undefined : message.claim();
+    const next = settle
+      ? givingUp
+        ? `delivery ${delivery} of ${maxDeliveries}: ${deadLetter ? `moving it to '${deadLetter}'` : 'dropping it'}`
+        : `retrying in ${retryDelayMillis} ms (delivery ${delivery}${maxDeliveries === undefined ? '' : ` of ${maxDeliveries}`})`
+      : message.settled
+        ? 'the message was settled or taken care of before'
+        : this.#stopped
+          ? 'the receiver is closing: the message stays unacked'
+          : 'the message stays unacked (retryDelayMillis: false)';
+    const detail = errorText(error);
     this.#host.report(new MqError('HANDLER_FAILED', `${context}: ${detail}; ${next}`, { cause: error }));
-    if (message.settled || this.#stopped) return;
-    if (givingUp) this.#giveUp(message, delivery, detail);
-    else if (retryDelayMillis !== false) this.#retry(message, delivery, retryDelayMillis);
+    if (!settle) return;
+    if (givingUp) this.#giveUp(settle, message, delivery, detail);
+    else this.#retry(settle, message, delivery, retryDelayMillis as number);
+  }
+
+  /** Starts the ack deadline of a message a `messages()` loop took (see `deferAckDeadline`). */
+  startAckDeadline(message: SettleOnceMessage): void {
+    const { ackTimeoutMillis } = this.#options;
+    if (ackTimeoutMillis === undefined || message.settled) return;
+    const timer = this.#later(ackTimeoutMillis, () => {
+      if (message.settled) return;
+      this.failed(
+        message,
+        new Error(`neither acked nor nacked within ackTimeoutMillis (${ackTimeoutMillis} ms)`),
+        `[${this.#host.pkg}] message handler of '${this.#host.name}' timed out`,
+      );
+    });
+    message.onceSettled(() => this.#clear(timer));
   }
 
   /** True while a move (retry copy or dead letter) is in flight. */
@@ -106,8 +132,9 @@ export class FailurePolicy {
   }
 
   /**
-   * Stops: waiting messages (held copies, retries waiting for their delay) are left unacked, for the broker to
-   * hand out again once the receiver is gone; no timer outlives this.
+   * Stops: messages waiting for their time (held copies, retries waiting for their delay) are left unacked: the
+   * broker hands them out again once the receiver's channel is gone (AMQP, memory); on MQTT they stay with the
+   * session, as any message a closing receiver did not settle. No timer outlives this.
    */
   stop(): void {
     this.#stopped = true;
@@ -120,23 +147,9 @@ export class FailurePolicy {
     this.#stopped = false;
   }
 
-  #run(
-    message: SettleOnceMessage,
-    run: (message: SettleOnceMessage) => void,
-    ackTimeoutMillis?: number,
-  ): void {
-    if (this.#stopped) return;
-    if (ackTimeoutMillis !== undefined && !message.settled) {
-      const timer = this.#later(ackTimeoutMillis, () => {
-        if (message.settled) return;
-        this.failed(
-          message,
-          new Error(`neither acked nor nacked within ackTimeoutMillis (${ackTimeoutMillis} ms)`),
-          `[${this.#host.pkg}] message handler of '${this.#host.name}' timed out`,
-        );
-      });
-      message.onceSettled(() => this.#clear(timer));
-    }
+  #run(message: SettleOnceMessage, run: (message: SettleOnceMessage) => void): void {
+    // Not checked for `#stopped`: a delivery that reaches a closing receiver is handled, as on the fast path.
+    if (!this.deferAckDeadline) this.startAckDeadline(message);
     run(message);
   }
 
@@ -150,9 +163,9 @@ export class FailurePolicy {
     return Math.min(wait, retryDelayMillis);
   }
 
-  #retry(message: SettleOnceMessage, delivery: number, delay: number): void {
+  #retry(settle: Settle, message: SettleOnceMessage, delivery: number, delay: number): void {
     if (!this.#host.requeuesBehind) {
-      this.#later(delay, () => this.#nack(message));
+      this.#later(delay, () => this.#nack(settle));
       return;
     }
     // A copy behind the others, which waits out the delay where it arrives; the original is acked only once
@@ -164,30 +177,38 @@ export class FailurePolicy {
     };
     this.#move(
       this.#host.republish(undefined, message, { ...carried(message), headers }),
-      message,
+      settle,
       () => {},
       (error) => {
         this.#host.report(
           toMqError(error, 'BROKER', `[${this.#host.pkg}] could not retry a message of '${this.#host.name}'`),
         );
         // The copy may not exist: hand the original back instead, once the delay is over.
-        this.#later(delay, () => this.#nack(message));
+        this.#later(delay, () => this.#nack(settle));
       },
     );
   }
 
-  #giveUp(message: SettleOnceMessage, deliveries: number, lastError: string | undefined): void {
+  #giveUp(
+    settle: Settle,
+    message: SettleOnceMessage,
+    deliveries: number,
+    lastError: string | undefined,
+  ): void {
     const { deadLetter } = this.#options;
     const { pkg, name } = this.#host;
     const why = lastError ?? 'never acked (the receivers it went to did not finish it)';
     if (deadLetter === undefined) {
-      this.#settle(message.ack(), () =>
-        this.#host.report(
-          new MqError(
-            'DROPPED',
-            `[${pkg}] a message of '${name}' was handed out ${deliveries} times without an ack (maxDeliveries) and no deadLetter is set: dropped. Last failure: ${why}`,
+      settle(false).then(
+        () =>
+          this.#host.report(
+            new MqError(
+              'DROPPED',
+              `[${pkg}] a message of '${name}' was handed out ${deliveries} times without an ack (maxDeliveries) and no deadLetter is set: dropped. Last failure: ${why}`,
+            ),
           ),
-        ),
+        (error: unknown) =>
+          this.#host.report(toMqError(error, 'ACK_FAILED', `[${pkg}] could not drop a message of '${name}'`)),
       );
       return;
     }
@@ -203,7 +224,7 @@ export class FailurePolicy {
     headers[MQ_HEADERS.deadLetterTime] = new Date().toISOString();
     this.#move(
       this.#host.republish(deadLetter, message, { ...carried(message), headers }),
-      message,
+      settle,
       () =>
         this.#host.report(
           new MqError(
@@ -220,23 +241,18 @@ export class FailurePolicy {
             `[${pkg}] could not move a message of '${name}' to dead-letter queue '${deadLetter}'; it is handed back in ${wait} ms and tried again`,
           ),
         );
-        this.#later(wait, () => this.#nack(message));
+        this.#later(wait, () => this.#nack(settle));
       },
     );
   }
 
   /** Tracks a confirmed copy; once confirmed, acks the original, then `done()`; `failed()` if the copy failed. */
-  #move(
-    copy: Promise<void>,
-    message: SettleOnceMessage,
-    done: () => void,
-    failed: (error: unknown) => void,
-  ): void {
+  #move(copy: Promise<void>, settle: Settle, done: () => void, failed: (error: unknown) => void): void {
     const moving: Promise<void> = copy
       .then(
         () => {
           done();
-          return message.ack().catch((error: unknown) => {
+          return settle(false).catch((error: unknown) => {
             this.#host.report(
               toMqError(
                 error,
@@ -250,26 +266,14 @@ export class FailurePolicy {
           if (!this.#stopped) failed(error);
         },
       )
+      .catch(() => {})
       .finally(() => this.#moving.delete(moving));
     this.#moving.add(moving);
   }
 
-  #settle(settling: Promise<void>, done: () => void): void {
-    settling.then(done, (error: unknown) => {
-      this.#host.report(
-        toMqError(
-          error,
-          'ACK_FAILED',
-          `[${this.#host.pkg}] could not drop a message of '${this.#host.name}'`,
-        ),
-      );
-    });
-  }
-
-  /** Hands the message back (its ack or nack failing means its channel is gone, and the broker hands it back). */
-  #nack(message: SettleOnceMessage): void {
-    if (message.settled) return;
-    message.nack().catch(() => {});
+  /** Hands the message back (its nack failing means its channel is gone, and the broker hands it back). */
+  #nack(settle: Settle): void {
+    settle(true).catch(() => {});
   }
 
   #later(millis: number, step: () => void): NodeJS.Timeout {
@@ -299,6 +303,16 @@ function carried(message: SettleOnceMessage): SendOptions {
     ...(message.correlationId === undefined ? {} : { correlationId: message.correlationId }),
     ...(message.contentType === undefined ? {} : { contentType: message.contentType }),
   };
+}
+
+/** The text of anything thrown, even a value whose conversion to a string throws (a null-prototype object). */
+function errorText(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  try {
+    return String(error);
+  } catch {
+    return Object.prototype.toString.call(error);
+  }
 }
 
 /** Header-safe text: no control characters (an MQTT 5 broker drops a client for one), bounded. */

@@ -12,6 +12,10 @@ export interface StreamSource {
   subscribe(onStatus: (status: Status) => void, onError: (error: MqError) => void): () => void;
   /** Closes the receiver. */
   close(): Promise<void>;
+  /** The loop took `message` (its ack deadline starts now). */
+  taken(message: Message): void;
+  /** The stream ended: the receiver may take a handler or another `messages()` once closed. */
+  ended(): void;
 }
 
 /**
@@ -47,6 +51,7 @@ export class MessageStream implements AsyncIterableIterator<Message> {
     const reader = this.#reader;
     if (reader) {
       this.#reader = undefined;
+      this.#source.taken(message);
       reader.resolve({ value: message, done: false });
     } else this.#waiting.push(message);
   };
@@ -54,7 +59,10 @@ export class MessageStream implements AsyncIterableIterator<Message> {
   /** The next message, or the end. */
   next(): Promise<IteratorResult<Message>> {
     const waiting = this.#waiting.shift();
-    if (waiting) return Promise.resolve({ value: waiting, done: false });
+    if (waiting) {
+      this.#source.taken(waiting);
+      return Promise.resolve({ value: waiting, done: false });
+    }
     const state = this.#state;
     // The end is told once the receiver has closed, so that code after the loop finds it closed.
     if (state.phase === 'failed') {
@@ -117,6 +125,7 @@ export class MessageStream implements AsyncIterableIterator<Message> {
     if (this.#state.phase !== 'open') return;
     this.#waiting.length = 0;
     this.#unsubscribe();
+    this.#source.ended();
     this.#signal?.removeEventListener('abort', this.#onAbort);
     // Errors of this close are the queue's own `error` events.
     if (close) this.#closed = this.#source.close().catch(() => {});

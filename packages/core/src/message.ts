@@ -48,10 +48,12 @@ export class SettleOnceMessage implements Message {
       this.redelivered = meta?.redelivered ?? false;
       this.deliveryCount = meta?.deliveryCount;
     } else {
-      // A copy the failure policy published: its own deliveries (the broker's count, or at least one when
-      // redelivered) come on top of those before it was published.
+      // A copy the failure policy published: the broker's count of its own deliveries comes on top of those
+      // before it was published.
       this.redelivered = true;
-      this.deliveryCount = before + (meta?.deliveryCount ?? (meta?.redelivered ? 1 : 0));
+      // A bare `redelivered` of a copy is not counted: the copy may have waited for its time, unseen by any
+      // handler, when its receiver went away.
+      this.deliveryCount = before + (meta?.deliveryCount ?? 0);
     }
   }
 
@@ -78,15 +80,44 @@ export class SettleOnceMessage implements Message {
     this.#onSettle = listener;
   }
 
+  /**
+   * Takes the message over from its handler: the public `ack()` and `nack()` do nothing from now on, and the
+   * returned function settles it (once). Undefined when it was settled already.
+   * @internal
+   */
+  claim(): ((requeue: boolean) => Promise<void>) | undefined {
+    if (this.#settled) return undefined;
+    this.#markSettled();
+    let used = false;
+    return (requeue) => {
+      if (used) return SETTLED;
+      used = true;
+      return this.#call(requeue);
+    };
+  }
+
   #once(requeue: boolean): Promise<void> {
     if (this.#settled) return SETTLED;
+    this.#markSettled();
+    return this.#call(requeue);
+  }
+
+  #markSettled(): void {
     this.#settled = true;
     if (this.#onSettle) {
       const listener = this.#onSettle;
       this.#onSettle = undefined;
       listener();
     }
-    return this.#settle(requeue);
+  }
+
+  /** The backend's settle, as a promise even when it throws. */
+  #call(requeue: boolean): Promise<void> {
+    try {
+      return this.#settle(requeue);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 }
 

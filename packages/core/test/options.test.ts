@@ -70,6 +70,10 @@ describe('resolveQueueOptions', () => {
       [{ deadLetter: 'jobs', maxDeliveries: 3 }, "deadLetter must name another queue than 'jobs' itself"],
       [{ deadLetter: 'Jobs Dead', maxDeliveries: 3 }, 'deadLetter: must match'],
       [{ deadLetter: 7, maxDeliveries: 3 }, 'deadLetter: must be a string, got 7'],
+      [
+        { maxDeliveries: 3, retryDelayMillis: false },
+        'maxDeliveries counts the retries of failed messages, and retryDelayMillis false makes none',
+      ],
     ])('refuses %o, naming the field and the rule', (extra, message) => {
       expect(() => failure(extra)).toThrow(message);
     });

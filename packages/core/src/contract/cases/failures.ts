@@ -106,6 +106,41 @@ export const failureCases: readonly ContractCase[] = [
 
   defineCase(
     'failures',
+    'throwing-on-backlog',
+    'a prefetch-1 worker that starts on a backlog and throws on its first deliveries retries them like any other, with no other error, and every message is acked',
+    async (ctx) => {
+      const name = ctx.name();
+      const items = texts('job', 37);
+      const send = await ctx.sender(await ctx.connection(), { name, reliable: true });
+      await sendAll(send, items);
+      const runs: Run[] = [];
+      // Not waited for: the first deliveries come while the receiver is still connecting.
+      const { collector } = ctx.startReceiver(
+        await ctx.connection(),
+        { name, reliable: true, prefetch: 1, retryDelayMillis: 50 },
+        async (received) => {
+          runs.push({ text: received.text, at: Date.now() });
+          const run = runs.filter((r) => r.text === received.text).length;
+          if (run === 1 && (received.text === 'job-0' || received.text === 'job-1')) {
+            throw new Error(`first try of ${received.text} fails`);
+          }
+          await received.message.ack();
+        },
+      );
+      await untilAcked(ctx, collector, items);
+      await ctx.quiet();
+      const counts = runsOf(runs);
+      for (const item of items) {
+        checkEqual(counts.get(item), item === 'job-0' || item === 'job-1' ? 2 : 1, `handler runs of ${item}`);
+      }
+      checkErrors(collector, 'HANDLER_FAILED', 2);
+      checkEqual(collector.errors.length, 2, `errors (${collector.errors.map((e) => e.message).join('; ')})`);
+    },
+    { requires: ['retainUnicast'] },
+  ),
+
+  defineCase(
+    'failures',
     'retry-delay-holds',
     'a failed message is handed out again no sooner than retryDelayMillis after its failure, each time',
     async (ctx) => {
@@ -250,15 +285,20 @@ export const failureCases: readonly ContractCase[] = [
         await ctx.connection(),
         { name, reliable: true, prefetch: 1, ackTimeoutMillis: 300, retryDelayMillis: 0 },
         (received, run) => {
-          // Forgotten: neither acked nor nacked, and the handler returns normally.
-          if (received.text === 'job-2' && run === 1) return;
+          // Forgotten: neither acked nor nacked, and the handler returns normally; its nack long after the
+          // deadline must do nothing (the message was taken over and retried already).
+          if (received.text === 'job-2' && run === 1) {
+            setTimeout(() => void received.message.nack(), 500);
+            return;
+          }
           return received.message.ack();
         },
       );
       const send = await ctx.sender(await ctx.connection(), { name });
       await sendAll(send, items);
       await untilAcked(ctx, collector, items);
-      await ctx.quiet();
+      await ctx.poll(() => collector.settledCount('nack') === 1, 'the late nack');
+      await ctx.quiet(600);
       const counts = runsOf(runs);
       for (const item of items)
         checkEqual(counts.get(item), item === 'job-2' ? 2 : 1, `handler runs of ${item}`);
