@@ -1,7 +1,7 @@
 import { type Message, MQ_HEADERS, type MqError, waitForStatus } from '@mq/core';
 import * as amqp from 'amqplib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { AmqpQueue, type AmqpQueueOptions } from '../src/index.js';
+import { type AmqpConnection, AmqpQueue, type AmqpQueueOptions } from '../src/index.js';
 import { brokerUrl, deleteTopology, until } from './broker.js';
 import { connected, queueName, sender } from './helpers.js';
 
@@ -150,5 +150,118 @@ describe('handler failures on RabbitMQ', () => {
       `dead-letter queue '${dead}' (deadLetter) exists on the broker with a different x-queue-type`,
     );
     await queue.close();
+  });
+
+  describe('the link drops between a confirmed copy and the ack of its original', () => {
+    /** A receiver whose link drops the moment RabbitMQ confirms the first copy, before the original is acked. */
+    class DropsAfterFirstCopy extends AmqpQueue {
+      drops = 0;
+      readonly #conn: AmqpConnection;
+
+      constructor(options: AmqpQueueOptions, conn: AmqpConnection) {
+        super(options, conn);
+        this.#conn = conn;
+      }
+
+      protected override republish(
+        to: string | undefined,
+        message: Message,
+        send: PendingSend,
+        options: SendOptions,
+      ): void {
+        const first = this.drops === 0;
+        super.republish(to, message, first ? this.#dropOnConfirm(send) : send, options);
+      }
+
+      #dropOnConfirm(send: PendingSend): PendingSend {
+        return {
+          resolve: () => {
+            send.resolve();
+            this.drops += 1;
+            this.#conn.simulateDrop();
+          },
+          reject: (error) => send.reject(error),
+          follow: (promise) => send.follow(promise),
+        };
+      }
+    }
+
+    async function dropping(
+      options: Omit<AmqpQueueOptions, 'isRecv'>,
+      handle: (message: Message) => Promise<void>,
+    ) {
+      const queue = new DropsAfterFirstCopy(
+        { reconnectMillis: 100, ...options, isRecv: true },
+        await connected(),
+      );
+      const errors: MqError[] = [];
+      queue.on('error', (error) => errors.push(error));
+      queue.setMsgHandler((_q, message) => handle(message));
+      queue.connect();
+      await waitForStatus(queue, 'connected');
+      return { queue, errors };
+    }
+
+    /** Messages ready in `queue` (after its receiver closed, so that nothing is held unacked). */
+    async function depth(queue: string): Promise<number> {
+      const model = await amqp.connect(brokerUrl());
+      try {
+        const channel = await model.createChannel();
+        return (await channel.checkQueue(queue)).messageCount;
+      } finally {
+        await model.close();
+      }
+    }
+
+    it('a dead letter: the original comes again and is dead-lettered again (at least once), none is lost, the queue drains', async () => {
+      const q = name('drop-dead');
+      const dead = name('drop-dead-dlq');
+      const letters: string[] = [];
+      const dlq = new AmqpQueue({ name: dead, isRecv: true, reliable: true }, await connected());
+      dlq.setMsgHandler(async (_q, message) => {
+        letters.push(`${message.payload.toString()} ${message.headers[MQ_HEADERS.deadLetterDeliveries]}`);
+        await message.ack();
+      });
+      dlq.connect();
+      await waitForStatus(dlq, 'connected');
+      let runs = 0;
+      const { queue, errors } = await dropping(
+        { name: q, reliable: true, retryDelayMillis: 0, maxDeliveries: 1, deadLetter: dead },
+        async () => {
+          runs += 1;
+          throw new Error('poison');
+        },
+      );
+      const out = await sender(await connected(), { name: q, reliable: true });
+      await out.sendMsg(Buffer.from('bad'));
+      await until(() => letters.length >= 2, 'the dead letter twice');
+      await until(() => errors.filter((e) => e.code === 'DEAD_LETTERED').length >= 2, 'two DEAD_LETTERED');
+      await queue.close();
+      expect(await depth(q)).toBe(0);
+      expect(queue.drops).toBe(1);
+      expect(runs).toBe(1);
+      // The first copy after one handler run; the original, redelivered after the drop, is given up on arrival.
+      expect(letters.sort()).toEqual(['bad 1', 'bad 1']);
+      expect(errors.filter((e) => e.code === 'DEAD_LETTERED')).toHaveLength(2);
+    });
+
+    it('a retry: the original and its copy both come again, the job is done and acked, the queue drains', async () => {
+      const q = name('drop-retry');
+      const done: string[] = [];
+      let runs = 0;
+      const { queue } = await dropping({ name: q, reliable: true, retryDelayMillis: 0 }, async (message) => {
+        runs += 1;
+        if (runs === 1) throw new Error('first try fails');
+        done.push(message.payload.toString());
+        await message.ack();
+      });
+      const out = await sender(await connected(), { name: q, reliable: true });
+      await out.sendMsg(Buffer.from('flaky'));
+      await until(() => done.length >= 2, 'the job from the original and from its copy');
+      await queue.close();
+      expect(await depth(q)).toBe(0);
+      expect(queue.drops).toBe(1);
+      expect(done).toEqual(['flaky', 'flaky']);
+    });
   });
 });
