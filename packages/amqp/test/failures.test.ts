@@ -1,4 +1,11 @@
-import { type Message, MQ_HEADERS, type MqError, waitForStatus } from '@mq/core';
+import {
+  type Message,
+  MQ_HEADERS,
+  type MqError,
+  type PendingSend,
+  type SendOptions,
+  waitForStatus,
+} from '@mq/core';
 import * as amqp from 'amqplib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type AmqpConnection, AmqpQueue, type AmqpQueueOptions } from '../src/index.js';

@@ -28,9 +28,11 @@ export class MessageStream implements AsyncIterableIterator<Message> {
   readonly #signal: AbortSignal | undefined;
   readonly #unsubscribe: () => void;
   readonly #waiting: Message[] = [];
-  #reader:
-    | { resolve: (result: IteratorResult<Message>) => void; reject: (error: unknown) => void }
-    | undefined;
+  /** `next()` calls waiting for a message, in call order (a `for await` loop makes one at a time). */
+  readonly #readers: Array<{
+    resolve: (result: IteratorResult<Message>) => void;
+    reject: (error: unknown) => void;
+  }> = [];
   /** `open` until the end; then the error to throw once (if any), then `done`. */
   #state: { phase: 'open' } | { phase: 'failed'; error: unknown } | { phase: 'done' } = { phase: 'open' };
   /** Settles once the receiver closed after the end (at once when it was closed already). */
@@ -48,9 +50,8 @@ export class MessageStream implements AsyncIterableIterator<Message> {
   /** The handler's side: a message for the loop. */
   readonly push = (message: Message): void => {
     if (this.#state.phase !== 'open') return;
-    const reader = this.#reader;
+    const reader = this.#readers.shift();
     if (reader) {
-      this.#reader = undefined;
       this.#source.taken(message);
       reader.resolve({ value: message, done: false });
     } else this.#waiting.push(message);
@@ -70,16 +71,8 @@ export class MessageStream implements AsyncIterableIterator<Message> {
       return this.#closed.then(() => Promise.reject(state.error));
     }
     if (state.phase === 'done') return this.#closed.then(() => ({ value: undefined, done: true }));
-    if (this.#reader) {
-      return Promise.reject(
-        new MqError(
-          'INVALID_ARGUMENT',
-          `[${this.#source.pkg}] messages() of '${this.#source.name}': next() called again before the previous one settled`,
-        ),
-      );
-    }
     return new Promise((resolve, reject) => {
-      this.#reader = { resolve, reject };
+      this.#readers.push({ resolve, reject });
     });
   }
 
@@ -130,8 +123,7 @@ export class MessageStream implements AsyncIterableIterator<Message> {
     // Errors of this close are the queue's own `error` events.
     if (close) this.#closed = this.#source.close().catch(() => {});
     this.#state = error === undefined ? { phase: 'done' } : { phase: 'failed', error };
-    const reader = this.#reader;
-    this.#reader = undefined;
-    if (reader) this.next().then(reader.resolve, reader.reject);
+    // The first waiting reader learns how it ended (the error, once); the others that it is done.
+    for (const reader of this.#readers.splice(0)) this.next().then(reader.resolve, reader.reject);
   }
 }
