@@ -86,19 +86,21 @@ export const failureCases: readonly ContractCase[] = [
         },
       );
       const send = await ctx.sender(await ctx.connection(), { name, reliable: true });
-      await sendAll(send, items);
+      // All in flight together, so that every one is queued long before job-27 reaches the handler.
+      const sent = await Promise.allSettled(items.map((item) => send.sendMsg(Buffer.from(item, 'latin1'))));
+      checkEqual(sent.filter((o) => o.status === 'rejected').length, 0, 'sends that rejected');
       await untilAcked(ctx, collector, items);
       await ctx.quiet();
       const counts = runsOf(runs);
       for (const item of items) {
         checkEqual(counts.get(item), flaky.has(item) ? 2 : 1, `handler runs of ${item}`);
       }
-      // While job-0 waited for its retry, later messages went through the prefetch-1 receiver.
+      // While job-27 waited for its retry, the messages behind it went through the prefetch-1 receiver.
       const order = runs.map((r) => r.text);
-      const second = order.lastIndexOf('job-0');
+      const retry = order.lastIndexOf('job-27');
       check(
-        order.indexOf('job-1') < second,
-        `job-1 was handled before job-0's retry (order: ${order.slice(0, 8).join(', ')}, ...)`,
+        order.indexOf('job-28') < retry,
+        `job-28 was handled before job-27's retry (order from job-26: ${order.slice(order.indexOf('job-26'), order.indexOf('job-26') + 6).join(', ')}, ...)`,
       );
       checkErrors(collector, 'HANDLER_FAILED', 3);
     },
