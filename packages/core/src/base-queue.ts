@@ -191,6 +191,8 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
       );
     }
     let handler: MessageHandler | undefined;
+    // Before the stream exists: one made with an aborted signal ends at once, and its end undoes this.
+    if (this.#policy) this.#policy.deferAckDeadline = true;
     const stream = new MessageStream(
       {
         pkg: this.pkg,
@@ -210,7 +212,6 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
     );
     handler = (_queue, message) => stream.push(message);
     this.#handler = handler;
-    if (this.#policy) this.#policy.deferAckDeadline = true;
     if (signal?.aborted) {
       this.#handler = undefined;
       return stream;

@@ -39,8 +39,11 @@ describe('messages()', () => {
   });
 
   it('with a signal already aborted, throws ABORTED at once, connects nothing and leaves the receiver free', async () => {
-    const { conn, name } = await setup();
-    const receiver = new MemoryQueue({ name, isRecv: true, reliable: true }, conn);
+    const { conn, name, send } = await setup();
+    const receiver = new MemoryQueue(
+      { name, isRecv: true, reliable: true, ackTimeoutMillis: 100, retryDelayMillis: 0 },
+      conn,
+    );
     const iterator = receiver.messages({ signal: AbortSignal.abort(new Error('shutting down')) });
     const error = await iterator.next().then(
       () => undefined,
@@ -49,10 +52,21 @@ describe('messages()', () => {
     expect(MqError.hasCode(error, 'ABORTED')).toBe(true);
     expect((error as Error).cause).toEqual(new Error('shutting down'));
     expect(receiver.status).toBe('closed');
-    // Free: a handler (or another loop) may take it.
-    receiver.setMsgHandler(async (_q, message) => message.ack());
+    // Free: a handler (or another loop) may take it, with the receiver's ack deadline as usual.
+    const errors: MqError[] = [];
+    receiver.on('error', (e) => errors.push(e));
+    let runs = 0;
+    receiver.setMsgHandler(async (_q, message) => {
+      runs += 1;
+      if (runs > 1) await message.ack(); // the first delivery is forgotten, and its deadline retries it
+    });
     receiver.connect();
     await waitForStatus(receiver, 'connected');
+    await send.sendMsg(Buffer.from('job'));
+    const deadline = Date.now() + 5000;
+    while (runs < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(runs).toBe(2);
+    expect(errors.map((e) => e.code)).toEqual(['HANDLER_FAILED']);
     await conn.close();
   });
 
