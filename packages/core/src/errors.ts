@@ -86,8 +86,20 @@ Object.defineProperty(MqError, 'name', { value: 'MqError' });
 /** Wraps anything thrown by a client library into an `MqError` (kept as `cause`), leaving `MqError`s as they are. */
 export function toMqError(value: unknown, code: MqErrorCode, context: string): MqError {
   if (MqError.isInstance(value)) return value;
-  const detail = value instanceof Error ? value.message : String(value);
-  return new MqError(code, `${context}: ${detail}`, { cause: value });
+  return new MqError(code, `${context}: ${errorText(value)}`, { cause: value });
+}
+
+/**
+ * The message of anything thrown, even of a value whose conversion to a string throws (a null-prototype object).
+ * @internal
+ */
+export function errorText(value: unknown): string {
+  if (value instanceof Error) return value.message;
+  try {
+    return String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
 }
 
 /** Codes of failures that retrying cannot fix by itself: someone must change a setting or the broker. */

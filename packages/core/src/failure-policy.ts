@@ -1,8 +1,8 @@
-import { MqError, toMqError } from './errors.js';
+import { errorText, MqError, toMqError } from './errors.js';
 import type { FailurePolicyOptions } from './failure-options.js';
 import type { SettleOnceMessage } from './message.js';
 import type { SendOptions } from './metadata.js';
-import { MQ_HEADERS } from './mq-headers.js';
+import { headersWithout, idsOf, MQ_HEADERS } from './mq-headers.js';
 
 /** The longest last-error text a dead letter carries, in characters. */
 const MAX_ERROR_HEADER_CHARS = 1000;
@@ -176,7 +176,7 @@ export class FailurePolicy {
       [MQ_HEADERS.retryAt]: String(Date.now() + delay),
     };
     this.#move(
-      this.#host.republish(undefined, message, { ...carried(message), headers }),
+      this.#host.republish(undefined, message, { ...idsOf(message), headers }),
       settle,
       () => {},
       (error) => {
@@ -212,18 +212,17 @@ export class FailurePolicy {
       );
       return;
     }
-    const headers: Record<string, string> = {};
-    for (const [key, value] of Object.entries(message.headers)) {
-      if (key !== MQ_HEADERS.deliveries && key !== MQ_HEADERS.retryAt) {
-        Object.defineProperty(headers, key, { value, enumerable: true, writable: true, configurable: true });
-      }
-    }
+    // The copy's own retry headers would make a receiver of the dead-letter queue count and hold it.
+    const headers = headersWithout(
+      message.headers,
+      (key) => key === MQ_HEADERS.deliveries || key === MQ_HEADERS.retryAt,
+    );
     headers[MQ_HEADERS.deadLetterFrom] = name;
     headers[MQ_HEADERS.deadLetterDeliveries] = String(deliveries);
     headers[MQ_HEADERS.deadLetterError] = headerText(why);
     headers[MQ_HEADERS.deadLetterTime] = new Date().toISOString();
     this.#move(
-      this.#host.republish(deadLetter, message, { ...carried(message), headers }),
+      this.#host.republish(deadLetter, message, { ...idsOf(message), headers }),
       settle,
       () =>
         this.#host.report(
@@ -294,25 +293,6 @@ export class FailurePolicy {
 /** Which delivery of `message` this is: 1 for the first. */
 export function deliveryOf(message: { deliveryCount?: number | undefined; redelivered: boolean }): number {
   return (message.deliveryCount ?? (message.redelivered ? 1 : 0)) + 1;
-}
-
-/** The metadata a copy keeps (ids and content type; headers are set by the caller). */
-function carried(message: SettleOnceMessage): SendOptions {
-  return {
-    ...(message.messageId === undefined ? {} : { messageId: message.messageId }),
-    ...(message.correlationId === undefined ? {} : { correlationId: message.correlationId }),
-    ...(message.contentType === undefined ? {} : { contentType: message.contentType }),
-  };
-}
-
-/** The text of anything thrown, even a value whose conversion to a string throws (a null-prototype object). */
-function errorText(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  try {
-    return String(error);
-  } catch {
-    return Object.prototype.toString.call(error);
-  }
 }
 
 /** Header-safe text: no control characters (an MQTT 5 broker drops a client for one), bounded. */

@@ -35,14 +35,36 @@ export function republishedDeliveries(
  * too when `reserved` names them.
  */
 export function replayOptions(message: Message, reserved: ReadonlySet<string> = NO_RESERVED): SendOptions {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(message.headers ?? NO_HEADERS)) {
+  const headers = headersWithout(message.headers ?? NO_HEADERS, (name) => {
     const lower = name.toLowerCase();
-    if (lower.startsWith('mq-') || reserved.has(lower)) continue;
-    Object.defineProperty(headers, name, { value, enumerable: true, writable: true, configurable: true });
+    return lower.startsWith('mq-') || reserved.has(lower);
+  });
+  return { ...(Object.keys(headers).length > 0 ? { headers } : {}), ...idsOf(message) };
+}
+
+/**
+ * A copy of `headers` without the names `drop` picks, each kept as a plain own property (`__proto__` too).
+ * @internal
+ */
+export function headersWithout(
+  headers: Readonly<Record<string, string>>,
+  drop: (name: string) => boolean,
+): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (!drop(name)) {
+      Object.defineProperty(kept, name, { value, enumerable: true, writable: true, configurable: true });
+    }
   }
+  return kept;
+}
+
+/**
+ * The message id, correlation id and content type of `message`, as `SendOptions` (absent ones left out).
+ * @internal
+ */
+export function idsOf(message: Message): SendOptions {
   return {
-    ...(Object.keys(headers).length > 0 ? { headers } : {}),
     ...(message.messageId === undefined ? {} : { messageId: message.messageId }),
     ...(message.correlationId === undefined ? {} : { correlationId: message.correlationId }),
     ...(message.contentType === undefined ? {} : { contentType: message.contentType }),
