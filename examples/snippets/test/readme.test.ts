@@ -1,26 +1,5 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-
-/** Every README a user reads: the root one and each package's and example's. */
-function readmes(): string[] {
-  const found = ['README.md', 'bench/README.md'];
-  for (const dir of ['packages', 'examples']) {
-    for (const entry of readdirSync(join(root, dir), { withFileTypes: true })) {
-      if (!entry.isDirectory()) continue;
-      try {
-        readFileSync(join(root, dir, entry.name, 'README.md'));
-        found.push(`${dir}/${entry.name}/README.md`);
-      } catch {
-        // no README there
-      }
-    }
-  }
-  return found;
-}
+import { REPOSITORY, read, readmes } from './markdown.js';
 
 /** A TypeScript code block of a README, with the snippet marker just above it, if any. */
 interface Block {
@@ -33,7 +12,7 @@ interface Block {
 const MARKER = /^<!-- snippet: (\S+) -->$/;
 
 function blocks(readme: string): Block[] {
-  const lines = readFileSync(join(root, readme), 'utf8').split('\n');
+  const lines = read(readme).split('\n');
   const found: Block[] = [];
   for (let i = 0; i < lines.length; i += 1) {
     if (lines[i] !== '```ts' && lines[i] !== '```typescript') continue;
@@ -48,7 +27,7 @@ function blocks(readme: string): Block[] {
 /** The text a marker names: a whole file, or the lines between `// #region <name>` and `// #endregion <name>`. */
 function snippet(source: string): string {
   const [path, region] = source.split('#');
-  const text = readFileSync(join(root, path ?? ''), 'utf8');
+  const text = read(path ?? '');
   if (region === undefined) return text.replace(/\n$/, '');
   const lines = text.split('\n');
   const start = lines.findIndex((line) => line.trim() === `// #region ${region}`);
@@ -57,10 +36,10 @@ function snippet(source: string): string {
   return lines.slice(start + 1, end).join('\n');
 }
 
-describe('README snippets', () => {
+describe('README and docs/ snippets', () => {
   const all = readmes().flatMap(blocks);
 
-  it('every TypeScript block of every README names the file it comes from', () => {
+  it('every TypeScript block of every README and guide names the file it comes from', () => {
     const unmarked = all.filter((b) => b.source === undefined).map((b) => `${b.readme}:${b.line}`);
     expect(unmarked).toEqual([]);
     expect(all.length).toBeGreaterThanOrEqual(10);
@@ -74,10 +53,10 @@ describe('README snippets', () => {
   );
 
   it('package READMEs link with absolute URLs (relative links break on the npm page), to the repository named in package.json', () => {
-    const homepage = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { homepage: string })
-      .homepage;
+    const homepage = (JSON.parse(read('package.json')) as { homepage: string }).homepage;
+    expect(homepage.startsWith(REPOSITORY)).toBe(true);
     for (const readme of readmes().filter((r) => r.startsWith('packages/'))) {
-      const text = readFileSync(join(root, readme), 'utf8');
+      const text = read(readme);
       const links = [...text.matchAll(/\]\(([^)]+)\)/g)].map((m) => m[1] ?? '');
       expect(
         links.filter((link) => !/^(https?:|#)/.test(link)),

@@ -17,6 +17,16 @@ function run(
 }
 
 describe('every README snippet runs as written, shows what it says, and exits by itself', () => {
+  it.each([
+    ['hello-memory', {}],
+    ['hello-amqp', { AMQP_URL: amqpTestUrl() }],
+    ['hello-mqtt', { MQTT_URL: mqttTestUrl() }],
+  ])('the README example %s sends hello and its loop takes it', async (name, env) => {
+    const { code, output } = await run(name, env);
+    expect(output).toBe('hello\n');
+    expect(code).toBe(0);
+  });
+
   it('concepts (@mq/memory): prints hello', async () => {
     const { code, output } = await run('concepts');
     expect(output).toBe('hello\n');
