@@ -1,0 +1,187 @@
+import { type Backend, type Connection, type Queue, type Status, waitForStatus } from '@mq/core';
+import { Logger } from '@nestjs/common';
+import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microservices';
+import { type Observable, throwError } from 'rxjs';
+import { resolveBackend } from './backend.js';
+import { encodePacket } from './codec.js';
+import { nestError } from './errors.js';
+import {
+  type MqTransportOptions,
+  type ResolvedTransportOptions,
+  readTransportOptions,
+  senderOptions,
+} from './options.js';
+import { logMqError, type MqTransportEvents } from './server.js';
+import { type MqTransportHealth, Watch } from './watch.js';
+
+/** One sender: its queue, and what the health indicator reads of it. */
+interface Sender {
+  readonly queue: Queue;
+  readonly watch: Watch;
+}
+
+/** A connection made, and whether it was ever connected (only until then do emits wait for it). */
+interface Link {
+  readonly backend: Backend;
+  readonly connection: Connection;
+  connectedOnce: boolean;
+}
+
+/** Why `send()` is refused, until mq has request/reply. */
+const NO_REQUEST_REPLY =
+  'send() needs request/reply (@MessagePattern), which @mq/nestjs does not support yet: use emit() and @EventPattern';
+
+/**
+ * A Nest `ClientProxy` on mq: `emit(pattern, data)` sends `data` as JSON (or an {@link MqRecord} with metadata)
+ * on a sender of the queue named `pattern`, reliable by default, and its observable completes once the broker
+ * has the message (confirmed on a reliable queue) or errors with the `MqError` (`NOT_CONNECTED` at once while
+ * the link is down: nothing is buffered). `send()` is refused with `UNSUPPORTED` until mq has request/reply.
+ */
+export class MqClient extends ClientProxy<MqTransportEvents, Status> {
+  readonly #options: ResolvedTransportOptions;
+  readonly #logger = new Logger('MqClient');
+  readonly #listeners: { [E in keyof MqTransportEvents]: Set<MqTransportEvents[E]> } = {
+    status: new Set(),
+    error: new Set(),
+  };
+  #link: Promise<Link> | undefined;
+  #connection: Connection | undefined;
+  #connectionWatch: Watch | undefined;
+  readonly #senders = new Map<string, Sender>();
+  #closing: Promise<void> | undefined;
+
+  /** Checks the options (`INVALID_OPTIONS` naming the field); nothing connects before `connect()` or `emit()`. */
+  constructor(options: MqTransportOptions) {
+    super();
+    this.#options = readTransportOptions(options, 'MqClient');
+  }
+
+  /**
+   * Makes the connection on first call and resolves once it is connected (`TIMEOUT` after
+   * `startTimeoutMillis`); afterwards resolves at once, while mq keeps reconnecting in the background.
+   */
+  async connect(): Promise<Connection> {
+    if (this.#closing) await this.#closing;
+    const link = await this.#makeLink();
+    if (!link.connectedOnce) await this.#firstConnection(link.connection);
+    return link.connection;
+  }
+
+  /** Closes every sender (waiting for sends in flight) and the connection. Idempotent. */
+  async close(): Promise<void> {
+    this.#closing ??= this.#shutDown();
+    await this.#closing;
+  }
+
+  /** Listens to the connection's `status` and to `error` events of the connection and every sender. */
+  override on<E extends keyof MqTransportEvents>(event: E, callback: MqTransportEvents[E]): void {
+    this.#listeners[event].add(callback);
+  }
+
+  /** The mq `Connection` (throws `NOT_CONNECTED` before `connect()` or the first `emit()`). */
+  unwrap<T = Connection>(): T {
+    if (!this.#connection) throw nestError('NOT_CONNECTED', 'MqClient.unwrap(): call connect() first');
+    return this.#connection as T;
+  }
+
+  /** Refused with `UNSUPPORTED` (request/reply is not in mq yet), without connecting. */
+  override send<TResult = unknown, TInput = unknown>(pattern: unknown, _data: TInput): Observable<TResult> {
+    return throwError(() => nestError('UNSUPPORTED', `send('${String(pattern)}'): ${NO_REQUEST_REPLY}`));
+  }
+
+  /** The connection's and every sender's health, for {@link MqHealthIndicator}. */
+  health(): MqTransportHealth {
+    return {
+      started: this.#link !== undefined,
+      connection: this.#connectionWatch?.connectionHealth(this.#connection?.address),
+      queues: [...this.#senders].map(([pattern, { watch }]) => watch.senderHealth(pattern)),
+    };
+  }
+
+  protected publish(packet: ReadPacket, callback: (packet: WritePacket) => void): () => void {
+    callback({
+      err: nestError('UNSUPPORTED', `send('${String(packet.pattern)}'): ${NO_REQUEST_REPLY}`),
+      isDisposed: true,
+    });
+    return () => {};
+  }
+
+  protected async dispatchEvent<T = undefined>(packet: ReadPacket): Promise<T> {
+    const pattern = this.normalizePattern(packet.pattern);
+    const { payload, options } = encodePacket(packet.data, pattern);
+    const sender = await this.#sender(pattern);
+    if (!sender.watch.connectedOnce) await this.#firstConnection(sender.queue);
+    sender.watch.running += 1;
+    try {
+      await sender.queue.sendMsg(payload, options);
+    } finally {
+      sender.watch.running -= 1;
+    }
+    return undefined as T;
+  }
+
+  /** Makes the connection once (it then reconnects by itself until `close()`). */
+  #makeLink(): Promise<Link> {
+    if (this.#closing) return Promise.reject(nestError('CLOSED', 'MqClient is closing'));
+    this.#link ??= this.#createLink().catch((error: unknown) => {
+      this.#link = undefined;
+      throw error;
+    });
+    return this.#link;
+  }
+
+  async #createLink(): Promise<Link> {
+    const backend = await resolveBackend(this.#options.uri, this.#options.backends);
+    const connection = backend.createConnection({ ...this.#options.connection, uri: this.#options.uri });
+    const link: Link = { backend, connection, connectedOnce: false };
+    this.#connection = connection;
+    this.#connectionWatch = new Watch(connection);
+    connection.on('status', (status) => {
+      if (status === 'connected') link.connectedOnce = true;
+      this._status$?.next(status);
+      for (const listener of this.#listeners.status) listener(status);
+    });
+    connection.on('error', (error) => this.#reportError('connection', error));
+    connection.connect();
+    return link;
+  }
+
+  /** Waits for a connection or sender to connect, the first time only, within `startTimeoutMillis`. */
+  #firstConnection(source: Connection | Queue): Promise<void> {
+    return waitForStatus(source, 'connected', { timeoutMillis: this.#options.startTimeoutMillis });
+  }
+
+  async #sender(pattern: string): Promise<Sender> {
+    const existing = this.#senders.get(pattern);
+    if (existing) return existing;
+    const link = await this.#makeLink();
+    if (!link.connectedOnce) await this.#firstConnection(link.connection);
+    const again = this.#senders.get(pattern);
+    if (again) return again;
+    const queue = link.backend.createQueue(senderOptions(this.#options, pattern), link.connection);
+    const sender: Sender = { queue, watch: new Watch(queue) };
+    queue.on('error', (error) => this.#reportError(`emit('${pattern}')`, error));
+    queue.connect();
+    this.#senders.set(pattern, sender);
+    return sender;
+  }
+
+  #reportError(where: string, error: Parameters<MqTransportEvents['error']>[0]): void {
+    logMqError(this.#logger, where, error);
+    for (const listener of this.#listeners.error) listener(error);
+  }
+
+  async #shutDown(): Promise<void> {
+    try {
+      await this.#connection?.close();
+    } finally {
+      this.#connectionWatch?.stop();
+      for (const { watch } of this.#senders.values()) watch.stop();
+      this.#senders.clear();
+      this.#connection = undefined;
+      this.#connectionWatch = undefined;
+      this.#link = undefined;
+      this.#closing = undefined;
+    }
+  }
+}

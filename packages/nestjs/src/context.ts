@@ -1,0 +1,26 @@
+import type { Message } from '@mq/core';
+import { BaseRpcContext } from '@nestjs/microservices';
+
+/** The arguments an {@link MqContext} holds: the message and the pattern (queue name) it came on. */
+export type MqContextArgs = [message: Message, pattern: string];
+
+/**
+ * What `@Ctx()` gives a handler of `MqServer`: the mq `Message` (headers, ids, `deliveryCount`, `redelivered`,
+ * `ack()`, `nack()`) and the pattern it came on.
+ */
+export class MqContext extends BaseRpcContext<MqContextArgs> {
+  /** Holds the message and its pattern. */
+  constructor(args: MqContextArgs) {
+    super(args);
+  }
+
+  /** The mq message being handled. Acking or nacking it yourself is allowed: the transport's ack then does nothing. */
+  getMessage(): Message {
+    return this.args[0];
+  }
+
+  /** The pattern (queue name) the message came on. */
+  getPattern(): string {
+    return this.args[1];
+  }
+}

@@ -1,0 +1,221 @@
+import {
+  type Backend,
+  type Connection,
+  type Message,
+  type MqError,
+  type Queue,
+  type Status,
+  waitForStatus,
+} from '@mq/core';
+import { Logger } from '@nestjs/common';
+import { type CustomTransportStrategy, type MessageHandler, Server } from '@nestjs/microservices';
+import { lastValueFrom } from 'rxjs';
+import { resolveBackend } from './backend.js';
+import { decodeMessage } from './codec.js';
+import { MqContext } from './context.js';
+import { asError, nestError } from './errors.js';
+import { takeFailure } from './interceptor.js';
+import {
+  type MqTransportOptions,
+  type ResolvedTransportOptions,
+  readTransportOptions,
+  receiverOptions,
+} from './options.js';
+import { MQ_TRANSPORT } from './transport.js';
+import { type MqTransportHealth, Watch } from './watch.js';
+
+/** The events `MqServer.on()` and `MqClient.on()` take: their connection's and queues' status and errors. */
+export type MqTransportEvents = {
+  /** The connection's status changed. */
+  status: (status: Status) => void;
+  /** The connection or a queue reported an error (a failed handler, a dead letter, a lost link, ...). */
+  error: (error: MqError) => void;
+};
+
+/** Logs an error event at the level it deserves: retried and reconnecting ones warn, the others are errors. */
+export function logMqError(logger: Logger, where: string, error: MqError): void {
+  const text = `${where}: ${error.code} ${error.message}`;
+  if (error.code === 'HANDLER_FAILED' || /reconnecting in/.test(error.message)) logger.warn(text);
+  else logger.error(text);
+}
+
+/** One receiver: its queue and what the health indicator reads of it. */
+interface Receiver {
+  readonly queue: Queue;
+  readonly watch: Watch;
+}
+
+/**
+ * A Nest transport strategy on mq (`NestFactory.createMicroservice(AppModule, { strategy: new MqServer({ uri })
+ * })`, or `app.connectMicroservice({ strategy })` in a hybrid app): each `@EventPattern('name')` gets a receiver
+ * on the queue of that name. A message is acked once its handler's promise resolves (or its observable
+ * completes); a handler that throws leaves it to the queue's failure policy (`retryDelayMillis`,
+ * `maxDeliveries`, `deadLetter`), and `@Ctx()` is an {@link MqContext}. `@MessagePattern` (request/reply) is
+ * refused with `UNSUPPORTED` until mq has request/reply.
+ */
+export class MqServer extends Server<MqTransportEvents, Status> implements CustomTransportStrategy {
+  /** Lets `@EventPattern('name', MQ_TRANSPORT)` pick this transport in an app that has several. */
+  override transportId: symbol = MQ_TRANSPORT;
+  /** Failed handlers reach mq's failure policy, which reports them: Nest need not log them a second time. */
+  override readonly propagatesEventHandlerErrors = true;
+  protected override readonly logger = new Logger('MqServer');
+  readonly #options: ResolvedTransportOptions;
+  readonly #listeners: { [E in keyof MqTransportEvents]: Set<MqTransportEvents[E]> } = {
+    status: new Set(),
+    error: new Set(),
+  };
+  #connection: Connection | undefined;
+  #connectionWatch: Watch | undefined;
+  readonly #receivers = new Map<string, Receiver>();
+  #starting: AbortController | undefined;
+  #started = false;
+  #closing: Promise<void> | undefined;
+
+  /** Checks the options (`INVALID_OPTIONS` naming the field); nothing connects before `listen()`. */
+  constructor(options: MqTransportOptions) {
+    super();
+    this.#options = readTransportOptions(options, 'MqServer');
+  }
+
+  /**
+   * Connects and opens one receiver per event pattern; calls back once every receiver is connected, or with
+   * the error (`UNSUPPORTED` for a `@MessagePattern`, `TIMEOUT` after `startTimeoutMillis`, ...), having closed
+   * what it opened.
+   */
+  listen(callback: (error?: unknown) => void): void {
+    this.#started = true;
+    this.#start().then(
+      () => callback(),
+      (error: unknown) => callback(error),
+    );
+  }
+
+  /** Stops receiving, waits for running handlers (they can still ack and emit), closes the connection. Idempotent. */
+  async close(): Promise<void> {
+    this.#starting?.abort();
+    this.#closing ??= this.#shutDown();
+    await this.#closing;
+  }
+
+  /** Listens to the connection's `status` and to `error` events of the connection and every receiver. */
+  on<E extends keyof MqTransportEvents>(event: E, callback: MqTransportEvents[E]): void {
+    this.#listeners[event].add(callback);
+  }
+
+  /** The mq `Connection` this server receives on (throws `NOT_CONNECTED` before `listen()`). */
+  unwrap<T = Connection>(): T {
+    if (!this.#connection) throw nestError('NOT_CONNECTED', 'MqServer.unwrap(): the server is not listening');
+    return this.#connection as T;
+  }
+
+  /** The connection's and every receiver's health, for {@link MqHealthIndicator}. */
+  health(): MqTransportHealth {
+    return {
+      started: this.#started,
+      connection: this.#connectionWatch?.connectionHealth(this.#connection?.address),
+      queues: [...this.#receivers].map(([pattern, { watch }]) => watch.receiverHealth(pattern)),
+    };
+  }
+
+  async #start(): Promise<void> {
+    if (this.#connection) throw nestError('INVALID_ARGUMENT', 'MqServer.listen(): already listening');
+    const patterns = [...this.getHandlers()];
+    const requests = patterns.filter(([, handler]) => !handler.isEventHandler).map(([pattern]) => pattern);
+    if (requests.length > 0) {
+      throw nestError(
+        'UNSUPPORTED',
+        `@MessagePattern(${requests.map((p) => `'${p}'`).join(', ')}) needs request/reply (send()), which @mq/nestjs does not support yet: use @EventPattern and emit()`,
+      );
+    }
+    const starting = new AbortController();
+    this.#starting = starting;
+    try {
+      const backend = await resolveBackend(this.#options.uri, this.#options.backends);
+      starting.signal.throwIfAborted();
+      this.#open(backend, patterns);
+      const wait = { timeoutMillis: this.#options.startTimeoutMillis, signal: starting.signal };
+      await Promise.all(
+        [...this.#receivers.values()].map(({ queue }) => waitForStatus(queue, 'connected', wait)),
+      );
+    } catch (error) {
+      await this.close();
+      throw error;
+    } finally {
+      if (this.#starting === starting) this.#starting = undefined;
+    }
+  }
+
+  #open(backend: Backend, patterns: [string, MessageHandler][]): void {
+    const connection = backend.createConnection({ ...this.#options.connection, uri: this.#options.uri });
+    this.#connection = connection;
+    this.#connectionWatch = new Watch(connection);
+    connection.on('status', (status) => {
+      this._status$?.next(status);
+      for (const listener of this.#listeners.status) listener(status);
+    });
+    connection.on('error', (error) => this.#reportError('connection', error));
+    connection.connect();
+    for (const [pattern, handler] of patterns) {
+      const queue = backend.createQueue(receiverOptions(this.#options, pattern, handler.extras), connection);
+      const watch = new Watch(queue);
+      this.#receivers.set(pattern, { queue, watch });
+      queue.on('error', (error) => this.#reportError(`@EventPattern('${pattern}')`, error));
+      queue.setMsgHandler((_queue, message) => this.#handle(pattern, message, watch));
+      queue.connect();
+    }
+  }
+
+  async #handle(pattern: string, message: Message, watch: Watch): Promise<void> {
+    watch.lastDeliveryAt = Date.now();
+    watch.running += 1;
+    try {
+      const handler = this.getHandlerByPattern(pattern);
+      if (!handler) throw nestError('NO_HANDLER', `no handler for '${pattern}'`);
+      const data = decodeMessage(message, pattern);
+      const context = new MqContext([message, pattern]);
+      await this.#withProcessingHooks(context, async () => {
+        const result = this.transformToObservable(await handler(data, context));
+        await lastValueFrom(result, { defaultValue: undefined }).catch((failure: unknown) => {
+          throw asError(takeFailure(context) ?? failure);
+        });
+      });
+      await message.ack();
+    } finally {
+      watch.running -= 1;
+    }
+  }
+
+  /** Runs `work` between the processing hooks instrumentation may have set (Nest 11 and later). */
+  #withProcessingHooks(context: MqContext, work: () => Promise<void>): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const done = (): Promise<void> =>
+        work()
+          .then(resolve, reject)
+          .finally(() => this.onProcessingEndHook?.(this.transportId, context));
+      try {
+        this.onProcessingStartHook(this.transportId, context, done);
+      } catch (error) {
+        reject(error);
+      }
+    });
+  }
+
+  #reportError(where: string, error: MqError): void {
+    logMqError(this.logger as Logger, where, error);
+    for (const listener of this.#listeners.error) listener(error);
+  }
+
+  async #shutDown(): Promise<void> {
+    try {
+      await this.#connection?.close();
+    } finally {
+      this.#connectionWatch?.stop();
+      for (const { watch } of this.#receivers.values()) watch.stop();
+      this.#receivers.clear();
+      this.#connection = undefined;
+      this.#connectionWatch = undefined;
+      this.#started = false;
+      this.#closing = undefined;
+    }
+  }
+}
