@@ -42,20 +42,15 @@ export function encodePacket(data: unknown, pattern: string): { payload: Buffer;
 }
 
 /**
- * What a handler gets as its `@Payload()`: the JSON the message holds when its content type is JSON or absent,
- * otherwise the payload `Buffer`. A payload that should be JSON and is not fails the message (`INVALID_ARGUMENT`),
- * so the queue's failure policy retries it and, with `maxDeliveries` and `deadLetter`, moves it aside.
+ * What a handler gets as its `@Payload()`: the JSON value the message holds when its content type is JSON or
+ * absent and the payload parses; otherwise the payload `Buffer`. Decoding never fails a message: bytes that are not
+ * JSON reach the handler (and a dead-letter handler) as they are, for a pipe or the handler to refuse.
  */
-export function decodeMessage(message: Message, pattern: string): unknown {
+export function decodeMessage(message: Message): unknown {
   if (!isJson(message.contentType)) return message.payload;
-  const text = message.payload.toString('utf8');
   try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw nestError(
-      'INVALID_ARGUMENT',
-      `a message on '${pattern}' is not JSON (${message.payload.length} bytes, content type ${message.contentType ?? 'none'}): ${String(error)}`,
-      error,
-    );
+    return JSON.parse(message.payload.toString('utf8'));
+  } catch {
+    return message.payload;
   }
 }

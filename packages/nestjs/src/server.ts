@@ -118,18 +118,18 @@ export class MqServer extends Server<MqTransportEvents, Status> implements Custo
   }
 
   async #start(): Promise<void> {
-    if (this.#connection) throw nestError('INVALID_ARGUMENT', 'MqServer.listen(): already listening');
-    const patterns = [...this.getHandlers()];
-    const requests = patterns.filter(([, handler]) => !handler.isEventHandler).map(([pattern]) => pattern);
-    if (requests.length > 0) {
-      throw nestError(
-        'UNSUPPORTED',
-        `@MessagePattern(${requests.map((p) => `'${p}'`).join(', ')}) needs request/reply (send()), which @mq/nestjs does not support yet: use @EventPattern and emit()`,
-      );
-    }
     const starting = new AbortController();
     this.#starting = starting;
     try {
+      if (this.#connection) throw nestError('INVALID_ARGUMENT', 'MqServer.listen(): already listening');
+      const patterns = [...this.getHandlers()];
+      const requests = patterns.filter(([, handler]) => !handler.isEventHandler).map(([pattern]) => pattern);
+      if (requests.length > 0) {
+        throw nestError(
+          'UNSUPPORTED',
+          `@MessagePattern(${requests.map((p) => `'${p}'`).join(', ')}) needs request/reply (send()), which @mq/nestjs does not support yet: use @EventPattern and emit()`,
+        );
+      }
       const backend = await resolveBackend(this.#options.uri, this.#options.backends);
       starting.signal.throwIfAborted();
       this.#open(backend, patterns);
@@ -171,7 +171,7 @@ export class MqServer extends Server<MqTransportEvents, Status> implements Custo
     try {
       const handler = this.getHandlerByPattern(pattern);
       if (!handler) throw nestError('NO_HANDLER', `no handler for '${pattern}'`);
-      const data = decodeMessage(message, pattern);
+      const data = decodeMessage(message);
       const context = new MqContext([message, pattern]);
       await this.#withProcessingHooks(context, async () => {
         const result = this.transformToObservable(await handler(data, context));

@@ -35,7 +35,8 @@ export function names(prefix: string): { jobs: string; dead: string; events: str
 }
 
 /**
- * A controller of a test app: `events` records and succeeds; `jobs` fails for the payload `'poison'` (always) and
+ * A controller of a test app: `events` records and succeeds; `jobs` fails for the payload `'poison'` and bytes that
+ * are not JSON (always) and
  * `'flaky'` (its first delivery), retried 50 ms later and dead-lettered after 3 deliveries to `dead`.
  */
 export function ordersController(queue: ReturnType<typeof names>, seen: Seen[]) {
@@ -53,6 +54,7 @@ export function ordersController(queue: ReturnType<typeof names>, seen: Seen[]) 
     async onJob(@Payload() data: unknown, @Ctx() ctx: MqContext): Promise<void> {
       const message = ctx.getMessage();
       seen.push({ pattern: ctx.getPattern(), data, message });
+      if (Buffer.isBuffer(data)) throw new Error('expected JSON, got bytes');
       if (data === 'poison') throw new Error(`cannot do ${String(data)}`);
       if (data === 'flaky' && !message.redelivered) throw new Error('flaky the first time');
     }
