@@ -12,7 +12,6 @@ export {
 export { DEFAULT_START_TIMEOUT_MILLIS, type MqQueueOptions, type MqTransportOptions } from './options.js';
 export { MqEventPattern } from './pattern.js';
 export { MqRecord } from './record.js';
-export { MqRegistry } from './registry.js';
 export { MqServer, type MqTransportEvents } from './server.js';
 export { MQ_TRANSPORT } from './transport.js';
 export type { MqConnectionHealth, MqLastError, MqQueueHealth, MqTransportHealth } from './watch.js';

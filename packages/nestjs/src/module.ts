@@ -17,7 +17,13 @@ import { MqServer } from './server.js';
 export const MQ_MODULE_OPTIONS: unique symbol = Symbol.for('@mq/nestjs:options');
 
 /** Options of `MqModule.forRoot`: those of the transports it makes. */
-export type MqModuleOptions = MqTransportOptions;
+export interface MqModuleOptions extends MqTransportOptions {
+  /**
+   * Connection options of the module's server only, over `connection`: what must differ between connections,
+   * such as an MQTT persistent session's `clientId` and `cleanSession: false` (the receiving side needs them).
+   */
+  serverConnection?: Readonly<Record<string, unknown>>;
+}
 
 /** Options of `MqModule.forRootAsync`: a factory for {@link MqModuleOptions}, as Nest's async modules take. */
 export interface MqModuleAsyncOptions {

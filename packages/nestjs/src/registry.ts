@@ -1,6 +1,8 @@
 import { Logger } from '@nestjs/common';
 import { MqClient } from './client.js';
+import { invalidOption } from './errors.js';
 import { MqHealthIndicator, type MqHealthSource } from './health.js';
+import type { MqModuleOptions } from './module.js';
 import type { MqTransportOptions } from './options.js';
 import { MqServer } from './server.js';
 
@@ -25,10 +27,18 @@ export class MqRegistry {
   #bootstrapped = false;
 
   /** Creates the server and the default client (checking the options: `INVALID_OPTIONS` naming the field). */
-  constructor(options: MqTransportOptions) {
-    this.#options = options;
-    this.server = new MqServer(options);
-    this.clients.set(DEFAULT_CLIENT_NAME, new MqClient(options));
+  constructor(options: MqModuleOptions) {
+    if (typeof options !== 'object' || options === null)
+      throw invalidOption('MqModule options must be an object');
+    const { serverConnection, ...transport } = options;
+    if (serverConnection !== undefined && (typeof serverConnection !== 'object' || serverConnection === null))
+      throw invalidOption('serverConnection must be an object of connection options');
+    this.#options = transport;
+    this.server = new MqServer({
+      ...transport,
+      connection: { ...transport.connection, ...serverConnection },
+    });
+    this.clients.set(DEFAULT_CLIENT_NAME, new MqClient(transport));
     this.indicator = new MqHealthIndicator(
       () => [this.server],
       () => this.clients as ReadonlyMap<string, MqHealthSource>,
