@@ -12,7 +12,7 @@ function isJson(contentType: string | undefined): boolean {
  * and with a content type that is not JSON sends its `Uint8Array` or string data as they are.
  */
 export function encodePacket(data: unknown, pattern: string): { payload: Buffer; options: SendOptions } {
-  const record = data instanceof MqRecord ? data : undefined;
+  const record = MqRecord.isInstance(data) ? data : undefined;
   const value = record ? record.data : data;
   const options: SendOptions = { ...record?.options };
   if (!isJson(options.contentType)) {

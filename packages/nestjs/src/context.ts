@@ -1,6 +1,8 @@
 import type { Message } from '@mq/core';
 import { BaseRpcContext } from '@nestjs/microservices';
 
+const MARKER = Symbol.for('@mq/nestjs.MqContext');
+
 /** The arguments an {@link MqContext} holds: the message and the pattern (queue name) it came on. */
 export type MqContextArgs = [message: Message, pattern: string];
 
@@ -12,6 +14,12 @@ export class MqContext extends BaseRpcContext<MqContextArgs> {
   /** Holds the message and its pattern. */
   constructor(args: MqContextArgs) {
     super(args);
+    Object.defineProperty(this, MARKER, { value: true });
+  }
+
+  /** True for any `MqContext`, also one made by another copy of this package (the CommonJS one beside the ESM one). */
+  static isInstance(value: unknown): value is MqContext {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[MARKER] === true;
   }
 
   /** The mq message being handled. Acking or nacking it yourself is allowed: the transport's ack then does nothing. */

@@ -8,14 +8,16 @@ const failures = new WeakMap<MqContext, unknown>();
 /**
  * Keeps the error an `MqServer` handler throws, before Nest's exception filter turns it into `Internal server
  * error`, so that mq's `HANDLER_FAILED` events and dead letters (`mq-dead-letter-error`) say what failed.
- * `MqModule.forRoot` registers it globally; an app without the module adds it with
- * `app.useGlobalInterceptors(new MqErrorInterceptor())`. It lets every other context through untouched.
+ * `@MqEventPattern` puts it on its handler; `MqModule.forRoot` registers it globally too, for Nest's own
+ * `@EventPattern` (a hybrid app's microservice gets global enhancers only with `connectMicroservice(options,
+ * { inheritAppConfig: true })`; or add it with `@UseInterceptors(MqErrorInterceptor)`). Other contexts pass
+ * through untouched.
  */
 export class MqErrorInterceptor implements NestInterceptor {
   /** Records the handler's error on its {@link MqContext} and passes it on unchanged. */
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const rpc = context.getType() === 'rpc' ? context.switchToRpc().getContext() : undefined;
-    if (!(rpc instanceof MqContext)) return next.handle();
+    if (!MqContext.isInstance(rpc)) return next.handle();
     return next.handle().pipe(
       catchError((error: unknown) => {
         failures.set(rpc, error);

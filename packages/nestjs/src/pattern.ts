@@ -1,14 +1,24 @@
+import { applyDecorators, UseInterceptors } from '@nestjs/common';
 import { EventPattern } from '@nestjs/microservices';
+import { MqErrorInterceptor } from './interceptor.js';
 import type { MqQueueOptions } from './options.js';
 import { MQ_TRANSPORT } from './transport.js';
+
+/** One interceptor serves every handler: it keeps no state of its own. */
+const KEEP_ERRORS = new MqErrorInterceptor();
 
 /**
  * `@EventPattern(pattern, MQ_TRANSPORT, options)` with the queue options typed: the handler receives the
  * messages of the queue named `pattern` on `MqServer` only (not on the app's other transports), and `options`
  * (`prefetch`, `maxDeliveries`, `deadLetter`, `retryDelayMillis`, `ackTimeoutMillis`, the backend's own ...) go
  * over the module's `queueDefaults` and `queues[pattern]`. It also types a `@Ctx() ctx: MqContext` parameter,
- * which Nest 12's own `EventPattern` typing refuses under `strict`.
+ * which Nest 12's own `EventPattern` typing refuses under `strict`, and keeps the error a handler throws for mq's
+ * failure reports (see {@link MqErrorInterceptor}).
  */
 export function MqEventPattern(pattern: string, options: MqQueueOptions = {}): MethodDecorator {
-  return EventPattern<string>(pattern, MQ_TRANSPORT, { ...options });
+  return applyDecorators(
+    EventPattern<string>(pattern, MQ_TRANSPORT, { ...options }),
+    // On the handler itself, so that the thrown error reaches mq also where global interceptors do not apply.
+    UseInterceptors(KEEP_ERRORS),
+  );
 }
