@@ -133,3 +133,41 @@ describe.each(brokers)('a broker restart mid-stream: %s', (label, missing, broke
     120_000,
   );
 });
+
+describe('a receiver whose consumer the broker cancelled while the connection stays up (RabbitMQ, delete_queue)', () => {
+  it.skipIf(rabbitMissing !== undefined)(
+    `health goes down naming the receiver, the connection still up, then mq re-attaches and events flow${rabbitMissing ? ` (skipped: ${rabbitMissing})` : ''}`,
+    async () => {
+      const queue = names('cancelled');
+      const handled: unknown[] = [];
+      @Controller()
+      class Events {
+        @MqEventPattern(queue.events)
+        onEvent(@Payload() event: unknown): void {
+          handled.push(event);
+        }
+      }
+      const { app, client } = await startMicroservice({ uri: rabbit!.url }, { controllers: [Events] });
+      closers.push(() => app.close());
+      const mq = app.get(MqHealthIndicator);
+      await until(() => mq.isHealthy().mq?.status === 'up', 'health up');
+      let sawReceiverDown = false;
+      const watching = setInterval(() => {
+        const report = mq.isHealthy().mq;
+        const server = report?.transports.find((t) => t.name === 'server');
+        if (server?.connection?.status === 'connected' && server.queues[0]?.status !== 'connected')
+          sawReceiverDown ||= report?.status === 'down';
+      }, 5);
+      try {
+        await rabbit!.ctl('delete_queue', queue.events);
+        await until(() => sawReceiverDown, 'health down for the receiver alone');
+        await until(() => mq.isHealthy().mq?.status === 'up', 'the receiver re-attached');
+      } finally {
+        clearInterval(watching);
+      }
+      await lastValueFrom(client.emit(queue.events, { after: 'cancel' }));
+      await until(() => handled.length === 1, 'an event after the consumer came back');
+    },
+    60_000,
+  );
+});
