@@ -5,13 +5,13 @@ import { type Observable, throwError } from 'rxjs';
 import { resolveBackend } from './backend.js';
 import { encodePacket } from './codec.js';
 import { nestError } from './errors.js';
+import { logMqError, type MqTransportEvents } from './events.js';
 import {
   type MqTransportOptions,
   type ResolvedTransportOptions,
   readTransportOptions,
   senderOptions,
 } from './options.js';
-import { logMqError, type MqTransportEvents } from './server.js';
 import { type MqTransportHealth, Watch } from './watch.js';
 
 /** One sender: its queue, and what the health indicator reads of it. */

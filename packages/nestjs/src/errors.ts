@@ -14,7 +14,7 @@ export function invalidOption(message: string): MqError {
 }
 
 /** A short description of a value for error messages (never its whole content). */
-export function describe(value: unknown): string {
+export function describeValue(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'string')

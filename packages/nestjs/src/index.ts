@@ -1,5 +1,6 @@
 export { MqClient } from './client.js';
 export { MqContext, type MqContextArgs } from './context.js';
+export type { MqTransportEvents } from './events.js';
 export { type MqHealthEntry, MqHealthIndicator, type MqHealthResult, type MqHealthSource } from './health.js';
 export { MqErrorInterceptor } from './interceptor.js';
 export {
@@ -12,6 +13,6 @@ export {
 export { DEFAULT_START_TIMEOUT_MILLIS, type MqQueueOptions, type MqTransportOptions } from './options.js';
 export { MqEventPattern } from './pattern.js';
 export { MqRecord } from './record.js';
-export { MqServer, type MqTransportEvents } from './server.js';
+export { MqServer } from './server.js';
 export { MQ_TRANSPORT } from './transport.js';
 export type { MqConnectionHealth, MqLastError, MqQueueHealth, MqTransportHealth } from './watch.js';

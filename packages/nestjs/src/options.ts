@@ -1,5 +1,5 @@
 import type { Backend, QueueOptions } from '@mq/core';
-import { describe, invalidOption } from './errors.js';
+import { describeValue, invalidOption } from './errors.js';
 
 /**
  * Queue options for one pattern: mq's `QueueOptions` without `name` and `isRecv` (the pattern and the side give
@@ -38,11 +38,17 @@ export interface MqTransportOptions {
 
 /** {@link MqTransportOptions} checked, with their defaults. */
 export interface ResolvedTransportOptions {
+  /** As given. */
   readonly uri: string | readonly string[];
+  /** As given; undefined: the first-party package of the scheme. */
   readonly backends: readonly Backend[] | undefined;
+  /** A copy, `{}` when not given. */
   readonly connection: Readonly<Record<string, unknown>>;
+  /** `{ reliable: true }` under what was given. */
   readonly queueDefaults: MqQueueOptions;
+  /** A copy of each entry, `{}` when not given. */
   readonly queues: Readonly<Record<string, MqQueueOptions>>;
+  /** As given, or the default. */
   readonly startTimeoutMillis: number;
 }
 
@@ -78,7 +84,7 @@ function own(options: object, key: string): unknown {
 function queueOptions(field: string, value: unknown): MqQueueOptions {
   if (value === undefined) return {};
   if (!isPlainObject(value))
-    throw invalidOption(`${field} must be an object of queue options, got ${describe(value)}`);
+    throw invalidOption(`${field} must be an object of queue options, got ${describeValue(value)}`);
   for (const key of ['name', 'isRecv']) {
     if (Object.hasOwn(value, key))
       throw invalidOption(`${field}.${key} cannot be set: the pattern gives the queue name and the side`);
@@ -89,7 +95,7 @@ function queueOptions(field: string, value: unknown): MqQueueOptions {
 /** Checks transport options (own properties only; unknown fields refused) and fills in the defaults. */
 export function readTransportOptions(options: unknown, where: string): ResolvedTransportOptions {
   if (!isPlainObject(options))
-    throw invalidOption(`${where} options must be an object, got ${describe(options)}`);
+    throw invalidOption(`${where} options must be an object, got ${describeValue(options)}`);
   for (const key of Object.keys(options)) {
     if (!TRANSPORT_KEYS.includes(key))
       throw invalidOption(
@@ -99,17 +105,24 @@ export function readTransportOptions(options: unknown, where: string): ResolvedT
   const uri = own(options, 'uri');
   const validUri =
     typeof uri === 'string' || (Array.isArray(uri) && uri.every((one) => typeof one === 'string'));
-  if (!validUri) throw invalidOption(`uri must be a URI string or an array of them, got ${describe(uri)}`);
+  if (!validUri)
+    throw invalidOption(`uri must be a URI string or an array of them, got ${describeValue(uri)}`);
   const backends = own(options, 'backends');
-  if (backends !== undefined && !Array.isArray(backends))
-    throw invalidOption(`backends must be an array of backend descriptors, got ${describe(backends)}`);
+  const isDescriptor = (value: unknown): boolean =>
+    typeof value === 'object' && value !== null && Array.isArray((value as { schemes?: unknown }).schemes);
+  if (backends !== undefined && !(Array.isArray(backends) && backends.every(isDescriptor)))
+    throw invalidOption(
+      `backends must be an array of backend descriptors (amqpBackend, ...), got ${describeValue(backends)}`,
+    );
   const connection = own(options, 'connection') ?? {};
   if (!isPlainObject(connection))
-    throw invalidOption(`connection must be an object of connection options, got ${describe(connection)}`);
+    throw invalidOption(
+      `connection must be an object of connection options, got ${describeValue(connection)}`,
+    );
   if (Object.hasOwn(connection, 'uri')) throw invalidOption('connection.uri cannot be set: give uri instead');
   const queues = own(options, 'queues') ?? {};
   if (!isPlainObject(queues))
-    throw invalidOption(`queues must be an object keyed by pattern, got ${describe(queues)}`);
+    throw invalidOption(`queues must be an object keyed by pattern, got ${describeValue(queues)}`);
   const checkedQueues: Record<string, MqQueueOptions> = {};
   for (const [name, value] of Object.entries(queues))
     checkedQueues[name] = queueOptions(`queues.${name}`, value);
@@ -119,7 +132,9 @@ export function readTransportOptions(options: unknown, where: string): ResolvedT
     !Number.isInteger(startTimeoutMillis) ||
     startTimeoutMillis < 1
   )
-    throw invalidOption(`startTimeoutMillis must be a positive integer, got ${describe(startTimeoutMillis)}`);
+    throw invalidOption(
+      `startTimeoutMillis must be a positive integer, got ${describeValue(startTimeoutMillis)}`,
+    );
   return {
     uri: uri as string | readonly string[],
     backends: backends as readonly Backend[] | undefined,

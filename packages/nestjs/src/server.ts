@@ -14,6 +14,7 @@ import { resolveBackend } from './backend.js';
 import { decodeMessage } from './codec.js';
 import { MqContext } from './context.js';
 import { asError, nestError } from './errors.js';
+import { logMqError, type MqTransportEvents } from './events.js';
 import { takeFailure } from './interceptor.js';
 import {
   type MqTransportOptions,
@@ -23,21 +24,6 @@ import {
 } from './options.js';
 import { MQ_TRANSPORT } from './transport.js';
 import { type MqTransportHealth, Watch } from './watch.js';
-
-/** The events `MqServer.on()` and `MqClient.on()` take: their connection's and queues' status and errors. */
-export type MqTransportEvents = {
-  /** The connection's status changed. */
-  status: (status: Status) => void;
-  /** The connection or a queue reported an error (a failed handler, a dead letter, a lost link, ...). */
-  error: (error: MqError) => void;
-};
-
-/** Logs an error event at the level it deserves: retried and reconnecting ones warn, the others are errors. */
-export function logMqError(logger: Logger, where: string, error: MqError): void {
-  const text = `${where}: ${error.code} ${error.message}`;
-  if (error.code === 'HANDLER_FAILED' || /reconnecting in/.test(error.message)) logger.warn(text);
-  else logger.error(text);
-}
 
 /** One receiver: its queue and what the health indicator reads of it. */
 interface Receiver {

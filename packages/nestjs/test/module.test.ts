@@ -132,6 +132,46 @@ describe('MqModule', () => {
   });
 });
 
+describe('MqServer and MqClient events', () => {
+  it('on() forwards status changes and error events; unwrap() refuses before there is a connection', async () => {
+    const queue = names('events-api');
+    @Controller()
+    class Failing {
+      @MqEventPattern(queue.jobs, { retryDelayMillis: 10, maxDeliveries: 2 })
+      onJob(): void {
+        throw new Error('always fails');
+      }
+    }
+    const moduleRef = await Test.createTestingModule({
+      imports: [MqModule.forRoot({ uri: `memory://${queue.jobs}` })],
+      controllers: [Failing],
+    }).compile();
+    const server = moduleRef.get(MqServer);
+    const client = moduleRef.get(MqClient);
+    const unwrapped = (() => {
+      try {
+        return server.unwrap();
+      } catch (error) {
+        return error;
+      }
+    })();
+    expect(MqError.hasCode(unwrapped, 'NOT_CONNECTED')).toBe(true);
+    const statuses: string[] = [];
+    const errors: string[] = [];
+    server.on('status', (status) => statuses.push(status));
+    server.on('error', (error) => errors.push(error.code));
+    client.on('status', (status) => statuses.push(`client ${status}`));
+    const app = moduleRef.createNestMicroservice({ strategy: server, logger: false });
+    await app.listen();
+    closers.push(() => app.close());
+    await lastValueFrom(client.emit(queue.jobs, 'x'));
+    await until(() => errors.includes('DROPPED'), 'the message dropped after maxDeliveries');
+    expect(errors).toEqual(['HANDLER_FAILED', 'HANDLER_FAILED', 'DROPPED']);
+    expect(statuses).toContain('connected');
+    expect(statuses).toContain('client connected');
+  });
+});
+
 describe('MqHealthIndicator with @nestjs/terminus', () => {
   it('is up while listening, down (naming why) while the broker is gone, and up again when mq has re-attached', async () => {
     const queue = names('health');
