@@ -9,6 +9,8 @@ const tree = JSON.parse(require('node:fs').readFileSync(0, 'utf8'));
 const found = new Map();
 (function walk(node) {
   for (const [dep, child] of Object.entries(node.dependencies ?? {})) {
+    // An optional peer dependency nobody installed is listed as an empty entry (no version): it is not in the tree.
+    if (child.version === undefined) continue;
     if (!found.has(dep)) found.set(dep, child.version);
     walk(child);
   }
@@ -29,9 +31,9 @@ if (name === '@mq/core' && found.size !== 1) {
 }
 if (!found.has(name)) problems.push(`${name} is not installed`);
 
-const direct = Object.entries(tree.dependencies?.[name]?.dependencies ?? {}).map(
-  ([dep, c]) => `${dep}@${c.version}`,
-);
+const direct = Object.entries(tree.dependencies?.[name]?.dependencies ?? {})
+  .filter(([, c]) => c.version !== undefined)
+  .map(([dep, c]) => `${dep}@${c.version}`);
 const absent = [...forbidden].filter((dep) => !found.has(dep) && !dep.startsWith('@mq/'));
 console.log(
   `tree: ${name}@${found.get(name)} -> ${direct.join(', ') || 'nothing'}; ${found.size} package(s) in all` +
