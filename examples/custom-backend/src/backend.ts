@@ -1,4 +1,4 @@
-import { type Backend, defineBackend, ownConnection, SPI_VERSION } from '@mq/core';
+import { type Backend, defineBackend, ownConnection, SPI_VERSION } from '@mq/core/spi';
 import { RedisConnection, type RedisConnectionOptions } from './connection.js';
 import { RedisQueue, type RedisQueueOptions } from './queue.js';
 

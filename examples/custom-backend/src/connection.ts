@@ -5,7 +5,7 @@ import {
   readString,
   resolveSharedConnectionOptions,
   withDeadline,
-} from '@mq/core';
+} from '@mq/core/spi';
 import { Redis, type RedisOptions } from 'ioredis';
 
 const PKG = 'acme/mq-redis';

@@ -8,7 +8,7 @@ import {
   type QueueOptions,
   resolveQueueOptions,
   toMqError,
-} from '@mq/core';
+} from '@mq/core/spi';
 import type { Redis } from 'ioredis';
 import type { RedisConnection } from './connection.js';
 

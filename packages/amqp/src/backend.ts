@@ -1,4 +1,4 @@
-import { type Backend, defineBackend, ownConnection, SPI_VERSION } from '@mq/core';
+import { type Backend, defineBackend, ownConnection, SPI_VERSION } from '@mq/core/spi';
 import { AmqpConnection } from './connection.js';
 import type { AmqpConnectionOptions, AmqpQueueOptions } from './options.js';
 import { PKG } from './options.js';

@@ -1,4 +1,4 @@
-import { BaseConnection, classifyLinkError, isLinkReset, MqError, withDeadline } from '@mq/core';
+import { BaseConnection, classifyLinkError, isLinkReset, MqError, withDeadline } from '@mq/core/spi';
 import * as amqp from 'amqplib';
 import { destroySocket } from './amqplib-internals.js';
 import {

@@ -12,7 +12,7 @@ import {
   resolveQueueOptions,
   resolveSharedConnectionOptions,
   type TlsOptions,
-} from '@mq/core';
+} from '@mq/core/spi';
 
 /** The package name used in every error message of this backend. */
 export const PKG = 'mq/amqp';

@@ -1,4 +1,4 @@
-import { type MqError, settleWithin, withDeadline } from '@mq/core';
+import { type MqError, settleWithin, withDeadline } from '@mq/core/spi';
 import type * as amqp from 'amqplib';
 
 /**

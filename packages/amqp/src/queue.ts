@@ -9,7 +9,7 @@ import {
   type SendOptions,
   SettleOnceMessage,
   toMqError,
-} from '@mq/core';
+} from '@mq/core/spi';
 import type * as amqp from 'amqplib';
 import { isBrokerNack } from './amqplib-internals.js';
 import { AmqpConnection } from './connection.js';

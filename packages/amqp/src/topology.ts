@@ -1,4 +1,4 @@
-import { MqError, toMqError } from '@mq/core';
+import { MqError, toMqError } from '@mq/core/spi';
 import type * as amqp from 'amqplib';
 import { PKG } from './options.js';
 

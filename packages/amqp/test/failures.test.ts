@@ -5,7 +5,7 @@ import {
   type PendingSend,
   type SendOptions,
   waitForStatus,
-} from '@mq/core';
+} from '@mq/core/spi';
 import * as amqp from 'amqplib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type AmqpConnection, AmqpQueue, type AmqpQueueOptions } from '../src/index.js';

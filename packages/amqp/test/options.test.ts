@@ -1,6 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { inspect } from 'node:util';
-import { BaseConnection, type MqError, waitForStatus } from '@mq/core';
+import { BaseConnection, type MqError, waitForStatus } from '@mq/core/spi';
 import { uniqueId } from '@mq/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AmqpConnection, AmqpQueue, amqpBackend } from '../src/index.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MqError, readTlsOptions, resolveSharedConnectionOptions } from '../src/index.js';
+import { MqError, readTlsOptions, resolveSharedConnectionOptions } from '../src/spi/index.js';
 
 const spec = { schemes: ['x', 'xs'], defaultUri: 'x://localhost', extraKeys: ['own'] };
 

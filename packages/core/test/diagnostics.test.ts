@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { SEND_CHANNEL, type SendTrace } from '../src/index.js';
+import { SEND_CHANNEL, type SendTrace } from '../src/spi/index.js';
 import { flush, ScriptedConnection, ScriptedQueue } from './fixtures.js';
 
 const subscriptions: Array<() => void> = [];

@@ -4,7 +4,7 @@ import {
   type PendingSend,
   resolveQueueOptions,
   type SendOptions,
-} from '../src/index.js';
+} from '../src/spi/index.js';
 
 /** A minimal connection class for unit tests of core helpers (its link is never opened). */
 export class MemoryLikeConnection extends BaseConnection {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkUri, MqError, redactUri, resolveQueueOptions } from '../src/index.js';
+import { checkUri, MqError, redactUri, resolveQueueOptions } from '../src/spi/index.js';
 
 const prefetch = { required: true, min: 1, max: 65535 };
 

@@ -7,7 +7,7 @@ import {
   type Queue,
   SPI_VERSION,
   selectBackend,
-} from '../src/index.js';
+} from '../src/spi/index.js';
 import { MemoryLikeConnection } from './fixtures.js';
 
 describe('ownConnection', () => {

@@ -1,4 +1,4 @@
-import { type Backend, defineBackend, ownConnection, SPI_VERSION } from '@mq/core';
+import { type Backend, defineBackend, ownConnection, SPI_VERSION } from '@mq/core/spi';
 import { MemoryConnection, type MemoryConnectionOptions } from './connection.js';
 import { MemoryQueue, type MemoryQueueOptions } from './queue.js';
 

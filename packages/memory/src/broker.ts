@@ -1,4 +1,4 @@
-import { MqError } from '@mq/core';
+import { MqError } from '@mq/core/spi';
 import { Mailbox, type StoredMeta } from './mailbox.js';
 
 /**

@@ -3,7 +3,7 @@ import {
   type ConnectionOptions,
   type MqError,
   resolveSharedConnectionOptions,
-} from '@mq/core';
+} from '@mq/core/spi';
 import { MemoryBroker, type Session } from './broker.js';
 
 const PKG = 'mq/memory';

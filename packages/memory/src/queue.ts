@@ -9,7 +9,7 @@ import {
   resolveQueueOptions,
   type SendOptions,
   SettleOnceMessage,
-} from '@mq/core';
+} from '@mq/core/spi';
 import { MemoryConnection } from './connection.js';
 import type { Consumer, Mailbox, StoredMeta } from './mailbox.js';
 

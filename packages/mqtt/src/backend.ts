@@ -1,4 +1,4 @@
-import { type Backend, defineBackend, ownConnection, SPI_VERSION } from '@mq/core';
+import { type Backend, defineBackend, ownConnection, SPI_VERSION } from '@mq/core/spi';
 import { MqttConnection } from './connection.js';
 import { MQTT_SCHEMES, type MqttConnectionOptions, PKG } from './options.js';
 import { MqttQueue } from './queue.js';

@@ -1,4 +1,4 @@
-import { BaseConnection, MqError, STABLE_LINK_MILLIS } from '@mq/core';
+import { BaseConnection, MqError, STABLE_LINK_MILLIS } from '@mq/core/spi';
 import { MqttLink } from './link.js';
 import {
   type MqttConnectionOptions,

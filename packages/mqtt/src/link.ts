@@ -6,7 +6,7 @@ import {
   settleWithin,
   toMqError,
   withDeadline,
-} from '@mq/core';
+} from '@mq/core/spi';
 import {
   type IClientOptions,
   type IClientPublishOptions,

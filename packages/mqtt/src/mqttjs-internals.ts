@@ -1,4 +1,4 @@
-import { MqError } from '@mq/core';
+import { MqError } from '@mq/core/spi';
 import type { MqttClient } from 'mqtt';
 import { PKG } from './options.js';
 

@@ -10,7 +10,7 @@ import {
   redactUri,
   resolveSharedConnectionOptions,
   type TlsOptions,
-} from '@mq/core';
+} from '@mq/core/spi';
 
 /** The package name used in error messages. */
 export const PKG = 'mq/mqtt';

@@ -1,4 +1,4 @@
-import { type QueueOptions, type ResolvedQueueOptions, readString, resolveQueueOptions } from '@mq/core';
+import { type QueueOptions, type ResolvedQueueOptions, readString, resolveQueueOptions } from '@mq/core/spi';
 import { PKG } from './options.js';
 
 /** The shared-subscription prefix unicast receivers use when none is given. */

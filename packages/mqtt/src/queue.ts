@@ -7,7 +7,7 @@ import {
   SETTLED,
   type SendOptions,
   SettleOnceMessage,
-} from '@mq/core';
+} from '@mq/core/spi';
 import type { IPublishPacket } from 'mqtt';
 import { MqttConnection } from './connection.js';
 import { MqttLink } from './link.js';

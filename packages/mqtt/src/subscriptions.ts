@@ -1,4 +1,4 @@
-import { MqError, toMqError } from '@mq/core';
+import { MqError, toMqError } from '@mq/core/spi';
 import type { IPublishPacket } from 'mqtt';
 import { MqttLink } from './link.js';
 import { PKG } from './options.js';

@@ -8,7 +8,7 @@ import {
   type Queue,
   type QueueOptions,
   type SendOptions,
-} from '@mq/core';
+} from '@mq/core/spi';
 import { type MemoryConnection, MemoryQueue, type MemoryQueueOptions, memoryBackend } from '@mq/memory';
 
 type QueueWrapper = (queue: Queue, options: QueueOptions) => Queue;

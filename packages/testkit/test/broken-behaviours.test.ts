@@ -1,5 +1,5 @@
-import { defineBackend } from '@mq/core';
 import { contractCases, evaluateContract } from '@mq/core/contract';
+import { defineBackend } from '@mq/core/spi';
 import { memoryBackend } from '@mq/memory';
 import { describe, expect, it } from 'vitest';
 import {

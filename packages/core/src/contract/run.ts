@@ -1,5 +1,5 @@
-import { settleWithin, withDeadline } from '../deadline.js';
-import type { Capabilities } from '../spi.js';
+import type { Capabilities } from '../api/backends.js';
+import { settleWithin, withDeadline } from '../spi/deadline.js';
 import { ContractFailure } from './assert.js';
 import { broadcastCases } from './cases/broadcast.js';
 import { closeCases } from './cases/close.js';

@@ -1,13 +1,8 @@
-import { checkQueueName, describeValue, invalid, MAX_TIMER_MILLIS, readInteger } from './options.js';
+import { DEFAULT_RETRY_DELAY_MILLIS, MAX_DELIVERIES_LIMIT, MAX_TIMER_MILLIS } from '../../api/limits.js';
+import { checkQueueName, describeValue, invalid, readInteger } from './options.js';
 
 /** Receiver option names of the failure policy (also in `QUEUE_OPTION_KEYS`). */
 const FAILURE_OPTION_KEYS = ['retryDelayMillis', 'maxDeliveries', 'deadLetter', 'ackTimeoutMillis'] as const;
-
-/** The `retryDelayMillis` of a receiver that gives none. */
-export const DEFAULT_RETRY_DELAY_MILLIS = 1000;
-
-/** The most deliveries `maxDeliveries` may allow. */
-export const MAX_DELIVERIES_LIMIT = 1_000_000;
 
 /** What a receiver does with a message whose handler failed, after validation. */
 export interface FailurePolicyOptions {

@@ -1,4 +1,4 @@
-import type { MqErrorCode } from './errors.js';
+import type { MqErrorCode } from '../api/errors.js';
 
 /** Socket error codes of a broker that cannot be reached. */
 const UNREACHABLE_CODES = new Set([

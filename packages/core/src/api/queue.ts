@@ -1,14 +1,8 @@
 import type { MqError } from './errors.js';
-import type { SendOptions } from './metadata.js';
+import type { Message } from './message.js';
+import type { Observable } from './observable.js';
+import type { SendOptions } from './send-options.js';
 import type { Status } from './status.js';
-
-/** Events of a {@link Connection}. */
-export interface ConnectionEvents {
-  /** The status changed; each change is emitted once, in order. */
-  status: (status: Status) => void;
-  /** Something went wrong that no promise could report (a lost link, a failed reconnect attempt, ...). */
-  error: (error: MqError) => void;
-}
 
 /** Events of a {@link Queue}. */
 export interface QueueEvents {
@@ -16,58 +10,6 @@ export interface QueueEvents {
   status: (status: Status) => void;
   /** Something went wrong that no promise could report (a handler threw, the broker closed the channel, ...). */
   error: (error: MqError) => void;
-}
-
-/** Typed `on` / `once` / `off`, shared by connections and queues. */
-export interface Observable<Events> {
-  /** Calls `listener` on every `event`. */
-  on<E extends keyof Events>(event: E, listener: Events[E]): this;
-  /** Calls `listener` on the next `event` only. */
-  once<E extends keyof Events>(event: E, listener: Events[E]): this;
-  /** Removes a listener. */
-  off<E extends keyof Events>(event: E, listener: Events[E]): this;
-}
-
-/**
- * A link to one broker. It starts `closed`; `connect()` opens it in the background and keeps reconnecting after
- * every loss until `close()`.
- */
-export interface Connection extends Observable<ConnectionEvents>, AsyncDisposable {
-  /** The current status. */
-  readonly status: Status;
-  /**
-   * The broker address (password redacted) the connection is on, or is trying or will try next; with several
-   * URIs it moves on after each failure. Optional for backends written before it existed.
-   */
-  readonly address?: string | undefined;
-  /** Starts connecting in the background; does nothing unless the status is `closed`. Never throws for a broker failure. */
-  connect(): void;
-  /** Closes every queue on this connection, then the link; idempotent; resolves once `closed`. */
-  close(): Promise<void>;
-}
-
-/** A received message. Settle it exactly once with `ack()` or `nack()`. */
-export interface Message {
-  /** The body, byte for byte as sent. */
-  readonly payload: Buffer;
-  /** Application headers (see `SendOptions.headers`); `{}` when none. */
-  readonly headers: Readonly<Record<string, string>>;
-  /** The sender's message id, if any. */
-  readonly messageId?: string | undefined;
-  /** The sender's correlation id, if any. */
-  readonly correlationId?: string | undefined;
-  /** The payload's MIME type, if the sender gave one. */
-  readonly contentType?: string | undefined;
-  /** Milliseconds since the epoch, when the sender or broker set one. */
-  readonly timestamp?: number | undefined;
-  /** True when the broker or backend knows this is not the first delivery (after a nack, or a lost receiver). */
-  readonly redelivered: boolean;
-  /** How many times it was delivered before, when known (e.g. RabbitMQ quorum queues' `x-delivery-count`). */
-  readonly deliveryCount?: number | undefined;
-  /** Tells the broker the message is done with. */
-  ack(): Promise<void>;
-  /** Tells the broker the message was not processed and asks for redelivery (see the backend's capabilities). */
-  nack(): Promise<void>;
 }
 
 /**
@@ -181,31 +123,4 @@ export interface QueueOptions {
    * @default undefined (no limit)
    */
   ackTimeoutMillis?: number;
-}
-
-/** Options every backend's connections take. */
-export interface ConnectionOptions {
-  /**
-   * Where the broker is, as a URI whose scheme selects the backend; or a non-empty array of them, one per node of
-   * a cluster (each validated; credentials may differ). The connection tries them in turn, always moving on to
-   * the next one after a failed attempt or a lost link, so that losing one node costs about one reconnect.
-   */
-  uri?: string | readonly string[];
-  /**
-   * Milliseconds one connection attempt may take before it counts as failed.
-   * @default 3000
-   */
-  connectTimeoutMillis?: number;
-  /**
-   * Milliseconds before the first reconnection attempt after a loss; each failed attempt doubles the wait (with
-   * jitter), up to `reconnectMaxMillis`. The wait starts over once a link has stayed up for 10 s.
-   * @default 1000
-   */
-  reconnectMillis?: number;
-  /**
-   * The longest wait between reconnection attempts; at least `reconnectMillis`. Set it to `reconnectMillis` for
-   * a fixed interval (as general-mq has it).
-   * @default 30000, or `reconnectMillis` if that is larger
-   */
-  reconnectMaxMillis?: number;
 }

@@ -1,9 +1,11 @@
-import { Backoff, type BackoffSettings } from './backoff.js';
-import { ERROR_CHANNEL, type ErrorEvent, STATUS_CHANNEL, type StatusEvent } from './diagnostics.js';
-import { TypedEmitter } from './emitter.js';
-import { MqError, needsAttention, toMqError } from './errors.js';
-import { type Status, StatusCell } from './status.js';
-import type { Connection, ConnectionEvents } from './types.js';
+import type { Connection, ConnectionEvents } from '../../api/connection.js';
+import { ERROR_CHANNEL, type ErrorEvent, STATUS_CHANNEL, type StatusEvent } from '../../api/diagnostics.js';
+import { MqError } from '../../api/errors.js';
+import type { Status } from '../../api/status.js';
+import { Backoff, type BackoffSettings } from '../backoff.js';
+import { TypedEmitter } from '../emitter.js';
+import { needsAttention, toMqError } from '../errors.js';
+import { StatusCell } from '../status-cell.js';
 
 /** What a connection needs from the queues it carries: the power to close them. */
 export interface AttachedQueue {

@@ -1,5 +1,6 @@
+import { describeValue } from '../spi/options/options.js';
 import { MqError } from './errors.js';
-import { describeValue, MAX_TIMER_MILLIS } from './options.js';
+import { MAX_TIMER_MILLIS } from './limits.js';
 import { STATUSES, type Status } from './status.js';
 
 /** Anything with a status and status events: a connection or a queue. */

@@ -1,4 +1,4 @@
-import { MqError } from './errors.js';
+import { MqError } from '../api/errors.js';
 
 /** A map from event name to listener signature. */
 export type EventMap<Events> = { [E in keyof Events]: (...args: never[]) => void };

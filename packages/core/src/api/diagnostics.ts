@@ -1,8 +1,9 @@
 import { channel, type TracingChannel, tracingChannel } from 'node:diagnostics_channel';
 import type { MqError } from './errors.js';
-import type { SendOptions } from './metadata.js';
+import type { Message } from './message.js';
+import type { Queue } from './queue.js';
+import type { SendOptions } from './send-options.js';
 import type { Status } from './status.js';
-import type { Message, Queue } from './types.js';
 
 /**
  * What `mq:send` carries for one `sendMsg()`. A `start` subscriber may add headers to `options.headers` (trace

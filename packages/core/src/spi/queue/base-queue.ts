@@ -1,6 +1,3 @@
-import { Backoff } from './backoff.js';
-import type { AttachedQueue } from './base-connection.js';
-import { DEFAULT_RECONNECT_MAX_MILLIS } from './connection-options.js';
 import {
   ERROR_CHANNEL,
   type ErrorEvent,
@@ -11,18 +8,25 @@ import {
   STATUS_CHANNEL,
   type StatusEvent,
   traced,
-} from './diagnostics.js';
-import { TypedEmitter } from './emitter.js';
-import { MqError, needsAttention, toMqError } from './errors.js';
+} from '../../api/diagnostics.js';
+import { MqError } from '../../api/errors.js';
+import { DEFAULT_RECONNECT_MAX_MILLIS } from '../../api/limits.js';
+import type { Message } from '../../api/message.js';
+import type { MessageHandler, MessagesOptions, Queue, QueueEvents } from '../../api/queue.js';
+import type { SendOptions } from '../../api/send-options.js';
+import type { Status } from '../../api/status.js';
+import type { StatusSource } from '../../api/wait.js';
+import { Backoff } from '../backoff.js';
+import type { AttachedQueue } from '../connection/base-connection.js';
+import { TypedEmitter } from '../emitter.js';
+import { needsAttention, toMqError } from '../errors.js';
+import { type DeliveredMessage, SETTLED, SettleOnceMessage } from '../message.js';
+import { checkHandler, checkPayload, type ResolvedQueueOptions } from '../options/options.js';
+import { checkSendOptions, hasMetadata } from '../options/send-options.js';
+import { StatusCell } from '../status-cell.js';
 import { FailurePolicy } from './failure-policy.js';
 import { InFlightSends, type PendingSend } from './in-flight.js';
-import { type DeliveredMessage, SETTLED, SettleOnceMessage } from './message.js';
 import { MessageStream } from './message-stream.js';
-import { checkSendOptions, hasMetadata, type SendOptions } from './metadata.js';
-import { checkHandler, checkPayload, type ResolvedQueueOptions } from './options.js';
-import { type Status, StatusCell } from './status.js';
-import type { Message, MessageHandler, MessagesOptions, Queue, QueueEvents } from './types.js';
-import type { StatusSource } from './wait.js';
 
 /** The connection side a {@link BaseQueue} relies on: its status, and (optionally) queue attachment. */
 export interface QueueHost extends StatusSource {

@@ -1,4 +1,5 @@
-import { checkUri, describeValue, invalid, MAX_TIMER_MILLIS, readInteger, readOptions } from './options.js';
+import { DEFAULT_RECONNECT_MAX_MILLIS, MAX_ADDRESSES, MAX_TIMER_MILLIS } from '../../api/limits.js';
+import { checkUri, describeValue, invalid, readInteger, readOptions } from './options.js';
 
 /** Connection option names every backend takes. */
 export const CONNECTION_OPTION_KEYS = [
@@ -7,9 +8,6 @@ export const CONNECTION_OPTION_KEYS = [
   'reconnectMillis',
   'reconnectMaxMillis',
 ] as const;
-
-/** The default of `reconnectMaxMillis` (unless `reconnectMillis` is larger). */
-export const DEFAULT_RECONNECT_MAX_MILLIS = 30_000;
 
 /** How a backend's connection options are read. */
 export interface ConnectionOptionsSpec {
@@ -20,9 +18,6 @@ export interface ConnectionOptionsSpec {
   /** The backend's own option names, which it reads itself from the returned `options`. */
   extraKeys?: readonly string[];
 }
-
-/** The most addresses `uri` may list. */
-export const MAX_ADDRESSES = 64;
 
 /** The shared connection options after validation, defaults filled in. */
 export interface SharedConnectionOptions {

@@ -1,6 +1,7 @@
-import { MqError, needsAttention } from './errors.js';
-import type { Status } from './status.js';
-import type { Message } from './types.js';
+import { MqError } from '../../api/errors.js';
+import type { Message } from '../../api/message.js';
+import type { Status } from '../../api/status.js';
+import { needsAttention } from '../errors.js';
 
 /** The receiver side a {@link MessageStream} drives. */
 export interface StreamSource {

@@ -1,8 +1,9 @@
-import { errorText, MqError, toMqError } from './errors.js';
-import type { FailurePolicyOptions } from './failure-options.js';
-import type { SettleOnceMessage } from './message.js';
-import type { SendOptions } from './metadata.js';
-import { headersWithout, idsOf, MQ_HEADERS } from './mq-headers.js';
+import { MqError } from '../../api/errors.js';
+import { headersWithout, idsOf, MQ_HEADERS } from '../../api/mq-headers.js';
+import type { SendOptions } from '../../api/send-options.js';
+import { errorText, toMqError } from '../errors.js';
+import type { SettleOnceMessage } from '../message.js';
+import type { FailurePolicyOptions } from '../options/failure-options.js';
 
 /** The longest last-error text a dead letter carries, in characters. */
 const MAX_ERROR_HEADER_CHARS = 1000;

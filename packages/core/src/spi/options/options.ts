@@ -1,12 +1,12 @@
-import { MqError } from './errors.js';
+import { MqError } from '../../api/errors.js';
+import {
+  DEFAULT_PREFETCH,
+  MAX_QUEUE_NAME_LENGTH,
+  MAX_TIMER_MILLIS,
+  QUEUE_NAME_PATTERN,
+} from '../../api/limits.js';
+import type { QueueOptions } from '../../api/queue.js';
 import { type FailurePolicyOptions, readFailurePolicy } from './failure-options.js';
-import type { QueueOptions } from './types.js';
-
-/** The rule every queue name follows: lower-case ASCII words of `[a-z0-9_-]` joined by single dots. */
-export const QUEUE_NAME_PATTERN: RegExp = /^[a-z0-9_-]+(\.[a-z0-9_-]+)*$/;
-
-/** The longest queue name, in bytes (AMQP's shortstr limit). */
-export const MAX_QUEUE_NAME_LENGTH = 255;
 
 /** Queue option names shared by every backend. */
 export const QUEUE_OPTION_KEYS = [
@@ -43,12 +43,6 @@ export interface ResolvedQueueOptions {
   /** A receiver's failure policy (`retryDelayMillis`, `maxDeliveries`, `deadLetter`, `ackTimeoutMillis`); nothing for a sender. */
   failure: FailurePolicyOptions;
 }
-
-/** The longest delay Node's timers take (2^31 - 1 ms, about 24.8 days): a longer one fires at once. */
-export const MAX_TIMER_MILLIS = 2_147_483_647;
-
-/** The `prefetch` of a receiver that gives none, on every backend. */
-export const DEFAULT_PREFETCH = 100;
 
 /** How a backend wants `prefetch` checked. */
 export interface PrefetchRule {

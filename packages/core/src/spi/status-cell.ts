@@ -1,8 +1,4 @@
-/** The status of a connection or a queue. Both start `closed`. */
-export type Status = 'closing' | 'closed' | 'connecting' | 'connected' | 'disconnected';
-
-/** Every status, for runtime checks. */
-export const STATUSES: readonly Status[] = ['closing', 'closed', 'connecting', 'connected', 'disconnected'];
+import type { Status } from '../api/status.js';
 
 /**
  * The legal transitions, in one place. `closed` -> `connecting` on `connect()`; `connecting` -> `connected` or

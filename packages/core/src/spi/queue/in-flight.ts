@@ -1,5 +1,5 @@
-import type { MqError } from './errors.js';
-import { SETTLED } from './message.js';
+import type { MqError } from '../../api/errors.js';
+import { SETTLED } from '../message.js';
 
 /**
  * One send on its way to the broker, handed to a backend's `publish()`: the backend calls `resolve()` once the

@@ -1,6 +1,5 @@
-import { type MessageMetadata, NO_HEADERS } from './metadata.js';
-import { republishedDeliveries } from './mq-headers.js';
-import type { Message } from './types.js';
+import { type Message, type MessageMetadata, NO_HEADERS } from '../api/message.js';
+import { republishedDeliveries } from '../api/mq-headers.js';
 
 /**
  * One promise, already resolved, for work that finished synchronously: a backend's `publish()` that returns it

@@ -1,5 +1,5 @@
-import { NO_HEADERS, type SendOptions } from './metadata.js';
-import type { Message } from './types.js';
+import { type Message, NO_HEADERS } from './message.js';
+import type { SendOptions } from './send-options.js';
 
 /**
  * The headers mq itself puts on the copies its failure policy publishes (every name starting with `mq-` is

@@ -1,47 +1,7 @@
-import { MqError } from './errors.js';
-import { describeValue, MAX_TIMER_MILLIS } from './options.js';
-
-/** Options of one `sendMsg()`: metadata that travels with the message. Every field is validated. */
-export interface SendOptions {
-  /**
-   * Application headers: at most {@link MAX_HEADERS}, names of 1 to 128 characters not starting with `mq-`
-   * (mq's own) and not reserved by the backend, values strings; at most {@link MAX_HEADER_BYTES} in all (UTF-8).
-   */
-  headers?: Readonly<Record<string, string>>;
-  /** An id for the message (1 to 255 characters), e.g. for deduplication. */
-  messageId?: string;
-  /** The id of the message this one answers or belongs with (1 to 255 characters). */
-  correlationId?: string;
-  /** The payload's MIME type, e.g. `application/json` (1 to 255 characters). */
-  contentType?: string;
-  /** The broker may drop the message once it has waited this long (0 to 2147483647 ms; MQTT rounds up to whole seconds, at least 1). */
-  expirationMillis?: number;
-}
-
-/** Metadata of a received message, as a backend hands it to {@link SettleOnceMessage}. */
-export interface MessageMetadata {
-  /** Headers; `{}` when none. */
-  headers?: Readonly<Record<string, string>> | undefined;
-  /** See {@link SendOptions.messageId}. */
-  messageId?: string | undefined;
-  /** See {@link SendOptions.correlationId}. */
-  correlationId?: string | undefined;
-  /** See {@link SendOptions.contentType}. */
-  contentType?: string | undefined;
-  /** Milliseconds since the epoch, when the sender or broker set one. */
-  timestamp?: number | undefined;
-  /** True when this is known not to be the first delivery. */
-  redelivered?: boolean | undefined;
-  /** How many times it was delivered before, when the broker counts (e.g. quorum queues' `x-delivery-count`). */
-  deliveryCount?: number | undefined;
-}
-
-/** The most headers one message may carry. */
-export const MAX_HEADERS = 64;
-/** The most bytes (UTF-8) of header names and values one message may carry. */
-export const MAX_HEADER_BYTES = 16_384;
-/** Headers of a message that has none: one shared, frozen object. */
-export const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
+import { MqError } from '../../api/errors.js';
+import { MAX_HEADER_BYTES, MAX_HEADERS, MAX_TIMER_MILLIS } from '../../api/limits.js';
+import type { SendOptions } from '../../api/send-options.js';
+import { describeValue } from './options.js';
 
 const SEND_OPTION_KEYS = new Set([
   'headers',
