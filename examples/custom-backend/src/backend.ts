@@ -1,5 +1,6 @@
 import { type Backend, defineBackend, ownConnection, SPI_VERSION } from '@mq/core/spi';
 import { RedisConnection, type RedisConnectionOptions } from './connection.js';
+import { errors } from './errors.js';
 import { RedisQueue, type RedisQueueOptions } from './queue.js';
 
 /** The `@acme/mq-redis` backend descriptor: serves `redis:` URIs. */
@@ -27,5 +28,5 @@ export const redisBackend: Backend = defineBackend({
   },
   createConnection: (options) => new RedisConnection(options as RedisConnectionOptions),
   createQueue: (options, connection) =>
-    new RedisQueue(options as RedisQueueOptions, ownConnection('acme/mq-redis', connection, RedisConnection)),
+    new RedisQueue(options as RedisQueueOptions, ownConnection(errors, connection, RedisConnection)),
 });

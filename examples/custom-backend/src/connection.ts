@@ -1,14 +1,19 @@
 import {
   BaseConnection,
   type ConnectionOptions,
-  MqError,
-  readString,
+  type ExtraKeys,
   resolveSharedConnectionOptions,
   withDeadline,
 } from '@mq/core/spi';
 import { Redis, type RedisOptions } from 'ioredis';
 
-const PKG = 'acme/mq-redis';
+import { errors } from './errors.js';
+
+/** This backend's own connection option (the compiler keeps the list in step with the interface). */
+const REDIS_CONNECTION_KEYS = { keyPrefix: true } as const satisfies ExtraKeys<
+  RedisConnectionOptions,
+  ConnectionOptions
+>;
 
 /** Options of a {@link RedisConnection}. */
 export interface RedisConnectionOptions extends ConnectionOptions {
@@ -39,18 +44,18 @@ export class RedisConnection extends BaseConnection {
   /** Validates the options; the connection starts `closed`. */
   constructor(options: RedisConnectionOptions = {}) {
     // The shared options (uri, connectTimeoutMillis, reconnectMillis, reconnectMaxMillis) are read by core.
-    const { shared, options: opts } = resolveSharedConnectionOptions(PKG, options, {
+    const { shared, read } = resolveSharedConnectionOptions<RedisConnectionOptions>(errors, options, {
       schemes: ['redis'],
       defaultUri: 'redis://127.0.0.1:6379',
-      extraKeys: ['keyPrefix'],
+      extraKeys: REDIS_CONNECTION_KEYS,
     });
     super(shared);
     this.#uri = shared.url.toString();
     this.#timeoutMillis = shared.connectTimeoutMillis;
-    this.keyPrefix = readString(PKG, opts, 'keyPrefix', 'mq:', {
+    this.keyPrefix = read.string('keyPrefix', 'mq:', {
       regex: /^[^\s*?[\]]{1,64}$/,
       rule: 'be 1 to 64 characters without spaces or glob characters (*?[])',
-    }) as string;
+    });
   }
 
   /** The Redis `CLIENT ID` of the command link while connected; for diagnostics and fault injection. */
@@ -61,7 +66,7 @@ export class RedisConnection extends BaseConnection {
   /** For this backend's queues: the command link, or `CONNECTION_LOST` when it is down. */
   commandClient(what: string): Redis {
     if (this.#client?.status !== 'ready') {
-      throw new MqError('CONNECTION_LOST', `[${PKG}] not connected to Redis: ${what}`);
+      throw errors.error('CONNECTION_LOST', `not connected to Redis: ${what}`);
     }
     return this.#client;
   }
@@ -150,6 +155,6 @@ function bound<T>(
 ): Promise<T> {
   return withDeadline(promise, millis, () => {
     onTimeout();
-    return new MqError('TIMEOUT', `[${PKG}] ${what} took longer than ${millis} ms`);
+    return errors.error('TIMEOUT', `${what} took longer than ${millis} ms`);
   });
 }

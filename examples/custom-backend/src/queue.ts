@@ -2,17 +2,14 @@ import { randomUUID } from 'node:crypto';
 import {
   BaseQueue,
   type Message,
-  MqError,
   NO_HEADERS,
   type PendingSend,
   type QueueOptions,
   resolveQueueOptions,
-  toMqError,
 } from '@mq/core/spi';
 import type { Redis } from 'ioredis';
 import type { RedisConnection } from './connection.js';
-
-const PKG = 'acme/mq-redis';
+import { errors } from './errors.js';
 
 /** Moves a consumer's whole processing list back to the delivery end of its queue, oldest delivered first. */
 const REQUEUE_ALL = `local n = 0
@@ -90,7 +87,7 @@ export class RedisQueue extends BaseQueue {
 
   /** Validates the options; the queue starts `closed`. */
   constructor(options: RedisQueueOptions, connection: RedisConnection) {
-    super(PKG, resolveQueueOptions(PKG, options, { required: false, min: 1, max: 65535 }), connection);
+    super(errors, resolveQueueOptions<RedisQueueOptions>(errors, options, {}).options, connection);
     this.#conn = connection;
     const { keyPrefix } = connection;
     this.#queueKey = `${keyPrefix}q:${this.name}`;
@@ -142,7 +139,7 @@ export class RedisQueue extends BaseQueue {
       }
       // The connection may have dropped (and come back) while this ran: never consume on a stale link.
       if (rx.stopped || this.#conn.commandClient(`cannot open '${this.name}'`) !== main) {
-        throw new MqError('CONNECTION_LOST', `[${PKG}] link lost while opening '${this.name}'`);
+        throw errors.error('CONNECTION_LOST', `link lost while opening '${this.name}'`);
       }
     } catch (error) {
       if (this.#receiver === rx) this.#teardown();
@@ -167,7 +164,7 @@ export class RedisQueue extends BaseQueue {
     } catch (error) {
       // A link that is going down fails writes before ioredis leaves 'ready' ("Stream isn't writeable").
       const lost = client.status !== 'ready' || /writeable|Connection is closed/i.test(String(error));
-      throw toMqError(error, lost ? 'CONNECTION_LOST' : 'BROKER', `[${PKG}] send to '${this.name}' failed`);
+      throw errors.wrap(error, lost ? 'CONNECTION_LOST' : 'BROKER', `send to '${this.name}' failed`);
     }
   }
 
@@ -210,8 +207,9 @@ export class RedisQueue extends BaseQueue {
 
   /** Takes messages one at a time, holding at most `prefetch` unacked on a reliable queue. */
   async #consume(rx: Receiver): Promise<void> {
-    const prefetch = this.options.prefetch ?? 100;
-    const reliable = this.options.reliable;
+    const { options } = this;
+    if (!options.isRecv) return;
+    const { prefetch, reliable } = options;
     while (!rx.stopped) {
       if (reliable && rx.inFlight >= prefetch) {
         await new Promise<void>((resolve) => {
@@ -291,10 +289,10 @@ export class RedisQueue extends BaseQueue {
       if (this.#receiver !== rx) throw new Error('its receiver link is gone');
       await command(this.#conn.commandClient(`cannot ${what}`));
     } catch (error) {
-      throw toMqError(
+      throw errors.wrap(
         error,
         'ACK_FAILED',
-        `[${PKG}] ${what} on '${this.name}' failed; the message will be delivered again`,
+        `${what} on '${this.name}' failed; the message will be delivered again`,
       );
     } finally {
       rx.inFlight -= 1;

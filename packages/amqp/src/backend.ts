@@ -1,7 +1,7 @@
 import { type Backend, defineBackend, ownConnection, SPI_VERSION } from '@mq/core/spi';
 import { AmqpConnection } from './connection.js';
+import { errors } from './errors.js';
 import type { AmqpConnectionOptions, AmqpQueueOptions } from './options.js';
-import { PKG } from './options.js';
 import { AmqpQueue } from './queue.js';
 
 /** The `@mq/amqp` backend descriptor: serves `amqp:` and `amqps:` URIs; AMQP can do everything the contract asks. */
@@ -29,5 +29,5 @@ export const amqpBackend: Backend = defineBackend({
   },
   createConnection: (options) => new AmqpConnection(options as AmqpConnectionOptions),
   createQueue: (options, connection) =>
-    new AmqpQueue(options as AmqpQueueOptions, ownConnection(PKG, connection, AmqpConnection)),
+    new AmqpQueue(options as AmqpQueueOptions, ownConnection(errors, connection, AmqpConnection)),
 });

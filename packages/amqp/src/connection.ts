@@ -1,11 +1,11 @@
 import { BaseConnection, classifyLinkError, isLinkReset, MqError, withDeadline } from '@mq/core/spi';
 import * as amqp from 'amqplib';
 import { destroySocket } from './amqplib-internals.js';
+import { errors } from './errors.js';
 import {
   type AmqpConnectionOptions,
   type AmqpConnectionSettings,
   type AmqpTlsOptions,
-  PKG,
   resolveConnectionOptions,
 } from './options.js';
 
@@ -74,9 +74,9 @@ export class AmqpConnection extends BaseConnection {
       amqp.connect(uri, socketOptions),
       connectTimeoutMillis,
       () =>
-        new MqError(
+        errors.error(
           'UNREACHABLE',
-          `[${PKG}] connecting to ${safeUri} took over ${connectTimeoutMillis} ms (connectTimeoutMillis)`,
+          `connecting to ${safeUri} took over ${connectTimeoutMillis} ms (connectTimeoutMillis)`,
         ),
       (late) => {
         late.on('error', () => {});
@@ -95,15 +95,13 @@ export class AmqpConnection extends BaseConnection {
       this.#model = undefined;
       const cause = error ?? failure;
       this.notifyLinkLost(
-        new MqError('BROKER', `[${PKG}] connection to ${safeUri} lost: ${cause?.message ?? 'closed'}`, {
+        errors.error('BROKER', `connection to ${safeUri} lost: ${cause?.message ?? 'closed'}`, {
           cause,
         }),
       );
     });
     model.on('blocked', (reason: string) => {
-      this.reportError(
-        new MqError('BROKER', `[${PKG}] the broker blocked publishing on this connection: ${reason}`),
-      );
+      this.reportError(errors.error('BROKER', `the broker blocked publishing on this connection: ${reason}`));
     });
     this.#model = model;
     this.#modelAddress = safeUri;
@@ -116,10 +114,8 @@ export class AmqpConnection extends BaseConnection {
     const { connectTimeoutMillis } = this.settings;
     const safeUri = this.#modelAddress;
     try {
-      await withDeadline(
-        model.close(),
-        connectTimeoutMillis,
-        () => new MqError('TIMEOUT', `[${PKG}] closing the connection to ${safeUri} timed out`),
+      await withDeadline(model.close(), connectTimeoutMillis, () =>
+        errors.error('TIMEOUT', `closing the connection to ${safeUri} timed out`),
       );
     } catch {
       // Already closed by the broker, or the broker never answered: drop the socket so nothing lingers.
@@ -138,7 +134,7 @@ function connectError(error: unknown, safeUri: string, url: URL): MqError {
   if (MqError.isInstance(error)) return error;
   const detail = error instanceof Error ? error.message : String(error);
   const fail = (code: ConstructorParameters<typeof MqError>[0], why: string): MqError =>
-    new MqError(code, `[${PKG}] connecting to ${safeUri} failed: ${why}`, { cause: error });
+    errors.error(code, `connecting to ${safeUri} failed: ${why}`, { cause: error });
   const tls = url.protocol === 'amqps:';
   const network = classifyLinkError(error, tls);
   if (network === 'TLS_FAILED') {

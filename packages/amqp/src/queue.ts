@@ -1,19 +1,18 @@
 import {
   BaseQueue,
-  DEFAULT_PREFETCH,
   type Message,
-  MqError,
+  type MqError,
   ownConnection,
   type PendingSend,
   SETTLED,
   type SendOptions,
   SettleOnceMessage,
-  toMqError,
 } from '@mq/core/spi';
 import type * as amqp from 'amqplib';
 import { isBrokerNack } from './amqplib-internals.js';
 import { AmqpConnection } from './connection.js';
-import { type AmqpQueueOptions, PKG, resolveAmqpQueueOptions } from './options.js';
+import { errors } from './errors.js';
+import { type AmqpQueueOptions, resolveAmqpQueueOptions } from './options.js';
 import { deliveryMetadata, publishOptions, RESERVED_HEADERS, withoutReserved } from './properties.js';
 import { QueueChannel } from './queue-channel.js';
 import { deadLetterTopology, declare, declareError, route, type Topology } from './topology.js';
@@ -54,8 +53,8 @@ export class AmqpQueue extends BaseQueue {
    */
   constructor(options: AmqpQueueOptions, connection: AmqpConnection) {
     const resolved = resolveAmqpQueueOptions(options);
-    const conn = ownConnection(PKG, connection, AmqpConnection);
-    super(PKG, resolved, conn);
+    const conn = ownConnection(errors, connection, AmqpConnection);
+    super(errors, resolved, conn);
     this.persistent = resolved.persistent;
     this.queueType = resolved.queueType;
     this.#topology = Object.freeze({
@@ -74,7 +73,7 @@ export class AmqpQueue extends BaseQueue {
     this.#link = undefined;
     const model = this.#conn.channelModel;
     if (!model) {
-      throw new MqError('NOT_CONNECTED', `[${PKG}] connection lost before queue '${this.name}' opened`);
+      throw errors.error('NOT_CONNECTED', `connection lost before queue '${this.name}' opened`);
     }
     // Receivers too: the failure policy's copies (retries, dead letters) are confirmed before the original is acked.
     const confirm = this.isRecv || this.options.reliable;
@@ -88,15 +87,16 @@ export class AmqpQueue extends BaseQueue {
     try {
       await this.#dropStaleTemp(channel, model);
       const queue = await declare(channel, this.#topology);
-      const { deadLetter } = this.options.failure;
+      const { options } = this;
+      const deadLetter = options.isRecv ? options.failure.deadLetter : undefined;
       if (deadLetter !== undefined) {
         declaring = deadLetter;
         await declare(channel, deadLetterTopology(deadLetter));
         declaring = this.name;
       }
-      if (this.isRecv && queue !== undefined) {
-        if (this.options.broadcast) link.ownTempQueue(queue);
-        await channel.prefetch(this.options.prefetch ?? DEFAULT_PREFETCH);
+      if (options.isRecv && queue !== undefined) {
+        if (options.broadcast) link.ownTempQueue(queue);
+        await channel.prefetch(options.prefetch);
         const { consumerTag } = await channel.consume(queue, (raw) => this.#onDelivery(link, raw), {
           noAck: false,
         });
@@ -112,10 +112,10 @@ export class AmqpQueue extends BaseQueue {
       );
     }
     if (link.closed) {
-      throw toMqError(
+      throw errors.wrap(
         link.brokerError ?? new Error('channel closed'),
         'BROKER',
-        `[${PKG}] the channel of queue '${this.name}' closed while opening`,
+        `the channel of queue '${this.name}' closed while opening`,
       );
     }
     this.#link = link;
@@ -242,9 +242,7 @@ export class AmqpQueue extends BaseQueue {
   #confirmed(send: PendingSend, error: unknown): void {
     if (error === null || error === undefined) send.resolve();
     else if (isBrokerNack(error)) {
-      send.reject(
-        new MqError('REJECTED', `[${PKG}] the broker refused (nacked) a message for '${this.name}'`),
-      );
+      send.reject(errors.error('REJECTED', `the broker refused (nacked) a message for '${this.name}'`));
     } else send.reject(this.#lost('the channel closed before the broker confirmed the message', error));
   }
 
@@ -303,9 +301,9 @@ export class AmqpQueue extends BaseQueue {
     const verb = requeue ? 'nack' : 'ack';
     if (link.closed) {
       return Promise.reject(
-        new MqError(
+        errors.error(
           'ACK_FAILED',
-          `[${PKG}] cannot ${verb} on '${this.name}': the channel it came on has closed, and with it the broker's hold on the message; the broker will redeliver it`,
+          `cannot ${verb} on '${this.name}': the channel it came on has closed, and with it the broker's hold on the message; the broker will redeliver it`,
         ),
       );
     }
@@ -318,10 +316,10 @@ export class AmqpQueue extends BaseQueue {
       // redelivers everything it held; the queue opens a new channel by itself.
       void link.close(this.#millis);
       return Promise.reject(
-        toMqError(
+        errors.wrap(
           error,
           'ACK_FAILED',
-          `[${PKG}] cannot ${verb} on '${this.name}': the channel refused it, so it is being closed and the broker will redeliver the message`,
+          `cannot ${verb} on '${this.name}': the channel refused it, so it is being closed and the broker will redeliver the message`,
         ),
       );
     }
@@ -344,9 +342,9 @@ export class AmqpQueue extends BaseQueue {
     // If the whole connection is dying, core lets its loss win over this one.
     const cause = link.brokerError;
     this.notifyResourceLost(
-      new MqError(
+      errors.error(
         'BROKER',
-        `[${PKG}] the broker closed the channel of queue '${this.name}': ${cause?.message ?? 'closed'}`,
+        `the broker closed the channel of queue '${this.name}': ${cause?.message ?? 'closed'}`,
         { cause },
       ),
     );
@@ -365,7 +363,7 @@ export class AmqpQueue extends BaseQueue {
    * in flight), or `CLOSED` for what `release()` itself ends.
    */
   #lost(what: string, cause?: unknown, code: 'CONNECTION_LOST' | 'CLOSED' = 'CONNECTION_LOST'): MqError {
-    return new MqError(code, `[${PKG}] queue '${this.name}': ${what}`, cause === undefined ? {} : { cause });
+    return errors.error(code, `queue '${this.name}': ${what}`, cause === undefined ? {} : { cause });
   }
 }
 

@@ -111,7 +111,7 @@ describe('AMQP options', () => {
 
   it('rejects bad queue options: prefetch is from 1 to 65535 (default 100) and only for receivers; persistent is a boolean', () => {
     const conn = new AmqpConnection();
-    expect(new AmqpQueue({ name: 'a', isRecv: true }, conn).options.prefetch).toBe(100);
+    expect(new AmqpQueue({ name: 'a', isRecv: true }, conn).options).toMatchObject({ prefetch: 100 });
     expect(invalidMessage(() => new AmqpQueue({ name: 'a', isRecv: false, prefetch: 5 }, conn))).toBe(
       '[mq/amqp] prefetch is for receivers only (isRecv: true), got 5 on a sender',
     );

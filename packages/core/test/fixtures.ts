@@ -2,9 +2,13 @@ import {
   BaseConnection,
   BaseQueue,
   type PendingSend,
+  packageErrors,
   resolveQueueOptions,
   type SendOptions,
 } from '../src/spi/index.js';
+
+/** The errors of the test backend. */
+const TEST_ERRORS = packageErrors('mq/test');
 
 /** A minimal connection class for unit tests of core helpers (its link is never opened). */
 export class MemoryLikeConnection extends BaseConnection {
@@ -83,12 +87,12 @@ export class ScriptedQueue extends BaseQueue {
 
   constructor(connection: ScriptedConnection, options: Record<string, unknown> = {}) {
     super(
-      'mq/test',
+      TEST_ERRORS,
       resolveQueueOptions(
-        'mq/test',
+        TEST_ERRORS,
         { name: 'q', isRecv: false, reconnectMillis: 100, sendTimeoutMillis: 1000, ...options },
-        { required: false, min: 1, max: 65535 },
-      ),
+        {},
+      ).options,
       connection,
     );
   }

@@ -4,6 +4,7 @@ import {
   defineBackend,
   MqError,
   ownConnection,
+  packageErrors,
   type Queue,
   SPI_VERSION,
   selectBackend,
@@ -13,13 +14,13 @@ import { MemoryLikeConnection } from './fixtures.js';
 describe('ownConnection', () => {
   it('returns a connection of the backend own class', () => {
     const connection = new MemoryLikeConnection();
-    expect(ownConnection('mq/x', connection, MemoryLikeConnection)).toBe(connection);
+    expect(ownConnection(packageErrors('mq/x'), connection, MemoryLikeConnection)).toBe(connection);
   });
 
   it('rejects another backend connection with INVALID_OPTIONS naming the class', () => {
     let error: unknown;
     try {
-      ownConnection('mq/x', {} as never, MemoryLikeConnection);
+      ownConnection(packageErrors('mq/x'), {} as never, MemoryLikeConnection);
     } catch (e) {
       error = e;
     }

@@ -1,5 +1,6 @@
 import { type Backend, defineBackend, ownConnection, SPI_VERSION } from '@mq/core/spi';
 import { MemoryConnection, type MemoryConnectionOptions } from './connection.js';
+import { errors } from './errors.js';
 import { MemoryQueue, type MemoryQueueOptions } from './queue.js';
 
 /** The `@mq/memory` backend descriptor: serves `memory:` URIs and can do everything the contract asks. */
@@ -22,5 +23,5 @@ export const memoryBackend: Backend = defineBackend({
   },
   createConnection: (options) => new MemoryConnection(options as MemoryConnectionOptions),
   createQueue: (options, connection) =>
-    new MemoryQueue(options as MemoryQueueOptions, ownConnection('mq/memory', connection, MemoryConnection)),
+    new MemoryQueue(options as MemoryQueueOptions, ownConnection(errors, connection, MemoryConnection)),
 });

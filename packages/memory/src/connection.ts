@@ -5,8 +5,7 @@ import {
   resolveSharedConnectionOptions,
 } from '@mq/core/spi';
 import { MemoryBroker, type Session } from './broker.js';
-
-const PKG = 'mq/memory';
+import { errors } from './errors.js';
 
 /** Options of a {@link MemoryConnection}. */
 export interface MemoryConnectionOptions extends ConnectionOptions {
@@ -30,9 +29,10 @@ export class MemoryConnection extends BaseConnection {
 
   /** Validates the options; the connection starts `closed`. */
   constructor(options: MemoryConnectionOptions = {}) {
-    const { shared } = resolveSharedConnectionOptions(PKG, options, {
+    const { shared } = resolveSharedConnectionOptions<MemoryConnectionOptions>(errors, options, {
       schemes: ['memory'],
       defaultUri: 'memory://default',
+      extraKeys: {},
     });
     super(shared);
     this.broker = MemoryBroker.named(shared.url.hostname || 'default');

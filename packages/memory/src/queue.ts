@@ -1,8 +1,6 @@
 import {
   BaseQueue,
-  DEFAULT_PREFETCH,
   type Message,
-  MqError,
   ownConnection,
   type PendingSend,
   type QueueOptions,
@@ -11,9 +9,8 @@ import {
   SettleOnceMessage,
 } from '@mq/core/spi';
 import { MemoryConnection } from './connection.js';
+import { errors } from './errors.js';
 import type { Consumer, Mailbox, StoredMeta } from './mailbox.js';
-
-const PKG = 'mq/memory';
 
 /** A consumer that can stop taking new deliveries while keeping its unacked ones. */
 type StoppableConsumer = Consumer & { stop(): void };
@@ -34,22 +31,23 @@ export class MemoryQueue extends BaseQueue {
 
   /** Validates the options; the queue starts `closed`. */
   constructor(options: MemoryQueueOptions, connection: MemoryConnection) {
-    const resolved = resolveQueueOptions(PKG, options, { required: false, min: 1, max: 65535 });
-    const conn = ownConnection(PKG, connection, MemoryConnection);
-    super(PKG, resolved, conn);
+    const resolved = resolveQueueOptions<MemoryQueueOptions>(errors, options, {}).options;
+    const conn = ownConnection(errors, connection, MemoryConnection);
+    super(errors, resolved, conn);
     this.#conn = conn;
   }
 
   protected override async open(): Promise<void> {
     const { broker } = this.#conn;
-    const { name, broadcast, isRecv } = this.options;
+    const { options } = this;
+    const { name, broadcast } = options;
     if (!broadcast) broker.queue(name);
-    if (!isRecv) return;
+    if (!options.isRecv) return;
     // The mailbox is known before the consumer is attached, so every delivery can be settled on it.
     const { mailbox, unbind } = broadcast
       ? broker.bindPrivate(name)
       : { mailbox: broker.queue(name), unbind: undefined };
-    const prefetch = this.options.prefetch ?? DEFAULT_PREFETCH;
+    const { prefetch } = options;
     let accepting = true;
     const consumer: StoppableConsumer = {
       get prefetch() {
@@ -84,9 +82,7 @@ export class MemoryQueue extends BaseQueue {
   protected override publish(payload: Uint8Array, send: PendingSend, options?: SendOptions): void {
     const { broker } = this.#conn;
     if (!this.#conn.session) {
-      send.reject(
-        new MqError('CONNECTION_LOST', `[${PKG}] connection lost before sending to '${this.name}'`),
-      );
+      send.reject(errors.error('CONNECTION_LOST', `connection lost before sending to '${this.name}'`));
       return;
     }
     const copy = Buffer.from(payload);
@@ -115,9 +111,7 @@ export class MemoryQueue extends BaseQueue {
   ): void {
     const mailbox = to === undefined ? this.#subscription?.mailbox : this.#conn.broker.queue(to);
     if (!mailbox || !this.#conn.session) {
-      send.reject(
-        new MqError('CONNECTION_LOST', `[${PKG}] queue '${this.name}' lost its mailbox: copy not stored`),
-      );
+      send.reject(errors.error('CONNECTION_LOST', `queue '${this.name}' lost its mailbox: copy not stored`));
       return;
     }
     mailbox.push(Buffer.from(message.payload), {
@@ -152,9 +146,9 @@ export class MemoryQueue extends BaseQueue {
     // subscription has nothing to say about it.
     if (!mailbox.settle(consumer, tag, requeue)) {
       return Promise.reject(
-        new MqError(
+        errors.error(
           'ACK_FAILED',
-          `[${PKG}] cannot ${requeue ? 'nack' : 'ack'} on '${this.name}': its consumer is gone; the broker will redeliver it`,
+          `cannot ${requeue ? 'nack' : 'ack'} on '${this.name}': its consumer is gone; the broker will redeliver it`,
         ),
       );
     }

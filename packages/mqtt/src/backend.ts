@@ -1,6 +1,7 @@
 import { type Backend, defineBackend, ownConnection, SPI_VERSION } from '@mq/core/spi';
 import { MqttConnection } from './connection.js';
-import { MQTT_SCHEMES, type MqttConnectionOptions, PKG } from './options.js';
+import { errors } from './errors.js';
+import { MQTT_SCHEMES, type MqttConnectionOptions } from './options.js';
 import { MqttQueue } from './queue.js';
 import type { MqttQueueOptions } from './queue-options.js';
 
@@ -32,5 +33,5 @@ export const mqttBackend: Backend = defineBackend({
   },
   createConnection: (options) => new MqttConnection(options as MqttConnectionOptions),
   createQueue: (options, connection) =>
-    new MqttQueue(options as MqttQueueOptions, ownConnection(PKG, connection, MqttConnection)),
+    new MqttQueue(options as MqttQueueOptions, ownConnection(errors, connection, MqttConnection)),
 });

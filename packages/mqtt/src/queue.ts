@@ -1,7 +1,7 @@
 import {
   BaseQueue,
   type Message,
-  MqError,
+  type MqError,
   ownConnection,
   type PendingSend,
   SETTLED,
@@ -10,9 +10,9 @@ import {
 } from '@mq/core/spi';
 import type { IPublishPacket } from 'mqtt';
 import { MqttConnection } from './connection.js';
+import { errors } from './errors.js';
 import { MqttLink } from './link.js';
 import type { MqttMessage } from './message.js';
-import { PKG } from './options.js';
 import { packetMetadata, publishProperties } from './properties.js';
 import {
   type MqttQueueOptions,
@@ -46,8 +46,8 @@ export class MqttQueue extends BaseQueue {
   /** Validates the options; the queue starts `closed`. */
   constructor(options: MqttQueueOptions, connection: MqttConnection) {
     const resolved = resolveMqttQueueOptions(options);
-    const conn = ownConnection(PKG, connection, MqttConnection);
-    super(PKG, resolved, conn);
+    const conn = ownConnection(errors, connection, MqttConnection);
+    super(errors, resolved, conn);
     this.mqttOptions = Object.freeze(resolved);
     this.topicFilter = subscriptionFilter(resolved);
     this.#conn = conn;
@@ -258,18 +258,18 @@ export class MqttQueue extends BaseQueue {
       return Promise.reject(error);
     }
     return Promise.reject(
-      new MqError(
+      errors.error(
         'ACK_FAILED',
-        `[${PKG}] cannot ack on '${this.name}': the link it came on is gone; the broker redelivers it if the session persists`,
+        `cannot ack on '${this.name}': the link it came on is gone; the broker redelivers it if the session persists`,
       ),
     );
   }
 
   async #nack(link: MqttLink, packet: IPublishPacket): Promise<void> {
     if (!link.alive) {
-      throw new MqError(
+      throw errors.error(
         'ACK_FAILED',
-        `[${PKG}] cannot redeliver on '${this.name}': the link it came on is gone; the broker redelivers it if the session persists`,
+        `cannot redeliver on '${this.name}': the link it came on is gone; the broker redelivers it if the session persists`,
       );
     }
     const receiving = this.#receiving;
@@ -278,9 +278,9 @@ export class MqttQueue extends BaseQueue {
       // would hold a place in the in-flight window every other receiver of the connection needs until the link
       // ends, and be dropped then anyway: settle it now and say so.
       await this.#ack(link, packet);
-      throw new MqError(
+      throw errors.error(
         'ACK_FAILED',
-        `[${PKG}] cannot redeliver on '${this.name}' while it closes: MQTT cannot hand the message back, so it was acked and dropped`,
+        `cannot redeliver on '${this.name}' while it closes: MQTT cannot hand the message back, so it was acked and dropped`,
       );
     }
     if (receiving === undefined || receiving.phase === 'stopped' || receiving.link !== link) {
@@ -289,9 +289,9 @@ export class MqttQueue extends BaseQueue {
       // connection settles it as any message of this topic arriving now (to a receiver of this name on the link,
       // kept for one to come, or acked, dropped and reported).
       if (packet.qos > 0) this.#conn.subscriptions.redispatch(link, packet);
-      throw new MqError(
+      throw errors.error(
         'ACK_FAILED',
-        `[${PKG}] cannot redeliver on '${this.name}': the receiver has closed; the message went back to its connection, which hands it to a receiver of this name or acks and drops it (reported)`,
+        `cannot redeliver on '${this.name}': the receiver has closed; the message went back to its connection, which hands it to a receiver of this name or acks and drops it (reported)`,
       );
     }
     // MQTT has no negative ack: the message stays unacked at the broker and goes to this receiver again.
@@ -353,5 +353,5 @@ class LateDeliveries {
 }
 
 function lost(name: string): MqError {
-  return new MqError('CONNECTION_LOST', `[${PKG}] the connection of '${name}' has no open link`);
+  return errors.error('CONNECTION_LOST', `the connection of '${name}' has no open link`);
 }

@@ -1,7 +1,8 @@
-import { describeValue, invalid, redactUri } from '../spi/options/options.js';
+import { coreErrors } from '../spi/core-errors.js';
+import { describeValue } from '../spi/describe.js';
+import { redactUri } from '../spi/options/uri.js';
 import type { SPI_VERSION } from '../spi/version.js';
 import type { Connection, ConnectionOptions } from './connection.js';
-import { MqError } from './errors.js';
 import type { Queue, QueueOptions } from './queue.js';
 
 /**
@@ -93,13 +94,12 @@ export interface Backend {
  */
 export function selectBackend(uri: string | readonly string[], backends: readonly Backend[]): Backend {
   const uris: readonly unknown[] = Array.isArray(uri) ? uri : [uri];
-  if (uris.length === 0) throw invalid('mq/core', 'uri as an array must list at least one URI, got none');
+  if (uris.length === 0) throw coreErrors.invalid('uri as an array must list at least one URI, got none');
   const found = uris.map((one) => backendFor(one, backends));
   const first = found[0] as Backend;
   const other = found.findIndex((backend) => backend !== first);
   if (other >= 0) {
-    throw invalid(
-      'mq/core',
+    throw coreErrors.invalid(
       `uri[${other}] is served by ${found[other]?.name}, uri[0] by ${first.name}: every URI of a connection must be for one backend`,
     );
   }
@@ -111,17 +111,16 @@ function backendFor(uri: unknown, backends: readonly Backend[]): Backend {
   try {
     scheme = new URL(uri as string).protocol.replace(/:$/, '');
   } catch {
-    throw invalid(
-      'mq/core',
+    throw coreErrors.invalid(
       `uri must be a valid URI like amqp://host or mqtt://host, got ${describeValue(typeof uri === 'string' ? redactUri(uri) : uri)}`,
     );
   }
   const found = backends.find((backend) => backend.schemes.includes(scheme));
   if (found) return found;
   const hint = packageForScheme(scheme);
-  throw new MqError(
+  throw coreErrors.error(
     'UNSUPPORTED',
-    `[mq/core] no backend serves ${scheme}: URIs${hint ? `; install ${hint} (npm install ${hint})` : ''}`,
+    `no backend serves ${scheme}: URIs${hint ? `; install ${hint} (npm install ${hint})` : ''}`,
   );
 }
 

@@ -10,6 +10,18 @@ export const MAX_TIMER_MILLIS = 2_147_483_647;
 /** The `prefetch` of a receiver that gives none, on every backend. */
 export const DEFAULT_PREFETCH = 100;
 
+/** The largest `prefetch` (AMQP's `basic.qos` takes a 16-bit count). */
+export const MAX_PREFETCH = 65_535;
+
+/** The `reconnectMillis` of a connection or queue that gives none. */
+export const DEFAULT_RECONNECT_MILLIS = 1000;
+
+/** The `sendTimeoutMillis` of a queue that gives none. */
+export const DEFAULT_SEND_TIMEOUT_MILLIS = 30_000;
+
+/** The `connectTimeoutMillis` of a connection that gives none. */
+export const DEFAULT_CONNECT_TIMEOUT_MILLIS = 3000;
+
 /** The `retryDelayMillis` of a receiver that gives none. */
 export const DEFAULT_RETRY_DELAY_MILLIS = 1000;
 

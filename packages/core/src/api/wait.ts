@@ -1,4 +1,6 @@
-import { describeValue } from '../spi/options/options.js';
+import { coreErrors } from '../spi/core-errors.js';
+import { describeValue } from '../spi/describe.js';
+import { readFields } from '../spi/options/validate.js';
 import { MqError } from './errors.js';
 import { MAX_TIMER_MILLIS } from './limits.js';
 import { STATUSES, type Status } from './status.js';
@@ -34,16 +36,19 @@ export function waitForStatus(
   status: Status,
   options: WaitOptions = {},
 ): Promise<void> {
-  if (typeof options !== 'object' || options === null) {
-    return Promise.reject(
-      new MqError(
-        'INVALID_ARGUMENT',
-        `[mq] waitForStatus: options must be an object, got ${describeValue(options)}`,
-      ),
-    );
+  let fields: Record<string, unknown>;
+  try {
+    fields = readFields(coreErrors, options, {
+      what: 'waitForStatus options',
+      keys: WAIT_KEYS,
+      complaint: 'argument',
+    });
+  } catch (error) {
+    return Promise.reject(error);
   }
-  const timeoutMillis = options.timeoutMillis ?? 10_000;
-  const { signal } = options;
+  // Checked just below (checkWaitArguments) before it is used as one.
+  const timeoutMillis = (fields.timeoutMillis ?? 10_000) as number;
+  const signal = fields.signal as AbortSignal | undefined;
   const invalid = checkWaitArguments(source, status, timeoutMillis, signal);
   if (invalid) return Promise.reject(invalid);
   if (source.status === status) return Promise.resolve();
@@ -67,9 +72,9 @@ export function waitForStatus(
             const last = lastErrorOf(source);
             const why = last ? `; last error: ${last.code} ${last.message}` : '';
             done(
-              new MqError(
+              coreErrors.error(
                 'TIMEOUT',
-                `[mq] status '${status}' not reached within ${timeoutMillis} ms (now '${source.status}')${why}`,
+                `status '${status}' not reached within ${timeoutMillis} ms (now '${source.status}')${why}`,
                 last ? { cause: last } : {},
               ),
             );
@@ -79,13 +84,19 @@ export function waitForStatus(
   });
 }
 
+/** Every field of `WaitOptions`. */
+const WAIT_KEYS = Object.keys({ timeoutMillis: true, signal: true } as const satisfies Record<
+  keyof WaitOptions,
+  true
+>);
+
 function checkWaitArguments(
   source: unknown,
   status: unknown,
   timeoutMillis: unknown,
   signal: unknown,
 ): MqError | undefined {
-  const bad = (message: string): MqError => new MqError('INVALID_ARGUMENT', `[mq] waitForStatus: ${message}`);
+  const bad = (message: string): MqError => coreErrors.argument(`waitForStatus: ${message}`);
   const s = source as Partial<StatusSource> | null;
   if (typeof s !== 'object' || s === null || typeof s.on !== 'function' || typeof s.off !== 'function') {
     return bad('source must be a connection or queue (with status, on and off)');
@@ -110,7 +121,7 @@ function checkWaitArguments(
 }
 
 function abortError(status: Status, signal: AbortSignal | undefined): MqError {
-  return new MqError('ABORTED', `[mq] wait for status '${status}' was aborted`, { cause: signal?.reason });
+  return coreErrors.error('ABORTED', `wait for status '${status}' was aborted`, { cause: signal?.reason });
 }
 
 /**

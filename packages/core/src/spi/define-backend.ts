@@ -2,7 +2,9 @@ import type { Backend, Capabilities } from '../api/backends.js';
 import type { Connection } from '../api/connection.js';
 import { MqError } from '../api/errors.js';
 import type { Queue, QueueOptions } from '../api/queue.js';
-import { describeValue, invalid } from './options/options.js';
+import { coreErrors } from './core-errors.js';
+import { describeValue } from './describe.js';
+import type { PackageErrors } from './errors.js';
 import { SPI_VERSION } from './version.js';
 
 const CAPABILITY_KEYS: readonly (keyof Capabilities)[] = [
@@ -29,50 +31,47 @@ const OPTIONAL_CAPABILITY_KEYS: readonly (keyof Capabilities)[] = [
  * `INVALID_OPTIONS` when it was made by another backend (or is not a connection at all).
  */
 export function ownConnection<C extends Connection>(
-  pkg: string,
+  errors: PackageErrors,
   connection: Connection,
   type: abstract new (...args: never[]) => C,
 ): C {
   if (connection instanceof type) return connection;
-  throw invalid(
-    pkg,
+  throw errors.invalid(
     `connection must be ${/^[AEIOU]/.test(type.name) ? 'an' : 'a'} ${type.name} made by this backend, got ${describeValue(connection)}`,
   );
 }
 
 /** Checks a backend descriptor's shape and version at runtime and returns it frozen. */
 export function defineBackend(backend: Backend): Backend {
-  const pkg = 'mq/core';
   if (typeof backend !== 'object' || backend === null)
-    throw invalid(pkg, `backend must be an object, got ${describeValue(backend)}`);
+    throw coreErrors.invalid(`backend must be an object, got ${describeValue(backend)}`);
   if (backend.spiVersion !== SPI_VERSION) {
-    throw new MqError(
+    throw coreErrors.error(
       'UNSUPPORTED',
-      `[${pkg}] backend ${String(backend.name)} speaks SPI version ${String(backend.spiVersion)}, this @mq/core speaks ${SPI_VERSION}`,
+      `backend ${String(backend.name)} speaks SPI version ${String(backend.spiVersion)}, this @mq/core speaks ${SPI_VERSION}`,
     );
   }
   if (typeof backend.name !== 'string' || backend.name === '')
-    throw invalid(pkg, 'backend.name must be a non-empty string');
+    throw coreErrors.invalid('backend.name must be a non-empty string');
   if (
     !Array.isArray(backend.schemes) ||
     backend.schemes.some((s) => typeof s !== 'string' || !/^[a-z][a-z0-9+.-]*$/.test(s))
   ) {
-    throw invalid(pkg, 'backend.schemes must be an array of lower-case URI schemes without the colon');
+    throw coreErrors.invalid('backend.schemes must be an array of lower-case URI schemes without the colon');
   }
   for (const key of CAPABILITY_KEYS) {
     if (typeof backend.capabilities?.[key] !== 'boolean')
-      throw invalid(pkg, `backend.capabilities.${key} must be a boolean`);
+      throw coreErrors.invalid(`backend.capabilities.${key} must be a boolean`);
   }
   for (const key of OPTIONAL_CAPABILITY_KEYS) {
     const value = backend.capabilities[key];
     if (value !== undefined && typeof value !== 'boolean')
-      throw invalid(
-        pkg,
+      throw coreErrors.invalid(
         `backend.capabilities.${key} must be a boolean when given, got ${describeValue(value)}`,
       );
   }
   if (typeof backend.createConnection !== 'function' || typeof backend.createQueue !== 'function') {
-    throw invalid(pkg, 'backend.createConnection and backend.createQueue must be functions');
+    throw coreErrors.invalid('backend.createConnection and backend.createQueue must be functions');
   }
   const capabilities = Object.freeze({ ...backend.capabilities });
   const createQueue = backend.createQueue;

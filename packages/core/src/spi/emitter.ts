@@ -1,4 +1,4 @@
-import { MqError } from '../api/errors.js';
+import { coreErrors } from './core-errors.js';
 
 /** A map from event name to listener signature. */
 export type EventMap<Events> = { [E in keyof Events]: (...args: never[]) => void };
@@ -60,7 +60,7 @@ export class TypedEmitter<Events extends EventMap<Events>> {
         (entry.fn as (...a: Parameters<Events[E]>) => void)(...args);
       } catch (error) {
         process.emitWarning(
-          `[mq] a '${String(event)}' listener threw: ${describe(error)}`,
+          `[mq/core] a '${String(event)}' listener threw: ${describe(error)}`,
           'MqListenerWarning',
         );
       }
@@ -74,7 +74,7 @@ export class TypedEmitter<Events extends EventMap<Events>> {
 
   #add<E extends keyof Events>(event: E, fn: Events[E], once: boolean): void {
     if (typeof fn !== 'function')
-      throw new MqError('INVALID_ARGUMENT', `[mq] listener for '${String(event)}' must be a function`);
+      throw coreErrors.argument(`listener for '${String(event)}' must be a function`);
     const list = this.#listeners.get(event) ?? [];
     list.push({ fn, once });
     this.#listeners.set(event, list);

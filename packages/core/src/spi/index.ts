@@ -36,8 +36,9 @@ export { Backoff, type BackoffSettings } from './backoff.js';
 export { type AttachedQueue, BaseConnection, STABLE_LINK_MILLIS } from './connection/base-connection.js';
 export { settleWithin, withDeadline } from './deadline.js';
 export { defineBackend, ownConnection } from './define-backend.js';
+export { describeValue } from './describe.js';
 export { type EventMap, TypedEmitter } from './emitter.js';
-export { needsAttention, toMqError } from './errors.js';
+export { needsAttention, type PackageErrors, packageErrors, toMqError } from './errors.js';
 export { classifyLinkError, isLinkReset } from './link-errors.js';
 export { type DeliveredMessage, SETTLED, SettleOnceMessage } from './message.js';
 export {
@@ -47,20 +48,22 @@ export {
 } from './options/connection-options.js';
 export type { FailurePolicyOptions } from './options/failure-options.js';
 export {
-  checkUri,
-  describeValue,
-  invalid,
-  type PrefetchRule,
   type ResolvedQueueOptions,
-  readBoolean,
-  readInteger,
-  readMillis,
-  readOptions,
-  readString,
-  redactUri,
+  type ResolvedReceiverOptions,
+  type ResolvedSenderOptions,
   resolveQueueOptions,
-} from './options/options.js';
+} from './options/queue-options.js';
 export { readTlsOptions } from './options/tls-options.js';
+export { checkUri, redactUri } from './options/uri.js';
+export {
+  type ExtraKeys,
+  type Field,
+  type FieldsSpec,
+  type IntegerRange,
+  OptionReader,
+  type ReaderTable,
+  readFields,
+} from './options/validate.js';
 export { BaseQueue, type QueueHost } from './queue/base-queue.js';
 export type { PendingSend } from './queue/in-flight.js';
 export { SPI_VERSION } from './version.js';

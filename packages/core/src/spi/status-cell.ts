@@ -27,7 +27,7 @@ const STRICT = typeof process !== 'undefined' && process.env.MQ_STRICT_STATUS ==
  */
 export function checkTransition(from: Status, to: Status): boolean {
   if (canTransition(from, to)) return true;
-  if (STRICT) throw new Error(`[mq] illegal status transition ${from} -> ${to}`);
+  if (STRICT) throw new Error(`[mq/core] illegal status transition ${from} -> ${to}`);
   return false;
 }
 

@@ -1,8 +1,7 @@
 import { DEFAULT_RETRY_DELAY_MILLIS, MAX_DELIVERIES_LIMIT, MAX_TIMER_MILLIS } from '../../api/limits.js';
-import { checkQueueName, describeValue, invalid, readInteger } from './options.js';
-
-/** Receiver option names of the failure policy (also in `QUEUE_OPTION_KEYS`). */
-const FAILURE_OPTION_KEYS = ['retryDelayMillis', 'maxDeliveries', 'deadLetter', 'ackTimeoutMillis'] as const;
+import type { QueueOptions } from '../../api/queue.js';
+import { describeValue } from '../describe.js';
+import type { OptionReader } from './validate.js';
 
 /** What a receiver does with a message whose handler failed, after validation. */
 export interface FailurePolicyOptions {
@@ -16,68 +15,56 @@ export interface FailurePolicyOptions {
   ackTimeoutMillis: number | undefined;
 }
 
-/** The policy of a sender: nothing to do. */
-export const NO_FAILURE_POLICY: FailurePolicyOptions = Object.freeze({
-  retryDelayMillis: false,
-  maxDeliveries: undefined,
-  deadLetter: undefined,
-  ackTimeoutMillis: undefined,
-});
+/** `retryDelayMillis`: an integer from 0, or `false`. */
+export function readRetryDelay(read: OptionReader<QueueOptions>): number | false {
+  const value = read.raw('retryDelayMillis');
+  if (value === undefined) return DEFAULT_RETRY_DELAY_MILLIS;
+  if (value === false) return false;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_TIMER_MILLIS) {
+    throw read.fail(
+      `retryDelayMillis must be an integer from 0 to ${MAX_TIMER_MILLIS}, or false to leave failed messages unacked, got ${describeValue(value)}`,
+    );
+  }
+  return value;
+}
+
+/** `maxDeliveries`: an integer from 1 to {@link MAX_DELIVERIES_LIMIT}, if given. */
+export function readMaxDeliveries(read: OptionReader<QueueOptions>): number | undefined {
+  return read.integer('maxDeliveries', { min: 1, max: MAX_DELIVERIES_LIMIT });
+}
+
+/** `deadLetter`: a queue name, if given. */
+export function readDeadLetter(read: OptionReader<QueueOptions>): string | undefined {
+  return read.has('deadLetter') ? read.queueName('deadLetter', 'deadLetter:') : undefined;
+}
+
+/** `ackTimeoutMillis`: milliseconds, if given. */
+export function readAckTimeout(read: OptionReader<QueueOptions>): number | undefined {
+  return read.integer('ackTimeoutMillis', { min: 1, max: MAX_TIMER_MILLIS });
+}
 
 /**
- * Reads the failure-policy options of queue `name` (receivers only; a sender giving one is refused) and fills in
- * defaults. Throws `INVALID_OPTIONS` naming the field and the rule.
+ * The failure policy of receiver `name` from its read fields, checking the rules between them. Throws
+ * `INVALID_OPTIONS` naming the field and the rule.
  */
-export function readFailurePolicy(
-  pkg: string,
-  opts: Record<string, unknown>,
+export function failurePolicy(
+  read: OptionReader<QueueOptions>,
   name: string,
-  isRecv: boolean,
+  given: FailurePolicyOptions,
 ): FailurePolicyOptions {
-  if (!isRecv) {
-    const given = FAILURE_OPTION_KEYS.find((key) => opts[key] !== undefined);
-    if (given !== undefined) {
-      throw invalid(
-        pkg,
-        `${given} is for receivers only (isRecv: true), got ${describeValue(opts[given])} on a sender`,
-      );
-    }
-    return NO_FAILURE_POLICY;
-  }
-  const retry = opts.retryDelayMillis;
-  let retryDelayMillis: number | false = DEFAULT_RETRY_DELAY_MILLIS;
-  if (retry === false) retryDelayMillis = false;
-  else if (retry !== undefined) {
-    if (typeof retry !== 'number' || !Number.isInteger(retry) || retry < 0 || retry > MAX_TIMER_MILLIS) {
-      throw invalid(
-        pkg,
-        `retryDelayMillis must be an integer from 0 to ${MAX_TIMER_MILLIS}, or false to leave failed messages unacked, got ${describeValue(retry)}`,
-      );
-    }
-    retryDelayMillis = retry;
-  }
-  const maxDeliveries = readInteger(pkg, opts, 'maxDeliveries', { min: 1, max: MAX_DELIVERIES_LIMIT });
-  let deadLetter: string | undefined;
-  if (opts.deadLetter !== undefined) {
-    try {
-      deadLetter = checkQueueName(pkg, opts.deadLetter);
-    } catch (error) {
-      throw invalid(pkg, `deadLetter: ${(error as Error).message.replace(/^\[[^\]]+\] name /, '')}`);
-    }
-    if (deadLetter === name) throw invalid(pkg, `deadLetter must name another queue than '${name}' itself`);
+  const { retryDelayMillis, maxDeliveries, deadLetter } = given;
+  if (deadLetter !== undefined) {
+    if (deadLetter === name) throw read.fail(`deadLetter must name another queue than '${name}' itself`);
     if (maxDeliveries === undefined) {
-      throw invalid(
-        pkg,
+      throw read.fail(
         'deadLetter needs maxDeliveries: the number of deliveries after which a message goes there',
       );
     }
   }
   if (maxDeliveries !== undefined && retryDelayMillis === false) {
-    throw invalid(
-      pkg,
+    throw read.fail(
       'maxDeliveries counts the retries of failed messages, and retryDelayMillis false makes none: drop one of them (for a broker-side limit on RabbitMQ, use a quorum queue with deliveryLimit)',
     );
   }
-  const ackTimeoutMillis = readInteger(pkg, opts, 'ackTimeoutMillis', { min: 1, max: MAX_TIMER_MILLIS });
-  return { retryDelayMillis, maxDeliveries, deadLetter, ackTimeoutMillis };
+  return Object.freeze({ ...given });
 }

@@ -1,16 +1,24 @@
-import { MqError } from '../../api/errors.js';
+import type { MqError } from '../../api/errors.js';
 import { MAX_HEADER_BYTES, MAX_HEADERS, MAX_TIMER_MILLIS } from '../../api/limits.js';
 import type { SendOptions } from '../../api/send-options.js';
-import { describeValue } from './options.js';
+import { describeValue } from '../describe.js';
+import type { PackageErrors } from '../errors.js';
+import { readFields } from './validate.js';
 
-const SEND_OPTION_KEYS = new Set([
-  'headers',
+/** Every field of `SendOptions`: the names `sendMsg` takes (the compiler keeps them in step with the interface). */
+const SEND_OPTION_KEYS = Object.keys({
+  headers: true,
+  messageId: true,
+  correlationId: true,
+  contentType: true,
+  expirationMillis: true,
+} as const satisfies Record<keyof SendOptions, true>);
+
+const ID_FIELDS = [
   'messageId',
   'correlationId',
   'contentType',
-  'expirationMillis',
-]);
-const ID_FIELDS = ['messageId', 'correlationId', 'contentType'] as const;
+] as const satisfies readonly (keyof SendOptions)[];
 
 /** True when `options` asks for any metadata (so that a backend without it must refuse the send). */
 export function hasMetadata(options: SendOptions | undefined): boolean {
@@ -26,25 +34,24 @@ export function hasMetadata(options: SendOptions | undefined): boolean {
 
 /**
  * Validates `sendMsg`'s options; throws `INVALID_ARGUMENT` naming the field and the rule. `reserved` are header
- * names the backend keeps for itself (compared case-insensitively), besides the `mq-` prefix. Returns a frozen
- * copy, or `undefined` when `input` is `undefined`.
+ * names the backend keeps for itself (compared case-insensitively), besides the `mq-` prefix. Reads own fields
+ * only and returns a frozen copy without prototype (nothing inherited is read by the backend), or `undefined`
+ * when `input` is `undefined`.
  */
 export function checkSendOptions(
-  pkg: string,
+  errors: PackageErrors,
   input: unknown,
-  reserved: ReadonlySet<string> = new Set(),
+  reserved: ReadonlySet<string> = NO_RESERVED,
 ): SendOptions | undefined {
   if (input === undefined) return undefined;
-  const bad = (message: string): MqError => new MqError('INVALID_ARGUMENT', `[${pkg}] ${message}`);
-  if (typeof input !== 'object' || input === null || Array.isArray(input))
-    throw bad(`send options must be an object, got ${describeValue(input)}`);
-  const options = input as Record<string, unknown>;
-  for (const key of Object.keys(options)) {
-    if (!SEND_OPTION_KEYS.has(key))
-      throw bad(`send options: unknown field '${key}'; known fields: ${[...SEND_OPTION_KEYS].join(', ')}`);
-  }
-  const out: SendOptions = {};
-  if (options.headers !== undefined) out.headers = checkHeaders(options.headers, reserved, bad);
+  const bad = errors.argument;
+  const options = readFields(errors, input, {
+    what: 'send options',
+    keys: SEND_OPTION_KEYS,
+    complaint: 'argument',
+  });
+  const out: { -readonly [K in keyof SendOptions]: SendOptions[K] } = Object.create(null);
+  if (options.headers !== undefined) out.headers = checkHeaders(errors, options.headers, reserved);
   for (const field of ID_FIELDS) {
     const value = options[field];
     if (value === undefined) continue;
@@ -70,16 +77,16 @@ export function checkSendOptions(
 }
 
 function checkHeaders(
+  errors: PackageErrors,
   value: unknown,
   reserved: ReadonlySet<string>,
-  bad: (message: string) => MqError,
 ): Readonly<Record<string, string>> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value))
-    throw bad(`headers must be an object of string values, got ${describeValue(value)}`);
-  const entries = Object.entries(value as Record<string, unknown>);
+  const bad = errors.argument;
+  const fields = readFields(errors, value, { what: 'headers', complaint: 'argument', prefix: 'header ' });
+  const entries = Object.entries(fields);
   if (entries.length > MAX_HEADERS) throw bad(`headers: at most ${MAX_HEADERS}, got ${entries.length}`);
   let bytes = 0;
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = Object.create(null);
   for (const [name, item] of entries) {
     if (name.length === 0 || name.length > 128 || Buffer.byteLength(name) > 255)
       throw bad(`header name must be 1 to 128 characters and at most 255 bytes, got ${describeValue(name)}`);
@@ -100,6 +107,8 @@ function checkHeaders(
     throw bad(`headers: at most ${MAX_HEADER_BYTES} bytes of names and values, got ${bytes}`);
   return Object.freeze(headers);
 }
+
+const NO_RESERVED: ReadonlySet<string> = new Set();
 
 /**
  * Control characters (C0, DEL, C1), Unicode non-characters and unpaired surrogates, which MQTT 5 brokers refuse

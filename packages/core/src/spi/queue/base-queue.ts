@@ -9,7 +9,7 @@ import {
   type StatusEvent,
   traced,
 } from '../../api/diagnostics.js';
-import { MqError } from '../../api/errors.js';
+import type { MqError } from '../../api/errors.js';
 import { DEFAULT_RECONNECT_MAX_MILLIS } from '../../api/limits.js';
 import type { Message } from '../../api/message.js';
 import type { MessageHandler, MessagesOptions, Queue, QueueEvents } from '../../api/queue.js';
@@ -19,11 +19,13 @@ import type { StatusSource } from '../../api/wait.js';
 import { Backoff } from '../backoff.js';
 import type { AttachedQueue } from '../connection/base-connection.js';
 import { TypedEmitter } from '../emitter.js';
-import { needsAttention, toMqError } from '../errors.js';
+import { needsAttention, type PackageErrors } from '../errors.js';
 import { type DeliveredMessage, SETTLED, SettleOnceMessage } from '../message.js';
-import { checkHandler, checkPayload, type ResolvedQueueOptions } from '../options/options.js';
+import type { ResolvedQueueOptions } from '../options/queue-options.js';
 import { checkSendOptions, hasMetadata } from '../options/send-options.js';
+import { readFields } from '../options/validate.js';
 import { StatusCell } from '../status-cell.js';
+import { checkHandler, checkPayload } from './arguments.js';
 import { FailurePolicy } from './failure-policy.js';
 import { InFlightSends, type PendingSend } from './in-flight.js';
 import { MessageStream } from './message-stream.js';
@@ -53,8 +55,7 @@ export interface QueueHost extends StatusSource {
 export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Queue {
   /** The validated options. */
   readonly options: ResolvedQueueOptions;
-  /** The package name used in error messages, e.g. `mq/amqp`. */
-  protected readonly pkg: string;
+  readonly #errors: PackageErrors;
   readonly #host: QueueHost;
   readonly #status = new StatusCell((status) => {
     this.emit('status', status);
@@ -81,23 +82,21 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
   readonly #policy: FailurePolicy | undefined;
 
   /** `options` must already be validated (see `resolveQueueOptions`). */
-  protected constructor(pkg: string, options: ResolvedQueueOptions, host: QueueHost) {
+  protected constructor(errors: PackageErrors, options: ResolvedQueueOptions, host: QueueHost) {
     super();
-    this.pkg = pkg;
+    this.#errors = errors;
     this.options = options;
     this.#host = host;
-    this.#sends = new InFlightSends(
-      options.sendTimeoutMillis,
-      () =>
-        new MqError(
-          'TIMEOUT',
-          `[${pkg}] send on '${options.name}' not confirmed within ${options.sendTimeoutMillis} ms (sendTimeoutMillis): the broker may or may not have it`,
-        ),
+    this.#sends = new InFlightSends(options.sendTimeoutMillis, () =>
+      this.#errors.error(
+        'TIMEOUT',
+        `send on '${options.name}' not confirmed within ${options.sendTimeoutMillis} ms (sendTimeoutMillis): the broker may or may not have it`,
+      ),
     );
     const queue = this;
     this.#policy = options.isRecv
       ? new FailurePolicy(options.failure, {
-          pkg,
+          errors,
           name: options.name,
           get requeuesBehind() {
             return queue.requeuesBehind;
@@ -126,12 +125,12 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
   /** Sets the handler for received messages; must be called on a receiver before `connect()`. */
   setMsgHandler(handler: MessageHandler): void {
     if (!this.isRecv) {
-      throw new MqError(
+      throw this.#errors.error(
         'HANDLER_ON_SENDER',
-        `[${this.pkg}] queue '${this.name}' is a sender: setMsgHandler() is for receivers (isRecv: true)`,
+        `queue '${this.name}' is a sender: setMsgHandler() is for receivers (isRecv: true)`,
       );
     }
-    checkHandler(this.pkg, handler);
+    checkHandler(this.#errors, handler);
     this.#handler = handler;
   }
 
@@ -139,16 +138,16 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
   connect(): void {
     if (this.#status.value !== 'closed') return;
     if (this.isRecv && !this.#handler) {
-      throw new MqError(
+      throw this.#errors.error(
         'NO_HANDLER',
-        `[${this.pkg}] queue '${this.name}' is a receiver: call setMsgHandler() before connect()`,
+        `queue '${this.name}' is a receiver: call setMsgHandler() before connect()`,
       );
     }
-    const { deadLetter } = this.options.failure;
+    const deadLetter = this.options.isRecv ? this.options.failure.deadLetter : undefined;
     if (deadLetter !== undefined && !this.deadLetters) {
-      throw new MqError(
+      throw this.#errors.error(
         'UNSUPPORTED',
-        `[${this.pkg}] queue '${this.name}' cannot move messages to a dead-letter queue (deadLetter '${deadLetter}')${this.deadLetterHint}`,
+        `queue '${this.name}' cannot move messages to a dead-letter queue (deadLetter '${deadLetter}')${this.deadLetterHint}`,
       );
     }
     this.#policy?.restart();
@@ -173,25 +172,24 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
    */
   messages(options: MessagesOptions = {}): AsyncIterableIterator<Message> {
     if (!this.isRecv) {
-      throw new MqError(
+      throw this.#errors.error(
         'HANDLER_ON_SENDER',
-        `[${this.pkg}] queue '${this.name}' is a sender: messages() is for receivers (isRecv: true)`,
+        `queue '${this.name}' is a sender: messages() is for receivers (isRecv: true)`,
       );
     }
-    if (typeof options !== 'object' || options === null) {
-      throw new MqError(
-        'INVALID_ARGUMENT',
-        `[${this.pkg}] messages() options must be an object, got ${String(options)}`,
-      );
-    }
-    const { signal } = options;
+    const fields = readFields(this.#errors, options, {
+      what: 'messages() options',
+      keys: MESSAGES_OPTION_KEYS,
+      complaint: 'argument',
+    });
+    const signal = fields.signal;
     if (signal !== undefined && !(signal instanceof AbortSignal)) {
-      throw new MqError('INVALID_ARGUMENT', `[${this.pkg}] messages() options.signal must be an AbortSignal`);
+      throw this.#errors.error('INVALID_ARGUMENT', `messages() options.signal must be an AbortSignal`);
     }
     if (this.#handler || this.#status.value !== 'closed') {
-      throw new MqError(
+      throw this.#errors.error(
         'INVALID_ARGUMENT',
-        `[${this.pkg}] queue '${this.name}': messages() takes a closed receiver without handler (it sets its own and connects); this one ${this.#handler ? 'has a handler' : `is ${this.#status.value}`}`,
+        `queue '${this.name}': messages() takes a closed receiver without handler (it sets its own and connects); this one ${this.#handler ? 'has a handler' : `is ${this.#status.value}`}`,
       );
     }
     let handler: MessageHandler | undefined;
@@ -199,7 +197,7 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
     if (this.#policy) this.#policy.deferAckDeadline = true;
     const stream = new MessageStream(
       {
-        pkg: this.pkg,
+        errors: this.#errors,
         name: this.name,
         close: () => this.close(),
         taken: (message) => this.#policy?.startAckDeadline(message as SettleOnceMessage),
@@ -239,29 +237,30 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
   sendMsg(payload: Uint8Array, options?: SendOptions): Promise<void> {
     let checked: SendOptions | undefined;
     try {
-      checkPayload(this.pkg, payload);
-      checked = options === undefined ? undefined : checkSendOptions(this.pkg, options, this.reservedHeaders);
+      checkPayload(this.#errors, payload);
+      checked =
+        options === undefined ? undefined : checkSendOptions(this.#errors, options, this.reservedHeaders);
     } catch (error) {
       return Promise.reject(error);
     }
     if (!this.carriesMetadata && hasMetadata(checked)) {
       return Promise.reject(
-        new MqError(
+        this.#errors.error(
           'UNSUPPORTED',
-          `[${this.pkg}] queue '${this.name}' cannot carry message metadata (headers, ids, content type, expiration)${this.metadataHint}`,
+          `queue '${this.name}' cannot carry message metadata (headers, ids, content type, expiration)${this.metadataHint}`,
         ),
       );
     }
     if (this.isRecv) {
       return Promise.reject(
-        new MqError('SEND_ON_RECEIVER', `[${this.pkg}] queue '${this.name}' is a receiver and cannot send`),
+        this.#errors.error('SEND_ON_RECEIVER', `queue '${this.name}' is a receiver and cannot send`),
       );
     }
     if (!traced(SEND_CHANNEL)) return this.#send(payload, checked);
     const carries = this.carriesMetadata;
     const context: SendTrace = {
       queue: this,
-      backend: this.pkg,
+      backend: this.#errors.pkg,
       destination: this.name,
       broadcast: this.options.broadcast,
       reliable: this.options.reliable,
@@ -286,7 +285,7 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
     if (Object.keys(injected).length === Object.keys(checked?.headers ?? {}).length) return checked;
     try {
       return checkSendOptions(
-        this.pkg,
+        this.#errors,
         { ...checked, headers: { ...injected, ...checked?.headers } },
         this.reservedHeaders,
       );
@@ -298,9 +297,9 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
   #send(payload: Uint8Array, checked: SendOptions | undefined): Promise<void> {
     if (this.#status.value !== 'connected') {
       return Promise.reject(
-        new MqError(
+        this.#errors.error(
           'NOT_CONNECTED',
-          `[${this.pkg}] queue '${this.name}' is ${this.#status.value}, not connected: message not sent`,
+          `queue '${this.name}' is ${this.#status.value}, not connected: message not sent`,
         ),
       );
     }
@@ -308,7 +307,7 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
     try {
       this.publish(payload, send, checked);
     } catch (error) {
-      send.reject(toMqError(error, 'BROKER', `[${this.pkg}] send on '${this.name}' failed`));
+      send.reject(this.#errors.wrap(error, 'BROKER', `send on '${this.name}' failed`));
     }
     // Settled inside publish() (a best-effort write the socket took at once): nothing for close() or the deadline.
     return this.#sends.watch(send);
@@ -376,7 +375,7 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
     _options: SendOptions,
   ): void {
     send.reject(
-      new MqError('UNSUPPORTED', `[${this.pkg}] queue '${this.name}' cannot republish to ${to ?? 'itself'}`),
+      this.#errors.error('UNSUPPORTED', `queue '${this.name}' cannot republish to ${to ?? 'itself'}`),
     );
   }
 
@@ -386,14 +385,14 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
     // `connecting` too: a backlog is delivered before open() returns, and its failures are retried like others.
     if (status !== 'connected' && status !== 'connecting' && status !== 'closing') {
       return Promise.reject(
-        new MqError('NOT_CONNECTED', `[${this.pkg}] queue '${this.name}' is ${status}: cannot republish`),
+        this.#errors.error('NOT_CONNECTED', `queue '${this.name}' is ${status}: cannot republish`),
       );
     }
     const send = this.#sends.begin();
     try {
       this.republish(to, message, send, options);
     } catch (error) {
-      send.reject(toMqError(error, 'BROKER', `[${this.pkg}] republishing on '${this.name}' failed`));
+      send.reject(this.#errors.wrap(error, 'BROKER', `republishing on '${this.name}' failed`));
     }
     return this.#sends.watch(send);
   }
@@ -466,7 +465,7 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
   #traceHandler(handler: MessageHandler, message: Message): Promise<void> {
     const context: ProcessTrace = {
       queue: this,
-      backend: this.pkg,
+      backend: this.#errors.pkg,
       destination: this.name,
       broadcast: this.options.broadcast,
       message,
@@ -511,7 +510,7 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
   }
 
   #handlerFailed(message: SettleOnceMessage, error: unknown): void {
-    this.#policy?.failed(message, error, `[${this.pkg}] message handler of '${this.name}' failed`);
+    this.#policy?.failed(message, error, `message handler of '${this.name}' failed`);
   }
 
   /** Reports a failure of the policy's; the first handler failure nobody hears is also printed, once. */
@@ -526,7 +525,7 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
     ) {
       this.#warnedUnheard = true;
       process.emitWarning(
-        `[${this.pkg}] the message handler of queue '${this.name}' failed and nothing listens for its 'error' events, so this is the only notice (${failure.message}). Add queue.on('error', ...) to see every failure.`,
+        `[${this.#errors.pkg}] the message handler of queue '${this.name}' failed and nothing listens for its 'error' events, so this is the only notice (${failure.message}). Add queue.on('error', ...) to see every failure.`,
         'MqHandlerWarning',
       );
     }
@@ -547,9 +546,7 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
     setImmediate(() => {
       if (epoch !== this.#linkEpoch) return;
       if (this.#status.value !== 'connected' && this.#status.value !== 'connecting') return;
-      this.reportError(
-        toMqError(error, 'BROKER', `[${this.pkg}] queue '${this.name}' lost its broker resources`),
-      );
+      this.reportError(this.#errors.wrap(error, 'BROKER', `queue '${this.name}' lost its broker resources`));
       // An `error` listener may have closed the queue meanwhile.
       if (this.#status.value !== 'connected' && this.#status.value !== 'connecting') return;
       this.#setStatus('disconnected');
@@ -586,9 +583,9 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
     // The link is gone, and with it every answer a pending send waits for (also while this queue closes).
     if (this.#sends.size > 0) {
       this.#sends.failAll(
-        new MqError(
+        this.#errors.error(
           'CONNECTION_LOST',
-          `[${this.pkg}] the connection dropped before the broker took a message sent on '${this.name}': it may or may not have it`,
+          `the connection dropped before the broker took a message sent on '${this.name}': it may or may not have it`,
         ),
       );
     }
@@ -626,7 +623,7 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
         },
         (error: unknown) => {
           if (this.#status.value !== 'connecting' || epoch !== this.#linkEpoch) return;
-          const failure = toMqError(error, 'BROKER', `[${this.pkg}] opening queue '${this.name}' failed`);
+          const failure = this.#errors.wrap(error, 'BROKER', `opening queue '${this.name}' failed`);
           // A failure retrying cannot fix is reported once, until it changes or the queue opens.
           const attention = needsAttention(failure) ? `${failure.code} ${failure.message}` : undefined;
           if (attention === undefined || attention !== this.#reportedAttention) this.reportError(failure);
@@ -687,7 +684,7 @@ export abstract class BaseQueue extends TypedEmitter<QueueEvents> implements Que
     try {
       await step();
     } catch (error) {
-      this.reportError(toMqError(error, 'BROKER', `[${this.pkg}] closing queue '${this.name}' failed`));
+      this.reportError(this.#errors.wrap(error, 'BROKER', `closing queue '${this.name}' failed`));
     }
   }
 
@@ -703,3 +700,9 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
 }
 
 const NO_RESERVED_HEADERS: ReadonlySet<string> = new Set();
+
+/** Every field of `MessagesOptions`. */
+const MESSAGES_OPTION_KEYS = Object.keys({ signal: true } as const satisfies Record<
+  keyof MessagesOptions,
+  true
+>);

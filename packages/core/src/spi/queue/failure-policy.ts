@@ -1,7 +1,7 @@
-import { MqError } from '../../api/errors.js';
+import type { MqError } from '../../api/errors.js';
 import { headersWithout, idsOf, MQ_HEADERS } from '../../api/mq-headers.js';
 import type { SendOptions } from '../../api/send-options.js';
-import { errorText, toMqError } from '../errors.js';
+import { errorText, type PackageErrors } from '../errors.js';
 import type { SettleOnceMessage } from '../message.js';
 import type { FailurePolicyOptions } from '../options/failure-options.js';
 
@@ -13,8 +13,8 @@ const MIN_DEAD_LETTER_RETRY_MILLIS = 1000;
 
 /** What the failure policy needs of its receiver. */
 export interface PolicyHost {
-  /** The package name used in error messages. */
-  readonly pkg: string;
+  /** The package's errors. */
+  readonly errors: PackageErrors;
   /** The queue name. */
   readonly name: string;
   /** True when `republish(undefined, ...)` puts a copy behind the messages waiting for this receiver. */
@@ -101,7 +101,9 @@ export class FailurePolicy {
           ? 'the receiver is closing: the message stays unacked'
           : 'the message stays unacked (retryDelayMillis: false)';
     const detail = errorText(error);
-    this.#host.report(new MqError('HANDLER_FAILED', `${context}: ${detail}; ${next}`, { cause: error }));
+    this.#host.report(
+      this.#host.errors.error('HANDLER_FAILED', `${context}: ${detail}; ${next}`, { cause: error }),
+    );
     if (!settle) return;
     if (givingUp) this.#giveUp(settle, message, delivery, detail);
     else this.#retry(settle, message, delivery, retryDelayMillis as number);
@@ -116,7 +118,7 @@ export class FailurePolicy {
       this.failed(
         message,
         new Error(`neither acked nor nacked within ackTimeoutMillis (${ackTimeoutMillis} ms)`),
-        `[${this.#host.pkg}] message handler of '${this.#host.name}' timed out`,
+        `message handler of '${this.#host.name}' timed out`,
       );
     });
     message.onceSettled(() => this.#clear(timer));
@@ -182,7 +184,7 @@ export class FailurePolicy {
       () => {},
       (error) => {
         this.#host.report(
-          toMqError(error, 'BROKER', `[${this.#host.pkg}] could not retry a message of '${this.#host.name}'`),
+          this.#host.errors.wrap(error, 'BROKER', `could not retry a message of '${this.#host.name}'`),
         );
         // The copy may not exist: hand the original back instead, once the delay is over.
         this.#later(delay, () => this.#nack(settle));
@@ -197,19 +199,21 @@ export class FailurePolicy {
     lastError: string | undefined,
   ): void {
     const { deadLetter } = this.#options;
-    const { pkg, name } = this.#host;
+    const { errors, name } = this.#host;
     const why = lastError ?? 'never acked (the receivers it went to did not finish it)';
     if (deadLetter === undefined) {
       settle(false).then(
         () =>
           this.#host.report(
-            new MqError(
+            errors.error(
               'DROPPED',
-              `[${pkg}] a message of '${name}' was handed out ${deliveries} times without an ack (maxDeliveries) and no deadLetter is set: dropped. Last failure: ${why}`,
+              `a message of '${name}' was handed out ${deliveries} times without an ack (maxDeliveries) and no deadLetter is set: dropped. Last failure: ${why}`,
             ),
           ),
         (error: unknown) =>
-          this.#host.report(toMqError(error, 'ACK_FAILED', `[${pkg}] could not drop a message of '${name}'`)),
+          this.#host.report(
+            this.#host.errors.wrap(error, 'ACK_FAILED', `could not drop a message of '${name}'`),
+          ),
       );
       return;
     }
@@ -227,18 +231,18 @@ export class FailurePolicy {
       settle,
       () =>
         this.#host.report(
-          new MqError(
+          errors.error(
             'DEAD_LETTERED',
-            `[${pkg}] a message of '${name}' was handed out ${deliveries} times without an ack (maxDeliveries): moved to dead-letter queue '${deadLetter}'. Last failure: ${why}`,
+            `a message of '${name}' was handed out ${deliveries} times without an ack (maxDeliveries): moved to dead-letter queue '${deadLetter}'. Last failure: ${why}`,
           ),
         ),
       (error) => {
         const wait = Math.max(this.#options.retryDelayMillis || 0, MIN_DEAD_LETTER_RETRY_MILLIS);
         this.#host.report(
-          toMqError(
+          this.#host.errors.wrap(
             error,
             'BROKER',
-            `[${pkg}] could not move a message of '${name}' to dead-letter queue '${deadLetter}'; it is handed back in ${wait} ms and tried again`,
+            `could not move a message of '${name}' to dead-letter queue '${deadLetter}'; it is handed back in ${wait} ms and tried again`,
           ),
         );
         this.#later(wait, () => this.#nack(settle));
@@ -254,10 +258,10 @@ export class FailurePolicy {
           done();
           return settle(false).catch((error: unknown) => {
             this.#host.report(
-              toMqError(
+              this.#host.errors.wrap(
                 error,
                 'ACK_FAILED',
-                `[${this.#host.pkg}] the copy of a message of '${this.#host.name}' is stored, but the original could not be acked: it comes again as well`,
+                `the copy of a message of '${this.#host.name}' is stored, but the original could not be acked: it comes again as well`,
               ),
             );
           });

@@ -1,12 +1,12 @@
-import { MqError } from '../../api/errors.js';
+import type { MqError } from '../../api/errors.js';
 import type { Message } from '../../api/message.js';
 import type { Status } from '../../api/status.js';
-import { needsAttention } from '../errors.js';
+import { needsAttention, type PackageErrors } from '../errors.js';
 
 /** The receiver side a {@link MessageStream} drives. */
 export interface StreamSource {
-  /** The package name used in error messages. */
-  readonly pkg: string;
+  /** The package's errors. */
+  readonly errors: PackageErrors;
   /** The queue name. */
   readonly name: string;
   /** Listens for the queue's status changes and errors; returns what stops listening. */
@@ -109,7 +109,7 @@ export class MessageStream implements AsyncIterableIterator<Message> {
   };
 
   #aborted(): MqError {
-    return new MqError('ABORTED', `[${this.#source.pkg}] messages() of '${this.#source.name}' was aborted`, {
+    return this.#source.errors.error('ABORTED', `messages() of '${this.#source.name}' was aborted`, {
       cause: this.#signal?.reason,
     });
   }
