@@ -132,11 +132,7 @@ describe('options are read through own properties only', () => {
 
 describe('objects that are not plain, and objects that throw when read', () => {
   it.each(NOT_PLAIN)('%s as queue options is INVALID_OPTIONS naming them', (_what, make) => {
-    failure(
-      () => resolveQueueOptions(x, make(), {}),
-      'INVALID_OPTIONS',
-      'queue options must be a',
-    );
+    failure(() => resolveQueueOptions(x, make(), {}), 'INVALID_OPTIONS', 'queue options must be a');
   });
 
   it.each(NOT_PLAIN)('%s as connection options is INVALID_OPTIONS naming them', (_what, make) => {
@@ -144,20 +140,12 @@ describe('objects that are not plain, and objects that throw when read', () => {
   });
 
   it.each(NOT_PLAIN)('%s as tls is INVALID_OPTIONS naming tls', (_what, make) => {
-    failure(
-      () => readTlsOptions(x, make(), new URL('xs://h'), ['xs']),
-      'INVALID_OPTIONS',
-      'tls must be a',
-    );
+    failure(() => readTlsOptions(x, make(), new URL('xs://h'), ['xs']), 'INVALID_OPTIONS', 'tls must be a');
   });
 
   it.each(NOT_PLAIN)('%s as send options or as headers is INVALID_ARGUMENT naming them', (_what, make) => {
     failure(() => checkSendOptions(x, make()), 'INVALID_ARGUMENT', 'send options must be a');
-    failure(
-      () => checkSendOptions(x, { headers: make() }),
-      'INVALID_ARGUMENT',
-      'headers must be a',
-    );
+    failure(() => checkSendOptions(x, { headers: make() }), 'INVALID_ARGUMENT', 'headers must be a');
   });
 
   it('a getter that throws is the typed error naming the field, never the getter own exception', () => {
