@@ -1,7 +1,7 @@
 import {
-  BaseConnection,
   type ConnectionOptions,
   type ExtraKeys,
+  LegacyBaseConnection,
   resolveSharedConnectionOptions,
   withDeadline,
 } from '@mq/core/spi';
@@ -33,7 +33,7 @@ export interface RedisConnectionOptions extends ConnectionOptions {
  * A connection to one Redis server. It holds one command link (sends, acks); each receiver opens its own
  * link, because a blocked `BLMOVE` or a `SUBSCRIBE` takes a Redis connection for itself.
  */
-export class RedisConnection extends BaseConnection {
+export class RedisConnection extends LegacyBaseConnection {
   /** Prefix of every key and channel, see {@link RedisConnectionOptions.keyPrefix}. */
   readonly keyPrefix: string;
   readonly #uri: string;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
-  BaseQueue,
+  LegacyBaseQueue,
   type Message,
   NO_HEADERS,
   type PendingSend,
@@ -70,7 +70,7 @@ interface Receiver {
  * message into its own processing list `<prefix>p:<name>:<id>` until acked. Broadcast is the PUB/SUB channel
  * `<prefix>b:<name>`, which keeps nothing and has no acks.
  */
-export class RedisQueue extends BaseQueue {
+export class RedisQueue extends LegacyBaseQueue {
   readonly #conn: RedisConnection;
   readonly #queueKey: string;
   /** This queue object's receiver id: its processing list and lease end in it. */

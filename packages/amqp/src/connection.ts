@@ -1,4 +1,4 @@
-import { BaseConnection, classifyLinkError, isLinkReset, MqError, withDeadline } from '@mq/core/spi';
+import { classifyLinkError, isLinkReset, LegacyBaseConnection, MqError, withDeadline } from '@mq/core/spi';
 import * as amqp from 'amqplib';
 import { destroySocket } from './amqplib-internals.js';
 import { errors } from './errors.js';
@@ -14,7 +14,7 @@ import {
  * (broker restart, `close_connection`, network failure, missed heartbeats) until `close()`; each queue on it
  * gets its own channel.
  */
-export class AmqpConnection extends BaseConnection {
+export class AmqpConnection extends LegacyBaseConnection {
   /** The validated settings, safe to log: the URI's password and the TLS material are not in here. */
   readonly settings: Readonly<AmqpConnectionSettings>;
   readonly #uris: readonly string[];

@@ -1,5 +1,5 @@
 import {
-  BaseQueue,
+  LegacyBaseQueue,
   type Message,
   type MqError,
   ownConnection,
@@ -32,7 +32,7 @@ const COPY_OPTIONS: amqp.Options.Publish = Object.freeze({ deliveryMode: 2 });
  * broadcast to a fanout exchange (see the README for the whole mapping). Reliable senders use a confirm channel
  * and resolve each send on the broker's `basic.ack`; receivers use `basic.qos(prefetch)` and manual acks.
  */
-export class AmqpQueue extends BaseQueue {
+export class AmqpQueue extends LegacyBaseQueue {
   /** Messages are published with delivery mode 2 (persistent). */
   readonly persistent: boolean;
   /** The unicast queue's RabbitMQ type. */

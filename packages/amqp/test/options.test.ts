@@ -1,6 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { inspect } from 'node:util';
-import { BaseConnection, type MqError, waitForStatus } from '@mq/core/spi';
+import { LegacyBaseConnection, type MqError, waitForStatus } from '@mq/core/spi';
 import { uniqueId } from '@mq/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AmqpConnection, AmqpQueue, amqpBackend } from '../src/index.js';
@@ -22,7 +22,7 @@ function invalidMessage(make: () => unknown): string {
 }
 
 /** A connection of some other backend. */
-class OtherConnection extends BaseConnection {
+class OtherConnection extends LegacyBaseConnection {
   constructor() {
     super({ reconnectMillis: 1000, reconnectMaxMillis: 30_000 });
   }

@@ -1,6 +1,6 @@
 import {
-  BaseConnection,
   type ConnectionOptions,
+  LegacyBaseConnection,
   type MqError,
   resolveSharedConnectionOptions,
 } from '@mq/core/spi';
@@ -22,7 +22,7 @@ export interface MemoryConnectionOptions extends ConnectionOptions {
 }
 
 /** A connection to an in-process {@link MemoryBroker}. */
-export class MemoryConnection extends BaseConnection {
+export class MemoryConnection extends LegacyBaseConnection {
   /** The broker this connection talks to. */
   readonly broker: MemoryBroker;
   #session: Session | undefined;

@@ -1,5 +1,5 @@
 import {
-  BaseQueue,
+  LegacyBaseQueue,
   type Message,
   ownConnection,
   type PendingSend,
@@ -25,7 +25,7 @@ export interface MemoryQueueOptions extends QueueOptions {
 }
 
 /** A queue on an in-process broker: unicast mailboxes, fan-out exchanges, prefetch, ack and nack with requeue. */
-export class MemoryQueue extends BaseQueue {
+export class MemoryQueue extends LegacyBaseQueue {
   readonly #conn: MemoryConnection;
   #subscription: { mailbox: Mailbox; consumer: StoppableConsumer; unbind?: () => void } | undefined;
 

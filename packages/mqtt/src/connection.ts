@@ -1,4 +1,4 @@
-import { BaseConnection, MqError, STABLE_LINK_MILLIS } from '@mq/core/spi';
+import { LegacyBaseConnection, MqError, STABLE_LINK_MILLIS } from '@mq/core/spi';
 import { MqttLink } from './link.js';
 import {
   type MqttConnectionOptions,
@@ -12,7 +12,7 @@ import { Subscriptions } from './subscriptions.js';
  * only to the receiver of their topic. mqtt.js's own reconnect is off: this connection reconnects after every
  * loss, backing off while attempts fail or links keep dropping soon after connecting (such as a client id fight).
  */
-export class MqttConnection extends BaseConnection {
+export class MqttConnection extends LegacyBaseConnection {
   /** The validated options, with the client id in use (random unless given). */
   readonly settings: Readonly<ResolvedConnectionOptions>;
   #link: MqttLink | undefined;

@@ -1,5 +1,5 @@
 import {
-  BaseQueue,
+  LegacyBaseQueue,
   type Message,
   type MqError,
   ownConnection,
@@ -26,7 +26,7 @@ import {
  * broadcast receivers subscribe to the topic, unicast receivers to `<sharedPrefix><name>`. A reliable
  * receiver's PUBACK goes out only when its handler calls `ack()`.
  */
-export class MqttQueue extends BaseQueue {
+export class MqttQueue extends LegacyBaseQueue {
   /** The MQTT-specific options after validation. */
   readonly mqttOptions: Readonly<ResolvedMqttQueueOptions>;
   /** The topic filter a receiver subscribes to. */

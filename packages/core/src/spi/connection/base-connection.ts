@@ -2,38 +2,34 @@ import type { Connection, ConnectionEvents } from '../../api/connection.js';
 import { ERROR_CHANNEL, type ErrorEvent, STATUS_CHANNEL, type StatusEvent } from '../../api/diagnostics.js';
 import { MqError } from '../../api/errors.js';
 import type { Status } from '../../api/status.js';
-import { Backoff, type BackoffSettings } from '../backoff.js';
-import { TypedEmitter } from '../emitter.js';
-import { needsAttention, toMqError } from '../errors.js';
+import { Backoff } from '../backoff.js';
+import { needsAttention, type PackageErrors } from '../errors.js';
+import { emitOn, Observed } from '../observed.js';
 import { StatusCell } from '../status-cell.js';
-
-/** What a connection needs from the queues it carries: the power to close them. */
-export interface AttachedQueue {
-  /** Closes the queue. */
-  close(): Promise<void>;
-}
+import { queuesOf } from './attachments.js';
+import type { ConnectionSetup, LinkCore, LinkDriver } from './link-driver.js';
 
 /** A link that stays up at least this long counts as stable: the next loss retries after `reconnectMillis` again. */
 export const STABLE_LINK_MILLIS = 10_000;
 
 /**
- * The connection state machine, for backends to extend. It owns every status change, the reconnect timer and
- * its backoff (see {@link Backoff}; it starts over once a link has stayed up {@link STABLE_LINK_MILLIS}), the
- * queues to close first, and `close()`. A backend implements only the link:
- * - `openLink()`: connect to the broker, within the connect timeout; reject on failure;
- * - `closeLink()`: close whatever link is open (or half-open); must not throw when there is none;
- * - call `notifyLinkLost(error)` when an open link drops by itself.
+ * The connection state machine, for backends to extend: a backend's connection class passes its link driver
+ * (see `ConnectionSetup`) to this constructor, and keeps only its own public members. Core owns every status
+ * change, the reconnect timer and its backoff (see {@link Backoff}; it starts over once a link has stayed up
+ * {@link STABLE_LINK_MILLIS}), the rotation over several addresses, the queues to close first, and `close()`.
  */
-export abstract class BaseConnection extends TypedEmitter<ConnectionEvents> implements Connection {
+export abstract class BaseConnection extends Observed<ConnectionEvents> implements Connection {
   /** Milliseconds before the first reconnection attempt after a loss. */
   readonly reconnectMillis: number;
   /** The longest wait between reconnection attempts. */
   readonly reconnectMaxMillis: number;
+  readonly #errors: PackageErrors;
+  readonly #link: LinkDriver;
   readonly #backoff: Backoff;
   /** When the current link came up (`Date.now()`), to tell a stable link from a flapping one. */
   #connectedAt = 0;
   readonly #status = new StatusCell((status) => {
-    this.emit('status', status);
+    emitOn<ConnectionEvents, 'status'>(this, 'status', status);
     if (STATUS_CHANNEL.hasSubscribers) {
       STATUS_CHANNEL.publish({
         kind: 'connection',
@@ -46,7 +42,6 @@ export abstract class BaseConnection extends TypedEmitter<ConnectionEvents> impl
   #retryTimer: NodeJS.Timeout | undefined;
   #opening: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
-  readonly #queues = new Set<AttachedQueue>();
   /** The broker addresses, safe to show (passwords redacted), in the order given. */
   readonly #addresses: readonly string[];
   #addressIndex = 0;
@@ -54,19 +49,18 @@ export abstract class BaseConnection extends TypedEmitter<ConnectionEvents> impl
   readonly #reportedAttention = new Set<string>();
   #lastError: MqError | undefined;
 
-  /**
-   * The settings must already be validated (see `resolveSharedConnectionOptions`). `addresses` are the broker
-   * URIs with their passwords redacted (see `redactUri`), one per address the backend can connect to.
-   */
-  protected constructor(reconnect: BackoffSettings & { addresses?: readonly string[] }) {
+  /** `setup`'s settings must already be validated (see `resolveSharedConnectionOptions`). */
+  protected constructor(setup: ConnectionSetup) {
     super();
-    this.reconnectMillis = reconnect.reconnectMillis;
-    this.reconnectMaxMillis = reconnect.reconnectMaxMillis;
+    this.reconnectMillis = setup.reconnectMillis;
+    this.reconnectMaxMillis = setup.reconnectMaxMillis;
+    this.#errors = setup.errors;
     this.#backoff = new Backoff({
-      reconnectMillis: reconnect.reconnectMillis,
-      reconnectMaxMillis: reconnect.reconnectMaxMillis,
+      reconnectMillis: setup.reconnectMillis,
+      reconnectMaxMillis: setup.reconnectMaxMillis,
     });
-    this.#addresses = Object.freeze([...(reconnect.addresses ?? [])]);
+    this.#addresses = Object.freeze([...(setup.addresses ?? [])]);
+    this.#link = setup.link(this.#core());
   }
 
   /** The current status. */
@@ -92,21 +86,13 @@ export abstract class BaseConnection extends TypedEmitter<ConnectionEvents> impl
     return this.#addresses;
   }
 
-  /**
-   * For the backend's `openLink()`: which of its addresses to connect to (0 when it has one). Core moves on to
-   * the next one after each failed attempt and each lost link.
-   */
-  protected get addressIndex(): number {
-    return this.#addressIndex;
-  }
-
   /** Starts connecting in the background and keeps reconnecting after losses; does nothing unless `closed`. */
   connect(): void {
     if (this.#status.value !== 'closed') return;
     this.#attempt();
   }
 
-  /** Closes every attached queue, then the link; idempotent; resolves once `closed`. */
+  /** Closes every open queue, then the link; idempotent; resolves once `closed`. */
   close(): Promise<void> {
     if (this.#status.value === 'closed') return Promise.resolve();
     this.#closing ??= this.#close().finally(() => {
@@ -120,48 +106,41 @@ export abstract class BaseConnection extends TypedEmitter<ConnectionEvents> impl
     return this.close();
   }
 
-  /** SPI: a queue calls this when it opens, so that closing the connection closes it first. */
-  attachQueue(queue: AttachedQueue): void {
-    this.#queues.add(queue);
+  /** What the link driver gets: the address to dial, how long the link lived, and the calls back into core. */
+  #core(): LinkCore {
+    const connection = this;
+    return {
+      get addressIndex() {
+        return connection.#addressIndex;
+      },
+      get connectedMillis() {
+        return connection.#status.value === 'connected' ? Date.now() - connection.#connectedAt : 0;
+      },
+      get status() {
+        return connection.#status.value;
+      },
+      linkLost: (error, flapped) => this.#linkLost(error, flapped),
+      reportError: (error) => this.#reportError(error),
+    };
   }
 
-  /** SPI: a queue calls this once it is closed. */
-  detachQueue(queue: AttachedQueue): void {
-    this.#queues.delete(queue);
-  }
-
-  /** Opens the link to the broker; rejects when the attempt fails or times out. */
-  protected abstract openLink(): Promise<void>;
-
-  /** Closes the link, if any; resolves also when there is nothing to close. */
-  protected abstract closeLink(): Promise<void>;
-
-  /**
-   * The backend calls this when an open link drops by itself; ignored unless `connected`. `flapped` says the
-   * loss was no accident (another client took the session over, say): the backoff then keeps growing however
-   * long the link lived.
-   */
-  protected notifyLinkLost(error?: unknown, flapped = false): void {
+  /** See `LinkCore.linkLost`. */
+  #linkLost(error?: unknown, flapped = false): void {
     if (this.#status.value !== 'connected') return;
     if (!flapped && Date.now() - this.#connectedAt >= STABLE_LINK_MILLIS) this.#backoff.reset();
     const delay = this.#backoff.next();
     this.#nextAddress();
     if (error !== undefined) {
-      this.reportError(this.#retryNote(toMqError(error, 'BROKER', '[mq] connection lost'), delay));
+      this.#reportError(this.#retryNote(this.#errors.wrap(error, 'BROKER', 'connection lost'), delay));
       // An `error` listener may have closed the connection meanwhile.
       if (this.#status.value !== 'connected') return;
     }
-    this.#setStatus('disconnected');
+    this.#status.set('disconnected');
     this.#scheduleRetry(delay);
   }
 
-  /** Milliseconds since the current link came up; 0 unless `connected`. */
-  protected get connectedMillis(): number {
-    return this.#status.value === 'connected' ? Date.now() - this.#connectedAt : 0;
-  }
-
   /** Emits an `error`, unless the connection is closed (nothing is emitted after `closed`). */
-  protected reportError(error: MqError): void {
+  #reportError(error: MqError): void {
     if (this.#status.value === 'closed') return;
     this.#lastError = error;
     if (ERROR_CHANNEL.hasSubscribers) {
@@ -172,41 +151,44 @@ export abstract class BaseConnection extends TypedEmitter<ConnectionEvents> impl
         error,
       } satisfies ErrorEvent);
     }
-    this.emit('error', error);
+    emitOn<ConnectionEvents, 'error'>(this, 'error', error);
   }
 
   #attempt(): void {
-    this.#setStatus('connecting');
-    const opening: Promise<void> = this.openLink()
+    this.#status.set('connecting');
+    const opening: Promise<void> = this.#link
+      .open()
       .then(
         () => {
           if (this.#status.value !== 'connecting') return;
           this.#connectedAt = Date.now();
           this.#reportedAttention.clear();
           this.#lastError = undefined;
-          this.#setStatus('connected');
+          this.#status.set('connected');
         },
-        (error: unknown) => {
-          if (this.#status.value !== 'connecting') return;
-          const delay = this.#backoff.next();
-          const failure = toMqError(error, 'BROKER', '[mq] connect failed');
-          this.#nextAddress();
-          // A failure retrying cannot fix (wrong password, say) is reported once, until it changes or a link opens.
-          const attention = needsAttention(failure) ? `${failure.code} ${failure.message}` : undefined;
-          if (attention === undefined || !this.#reportedAttention.has(attention)) {
-            this.reportError(this.#retryNote(failure, delay));
-          }
-          if (attention !== undefined) this.#reportedAttention.add(attention);
-          // An `error` listener may have closed the connection meanwhile.
-          if (this.#status.value !== 'connecting') return;
-          this.#setStatus('disconnected');
-          this.#scheduleRetry(delay);
-        },
+        (error: unknown) => this.#attemptFailed(error),
       )
       .finally(() => {
         if (this.#opening === opening) this.#opening = undefined;
       });
     this.#opening = opening;
+  }
+
+  #attemptFailed(error: unknown): void {
+    if (this.#status.value !== 'connecting') return;
+    const delay = this.#backoff.next();
+    const failure = this.#errors.wrap(error, 'BROKER', 'connect failed');
+    this.#nextAddress();
+    // A failure retrying cannot fix (wrong password, say) is reported once, until it changes or a link opens.
+    const attention = needsAttention(failure) ? `${failure.code} ${failure.message}` : undefined;
+    if (attention === undefined || !this.#reportedAttention.has(attention)) {
+      this.#reportError(this.#retryNote(failure, delay));
+    }
+    if (attention !== undefined) this.#reportedAttention.add(attention);
+    // An `error` listener may have closed the connection meanwhile.
+    if (this.#status.value !== 'connecting') return;
+    this.#status.set('disconnected');
+    this.#scheduleRetry(delay);
   }
 
   #scheduleRetry(delay: number): void {
@@ -218,12 +200,12 @@ export abstract class BaseConnection extends TypedEmitter<ConnectionEvents> impl
       this.#retryTimer = undefined;
       if (this.#status.value !== 'disconnected') return;
       // A dropped link may still hold resources; release them before the next attempt.
-      this.closeLink().then(
+      this.#link.close().then(
         () => {
           if (this.#status.value === 'disconnected') this.#attempt();
         },
         (error: unknown) => {
-          this.reportError(toMqError(error, 'BROKER', '[mq] closing the dropped link failed'));
+          this.#reportError(this.#errors.wrap(error, 'BROKER', 'closing the dropped link failed'));
           if (this.#status.value === 'disconnected') this.#attempt();
         },
       );
@@ -233,19 +215,19 @@ export abstract class BaseConnection extends TypedEmitter<ConnectionEvents> impl
   async #close(): Promise<void> {
     clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
-    this.#setStatus('closing');
+    this.#status.set('closing');
     this.#backoff.reset();
     // A connection opened again starts over at its first address, and reports every failure afresh.
     this.#addressIndex = 0;
     this.#reportedAttention.clear();
-    await Promise.allSettled([...this.#queues].map((queue) => queue.close()));
+    await Promise.allSettled(queuesOf(this).map((queue) => queue.close()));
     await this.#opening;
     try {
-      await this.closeLink();
+      await this.#link.close();
     } catch (error) {
-      this.reportError(toMqError(error, 'BROKER', '[mq] close failed'));
+      this.#reportError(this.#errors.wrap(error, 'BROKER', 'close failed'));
     }
-    this.#setStatus('closed');
+    this.#status.set('closed');
   }
 
   /** The same error, its message saying when the next attempt comes, and where when there are several addresses. */
@@ -259,9 +241,5 @@ export abstract class BaseConnection extends TypedEmitter<ConnectionEvents> impl
   /** After a failure on one address, the next attempt goes to the next one (round robin). */
   #nextAddress(): void {
     if (this.#addresses.length > 1) this.#addressIndex = (this.#addressIndex + 1) % this.#addresses.length;
-  }
-
-  #setStatus(next: Status): void {
-    this.#status.set(next);
   }
 }

@@ -42,7 +42,7 @@ export class FailurePolicy {
   readonly #moving = new Set<Promise<void>>();
   #stopped = false;
   /** True while a `messages()` loop reads the receiver: the ack deadline starts when the loop takes a message. */
-  deferAckDeadline = false;
+  #deferAckDeadlines = false;
 
   /** `options` are the receiver's, validated. */
   constructor(options: FailurePolicyOptions, host: PolicyHost) {
@@ -109,7 +109,16 @@ export class FailurePolicy {
     else this.#retry(settle, message, delivery, retryDelayMillis as number);
   }
 
-  /** Starts the ack deadline of a message a `messages()` loop took (see `deferAckDeadline`). */
+  /**
+   * While `deferred` (a `messages()` loop reads the receiver), a message's ack deadline starts when the loop takes
+   * it ({@link FailurePolicy.startAckDeadline}), not when it is delivered: messages waiting for the loop are not
+   * failing.
+   */
+  deferAckDeadlines(deferred: boolean): void {
+    this.#deferAckDeadlines = deferred;
+  }
+
+  /** Starts the ack deadline of a message a `messages()` loop took (see `deferAckDeadlines`). */
   startAckDeadline(message: SettleOnceMessage): void {
     const { ackTimeoutMillis } = this.#options;
     if (ackTimeoutMillis === undefined || message.settled) return;
@@ -152,7 +161,7 @@ export class FailurePolicy {
 
   #run(message: SettleOnceMessage, run: (message: SettleOnceMessage) => void): void {
     // Not checked for `#stopped`: a delivery that reaches a closing receiver is handled, as on the fast path.
-    if (!this.deferAckDeadline) this.startAckDeadline(message);
+    if (!this.#deferAckDeadlines) this.startAckDeadline(message);
     run(message);
   }
 
