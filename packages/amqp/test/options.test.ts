@@ -1,6 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { inspect } from 'node:util';
-import { LegacyBaseConnection, type MqError, waitForStatus } from '@mq/core/spi';
+import { BaseConnection, type MqError, packageErrors, waitForStatus } from '@mq/core/spi';
 import { uniqueId } from '@mq/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AmqpConnection, AmqpQueue, amqpBackend } from '../src/index.js';
@@ -22,12 +22,15 @@ function invalidMessage(make: () => unknown): string {
 }
 
 /** A connection of some other backend. */
-class OtherConnection extends LegacyBaseConnection {
+class OtherConnection extends BaseConnection {
   constructor() {
-    super({ reconnectMillis: 1000, reconnectMaxMillis: 30_000 });
+    super({
+      errors: packageErrors('mq/other'),
+      reconnectMillis: 1000,
+      reconnectMaxMillis: 30_000,
+      link: () => ({ open: async () => {}, close: async () => {} }),
+    });
   }
-  protected override async openLink(): Promise<void> {}
-  protected override async closeLink(): Promise<void> {}
 }
 
 describe('AMQP options', () => {
