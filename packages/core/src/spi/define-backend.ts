@@ -73,7 +73,14 @@ export function defineBackend(backend: Backend): Backend {
   if (typeof backend.createConnection !== 'function' || typeof backend.createQueue !== 'function') {
     throw coreErrors.invalid('backend.createConnection and backend.createQueue must be functions');
   }
-  const capabilities = Object.freeze({ ...backend.capabilities });
+  // The capabilities only: a backend may hand its whole traits here (what its queues also get), and the
+  // descriptor says what the contract reads.
+  const capabilities: Capabilities = {} as Capabilities;
+  for (const key of [...CAPABILITY_KEYS, ...OPTIONAL_CAPABILITY_KEYS]) {
+    const value = backend.capabilities[key];
+    if (value !== undefined) capabilities[key] = value;
+  }
+  Object.freeze(capabilities);
   const createQueue = backend.createQueue;
   return Object.freeze({
     ...backend,
