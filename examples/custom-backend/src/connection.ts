@@ -1,12 +1,13 @@
 import {
+  BaseConnection,
   type ConnectionOptions,
   type ExtraKeys,
-  LegacyBaseConnection,
+  type LinkCore,
+  type LinkDriver,
   resolveSharedConnectionOptions,
   withDeadline,
 } from '@mq/core/spi';
 import { Redis, type RedisOptions } from 'ioredis';
-
 import { errors } from './errors.js';
 
 /** This backend's own connection option (the compiler keeps the list in step with the interface). */
@@ -33,13 +34,9 @@ export interface RedisConnectionOptions extends ConnectionOptions {
  * A connection to one Redis server. It holds one command link (sends, acks); each receiver opens its own
  * link, because a blocked `BLMOVE` or a `SUBSCRIBE` takes a Redis connection for itself.
  */
-export class RedisConnection extends LegacyBaseConnection {
+export class RedisConnection extends BaseConnection {
   /** Prefix of every key and channel, see {@link RedisConnectionOptions.keyPrefix}. */
   readonly keyPrefix: string;
-  readonly #uri: string;
-  readonly #timeoutMillis: number;
-  #client: Redis | undefined;
-  #clientId: number | undefined;
 
   /** Validates the options; the connection starts `closed`. */
   constructor(options: RedisConnectionOptions = {}) {
@@ -49,16 +46,53 @@ export class RedisConnection extends LegacyBaseConnection {
       defaultUri: 'redis://127.0.0.1:6379',
       extraKeys: REDIS_CONNECTION_KEYS,
     });
-    super(shared);
-    this.#uri = shared.url.toString();
-    this.#timeoutMillis = shared.connectTimeoutMillis;
-    this.keyPrefix = read.string('keyPrefix', 'mq:', {
+    const keyPrefix = read.string('keyPrefix', 'mq:', {
       regex: /^[^\s*?[\]]{1,64}$/,
       rule: 'be 1 to 64 characters without spaces or glob characters (*?[])',
     });
+    let link: RedisLink | undefined;
+    super({
+      errors,
+      reconnectMillis: shared.reconnectMillis,
+      reconnectMaxMillis: shared.reconnectMaxMillis,
+      link: (core) => {
+        link = new RedisLink(core, shared.url.toString(), shared.connectTimeoutMillis);
+        return link;
+      },
+    });
+    this.keyPrefix = keyPrefix;
+    LINKS.set(this, link as RedisLink);
   }
 
   /** The Redis `CLIENT ID` of the command link while connected; for diagnostics and fault injection. */
+  get clientId(): number | undefined {
+    return LINKS.get(this)?.clientId;
+  }
+}
+
+/** The link of each connection of this backend: its queues reach the command link through {@link redisLinkOf}. */
+const LINKS = new WeakMap<object, RedisLink>();
+
+/** The link of `connection`, if it is a connection of this backend. */
+export function redisLinkOf(connection: object): RedisLink | undefined {
+  return LINKS.get(connection);
+}
+
+/** The link driver of a `RedisConnection`: its command link, and new links for its receivers. */
+export class RedisLink implements LinkDriver {
+  readonly #core: LinkCore;
+  readonly #uri: string;
+  readonly #timeoutMillis: number;
+  #client: Redis | undefined;
+  #clientId: number | undefined;
+
+  constructor(core: LinkCore, uri: string, timeoutMillis: number) {
+    this.#core = core;
+    this.#uri = uri;
+    this.#timeoutMillis = timeoutMillis;
+  }
+
+  /** The Redis `CLIENT ID` of the command link while connected. */
   get clientId(): number | undefined {
     return this.#clientId;
   }
@@ -85,7 +119,7 @@ export class RedisConnection extends LegacyBaseConnection {
     return client;
   }
 
-  protected override async openLink(): Promise<void> {
+  async open(): Promise<void> {
     const client = await this.openClient();
     let lastError: unknown;
     client.on('error', (error: unknown) => {
@@ -95,13 +129,13 @@ export class RedisConnection extends LegacyBaseConnection {
       if (this.#client !== client) return;
       this.#client = undefined;
       this.#clientId = undefined;
-      this.notifyLinkLost(lastError ?? new Error('Redis closed the connection'));
+      this.#core.linkLost(lastError ?? new Error('Redis closed the connection'));
     });
     this.#client = client;
     this.#clientId = Number(await client.client('ID'));
   }
 
-  protected override async closeLink(): Promise<void> {
+  async close(): Promise<void> {
     const client = this.#client;
     this.#client = undefined;
     this.#clientId = undefined;
@@ -135,8 +169,7 @@ export class RedisConnection extends LegacyBaseConnection {
       // clears on the socket's 'close': a socket that had already closed (a refused connect) keeps the timer, and
       // the process, alive for the whole of it (2 s by default).
       disconnectTimeout: 200,
-      // BaseConnection and BaseQueue own reconnection; a client that reconnects or queues commands on its
-      // own would hide losses from them.
+      // Core owns reconnection; a client that reconnects or queues commands on its own would hide losses from it.
       retryStrategy: () => null,
       reconnectOnError: () => false,
       enableOfflineQueue: false,

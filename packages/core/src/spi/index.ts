@@ -34,7 +34,6 @@ export type { TlsOptions } from '../api/tls.js';
 export { type StatusSource, type WaitOptions, waitForStatus } from '../api/wait.js';
 export { Backoff, type BackoffSettings } from './backoff.js';
 export { BaseConnection, STABLE_LINK_MILLIS } from './connection/base-connection.js';
-export { LegacyBaseConnection } from './connection/legacy-connection.js';
 export type { ConnectionSetup, LinkCore, LinkDriver } from './connection/link-driver.js';
 export { settleWithin, withDeadline } from './deadline.js';
 export { defineBackend, ownConnection } from './define-backend.js';
@@ -68,7 +67,6 @@ export {
 } from './options/validate.js';
 export { BaseQueue, type QueueSetup } from './queue/base-queue.js';
 export type { PendingSend } from './queue/in-flight.js';
-export { LegacyBaseQueue } from './queue/legacy-queue.js';
 export type { QueueCore, QueueDriver, QueueDriverFactory } from './queue/queue-driver.js';
 export { type NarrowableCapability, narrowTraits, type Traits } from './traits.js';
 export { SPI_VERSION } from './version.js';
