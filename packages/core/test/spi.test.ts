@@ -72,20 +72,19 @@ describe('defineBackend', () => {
     );
   });
 
-  it('refuses a broadcast queue with UNSUPPORTED when broadcast is false, before the backend sees it', () => {
+  it('leaves createQueue as the backend wrote it: refusing is the queue constructor own job, whoever constructs', () => {
     made.length = 0;
     const backend = defineBackend({ ...base, capabilities: { ...capabilities, broadcast: false } });
-    let error: unknown;
-    try {
-      backend.createQueue({ name: 'q', isRecv: true, broadcast: true }, new MemoryLikeConnection());
-    } catch (e) {
-      error = e;
-    }
-    expect(MqError.hasCode(error, 'UNSUPPORTED')).toBe(true);
-    expect((error as Error).message).toContain('[@acme/mq-x] broadcast queues are not supported');
-    expect(made).toEqual([]);
-    backend.createQueue({ name: 'q', isRecv: true }, new MemoryLikeConnection());
-    expect(made).toEqual([{ name: 'q', isRecv: true }]);
+    backend.createQueue({ name: 'q', isRecv: true, broadcast: true }, new MemoryLikeConnection());
+    expect(made).toEqual([{ name: 'q', isRecv: true, broadcast: true }]);
+  });
+
+  it('keeps only the capabilities of the traits it is given', () => {
+    const backend = defineBackend({
+      ...base,
+      capabilities: { ...capabilities, requeuesBehind: true, reasons: { broadcast: 'why' } } as never,
+    });
+    expect(backend.capabilities).toEqual(capabilities);
   });
 });
 

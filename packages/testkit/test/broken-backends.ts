@@ -499,6 +499,28 @@ export const servesUndeclaredBroadcast: Backend = {
   capabilities: { ...memoryBackend.capabilities, broadcast: false },
 };
 
+/**
+ * Declares broadcast, delivery counts and dead letters false and refuses them in `createQueue` (as `defineBackend`
+ * once did for every backend), but its queue class, made with `new` as apps do, takes them and ignores them.
+ */
+export const refusesOnlyInCreateQueue: Backend = {
+  ...memoryBackend,
+  name: 'refuses-only-in-create-queue',
+  capabilities: {
+    ...memoryBackend.capabilities,
+    broadcast: false,
+    countsDeliveries: false,
+    deadLetter: false,
+  },
+  createQueue: (options, connection) => {
+    const refused =
+      options.broadcast === true ||
+      (options.isRecv && (options.maxDeliveries !== undefined || options.deadLetter !== undefined));
+    if (refused) throw new MqError('UNSUPPORTED', '[broken] refused by createQueue, and only there');
+    return memoryBackend.createQueue(options, connection);
+  },
+};
+
 /** Declares that receivers cannot share a connection, yet accepts a second one there instead of refusing it. */
 export const acceptsUndeclaredSharing: Backend = {
   ...memoryBackend,

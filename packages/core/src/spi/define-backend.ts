@@ -1,7 +1,5 @@
 import type { Backend, Capabilities } from '../api/backends.js';
 import type { Connection } from '../api/connection.js';
-import { MqError } from '../api/errors.js';
-import type { Queue, QueueOptions } from '../api/queue.js';
 import { coreErrors } from './core-errors.js';
 import { describeValue } from './describe.js';
 import type { PackageErrors } from './errors.js';
@@ -81,30 +79,6 @@ export function defineBackend(backend: Backend): Backend {
     if (value !== undefined) capabilities[key] = value;
   }
   Object.freeze(capabilities);
-  const createQueue = backend.createQueue;
-  return Object.freeze({
-    ...backend,
-    capabilities,
-    createQueue(options: QueueOptions & Record<string, unknown>, connection: Connection): Queue {
-      if (!capabilities.broadcast && options?.broadcast === true) {
-        throw new MqError(
-          'UNSUPPORTED',
-          `[${backend.name}] broadcast queues are not supported by this backend (capability broadcast is false): use a unicast queue`,
-        );
-      }
-      if (!capabilities.countsDeliveries && options?.isRecv === true && options.maxDeliveries !== undefined) {
-        throw new MqError(
-          'UNSUPPORTED',
-          `[${backend.name}] maxDeliveries is not supported by this backend (capability countsDeliveries is false: it cannot tell how often a message was delivered)`,
-        );
-      }
-      if (!capabilities.deadLetter && options?.isRecv === true && options.deadLetter !== undefined) {
-        throw new MqError(
-          'UNSUPPORTED',
-          `[${backend.name}] dead-letter queues are not supported by this backend (capability deadLetter is false): drop deadLetter (maxDeliveries alone drops the message)`,
-        );
-      }
-      return createQueue.call(backend, options, connection);
-    },
-  });
+  // createQueue is the backend's own: each refusal happens in the queue's constructor, whoever constructs it.
+  return Object.freeze({ ...backend, capabilities });
 }

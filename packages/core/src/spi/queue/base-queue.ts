@@ -60,6 +60,9 @@ export abstract class BaseQueue<O extends ResolvedQueueOptions = ResolvedQueueOp
     this.#errors = errors;
     this.#host = connection;
     this.#traits = traits;
+    // Here, whoever constructs the queue (an app's `new`, or `createQueue`): an option the backend cannot honour
+    // is refused at once, never accepted and ignored.
+    this.#refuseUnsupported();
     const queue = this;
     this.#lifecycle = new QueueLifecycle({
       errors,
@@ -149,7 +152,6 @@ export abstract class BaseQueue<O extends ResolvedQueueOptions = ResolvedQueueOp
         `queue '${this.name}' is a receiver: call setMsgHandler() before connect()`,
       );
     }
-    this.#refuseUnsupported();
     this.#refuseSecondReceiver();
     receiving?.start();
     this.#lifecycle.start();
@@ -187,14 +189,28 @@ export abstract class BaseQueue<O extends ResolvedQueueOptions = ResolvedQueueOp
     );
   }
 
-  /** Refuses what the traits rule out. */
+  /** Refuses the options the traits rule out (`UNSUPPORTED`, saying why where the traits do). */
   #refuseUnsupported(): void {
     const { options } = this;
-    const deadLetter = options.isRecv ? options.failure.deadLetter : undefined;
-    if (deadLetter !== undefined && this.#traits.deadLetter !== true) {
+    const traits = this.#traits;
+    if (options.broadcast && traits.broadcast !== true) {
       throw this.#errors.error(
         'UNSUPPORTED',
-        `queue '${this.name}' cannot move messages to a dead-letter queue (deadLetter '${deadLetter}')${hint(this.#traits, 'deadLetter')}`,
+        `broadcast queues are not supported by this backend (capability broadcast is false)${hint(traits, 'broadcast')}: use a unicast queue`,
+      );
+    }
+    if (!options.isRecv) return;
+    const { maxDeliveries, deadLetter } = options.failure;
+    if (maxDeliveries !== undefined && traits.countsDeliveries !== true) {
+      throw this.#errors.error(
+        'UNSUPPORTED',
+        `maxDeliveries is not supported by this backend (capability countsDeliveries is false: it cannot tell how often a message was delivered)${hint(traits, 'countsDeliveries')}`,
+      );
+    }
+    if (deadLetter !== undefined && traits.deadLetter !== true) {
+      throw this.#errors.error(
+        'UNSUPPORTED',
+        `queue '${this.name}' cannot move messages to a dead-letter queue (deadLetter '${deadLetter}')${hint(traits, 'deadLetter')}`,
       );
     }
   }
