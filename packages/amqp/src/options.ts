@@ -219,6 +219,7 @@ interface AmqpQueueExtras {
 /** AMQP queue options after validation: a sender's or a receiver's, with the AMQP ones. */
 export type ResolvedAmqpQueueOptions = ResolvedQueueOptions & AmqpQueueExtras;
 
+// #region spi
 /** This backend's own queue options (the compiler keeps the list in step with the interface). */
 const AMQP_QUEUE_KEYS = {
   persistent: true,
@@ -249,3 +250,4 @@ export function resolveAmqpQueueOptions(input: unknown): ResolvedAmqpQueueOption
   }
   return Object.freeze({ ...shared, persistent, queueType, deliveryLimit });
 }
+// #endregion spi

@@ -72,6 +72,19 @@ describe('defineBackend', () => {
     );
   });
 
+  it('refuses a descriptor of SPI version 1 (hooks on the classes) with UNSUPPORTED naming both versions', () => {
+    let error: unknown;
+    try {
+      defineBackend({ ...base, spiVersion: 1 as never });
+    } catch (e) {
+      error = e;
+    }
+    expect(MqError.hasCode(error, 'UNSUPPORTED')).toBe(true);
+    expect((error as Error).message).toBe(
+      '[mq/core] backend @acme/mq-x speaks SPI version 1, this @mq/core speaks 2',
+    );
+  });
+
   it('leaves createQueue as the backend wrote it: refusing is the queue constructor own job, whoever constructs', () => {
     made.length = 0;
     const backend = defineBackend({ ...base, capabilities: { ...capabilities, broadcast: false } });

@@ -17,6 +17,7 @@ export interface MemoryConnectionOptions extends ConnectionOptions {
   connectTimeoutMillis?: number;
 }
 
+// #region spi
 /** A connection to an in-process {@link MemoryBroker}. */
 export class MemoryConnection extends BaseConnection {
   /** The broker this connection talks to. */
@@ -49,3 +50,4 @@ export class MemoryConnection extends BaseConnection {
     memoryLinkOf(this)?.drop();
   }
 }
+// #endregion spi

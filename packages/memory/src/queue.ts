@@ -29,8 +29,9 @@ export class MemoryQueue extends BaseQueue {
   }
 }
 
+// #region spi
 /**
- * What a {@link MemoryQueue} passes to `BaseQueue`: its validated options, {@link MEMORY_TRAITS} and its driver.
+ * What a {@link MemoryQueue} passes to `BaseQueue`: its validated options, `MEMORY_TRAITS` and its driver.
  * For queue classes built on this backend's driver (the testkit's deliberately broken backends wrap it); throws
  * `INVALID_OPTIONS` for bad options or a connection of another backend.
  */
@@ -46,3 +47,4 @@ export function memoryQueueSetup(options: MemoryQueueOptions, connection: Connec
     driver: (core) => new MemoryQueueDriver(core, link),
   };
 }
+// #endregion spi
