@@ -1,14 +1,20 @@
 import {
   BaseConnection,
   type ConnectionOptions,
-  MqError,
-  readString,
+  type ExtraKeys,
+  type LinkCore,
+  type LinkDriver,
   resolveSharedConnectionOptions,
   withDeadline,
-} from '@mq/core';
+} from '@mq/core/spi';
 import { Redis, type RedisOptions } from 'ioredis';
+import { errors } from './errors.js';
 
-const PKG = 'acme/mq-redis';
+/** This backend's own connection option (the compiler keeps the list in step with the interface). */
+const REDIS_CONNECTION_KEYS = { keyPrefix: true } as const satisfies ExtraKeys<
+  RedisConnectionOptions,
+  ConnectionOptions
+>;
 
 /** Options of a {@link RedisConnection}. */
 export interface RedisConnectionOptions extends ConnectionOptions {
@@ -31,29 +37,62 @@ export interface RedisConnectionOptions extends ConnectionOptions {
 export class RedisConnection extends BaseConnection {
   /** Prefix of every key and channel, see {@link RedisConnectionOptions.keyPrefix}. */
   readonly keyPrefix: string;
+
+  /** Validates the options; the connection starts `closed`. */
+  constructor(options: RedisConnectionOptions = {}) {
+    // The shared options (uri, connectTimeoutMillis, reconnectMillis, reconnectMaxMillis) are read by core.
+    const { shared, read } = resolveSharedConnectionOptions<RedisConnectionOptions>(errors, options, {
+      schemes: ['redis'],
+      defaultUri: 'redis://127.0.0.1:6379',
+      extraKeys: REDIS_CONNECTION_KEYS,
+    });
+    const keyPrefix = read.string('keyPrefix', 'mq:', {
+      regex: /^[^\s*?[\]]{1,64}$/,
+      rule: 'be 1 to 64 characters without spaces or glob characters (*?[])',
+    });
+    let link: RedisLink | undefined;
+    super({
+      errors,
+      reconnectMillis: shared.reconnectMillis,
+      reconnectMaxMillis: shared.reconnectMaxMillis,
+      link: (core) => {
+        link = new RedisLink(core, shared.url.toString(), shared.connectTimeoutMillis);
+        return link;
+      },
+    });
+    this.keyPrefix = keyPrefix;
+    LINKS.set(this, link as RedisLink);
+  }
+
+  /** The Redis `CLIENT ID` of the command link while connected; for diagnostics and fault injection. */
+  get clientId(): number | undefined {
+    return LINKS.get(this)?.clientId;
+  }
+}
+
+/** The link of each connection of this backend: its queues reach the command link through {@link redisLinkOf}. */
+const LINKS = new WeakMap<object, RedisLink>();
+
+/** The link of `connection`, if it is a connection of this backend. */
+export function redisLinkOf(connection: object): RedisLink | undefined {
+  return LINKS.get(connection);
+}
+
+/** The link driver of a `RedisConnection`: its command link, and new links for its receivers. */
+export class RedisLink implements LinkDriver {
+  readonly #core: LinkCore;
   readonly #uri: string;
   readonly #timeoutMillis: number;
   #client: Redis | undefined;
   #clientId: number | undefined;
 
-  /** Validates the options; the connection starts `closed`. */
-  constructor(options: RedisConnectionOptions = {}) {
-    // The shared options (uri, connectTimeoutMillis, reconnectMillis, reconnectMaxMillis) are read by core.
-    const { shared, options: opts } = resolveSharedConnectionOptions(PKG, options, {
-      schemes: ['redis'],
-      defaultUri: 'redis://127.0.0.1:6379',
-      extraKeys: ['keyPrefix'],
-    });
-    super(shared);
-    this.#uri = shared.url.toString();
-    this.#timeoutMillis = shared.connectTimeoutMillis;
-    this.keyPrefix = readString(PKG, opts, 'keyPrefix', 'mq:', {
-      regex: /^[^\s*?[\]]{1,64}$/,
-      rule: 'be 1 to 64 characters without spaces or glob characters (*?[])',
-    }) as string;
+  constructor(core: LinkCore, uri: string, timeoutMillis: number) {
+    this.#core = core;
+    this.#uri = uri;
+    this.#timeoutMillis = timeoutMillis;
   }
 
-  /** The Redis `CLIENT ID` of the command link while connected; for diagnostics and fault injection. */
+  /** The Redis `CLIENT ID` of the command link while connected. */
   get clientId(): number | undefined {
     return this.#clientId;
   }
@@ -61,7 +100,7 @@ export class RedisConnection extends BaseConnection {
   /** For this backend's queues: the command link, or `CONNECTION_LOST` when it is down. */
   commandClient(what: string): Redis {
     if (this.#client?.status !== 'ready') {
-      throw new MqError('CONNECTION_LOST', `[${PKG}] not connected to Redis: ${what}`);
+      throw errors.error('CONNECTION_LOST', `not connected to Redis: ${what}`);
     }
     return this.#client;
   }
@@ -80,7 +119,7 @@ export class RedisConnection extends BaseConnection {
     return client;
   }
 
-  protected override async openLink(): Promise<void> {
+  async open(): Promise<void> {
     const client = await this.openClient();
     let lastError: unknown;
     client.on('error', (error: unknown) => {
@@ -90,13 +129,13 @@ export class RedisConnection extends BaseConnection {
       if (this.#client !== client) return;
       this.#client = undefined;
       this.#clientId = undefined;
-      this.notifyLinkLost(lastError ?? new Error('Redis closed the connection'));
+      this.#core.linkLost(lastError ?? new Error('Redis closed the connection'));
     });
     this.#client = client;
     this.#clientId = Number(await client.client('ID'));
   }
 
-  protected override async closeLink(): Promise<void> {
+  async close(): Promise<void> {
     const client = this.#client;
     this.#client = undefined;
     this.#clientId = undefined;
@@ -130,8 +169,7 @@ export class RedisConnection extends BaseConnection {
       // clears on the socket's 'close': a socket that had already closed (a refused connect) keeps the timer, and
       // the process, alive for the whole of it (2 s by default).
       disconnectTimeout: 200,
-      // BaseConnection and BaseQueue own reconnection; a client that reconnects or queues commands on its
-      // own would hide losses from them.
+      // Core owns reconnection; a client that reconnects or queues commands on its own would hide losses from it.
       retryStrategy: () => null,
       reconnectOnError: () => false,
       enableOfflineQueue: false,
@@ -150,6 +188,6 @@ function bound<T>(
 ): Promise<T> {
   return withDeadline(promise, millis, () => {
     onTimeout();
-    return new MqError('TIMEOUT', `[${PKG}] ${what} took longer than ${millis} ms`);
+    return errors.error('TIMEOUT', `${what} took longer than ${millis} ms`);
   });
 }

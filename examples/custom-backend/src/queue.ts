@@ -1,47 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import {
   BaseQueue,
-  type Message,
-  MqError,
-  NO_HEADERS,
-  type PendingSend,
+  type Connection,
+  ownConnection,
   type QueueOptions,
+  type QueueSetup,
   resolveQueueOptions,
-  toMqError,
-} from '@mq/core';
-import type { Redis } from 'ioredis';
-import type { RedisConnection } from './connection.js';
-
-const PKG = 'acme/mq-redis';
-
-/** Moves a consumer's whole processing list back to the delivery end of its queue, oldest delivered first. */
-const REQUEUE_ALL = `local n = 0
-while redis.call('LMOVE', KEYS[1], KEYS[2], 'LEFT', 'RIGHT') do n = n + 1 end
-return n`;
-
-/**
- * Moves a processing list back to the delivery end of its queue and forgets its receiver, but only if its lease
- * has expired (its receiver died without closing). KEYS: the processing list, its lease, the queue, the set of
- * the queue's receivers; ARGV: the receiver's id.
- */
-const REQUEUE_IF_DEAD = `if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
-local n = 0
-while redis.call('LMOVE', KEYS[1], KEYS[3], 'LEFT', 'RIGHT') do n = n + 1 end
-redis.call('SREM', KEYS[4], ARGV[1])
-return n`;
-
-/**
- * How long a reliable receiver's lease on its processing list lasts; it renews it every third of that. A list
- * whose lease has run out belongs to a receiver that died: the other receivers of the queue requeue it.
- */
-const LEASE_MILLIS = 3000;
-
-/**
- * Moves one nacked message from a processing list to the back of its queue (behind the messages waiting, so that
- * a message whose handler keeps failing cannot hold up the others), if it is still there.
- */
-const REQUEUE_ONE = `if redis.call('LREM', KEYS[1], -1, ARGV[1]) > 0 then redis.call('LPUSH', KEYS[2], ARGV[1]) end
-return 0`;
+} from '@mq/core/spi';
+import { RedisConnection, type RedisLink, redisLinkOf } from './connection.js';
+import { errors } from './errors.js';
+import { RedisQueueDriver, RedisQueueKeys } from './queue-driver.js';
+import { REDIS_TRAITS } from './traits.js';
 
 /** Options of a {@link RedisQueue}: the shared queue options. */
 export interface RedisQueueOptions extends QueueOptions {
@@ -52,311 +21,28 @@ export interface RedisQueueOptions extends QueueOptions {
   prefetch?: number;
 }
 
-/** What a receiver holds while open: its own link, and how many messages await an ack. */
-interface Receiver {
-  readonly client: Redis;
-  /** `CLIENT KILL` filters naming this link (its id and address, so a reused id after a restart never matches). */
-  filters: string[] | undefined;
-  /** True once Redis confirmed the link is gone (`CLIENT KILL`). */
-  killed: boolean;
-  stopped: boolean;
-  inFlight: number;
-  wake: (() => void) | undefined;
-  /** Reliable unicast only: renews the lease and requeues the lists of dead receivers. */
-  leaseTimer?: NodeJS.Timeout;
-  /** A lease tick is under way (ticks never overlap). */
-  leasing?: boolean;
-}
-
 /**
- * A queue on Redis. Unicast is the list `<prefix>q:<name>`: senders `LPUSH`; a reliable receiver `BLMOVE`s each
- * message into its own processing list `<prefix>p:<name>:<id>` until acked. Broadcast is the PUB/SUB channel
- * `<prefix>b:<name>`, which keeps nothing and has no acks.
+ * A queue on Redis: a list per unicast name (a reliable receiver keeps what it was handed in a processing list of
+ * its own until acked), a PUB/SUB channel per broadcast name.
  */
 export class RedisQueue extends BaseQueue {
-  readonly #conn: RedisConnection;
-  readonly #queueKey: string;
-  /** This queue object's receiver id: its processing list and lease end in it. */
-  readonly #id: string;
-  /** The set of the ids of every reliable receiver of this queue, live or dead: `<prefix>r:<name>`. */
-  readonly #receiversKey: string;
-  readonly #processingKey: string;
-  /** The lease on the processing list: `<prefix>l:<name>:<id>`, alive while this receiver is. */
-  readonly #leaseKey: string;
-  readonly #channel: string;
-  #receiver: Receiver | undefined;
-  /** Receiver links dropped while Redis was out of reach, as kill filters: they may still be blocked there. */
-  readonly #stale = new Set<string[]>();
-
-  /** Validates the options; the queue starts `closed`. */
+  /** Validates the options and that `connection` is a {@link RedisConnection}; the queue starts `closed`. */
   constructor(options: RedisQueueOptions, connection: RedisConnection) {
-    super(PKG, resolveQueueOptions(PKG, options, { required: false, min: 1, max: 65535 }), connection);
-    this.#conn = connection;
-    const { keyPrefix } = connection;
-    this.#queueKey = `${keyPrefix}q:${this.name}`;
-    // One processing list per queue object, kept across reconnects so that open() can recover it.
-    this.#id = randomUUID();
-    this.#receiversKey = `${keyPrefix}r:${this.name}`;
-    this.#processingKey = this.#processingKeyOf(this.#id);
-    this.#leaseKey = this.#leaseKeyOf(this.#id);
-    this.#channel = `${keyPrefix}b:${this.name}`;
-  }
-
-  protected override async open(): Promise<void> {
-    this.#teardown();
-    const main = this.#conn.commandClient(`cannot open '${this.name}'`);
-    if (!this.isRecv) return;
-    await this.#killStale(main);
-    const client = await this.#conn.openClient();
-    const rx: Receiver = {
-      client,
-      filters: undefined,
-      killed: false,
-      stopped: false,
-      inFlight: 0,
-      wake: undefined,
-    };
-    this.#receiver = rx;
-    try {
-      const info = String(await client.client('INFO'));
-      const field = (key: string): string => new RegExp(`(?:^| )${key}=(\\S*)`).exec(info)?.[1] ?? '';
-      rx.filters = ['ID', field('id'), 'ADDR', field('addr')];
-      if (this.options.broadcast) {
-        client.on('messageBuffer', (_channel: Buffer, payload: Buffer) => {
-          if (!rx.stopped) this.deliver(message(payload, settled, settled));
-        });
-        client.once('end', () => this.#lost(rx, new Error('subscriber link closed')));
-        await client.subscribe(this.#channel);
-      } else if (this.options.reliable) {
-        // Messages left unacked on a previous link go back first, so they are delivered again.
-        await this.#conn.bounded(
-          main.eval(REQUEUE_ALL, 2, this.#processingKey, this.#queueKey),
-          'requeueing unacked messages',
-        );
-        await this.#conn.bounded(main.sadd(this.#receiversKey, this.#id), 'registering the receiver');
-        await this.#leaseTick(rx, main);
-        // Only for a receiver still current: a link lost during the tick has been torn down already.
-        if (this.#receiver === rx && !rx.stopped) {
-          rx.leaseTimer = setInterval(() => void this.#leaseTick(rx), LEASE_MILLIS / 3).unref();
-        }
-      }
-      // The connection may have dropped (and come back) while this ran: never consume on a stale link.
-      if (rx.stopped || this.#conn.commandClient(`cannot open '${this.name}'`) !== main) {
-        throw new MqError('CONNECTION_LOST', `[${PKG}] link lost while opening '${this.name}'`);
-      }
-    } catch (error) {
-      if (this.#receiver === rx) this.#teardown();
-      throw error;
-    }
-    if (!this.options.broadcast) void this.#consume(rx);
-  }
-
-  protected override publish(payload: Uint8Array, send: PendingSend): void {
-    // Settle `send` when the command is answered; core rejects it at its deadline or when the link drops.
-    send.follow(this.#write(payload));
-  }
-
-  async #write(payload: Uint8Array): Promise<void> {
-    const client = this.#conn.commandClient(`message not sent to '${this.name}'`);
-    const body = Buffer.isBuffer(payload)
-      ? payload
-      : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-    try {
-      if (this.options.broadcast) await client.publish(this.#channel, body);
-      else await client.lpush(this.#queueKey, body);
-    } catch (error) {
-      // A link that is going down fails writes before ioredis leaves 'ready' ("Stream isn't writeable").
-      const lost = client.status !== 'ready' || /writeable|Connection is closed/i.test(String(error));
-      throw toMqError(error, lost ? 'CONNECTION_LOST' : 'BROKER', `[${PKG}] send to '${this.name}' failed`);
-    }
-  }
-
-  protected override async stopReceiving(): Promise<void> {
-    const rx = this.#receiver;
-    if (!rx) return;
-    rx.stopped = true;
-    rx.wake?.();
-    await this.#kill(rx);
-    rx.client.disconnect();
-  }
-
-  protected override async release(): Promise<void> {
-    const rx = this.#receiver;
-    if (rx) await this.#kill(rx);
-    this.#teardown();
-    if (!rx || this.options.broadcast || !this.options.reliable) return;
-    const main = this.#conn.commandClient(
-      `unacked messages of '${this.name}' stay in ${this.#processingKey}`,
-    );
-    await this.#killStale(main);
-    await this.#conn.bounded(
-      main.eval(REQUEUE_ALL, 2, this.#processingKey, this.#queueKey),
-      'requeueing unacked messages',
-    );
-    await this.#conn.bounded(main.srem(this.#receiversKey, this.#id), 'unregistering the receiver');
-  }
-
-  #processingKeyOf(id: string): string {
-    return `${this.#conn.keyPrefix}p:${this.name}:${id}`;
-  }
-
-  #leaseKeyOf(id: string): string {
-    return `${this.#conn.keyPrefix}l:${this.name}:${id}`;
-  }
-
-  protected override onLinkDown(): void {
-    this.#teardown();
-  }
-
-  /** Takes messages one at a time, holding at most `prefetch` unacked on a reliable queue. */
-  async #consume(rx: Receiver): Promise<void> {
-    const prefetch = this.options.prefetch ?? 100;
-    const reliable = this.options.reliable;
-    while (!rx.stopped) {
-      if (reliable && rx.inFlight >= prefetch) {
-        await new Promise<void>((resolve) => {
-          rx.wake = resolve;
-        });
-        continue;
-      }
-      let payload: Buffer | null;
-      try {
-        payload = reliable
-          ? await rx.client.blmoveBuffer(this.#queueKey, this.#processingKey, 'RIGHT', 'LEFT', 0)
-          : ((await rx.client.brpopBuffer(this.#queueKey, 0))?.[1] ?? null);
-      } catch (error) {
-        this.#lost(rx, error);
-        return;
-      }
-      // A message moved after stop stays in the processing list, which release() or open() requeues.
-      if (payload === null || rx.stopped) continue;
-      if (!reliable) {
-        this.deliver(message(payload, settled, settled));
-        continue;
-      }
-      rx.inFlight += 1;
-      // The processing list is searched by value: keep a copy of our own, as the handler may change the bytes
-      // it is given (then nack), and a changed body would match nothing and stay stuck in the list.
-      const body = Buffer.from(payload);
-      this.deliver(
-        message(
-          payload,
-          () => this.#settle(rx, 'ack', (c) => c.lrem(this.#processingKey, -1, body)),
-          () =>
-            this.#settle(rx, 'nack', (c) =>
-              c.eval(REQUEUE_ONE, 2, this.#processingKey, this.#queueKey, body),
-            ),
-        ),
-      );
-    }
-  }
-
-  /**
-   * Renews this receiver's lease, then requeues the processing lists of this queue whose lease has run out
-   * (receivers that died without closing: a crash, a SIGKILL, a lost machine). Failures wait for the next tick.
-   */
-  async #leaseTick(rx: Receiver, main?: Redis): Promise<void> {
-    // Renewed also while the receiver closes (stopped, handlers still running): until release() its list is its own.
-    if (this.#receiver !== rx || rx.leasing) return;
-    rx.leasing = true;
-    try {
-      const client = main ?? this.#conn.commandClient('lease not renewed');
-      await this.#conn.bounded(client.set(this.#leaseKey, '1', 'PX', LEASE_MILLIS), 'renewing the lease');
-      // The queue's own receivers only: never a scan of the whole keyspace.
-      const ids = await this.#conn.bounded(client.smembers(this.#receiversKey), 'listing the receivers');
-      for (const id of ids) {
-        if (id === this.#id) continue;
-        await this.#conn.bounded(
-          client.eval(
-            REQUEUE_IF_DEAD,
-            4,
-            this.#processingKeyOf(id),
-            this.#leaseKeyOf(id),
-            this.#queueKey,
-            this.#receiversKey,
-            id,
-          ),
-          'requeueing a dead list',
-        );
-      }
-    } catch {
-      // Redis is out of reach or the link is going: the next tick, or the next open, tries again.
-    } finally {
-      rx.leasing = false;
-    }
-  }
-
-  async #settle(rx: Receiver, what: string, command: (client: Redis) => Promise<unknown>): Promise<void> {
-    try {
-      if (this.#receiver !== rx) throw new Error('its receiver link is gone');
-      await command(this.#conn.commandClient(`cannot ${what}`));
-    } catch (error) {
-      throw toMqError(
-        error,
-        'ACK_FAILED',
-        `[${PKG}] ${what} on '${this.name}' failed; the message will be delivered again`,
-      );
-    } finally {
-      rx.inFlight -= 1;
-      rx.wake?.();
-      rx.wake = undefined;
-    }
-  }
-
-  /** The receiver's own link died while the connection may still be up: report it and let BaseQueue retry. */
-  #lost(rx: Receiver, error: unknown): void {
-    if (rx.stopped || this.#receiver !== rx) return;
-    this.#teardown();
-    this.notifyResourceLost(error);
-  }
-
-  /**
-   * Ends a receiver link on the server, through the command link. Closing our socket is not enough: until Redis
-   * notices, a `BLMOVE` still blocked there would take the messages we are about to requeue.
-   */
-  async #kill(rx: Receiver): Promise<void> {
-    if (rx.killed || !rx.filters) return;
-    try {
-      await this.#conn.bounded(
-        this.#conn.commandClient('cannot end the receiver link').client('KILL', ...rx.filters),
-        'CLIENT KILL',
-      );
-      rx.killed = true;
-    } catch {
-      // Redis is out of reach: the next open() or release() kills it (see #stale).
-    }
-  }
-
-  async #killStale(main: Redis): Promise<void> {
-    for (const filters of [...this.#stale]) {
-      this.#stale.delete(filters);
-      // If the ACL forbids CLIENT KILL, go on: the link ends once Redis notices its socket closed.
-      await this.#conn.bounded(main.client('KILL', ...filters), 'CLIENT KILL').catch(() => {});
-    }
-  }
-
-  #teardown(): void {
-    const rx = this.#receiver;
-    this.#receiver = undefined;
-    if (!rx) return;
-    rx.stopped = true;
-    clearInterval(rx.leaseTimer);
-    rx.wake?.();
-    rx.client.disconnect();
-    if (!rx.killed && rx.filters) this.#stale.add(rx.filters);
+    super(redisQueueSetup(options, connection));
   }
 }
 
-const settled = (): Promise<void> => Promise.resolve();
-
-/** A received message; settling it twice is ignored. */
-function message(payload: Buffer, ack: () => Promise<void>, nack: () => Promise<void>): Message {
-  let done = false;
-  const once = (settle: () => Promise<void>) => (): Promise<void> => {
-    if (done) return Promise.resolve();
-    done = true;
-    return settle();
+/** What a {@link RedisQueue} passes to `BaseQueue`: its validated options, {@link REDIS_TRAITS} and its driver. */
+function redisQueueSetup(options: RedisQueueOptions, connection: Connection): QueueSetup {
+  const resolved = resolveQueueOptions<RedisQueueOptions>(errors, options, {}).options;
+  const conn = ownConnection(errors, connection, RedisConnection);
+  const link = redisLinkOf(conn) as RedisLink;
+  const keys = new RedisQueueKeys(conn.keyPrefix, resolved.name, randomUUID());
+  return {
+    errors,
+    options: resolved,
+    connection: conn,
+    traits: REDIS_TRAITS,
+    driver: (core) => new RedisQueueDriver(core, link, keys),
   };
-  // This backend carries no metadata (capability metadata undeclared): no headers, never known redelivered.
-  return { payload, headers: NO_HEADERS, redelivered: false, ack: once(ack), nack: once(nack) };
 }

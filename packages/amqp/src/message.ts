@@ -1,4 +1,4 @@
-import type { SettleOnceMessage } from '@mq/core';
+import type { SettleOnceMessage } from '@mq/core/spi';
 
 /**
  * A message delivered by an {@link AmqpQueue}: `ack()` is `basic.ack`, `nack()` is `basic.nack` with requeue, both

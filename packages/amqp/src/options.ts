@@ -1,21 +1,16 @@
 import {
   type ConnectionOptions,
   describeValue,
-  invalid,
+  type ExtraKeys,
   type QueueOptions,
   type ResolvedQueueOptions,
-  readBoolean,
-  readInteger,
-  readString,
   readTlsOptions,
   redactUri,
   resolveQueueOptions,
   resolveSharedConnectionOptions,
   type TlsOptions,
-} from '@mq/core';
-
-/** The package name used in every error message of this backend. */
-export const PKG = 'mq/amqp';
+} from '@mq/core/spi';
+import { errors } from './errors.js';
 
 /** TLS settings for `amqps:` URIs, passed to Node's `tls.connect` (the same for every backend). */
 export type AmqpTlsOptions = TlsOptions;
@@ -124,28 +119,35 @@ export interface ResolvedConnectionOptions {
   tls: AmqpTlsOptions | undefined;
 }
 
-const AMQP_CONNECTION_KEYS = ['heartbeatSeconds', 'tls', 'connectionName', 'authMechanism'] as const;
+/** This backend's own connection options (the compiler keeps the list in step with the interface). */
+const AMQP_CONNECTION_KEYS = {
+  heartbeatSeconds: true,
+  tls: true,
+  connectionName: true,
+  authMechanism: true,
+} as const satisfies ExtraKeys<AmqpConnectionOptions, ConnectionOptions>;
 
-/** Validates connection options and fills in defaults; throws `INVALID_OPTIONS` naming the field. */
+/** Validates connection options (own fields only) and fills in defaults; throws `INVALID_OPTIONS` naming the field. */
 export function resolveConnectionOptions(input: unknown): ResolvedConnectionOptions {
-  const { shared, options: opts } = resolveSharedConnectionOptions(PKG, input, {
+  const { shared, read } = resolveSharedConnectionOptions<AmqpConnectionOptions>(errors, input, {
     schemes: ['amqp', 'amqps'],
     defaultUri: 'amqp://localhost',
     extraKeys: AMQP_CONNECTION_KEYS,
   });
-  const { urls } = shared;
+  const urls = shared.urls.map((url) => new URL(url));
   for (const [i, url] of urls.entries()) checkQuery(url.searchParams, urls.length > 1 ? `uri[${i}]` : 'uri');
-  const heartbeat = readInteger(PKG, opts, 'heartbeatSeconds', { min: 0, max: 65535 });
+  const heartbeat = read.integer('heartbeatSeconds', { min: 0, max: 65535 });
   if (heartbeat !== undefined) for (const url of urls) url.searchParams.set('heartbeat', String(heartbeat));
-  const tls = readTlsOptions(PKG, opts.tls, urls, ['amqps']);
+  const tls = readTlsOptions(errors, read.raw('tls'), urls, ['amqps']);
   const safe = Object.freeze(urls.map((url) => redactUri(url.toString())));
-  const authMechanism = opts.authMechanism ?? 'PLAIN';
+  // Only an absent field takes the default: `null` is a wrong value, not a missing one.
+  const givenMechanism = read.raw('authMechanism');
+  const authMechanism = givenMechanism === undefined ? 'PLAIN' : givenMechanism;
   if (authMechanism !== 'PLAIN' && authMechanism !== 'EXTERNAL') {
-    throw invalid(PKG, `authMechanism must be 'PLAIN' or 'EXTERNAL', got ${describeValue(authMechanism)}`);
+    throw errors.invalid(`authMechanism must be 'PLAIN' or 'EXTERNAL', got ${describeValue(authMechanism)}`);
   }
   if (authMechanism === 'EXTERNAL' && (tls?.cert === undefined || tls.key === undefined)) {
-    throw invalid(
-      PKG,
+    throw errors.invalid(
       "authMechanism 'EXTERNAL' logs in with the TLS client certificate: give tls.cert and tls.key",
     );
   }
@@ -157,8 +159,8 @@ export function resolveConnectionOptions(input: unknown): ResolvedConnectionOpti
       reconnectMillis: shared.reconnectMillis,
       reconnectMaxMillis: shared.reconnectMaxMillis,
       heartbeatSeconds: heartbeat,
-      tls: tls !== undefined,
-      connectionName: readString(PKG, opts, 'connectionName'),
+      tls: read.has('tls'),
+      connectionName: read.string('connectionName'),
       authMechanism,
     },
     uris: urls.map((url) => url.toString()),
@@ -186,12 +188,11 @@ function checkQuery(params: URLSearchParams, field: string): void {
   for (const [name, value] of params) {
     const rule = QUERY_RULES[name];
     if (rule === undefined) {
-      throw invalid(
-        PKG,
+      throw errors.invalid(
         `${field} has an unknown query parameter ${describeValue(name)}; known: ${Object.keys(QUERY_RULES).join(', ')}`,
       );
     }
-    if (seen.has(name)) throw invalid(PKG, `${field} query parameter ${name} is given more than once`);
+    if (seen.has(name)) throw errors.invalid(`${field} query parameter ${name} is given more than once`);
     seen.add(name);
     if (rule === 'string') continue;
     const n = /^\d{1,10}$/.test(value) ? Number(value) : Number.NaN;
@@ -200,46 +201,53 @@ function checkQuery(params: URLSearchParams, field: string): void {
       const range = rule.zero
         ? `0 or an integer from ${rule.min} to ${rule.max}`
         : `an integer from ${rule.min} to ${rule.max}`;
-      throw invalid(PKG, `${field} query parameter ${name} must be ${range}, got ${describeValue(value)}`);
+      throw errors.invalid(`${field} query parameter ${name} must be ${range}, got ${describeValue(value)}`);
     }
   }
 }
 
-/** AMQP queue options after validation. */
-export interface ResolvedAmqpQueueOptions extends ResolvedQueueOptions {
+/** This backend's own queue options, with what they resolve to. */
+interface AmqpQueueExtras {
   /** See {@link AmqpQueueOptions.persistent}. */
-  persistent: boolean;
+  readonly persistent: boolean;
   /** See {@link AmqpQueueOptions.queueType}. */
-  queueType: 'classic' | 'quorum';
+  readonly queueType: 'classic' | 'quorum';
   /** See {@link AmqpQueueOptions.deliveryLimit}. */
-  deliveryLimit: number | undefined;
+  readonly deliveryLimit: number | undefined;
 }
 
+/** AMQP queue options after validation: a sender's or a receiver's, with the AMQP ones. */
+export type ResolvedAmqpQueueOptions = ResolvedQueueOptions & AmqpQueueExtras;
+
+// #region spi
+/** This backend's own queue options (the compiler keeps the list in step with the interface). */
+const AMQP_QUEUE_KEYS = {
+  persistent: true,
+  queueType: true,
+  deliveryLimit: true,
+} as const satisfies ExtraKeys<AmqpQueueOptions, QueueOptions>;
+
 /**
- * Validates queue options (the shared ones plus `persistent`, `queueType`, `deliveryLimit`) and fills in
- * defaults (`prefetch` 100, `queueType` classic).
+ * Validates queue options (the shared ones plus `persistent`, `queueType`, `deliveryLimit`; own fields only) and
+ * fills in defaults (`queueType` classic).
  */
 export function resolveAmqpQueueOptions(input: unknown): ResolvedAmqpQueueOptions {
-  const shared = resolveQueueOptions(PKG, input, { required: false, min: 1, max: 65535 }, [
-    'persistent',
-    'queueType',
-    'deliveryLimit',
-  ]);
-  const opts = input as Record<string, unknown>;
-  const persistent = readBoolean(PKG, opts, 'persistent', false);
-  const queueType = opts.queueType ?? 'classic';
+  const { options: shared, read } = resolveQueueOptions<AmqpQueueOptions>(errors, input, AMQP_QUEUE_KEYS);
+  const persistent = read.boolean('persistent', false);
+  const givenType = read.raw('queueType');
+  const queueType = givenType === undefined ? 'classic' : givenType;
   if (queueType !== 'classic' && queueType !== 'quorum') {
-    throw invalid(PKG, `queueType must be 'classic' or 'quorum', got ${describeValue(queueType)}`);
+    throw errors.invalid(`queueType must be 'classic' or 'quorum', got ${describeValue(queueType)}`);
   }
   if (queueType === 'quorum' && shared.broadcast) {
-    throw invalid(
-      PKG,
+    throw errors.invalid(
       "queueType 'quorum' is for unicast queues: a broadcast receiver's queue is exclusive and temporary",
     );
   }
-  const deliveryLimit = readInteger(PKG, opts, 'deliveryLimit', { min: 1, max: 2_147_483_647 });
+  const deliveryLimit = read.integer('deliveryLimit', { min: 1, max: 2_147_483_647 });
   if (deliveryLimit !== undefined && queueType !== 'quorum') {
-    throw invalid(PKG, `deliveryLimit needs queueType 'quorum', got queueType ${describeValue(queueType)}`);
+    throw errors.invalid(`deliveryLimit needs queueType 'quorum', got queueType ${describeValue(queueType)}`);
   }
-  return { ...shared, persistent, queueType, deliveryLimit };
+  return Object.freeze({ ...shared, persistent, queueType, deliveryLimit });
 }
+// #endregion spi

@@ -1,4 +1,4 @@
-import { type MessageMetadata, NO_HEADERS, type SendOptions } from '@mq/core';
+import { type MessageMetadata, NO_HEADERS, type SendOptions } from '@mq/core/spi';
 import type * as amqp from 'amqplib';
 
 /**

@@ -1,4 +1,4 @@
-import { type MqError, settleWithin, withDeadline } from '@mq/core';
+import { type MqError, settleWithin, withDeadline } from '@mq/core/spi';
 import type * as amqp from 'amqplib';
 
 /**
@@ -7,8 +7,8 @@ import type * as amqp from 'amqplib';
  * its channel (the queue rejects the sends waiting for a confirm).
  */
 export class QueueChannel {
-  /** The amqplib channel (a confirm channel for reliable senders). */
-  readonly channel: amqp.Channel | amqp.ConfirmChannel;
+  /** amqplib's own channel object (a confirm channel for reliable senders and receivers). */
+  readonly raw: amqp.Channel | amqp.ConfirmChannel;
   /** The amqplib connection the channel belongs to. */
   readonly model: amqp.ChannelModel;
   #consumerTag: string | undefined;
@@ -19,19 +19,19 @@ export class QueueChannel {
   #failure: MqError | undefined;
 
   /** Wraps a freshly opened channel; listeners for every amqplib event that can throw are attached at once. */
-  constructor(channel: amqp.Channel | amqp.ConfirmChannel, model: amqp.ChannelModel, onClose: () => void) {
-    this.channel = channel;
+  constructor(raw: amqp.Channel | amqp.ConfirmChannel, model: amqp.ChannelModel, onClose: () => void) {
+    this.raw = raw;
     this.model = model;
-    channel.on('error', (error: Error) => {
+    raw.on('error', (error: Error) => {
       this.#brokerError = error;
     });
-    channel.on('drain', () => this.#unblock());
-    channel.on('close', () => {
+    raw.on('drain', () => this.#unblock());
+    raw.on('close', () => {
       this.#closed = true;
       onClose();
     });
     // Without 'mandatory' nothing is returned, but an unhandled 'return' must never throw inside amqplib.
-    channel.on('return', () => {});
+    raw.on('return', () => {});
   }
 
   /** True once the channel has closed, for whatever reason. */
@@ -100,18 +100,14 @@ export class QueueChannel {
   /** Cancels the consumer (no new deliveries; acks still work), bounded by `millis`. */
   async cancel(millis: number): Promise<void> {
     if (this.#consumerTag === undefined || this.#closed) return;
-    await withDeadline(
-      this.channel.cancel(this.#consumerTag),
-      millis,
-      () => new Error('basic.cancel timed out'),
-    );
+    await withDeadline(this.raw.cancel(this.#consumerTag), millis, () => new Error('basic.cancel timed out'));
   }
 
   /** Deletes the temporary broadcast queue, if any, then closes the channel; bounded, never throws. */
   async dispose(millis: number): Promise<void> {
     if (this.#tempQueue !== undefined && !this.#closed) {
       const queue = this.#tempQueue;
-      await withDeadline(this.channel.deleteQueue(queue), millis, () => new Error('timed out')).then(
+      await withDeadline(this.raw.deleteQueue(queue), millis, () => new Error('timed out')).then(
         // Deleted: nothing of this channel is left for a later open to clean up.
         () => {
           if (this.#tempQueue === queue) this.#tempQueue = undefined;
@@ -125,7 +121,7 @@ export class QueueChannel {
   /** Closes the channel, bounded by `millis`; never throws (a channel that is already gone is fine). */
   async close(millis: number): Promise<void> {
     if (this.#closed) return;
-    await settleWithin(this.channel.close(), millis);
+    await settleWithin(this.raw.close(), millis);
   }
 
   #unblock(): void {

@@ -1,6 +1,6 @@
-import { MqError, toMqError } from '@mq/core';
+import type { MqError } from '@mq/core/spi';
 import type * as amqp from 'amqplib';
-import { PKG } from './options.js';
+import { errors } from './errors.js';
 
 /** What a queue declares on the broker; the same as general-mq, so apps on both can share a broker. */
 export interface Topology {
@@ -77,7 +77,7 @@ const OPTION_OF_ARGUMENT: Readonly<Record<string, string>> = {
 export function declareError(name: string, error: unknown, role?: 'deadLetter'): MqError {
   const message = error instanceof Error ? error.message : String(error);
   const arg = /PRECONDITION_FAILED - inequivalent arg '([^']+)'/.exec(message)?.[1];
-  if (arg === undefined) return toMqError(error, 'BROKER', `[${PKG}] opening queue '${name}' failed`);
+  if (arg === undefined) return errors.wrap(error, 'BROKER', `opening queue '${name}' failed`);
   const option = OPTION_OF_ARGUMENT[arg];
   const fix =
     role === 'deadLetter'
@@ -87,9 +87,9 @@ export function declareError(name: string, error: unknown, role?: 'deadLetter'):
         : 'it was declared by another app with other arguments; use another name, or delete it on the broker';
   const detail = message.slice(message.indexOf('inequivalent arg'));
   const what = role === 'deadLetter' ? `dead-letter queue '${name}' (deadLetter)` : `queue '${name}'`;
-  return new MqError(
+  return errors.error(
     'INVALID_OPTIONS',
-    `[${PKG}] ${what} exists on the broker with a different ${arg} (${detail}): ${fix}`,
+    `${what} exists on the broker with a different ${arg} (${detail}): ${fix}`,
     {
       cause: error,
     },

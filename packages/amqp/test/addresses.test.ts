@@ -2,7 +2,8 @@ import { type Backend, MqError, waitForStatus } from '@mq/core';
 import { contractCases, evaluateContract } from '@mq/core/contract';
 import { amqpTestUrl, TcpProxy } from '@mq/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
-import { AmqpConnection, amqpBackend } from '../src/index.js';
+import { AmqpConnection, type AmqpConnectionOptions, amqpBackend } from '../src/index.js';
+import { type AmqpLink, amqpLinkOf } from '../src/link.js';
 import { amqpTarget } from './target.js';
 
 const failoverCases = contractCases.filter((c) => c.id.startsWith('faults.failover-'));
@@ -74,8 +75,10 @@ describe('the failover cases catch a backend that does not move on', () => {
   it('a backend that moves on after failed attempts but stays on a lost address fails both', async () => {
     // Dials the first address that answered again after a lost link: a rotation only on failed attempts.
     class Sticky extends AmqpConnection {
-      protected override get addressIndex(): number {
-        return Math.min(super.addressIndex, 1);
+      constructor(options: AmqpConnectionOptions) {
+        super(options);
+        const link = amqpLinkOf(this) as AmqpLink;
+        link.open = () => link.dial(Math.min(this.addresses.indexOf(this.address as string), 1));
       }
     }
     const sticky: Backend = {

@@ -1,14 +1,17 @@
 import {
+  BaseQueue,
   type Message,
   MQ_HEADERS,
   type MqError,
   type PendingSend,
   type SendOptions,
   waitForStatus,
-} from '@mq/core';
+} from '@mq/core/spi';
 import * as amqp from 'amqplib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type AmqpConnection, AmqpQueue, type AmqpQueueOptions } from '../src/index.js';
+import type { ResolvedAmqpQueueOptions } from '../src/options.js';
+import { amqpQueueSetup } from '../src/queue.js';
 import { brokerUrl, deleteTopology, until } from './broker.js';
 import { connected, queueName, sender } from './helpers.js';
 
@@ -161,35 +164,38 @@ describe('handler failures on RabbitMQ', () => {
 
   describe('the link drops between a confirmed copy and the ack of its original', () => {
     /** A receiver whose link drops the moment RabbitMQ confirms the first copy, before the original is acked. */
-    class DropsAfterFirstCopy extends AmqpQueue {
-      drops = 0;
-      readonly #conn: AmqpConnection;
+    class DropsAfterFirstCopy extends BaseQueue<ResolvedAmqpQueueOptions> {
+      readonly #dropped: { count: number };
 
       constructor(options: AmqpQueueOptions, conn: AmqpConnection) {
-        super(options, conn);
-        this.#conn = conn;
-      }
-
-      protected override republish(
-        to: string | undefined,
-        message: Message,
-        send: PendingSend,
-        options: SendOptions,
-      ): void {
-        const first = this.drops === 0;
-        super.republish(to, message, first ? this.#dropOnConfirm(send) : send, options);
-      }
-
-      #dropOnConfirm(send: PendingSend): PendingSend {
-        return {
+        const setup = amqpQueueSetup(options, conn);
+        const dropped = { count: 0 };
+        /** `send`, which drops the link the moment the broker confirms the copy, before the original is acked. */
+        const dropOnConfirm = (send: PendingSend): PendingSend => ({
           resolve: () => {
             send.resolve();
-            this.drops += 1;
-            this.#conn.simulateDrop();
+            dropped.count += 1;
+            conn.simulateDrop();
           },
           reject: (error) => send.reject(error),
           follow: (promise) => send.follow(promise),
-        };
+        });
+        super({
+          ...setup,
+          driver: (core) => {
+            const driver = setup.driver(core);
+            const republish = driver.republish?.bind(driver);
+            driver.republish = (to, message: Message, send, copy: SendOptions) =>
+              republish?.(to, message, dropped.count === 0 ? dropOnConfirm(send) : send, copy);
+            return driver;
+          },
+        });
+        this.#dropped = dropped;
+      }
+
+      /** How many times the link was dropped. */
+      get drops(): number {
+        return this.#dropped.count;
       }
     }
 

@@ -1,6 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { inspect } from 'node:util';
-import { BaseConnection, type MqError, waitForStatus } from '@mq/core';
+import { BaseConnection, type MqError, packageErrors, waitForStatus } from '@mq/core/spi';
 import { uniqueId } from '@mq/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AmqpConnection, AmqpQueue, amqpBackend } from '../src/index.js';
@@ -24,10 +24,13 @@ function invalidMessage(make: () => unknown): string {
 /** A connection of some other backend. */
 class OtherConnection extends BaseConnection {
   constructor() {
-    super({ reconnectMillis: 1000, reconnectMaxMillis: 30_000 });
+    super({
+      errors: packageErrors('mq/other'),
+      reconnectMillis: 1000,
+      reconnectMaxMillis: 30_000,
+      link: () => ({ open: async () => {}, close: async () => {} }),
+    });
   }
-  protected override async openLink(): Promise<void> {}
-  protected override async closeLink(): Promise<void> {}
 }
 
 describe('AMQP options', () => {
@@ -111,7 +114,7 @@ describe('AMQP options', () => {
 
   it('rejects bad queue options: prefetch is from 1 to 65535 (default 100) and only for receivers; persistent is a boolean', () => {
     const conn = new AmqpConnection();
-    expect(new AmqpQueue({ name: 'a', isRecv: true }, conn).options.prefetch).toBe(100);
+    expect(new AmqpQueue({ name: 'a', isRecv: true }, conn).options).toMatchObject({ prefetch: 100 });
     expect(invalidMessage(() => new AmqpQueue({ name: 'a', isRecv: false, prefetch: 5 }, conn))).toBe(
       '[mq/amqp] prefetch is for receivers only (isRecv: true), got 5 on a sender',
     );

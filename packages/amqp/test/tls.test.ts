@@ -102,6 +102,22 @@ describe.skipIf(missing !== undefined)(`amqps: TLS${missing ? ` (skipped: ${miss
     );
   });
 
+  it('Object.prototype.rejectUnauthorized = false turns no check off: with tls absent, or given without rejectUnauthorized, a certificate no given CA signed is TLS_FAILED', async () => {
+    const proto = Object.prototype as Record<string, unknown>;
+    proto.rejectUnauthorized = false;
+    try {
+      // Absent: Node's default CAs, which never signed the test CA.
+      expect(await attempt({ uri: tlsUrl() })).toMatchObject({ code: 'TLS_FAILED' });
+      expect(
+        await attempt({ uri: tlsUrl(), tls: { ca: (pki as TestCertificates).otherCa.pem } }),
+      ).toMatchObject({
+        code: 'TLS_FAILED',
+      });
+    } finally {
+      delete proto.rejectUnauthorized;
+    }
+  });
+
   it('a host name the certificate does not name is TLS_FAILED', async () => {
     const error = await attempt({
       uri: tlsUrl(),

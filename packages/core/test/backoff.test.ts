@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Backoff } from '../src/index.js';
+import { Backoff } from '../src/spi/index.js';
 
 const delays = (backoff: Backoff, count: number): number[] =>
   Array.from({ length: count }, () => backoff.next());

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { SEND_CHANNEL, type SendTrace } from '../src/index.js';
-import { flush, ScriptedConnection, ScriptedQueue } from './fixtures.js';
+import { SEND_CHANNEL, type SendTrace } from '../src/spi/index.js';
+import { flush, ScriptedConnection, ScriptedQueue, TEST_TRAITS } from './fixtures.js';
 
 const subscriptions: Array<() => void> = [];
 afterEach(() => {
@@ -49,11 +49,6 @@ describe('mq:send', () => {
   });
 
   it("headers a subscriber adds that break the rules are dropped: the send goes with the app's own options", async () => {
-    class Carrying extends ScriptedQueue {
-      protected override get carriesMetadata(): boolean {
-        return true;
-      }
-    }
     const handlers = {
       start: (context: SendTrace) => {
         context.options.headers['mq-bad'] = 'x';
@@ -65,7 +60,7 @@ describe('mq:send', () => {
     conn.connect();
     conn.lastOpen.resolve();
     await flush();
-    const queue = new Carrying(conn);
+    const queue = new ScriptedQueue(conn, {}, { ...TEST_TRAITS, metadata: true });
     queue.connect();
     queue.lastOpen.resolve();
     await flush();

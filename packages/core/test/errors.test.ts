@@ -1,6 +1,6 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { describeValue, MqError, toMqError } from '../src/index.js';
+import { describeValue, MqError, toMqError } from '../src/spi/index.js';
 
 describe('MqError', () => {
   it('carries a code and a cause', () => {

@@ -1,20 +1,38 @@
 import {
   BaseConnection,
   BaseQueue,
+  type LinkCore,
   type PendingSend,
+  packageErrors,
+  type QueueCore,
   resolveQueueOptions,
   type SendOptions,
-} from '../src/index.js';
+  type Traits,
+} from '../src/spi/index.js';
+
+/** The errors of the test backend. */
+const TEST_ERRORS = packageErrors('mq/test');
+
+/** What the scripted backend can do: everything but metadata (a test asks for it with other traits). */
+export const TEST_TRAITS: Traits = Object.freeze({
+  broadcast: true,
+  broadcastIsolated: true,
+  nackRequeue: true,
+  redeliverUnacked: true,
+  retainUnicast: true,
+  prefetch: true,
+});
 
 /** A minimal connection class for unit tests of core helpers (its link is never opened). */
 export class MemoryLikeConnection extends BaseConnection {
   constructor() {
-    super({ reconnectMillis: 1000, reconnectMaxMillis: 30_000 });
+    super({
+      errors: TEST_ERRORS,
+      reconnectMillis: 1000,
+      reconnectMaxMillis: 30_000,
+      link: () => ({ open: async () => {}, close: async () => {} }),
+    });
   }
-
-  protected override async openLink(): Promise<void> {}
-
-  protected override async closeLink(): Promise<void> {}
 }
 
 /** A promise the test settles by hand. */
@@ -35,102 +53,153 @@ export function step<T = void>(): Step<T> {
   return { promise, resolve, reject };
 }
 
+/** The scripted link: each `open()` is a {@link Step}, and `core` what the connection gave it. */
+class LinkScript {
+  readonly opens: Step[] = [];
+  closes = 0;
+  core: LinkCore | undefined;
+}
+
 /**
  * A connection whose every link operation is a {@link Step} the test settles: it decides when (and whether) an
  * attempt succeeds, and when a link drops. Nothing here touches the network or real time.
  */
 export class ScriptedConnection extends BaseConnection {
-  /** The pending and past `openLink()` calls, in order. */
-  readonly opens: Step[] = [];
-  /** How many times `closeLink()` ran. */
-  closes = 0;
+  readonly #script: LinkScript;
 
   constructor(reconnectMillis = 100, reconnectMaxMillis = 800, addresses?: readonly string[]) {
-    super({ reconnectMillis, reconnectMaxMillis, ...(addresses ? { addresses } : {}) });
+    const script = new LinkScript();
+    super({
+      errors: TEST_ERRORS,
+      reconnectMillis,
+      reconnectMaxMillis,
+      ...(addresses ? { addresses } : {}),
+      link: (core) => {
+        script.core = core;
+        return {
+          open: () => {
+            const open = step();
+            script.opens.push(open);
+            return open.promise;
+          },
+          close: async () => {
+            script.closes += 1;
+          },
+        };
+      },
+    });
+    this.#script = script;
   }
 
-  /** The latest `openLink()` call. */
+  /** The pending and past link `open()` calls, in order. */
+  get opens(): readonly Step[] {
+    return this.#script.opens;
+  }
+
+  /** How many times the link's `close()` ran. */
+  get closes(): number {
+    return this.#script.closes;
+  }
+
+  /** The latest link `open()` call. */
   get lastOpen(): Step {
-    const open = this.opens.at(-1);
+    const open = this.#script.opens.at(-1);
     if (!open) throw new Error('openLink() was never called');
     return open;
   }
 
   /** Drops the open link, as a broker or network failure would. */
   drop(error: Error = new Error('link dropped')): void {
-    this.notifyLinkLost(error);
+    this.#script.core?.linkLost(error);
   }
+}
 
-  protected override openLink(): Promise<void> {
-    const open = step();
-    this.opens.push(open);
-    return open.promise;
-  }
-
-  protected override async closeLink(): Promise<void> {
-    this.closes += 1;
-  }
+/** The scripted queue driver's record: its `open()` steps, the sends it was handed, each call in order. */
+class QueueScript {
+  readonly opens: Step[] = [];
+  readonly sends: PendingSend[] = [];
+  readonly sentOptions: Array<SendOptions | undefined> = [];
+  readonly calls: string[] = [];
+  core: QueueCore | undefined;
 }
 
 /** A queue whose `open()` and sends are {@link Step}s the test settles. */
 export class ScriptedQueue extends BaseQueue {
-  /** The pending and past `open()` calls. */
-  readonly opens: Step[] = [];
-  /** Sends handed to the backend, in order. */
-  readonly sends: PendingSend[] = [];
-  /** Each hook call, in order: `open`, `onLinkDown`, `stopReceiving`, `release`. */
-  readonly calls: string[] = [];
+  readonly #script: QueueScript;
 
-  constructor(connection: ScriptedConnection, options: Record<string, unknown> = {}) {
-    super(
-      'mq/test',
-      resolveQueueOptions(
-        'mq/test',
+  constructor(
+    connection: ScriptedConnection,
+    options: Record<string, unknown> = {},
+    traits: Traits = TEST_TRAITS,
+  ) {
+    const script = new QueueScript();
+    super({
+      errors: TEST_ERRORS,
+      options: resolveQueueOptions(
+        TEST_ERRORS,
         { name: 'q', isRecv: false, reconnectMillis: 100, sendTimeoutMillis: 1000, ...options },
-        { required: false, min: 1, max: 65535 },
-      ),
+        {},
+      ).options,
       connection,
-    );
+      traits,
+      driver: (core) => {
+        script.core = core;
+        return {
+          open: () => {
+            script.calls.push('open');
+            const open = step();
+            script.opens.push(open);
+            return open.promise;
+          },
+          publish: (_payload, send, sendOptions) => {
+            script.sends.push(send);
+            script.sentOptions.push(sendOptions);
+          },
+          stopReceiving: async () => {
+            script.calls.push('stopReceiving');
+          },
+          release: async () => {
+            script.calls.push('release');
+          },
+          linkDown: () => {
+            script.calls.push('onLinkDown');
+          },
+        };
+      },
+    });
+    this.#script = script;
+  }
+
+  /** The pending and past `open()` calls. */
+  get opens(): readonly Step[] {
+    return this.#script.opens;
+  }
+
+  /** Sends handed to the driver, in order. */
+  get sends(): readonly PendingSend[] {
+    return this.#script.sends;
+  }
+
+  /** The send options handed to the driver with each send, in order. */
+  get sentOptions(): ReadonlyArray<SendOptions | undefined> {
+    return this.#script.sentOptions;
+  }
+
+  /** Each driver call, in order: `open`, `onLinkDown`, `stopReceiving`, `release`. */
+  get calls(): readonly string[] {
+    return this.#script.calls;
   }
 
   /** The latest `open()` call. */
   get lastOpen(): Step {
-    const open = this.opens.at(-1);
+    const open = this.#script.opens.at(-1);
     if (!open) throw new Error('open() was never called');
     return open;
   }
 
   /** The broker-side resources die while the connection stays up (a channel closed by the broker). */
   lose(error: Error = new Error('channel closed')): void {
-    this.notifyResourceLost(error);
-  }
-
-  protected override open(): Promise<void> {
-    this.calls.push('open');
-    const open = step();
-    this.opens.push(open);
-    return open.promise;
-  }
-
-  /** The send options handed to the backend with each send, in order. */
-  readonly sentOptions: Array<SendOptions | undefined> = [];
-
-  protected override publish(_payload: Uint8Array, send: PendingSend, options?: SendOptions): undefined {
-    this.sends.push(send);
-    this.sentOptions.push(options);
-    return undefined;
-  }
-
-  protected override async stopReceiving(): Promise<void> {
-    this.calls.push('stopReceiving');
-  }
-
-  protected override async release(): Promise<void> {
-    this.calls.push('release');
-  }
-
-  protected override onLinkDown(): void {
-    this.calls.push('onLinkDown');
+    this.#script.core?.resourceLost(error);
   }
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { InFlightSends } from '../src/in-flight.js';
-import { MqError, SETTLED } from '../src/index.js';
+import { MqError, SETTLED } from '../src/spi/index.js';
+import { InFlightSends } from '../src/spi/queue/in-flight.js';
 
 const timedOut = (): MqError => new MqError('TIMEOUT', 'too slow');
 

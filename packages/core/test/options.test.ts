@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { checkUri, MqError, redactUri, resolveQueueOptions } from '../src/index.js';
+import { checkUri, MqError, packageErrors, redactUri, resolveQueueOptions } from '../src/spi/index.js';
 
-const prefetch = { required: true, min: 1, max: 65535 };
+const x = packageErrors('mq/x');
+
+/** The resolved options of a queue with only the shared options. */
+const resolve = (input: unknown) => resolveQueueOptions(x, input, {}).options;
 
 function codeOf(action: () => unknown): string | undefined {
   try {
@@ -14,16 +17,24 @@ function codeOf(action: () => unknown): string | undefined {
 
 describe('resolveQueueOptions', () => {
   it('fills in defaults', () => {
-    expect(resolveQueueOptions('mq/x', { name: 'a.b', isRecv: false }, prefetch)).toEqual({
+    expect(resolve({ name: 'a.b', isRecv: false })).toStrictEqual({
       name: 'a.b',
       isRecv: false,
       reliable: false,
       broadcast: false,
       reconnectMillis: 1000,
       sendTimeoutMillis: 30000,
-      prefetch: undefined,
+    });
+    expect(resolve({ name: 'a.b', isRecv: true })).toStrictEqual({
+      name: 'a.b',
+      isRecv: true,
+      reliable: false,
+      broadcast: false,
+      reconnectMillis: 1000,
+      sendTimeoutMillis: 30000,
+      prefetch: 100,
       failure: {
-        retryDelayMillis: false,
+        retryDelayMillis: 1000,
         maxDeliveries: undefined,
         deadLetter: undefined,
         ackTimeoutMillis: undefined,
@@ -32,9 +43,11 @@ describe('resolveQueueOptions', () => {
   });
 
   describe('the failure policy of receivers', () => {
-    const rule = { required: false, min: 1, max: 65535 };
-    const failure = (extra: Record<string, unknown>) =>
-      resolveQueueOptions('mq/x', { name: 'jobs', isRecv: true, ...extra }, rule).failure;
+    const failure = (extra: Record<string, unknown>) => {
+      const options = resolve({ name: 'jobs', isRecv: true, ...extra });
+      if (!options.isRecv) throw new Error('a receiver was expected');
+      return options.failure;
+    };
 
     it('retries after 1000 ms by default, with no delivery limit, dead letter or ack deadline', () => {
       expect(failure({})).toEqual({
@@ -80,7 +93,7 @@ describe('resolveQueueOptions', () => {
 
     it('refuses every failure option on a sender', () => {
       for (const field of ['retryDelayMillis', 'maxDeliveries', 'deadLetter', 'ackTimeoutMillis']) {
-        expect(() => resolveQueueOptions('mq/x', { name: 'jobs', isRecv: false, [field]: 5 }, rule)).toThrow(
+        expect(() => resolve({ name: 'jobs', isRecv: false, [field]: 5 })).toThrow(
           `[mq/x] ${field} is for receivers only (isRecv: true), got 5 on a sender`,
         );
       }
@@ -88,35 +101,27 @@ describe('resolveQueueOptions', () => {
   });
 
   it('gives receivers prefetch 100 when none is given, and refuses prefetch on a sender', () => {
-    const rule = { required: false, min: 1, max: 65535 };
-    expect(resolveQueueOptions('mq/x', { name: 'a', isRecv: true }, rule).prefetch).toBe(100);
-    expect(resolveQueueOptions('mq/x', { name: 'a', isRecv: true, prefetch: 7 }, rule).prefetch).toBe(7);
-    expect(() => resolveQueueOptions('mq/x', { name: 'a', isRecv: false, prefetch: 7 }, rule)).toThrow(
+    expect(resolve({ name: 'a', isRecv: true })).toMatchObject({ prefetch: 100 });
+    expect(resolve({ name: 'a', isRecv: true, prefetch: 7 })).toMatchObject({ prefetch: 7 });
+    expect(() => resolve({ name: 'a', isRecv: false, prefetch: 7 })).toThrow(
       '[mq/x] prefetch is for receivers only (isRecv: true), got 7 on a sender',
     );
   });
 
-  it('requires prefetch on receivers when the backend says so, naming the field and range', () => {
-    expect(() => resolveQueueOptions('mq/amqp', { name: 'a', isRecv: true }, prefetch)).toThrow(
-      '[mq/amqp] prefetch is required for a receiver: an integer from 1 to 65535',
-    );
-  });
-
   it('names the field, the rule and the value', () => {
-    expect(() => resolveQueueOptions('mq/x', { name: 'a', isRecv: true, prefetch: 0 }, prefetch)).toThrow(
+    expect(() => resolve({ name: 'a', isRecv: true, prefetch: 0 })).toThrow(
       '[mq/x] prefetch must be an integer from 1 to 65535, got 0',
     );
   });
 
-  it('accepts extra keys only when the backend lists them', () => {
-    expect(
-      codeOf(() => resolveQueueOptions('mq/x', { name: 'a', isRecv: false, persistent: true }, prefetch)),
-    ).toBe('INVALID_OPTIONS');
-    expect(
-      codeOf(() =>
-        resolveQueueOptions('mq/x', { name: 'a', isRecv: false, persistent: true }, prefetch, ['persistent']),
-      ),
-    ).toBe(undefined);
+  it('accepts extra keys only when the backend lists them, and hands back the reader for them', () => {
+    expect(codeOf(() => resolve({ name: 'a', isRecv: false, persistent: true }))).toBe('INVALID_OPTIONS');
+    const { read } = resolveQueueOptions<{ name: string; isRecv: boolean; persistent?: boolean }>(
+      x,
+      { name: 'a', isRecv: false, persistent: true },
+      { persistent: true },
+    );
+    expect(read.boolean('persistent', false)).toBe(true);
   });
 });
 
@@ -125,7 +130,7 @@ describe('URIs', () => {
     expect(redactUri('amqp://user:secret@host:5672/vh')).toBe('amqp://user:***@host:5672/vh');
     let message = '';
     try {
-      checkUri('mq/x', 'uri', 'http://user:secret@host', ['amqp']);
+      checkUri(x, 'uri', 'http://user:secret@host', ['amqp']);
     } catch (error) {
       message = (error as Error).message;
     }

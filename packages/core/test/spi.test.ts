@@ -4,22 +4,23 @@ import {
   defineBackend,
   MqError,
   ownConnection,
+  packageErrors,
   type Queue,
   SPI_VERSION,
   selectBackend,
-} from '../src/index.js';
+} from '../src/spi/index.js';
 import { MemoryLikeConnection } from './fixtures.js';
 
 describe('ownConnection', () => {
   it('returns a connection of the backend own class', () => {
     const connection = new MemoryLikeConnection();
-    expect(ownConnection('mq/x', connection, MemoryLikeConnection)).toBe(connection);
+    expect(ownConnection(packageErrors('mq/x'), connection, MemoryLikeConnection)).toBe(connection);
   });
 
   it('rejects another backend connection with INVALID_OPTIONS naming the class', () => {
     let error: unknown;
     try {
-      ownConnection('mq/x', {} as never, MemoryLikeConnection);
+      ownConnection(packageErrors('mq/x'), {} as never, MemoryLikeConnection);
     } catch (e) {
       error = e;
     }
@@ -71,20 +72,32 @@ describe('defineBackend', () => {
     );
   });
 
-  it('refuses a broadcast queue with UNSUPPORTED when broadcast is false, before the backend sees it', () => {
-    made.length = 0;
-    const backend = defineBackend({ ...base, capabilities: { ...capabilities, broadcast: false } });
+  it('refuses a descriptor of SPI version 1 (hooks on the classes) with UNSUPPORTED naming both versions', () => {
     let error: unknown;
     try {
-      backend.createQueue({ name: 'q', isRecv: true, broadcast: true }, new MemoryLikeConnection());
+      defineBackend({ ...base, spiVersion: 1 as never });
     } catch (e) {
       error = e;
     }
     expect(MqError.hasCode(error, 'UNSUPPORTED')).toBe(true);
-    expect((error as Error).message).toContain('[@acme/mq-x] broadcast queues are not supported');
-    expect(made).toEqual([]);
-    backend.createQueue({ name: 'q', isRecv: true }, new MemoryLikeConnection());
-    expect(made).toEqual([{ name: 'q', isRecv: true }]);
+    expect((error as Error).message).toBe(
+      '[mq/core] backend @acme/mq-x speaks SPI version 1, this @mq/core speaks 2',
+    );
+  });
+
+  it('leaves createQueue as the backend wrote it: refusing is the queue constructor own job, whoever constructs', () => {
+    made.length = 0;
+    const backend = defineBackend({ ...base, capabilities: { ...capabilities, broadcast: false } });
+    backend.createQueue({ name: 'q', isRecv: true, broadcast: true }, new MemoryLikeConnection());
+    expect(made).toEqual([{ name: 'q', isRecv: true, broadcast: true }]);
+  });
+
+  it('keeps only the capabilities of the traits it is given', () => {
+    const backend = defineBackend({
+      ...base,
+      capabilities: { ...capabilities, requeuesBehind: true, reasons: { broadcast: 'why' } } as never,
+    });
+    expect(backend.capabilities).toEqual(capabilities);
   });
 });
 

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { MqError, type Status } from '../src/index.js';
+import { MqError, type Status } from '../src/spi/index.js';
 import { flush, ScriptedConnection, ScriptedQueue } from './fixtures.js';
 
 // BaseConnection and BaseQueue driven step by step: the test settles every open and moves the clock, so each

@@ -1,6 +1,6 @@
 import { on, once } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { MqError, type Status, TypedEmitter, waitForStatus } from '../src/index.js';
+import { MqError, type Status, TypedEmitter, waitForStatus } from '../src/spi/index.js';
 
 class Source extends TypedEmitter<{ status: (s: Status) => void; error: (e: MqError) => void }> {
   status: Status = 'closed';

@@ -1,26 +1,16 @@
-import { type Backend, defineBackend, ownConnection, SPI_VERSION } from '@mq/core';
+import { type Backend, defineBackend, SPI_VERSION } from '@mq/core/spi';
 import { MemoryConnection, type MemoryConnectionOptions } from './connection.js';
 import { MemoryQueue, type MemoryQueueOptions } from './queue.js';
+import { MEMORY_TRAITS } from './traits.js';
 
 /** The `@mq/memory` backend descriptor: serves `memory:` URIs and can do everything the contract asks. */
 export const memoryBackend: Backend = defineBackend({
   spiVersion: SPI_VERSION,
   name: '@mq/memory',
   schemes: ['memory'],
-  capabilities: {
-    broadcast: true,
-    broadcastIsolated: true,
-    nackRequeue: true,
-    redeliverUnacked: true,
-    retainUnicast: true,
-    prefetch: true,
-    sameConnectionReceivers: true,
-    metadata: true,
-    deadLetter: true,
-    countsDeliveries: true,
-    movesExactlyOnce: true,
-  },
+  capabilities: MEMORY_TRAITS,
   createConnection: (options) => new MemoryConnection(options as MemoryConnectionOptions),
+  // The queue's constructor checks the connection is one of this backend's, and refuses what the traits rule out.
   createQueue: (options, connection) =>
-    new MemoryQueue(options as MemoryQueueOptions, ownConnection('mq/memory', connection, MemoryConnection)),
+    new MemoryQueue(options as MemoryQueueOptions, connection as MemoryConnection),
 });

@@ -1,4 +1,5 @@
-import { MqError } from '@mq/core';
+import type { MqError } from '@mq/core/spi';
+import { errors } from './errors.js';
 import { Mailbox, type StoredMeta } from './mailbox.js';
 
 /**
@@ -78,7 +79,7 @@ export class MemoryBroker {
    * @internal
    */
   openSession(session: Session): void {
-    if (!this.#running) throw new MqError('BROKER', `[mq/memory] broker '${this.name}' is not running`);
+    if (!this.#running) throw errors.error('BROKER', `broker '${this.name}' is not running`);
     this.#sessions.add(session);
   }
 
@@ -139,6 +140,6 @@ export class MemoryBroker {
 
   #drop(session: Session, why: string): void {
     if (!this.#sessions.delete(session)) return;
-    session.onDrop(new MqError('BROKER', `[mq/memory] broker '${this.name}': ${why}`));
+    session.onDrop(errors.error('BROKER', `broker '${this.name}': ${why}`));
   }
 }

@@ -1,12 +1,7 @@
-import {
-  BaseConnection,
-  type ConnectionOptions,
-  type MqError,
-  resolveSharedConnectionOptions,
-} from '@mq/core';
-import { MemoryBroker, type Session } from './broker.js';
-
-const PKG = 'mq/memory';
+import { BaseConnection, type ConnectionOptions, resolveSharedConnectionOptions } from '@mq/core/spi';
+import { MemoryBroker } from './broker.js';
+import { errors } from './errors.js';
+import { MemoryLink, memoryLinkOf, registerLink } from './link.js';
 
 /** Options of a {@link MemoryConnection}. */
 export interface MemoryConnectionOptions extends ConnectionOptions {
@@ -22,51 +17,37 @@ export interface MemoryConnectionOptions extends ConnectionOptions {
   connectTimeoutMillis?: number;
 }
 
+// #region spi
 /** A connection to an in-process {@link MemoryBroker}. */
 export class MemoryConnection extends BaseConnection {
   /** The broker this connection talks to. */
   readonly broker: MemoryBroker;
-  #session: Session | undefined;
 
   /** Validates the options; the connection starts `closed`. */
   constructor(options: MemoryConnectionOptions = {}) {
-    const { shared } = resolveSharedConnectionOptions(PKG, options, {
+    const { shared } = resolveSharedConnectionOptions<MemoryConnectionOptions>(errors, options, {
       schemes: ['memory'],
       defaultUri: 'memory://default',
+      extraKeys: {},
     });
-    super(shared);
-    this.broker = MemoryBroker.named(shared.url.hostname || 'default');
-  }
-
-  /**
-   * The live session, for queues; undefined unless connected.
-   * @internal
-   */
-  get session(): Session | undefined {
-    return this.#session;
+    const broker = MemoryBroker.named(shared.url.hostname || 'default');
+    let link: MemoryLink | undefined;
+    super({
+      errors,
+      reconnectMillis: shared.reconnectMillis,
+      reconnectMaxMillis: shared.reconnectMaxMillis,
+      link: (core) => {
+        link = new MemoryLink(core, broker);
+        return link;
+      },
+    });
+    this.broker = broker;
+    registerLink(this, link as MemoryLink);
   }
 
   /** Cuts this connection's link as a network failure would; it reconnects by itself. For tests. */
   simulateDrop(): void {
-    if (this.#session) this.broker.drop(this.#session);
-  }
-
-  protected override async openLink(): Promise<void> {
-    await new Promise((resolve) => setImmediate(resolve));
-    const session: Session = {
-      onDrop: (reason: MqError) => {
-        if (this.#session !== session) return;
-        this.#session = undefined;
-        this.notifyLinkLost(reason);
-      },
-    };
-    this.broker.openSession(session);
-    this.#session = session;
-  }
-
-  protected override async closeLink(): Promise<void> {
-    const session = this.#session;
-    this.#session = undefined;
-    if (session) this.broker.closeSession(session);
+    memoryLinkOf(this)?.drop();
   }
 }
+// #endregion spi

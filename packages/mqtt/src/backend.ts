@@ -1,8 +1,9 @@
-import { type Backend, defineBackend, ownConnection, SPI_VERSION } from '@mq/core';
+import { type Backend, defineBackend, SPI_VERSION } from '@mq/core/spi';
 import { MqttConnection } from './connection.js';
-import { MQTT_SCHEMES, type MqttConnectionOptions, PKG } from './options.js';
+import { MQTT_SCHEMES, type MqttConnectionOptions } from './options.js';
 import { MqttQueue } from './queue.js';
 import type { MqttQueueOptions } from './queue-options.js';
+import { MQTT_TRAITS } from './traits.js';
 
 /**
  * The `@mq/mqtt` backend descriptor: serves `mqtt:`, `mqtts:`, `ws:` and `wss:` URIs. Capabilities as on
@@ -12,25 +13,9 @@ export const mqttBackend: Backend = defineBackend({
   spiVersion: SPI_VERSION,
   name: '@mq/mqtt',
   schemes: [...MQTT_SCHEMES],
-  capabilities: {
-    broadcast: true,
-    broadcastIsolated: false,
-    nackRequeue: true,
-    redeliverUnacked: false,
-    retainUnicast: false,
-    prefetch: false,
-    // MQTT cannot tell two subscriptions of one topic on one connection apart: the second is refused.
-    // `uri` may list several brokers (a cluster): core rotates, the connection dials `addressIndex`.
-    multipleAddresses: true,
-    sameConnectionReceivers: false,
-    // MQTT 5 message properties (the default protocol); an MQTT 3.1.1 connection refuses metadata: UNSUPPORTED.
-    metadata: true,
-    // MQTT 5: dead letters are QoS 1 PUBLISHes, PUBACKed before the original is (at least once); 3.1.1 refuses.
-    deadLetter: true,
-    countsDeliveries: true,
-    movesExactlyOnce: false,
-  },
+  capabilities: MQTT_TRAITS,
   createConnection: (options) => new MqttConnection(options as MqttConnectionOptions),
+  // The queue's constructor checks the connection is one of this backend's, and refuses what the traits rule out.
   createQueue: (options, connection) =>
-    new MqttQueue(options as MqttQueueOptions, ownConnection(PKG, connection, MqttConnection)),
+    new MqttQueue(options as MqttQueueOptions, connection as MqttConnection),
 });

@@ -1,11 +1,11 @@
-import { BaseConnection, MqError, STABLE_LINK_MILLIS } from '@mq/core';
-import { MqttLink } from './link.js';
+import { BaseConnection } from '@mq/core/spi';
+import { MqttConnectionDriver, mqttDriverOf, registerDriver } from './connection-driver.js';
+import { errors } from './errors.js';
 import {
   type MqttConnectionOptions,
   type ResolvedConnectionOptions,
   resolveConnectionOptions,
 } from './options.js';
-import { Subscriptions } from './subscriptions.js';
 
 /**
  * A connection to an MQTT broker through mqtt.js. One connection carries many queues; incoming messages go
@@ -15,14 +15,23 @@ import { Subscriptions } from './subscriptions.js';
 export class MqttConnection extends BaseConnection {
   /** The validated options, with the client id in use (random unless given). */
   readonly settings: Readonly<ResolvedConnectionOptions>;
-  #link: MqttLink | undefined;
-  readonly #subscriptions = new Subscriptions((error) => this.reportError(error));
 
   /** Validates the options (never mutating them); the connection starts `closed`. */
   constructor(options: MqttConnectionOptions = {}) {
-    const settings = resolveConnectionOptions(options);
-    super({ ...settings, addresses: settings.addresses.map((address) => address.safeUri) });
-    this.settings = Object.freeze(settings);
+    const settings = Object.freeze(resolveConnectionOptions(options));
+    let driver: MqttConnectionDriver | undefined;
+    super({
+      errors,
+      reconnectMillis: settings.reconnectMillis,
+      reconnectMaxMillis: settings.reconnectMaxMillis,
+      addresses: settings.addresses.map((address) => address.safeUri),
+      link: (core) => {
+        driver = new MqttConnectionDriver(core, settings);
+        return driver;
+      },
+    });
+    this.settings = settings;
+    registerDriver(this, driver as MqttConnectionDriver);
   }
 
   /** The MQTT client identifier this connection uses. */
@@ -30,70 +39,13 @@ export class MqttConnection extends BaseConnection {
     return this.settings.clientId;
   }
 
-  /**
-   * For MqttQueue: the open link, if any.
-   * @internal
-   */
-  get link(): MqttLink | undefined {
-    return this.#link;
-  }
-
-  /**
-   * For MqttQueue: where each topic's messages go on this connection.
-   * @internal
-   */
-  get subscriptions(): Subscriptions {
-    return this.#subscriptions;
-  }
-
   /** True when the broker resumed a stored session on the current link (`cleanSession: false`). */
   get sessionPresent(): boolean {
-    return this.#link?.sessionPresent ?? false;
+    return mqttDriverOf(this)?.link?.sessionPresent ?? false;
   }
 
   /** Drops the network link as a failure would (no DISCONNECT); the connection reconnects by itself. For tests. */
   simulateDrop(): void {
-    this.#link?.destroy();
-  }
-
-  protected override async openLink(): Promise<void> {
-    const link = new MqttLink(this.settings, this.addressIndex, {
-      onMessage: (from, packet) => this.#subscriptions.dispatch(from, packet),
-      onLost: (from, error, takenOver) => this.#onLost(from, error, takenOver),
-      onError: (error) => this.reportError(error),
-    });
-    this.#link = link;
-    try {
-      await link.opened();
-    } catch (error) {
-      if (this.#link === link) this.#link = undefined;
-      throw error;
-    }
-    this.#subscriptions.unsubscribeAbandoned(link);
-  }
-
-  protected override async closeLink(): Promise<void> {
-    this.#subscriptions.linkEnded();
-    const link = this.#link;
-    this.#link = undefined;
-    await link?.close();
-  }
-
-  #onLost(link: MqttLink, error: MqError, takenOver: boolean): void {
-    if (this.#link !== link) return;
-    this.#link = undefined;
-    this.#subscriptions.linkEnded();
-    // Mosquitto 2.0 and MQTT 3.1.1 brokers just close the socket on a takeover: a young link hints at one (the
-    // backoff of BaseConnection keeps growing while links drop young, so a client id fight slows down).
-    const lived = this.connectedMillis;
-    const hint =
-      lived < STABLE_LINK_MILLIS && !takenOver
-        ? `; it dropped ${lived} ms after connecting: does another client use clientId '${this.clientId}'?`
-        : '';
-    // A takeover is no accident: the backoff keeps growing, so that two clients with one id do not keep fighting.
-    this.notifyLinkLost(
-      new MqError(error.code, `${error.message}${hint}`, { cause: error.cause }),
-      takenOver,
-    );
+    mqttDriverOf(this)?.link?.destroy();
   }
 }

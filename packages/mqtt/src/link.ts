@@ -1,12 +1,5 @@
 import { Socket } from 'node:net';
-import {
-  classifyLinkError,
-  MqError,
-  type PendingSend,
-  settleWithin,
-  toMqError,
-  withDeadline,
-} from '@mq/core';
+import { classifyLinkError, MqError, type PendingSend, settleWithin, withDeadline } from '@mq/core/spi';
 import {
   type IClientOptions,
   type IClientPublishOptions,
@@ -14,8 +7,9 @@ import {
   type MqttClient,
   connect as mqttConnect,
 } from 'mqtt';
+import { errors } from './errors.js';
 import { forgetSecrets, PUBACK_DEFERRED, quietOrRedactedLog, sendPuback } from './mqttjs-internals.js';
-import { connectionSecrets, type MqttAddress, PKG, type ResolvedConnectionOptions } from './options.js';
+import { connectionSecrets, type MqttAddress, type ResolvedConnectionOptions } from './options.js';
 
 /** MQTT 5 DISCONNECT reason code: another client connected with the same client id. */
 const SESSION_TAKEN_OVER = 142;
@@ -40,8 +34,8 @@ const QOS_1 = Object.freeze({ qos: 1 as const });
 /** A failed publish as an `MqError`: a numeric code is the broker's refusal (MQTT 5 PUBACK reason code). */
 function sendError(topic: string, error: Error): MqError {
   return typeof (error as { code?: unknown }).code === 'number'
-    ? toMqError(error, 'REJECTED', `[${PKG}] the broker refused a message on '${topic}'`)
-    : toMqError(error, 'CONNECTION_LOST', `[${PKG}] send on '${topic}' failed`);
+    ? errors.wrap(error, 'REJECTED', `the broker refused a message on '${topic}'`)
+    : errors.wrap(error, 'CONNECTION_LOST', `send on '${topic}' failed`);
 }
 
 /**
@@ -80,7 +74,7 @@ export class MqttLink {
       try {
         deferred = this.#events.onMessage(this, packet) && packet.qos > 0;
       } catch (error) {
-        this.#events.onError(toMqError(error, 'BROKER', `[${PKG}] dispatching a message failed`));
+        this.#events.onError(errors.wrap(error, 'BROKER', `dispatching a message failed`));
       }
       // mqtt.js sends the PUBACK only when this callback gets no error; an error just skips it.
       callback(deferred ? PUBACK_DEFERRED : undefined);
@@ -90,7 +84,7 @@ export class MqttLink {
       // A socket error is followed by 'close', which reports the loss; report only errors the link survives.
       setImmediate(() => {
         if (this.#state === 'open')
-          this.#events.onError(toMqError(error, 'BROKER', `[${PKG}] ${this.#address.safeUri}`));
+          this.#events.onError(errors.wrap(error, 'BROKER', `${this.#address.safeUri}`));
       });
     });
     this.client.on('disconnect', (packet) => {
@@ -127,9 +121,9 @@ export class MqttLink {
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         fail(
-          new MqError(
+          errors.error(
             'UNREACHABLE',
-            `[${PKG}] connecting to ${safeUri} took over ${connectTimeoutMillis} ms (connectTimeoutMillis)`,
+            `connecting to ${safeUri} took over ${connectTimeoutMillis} ms (connectTimeoutMillis)`,
           ),
         );
       }, connectTimeoutMillis);
@@ -176,14 +170,11 @@ export class MqttLink {
     // A broker that goes silent never answers and never closes the socket: bound the wait.
     const { connectTimeoutMillis } = this.#options;
     const { safeUri } = this.#address;
-    return withDeadline(
-      untilLinkEnds,
-      connectTimeoutMillis,
-      () =>
-        new MqError(
-          'TIMEOUT',
-          `[${PKG}] no answer from ${safeUri} within ${connectTimeoutMillis} ms (connectTimeoutMillis)`,
-        ),
+    return withDeadline(untilLinkEnds, connectTimeoutMillis, () =>
+      errors.error(
+        'TIMEOUT',
+        `no answer from ${safeUri} within ${connectTimeoutMillis} ms (connectTimeoutMillis)`,
+      ),
     ).finally(stop);
   }
 
@@ -197,12 +188,12 @@ export class MqttLink {
       const grants = await this.guard(this.client.subscribeAsync(filter, { qos }));
       granted = grants[0]?.qos;
     } catch (error) {
-      throw toMqError(error, 'BROKER', `[${PKG}] subscribing to '${filter}' failed`);
+      throw errors.wrap(error, 'BROKER', `subscribing to '${filter}' failed`);
     }
     if (granted === undefined || granted >= 0x80 || granted < qos) {
-      throw new MqError(
+      throw errors.error(
         'BROKER',
-        `[${PKG}] the broker refused the subscription to '${filter}' at QoS ${qos} (granted ${String(granted)})`,
+        `the broker refused the subscription to '${filter}' at QoS ${qos} (granted ${String(granted)})`,
       );
     }
   }
@@ -216,7 +207,7 @@ export class MqttLink {
     try {
       await this.guard(this.client.unsubscribeAsync(filter));
     } catch (error) {
-      throw toMqError(error, 'BROKER', `[${PKG}] unsubscribing from '${filter}' failed`);
+      throw errors.wrap(error, 'BROKER', `unsubscribing from '${filter}' failed`);
     }
   }
 
@@ -252,7 +243,7 @@ export class MqttLink {
   /** Closes the link: a DISCONNECT when it is up (bounded by the connect timeout), else the socket. */
   async close(): Promise<void> {
     if (this.#state === 'ended') return;
-    this.#end(new MqError('CLOSED', `[${PKG}] the link to ${this.#address.safeUri} was closed`));
+    this.#end(errors.error('CLOSED', `the link to ${this.#address.safeUri} was closed`));
     if (!this.client.connected) {
       this.destroy();
       return;
@@ -274,7 +265,7 @@ export class MqttLink {
     const detail = this.#takenOver
       ? `another client connected with clientId '${clientId}' and took the session over`
       : (this.#lastError?.message ?? 'the broker or the network closed it');
-    const error = new MqError('CONNECTION_LOST', `[${PKG}] connection to ${safeUri} lost: ${detail}`, {
+    const error = errors.error('CONNECTION_LOST', `connection to ${safeUri} lost: ${detail}`, {
       cause: this.#lastError,
     });
     const wasOpen = this.#state === 'open';
@@ -314,7 +305,7 @@ const AUTH_REFUSED = new Set([4, 5, 134, 135]);
  */
 function connectError(error: Error, safeUri: string, url: string): MqError {
   const fail = (code: ConstructorParameters<typeof MqError>[0], why: string): MqError =>
-    new MqError(code, `[${PKG}] cannot connect to ${safeUri}: ${why}`, { cause: error });
+    errors.error(code, `cannot connect to ${safeUri}: ${why}`, { cause: error });
   const tls = url.startsWith('mqtts:') || url.startsWith('wss:');
   const network = classifyLinkError(error, tls);
   if (network === 'TLS_FAILED') {

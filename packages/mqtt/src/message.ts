@@ -1,4 +1,4 @@
-import type { SettleOnceMessage } from '@mq/core';
+import type { SettleOnceMessage } from '@mq/core/spi';
 
 /**
  * A message delivered by an {@link MqttQueue}: `ack()` sends the PUBACK of a QoS 1 message (nothing for QoS 0),

@@ -1,6 +1,5 @@
-import { MqError } from '@mq/core';
 import type { MqttClient } from 'mqtt';
-import { PKG } from './options.js';
+import { errors } from './errors.js';
 
 // Everything @mq/mqtt relies on that mqtt.js does not document, in one place. Each is checked against the
 // pinned mqtt.js by test/mqttjs-internals.test.ts, which fails when an upgrade changes it.
@@ -24,7 +23,7 @@ type SendPacket = (
 export function sendPuback(client: MqttClient, messageId: number): void {
   const send = (client as unknown as { _sendPacket?: SendPacket })._sendPacket;
   if (typeof send !== 'function') {
-    throw new MqError('UNSUPPORTED', `[${PKG}] this mqtt.js version cannot send a deferred PUBACK`);
+    throw errors.error('UNSUPPORTED', `this mqtt.js version cannot send a deferred PUBACK`);
   }
   // reasonCode 0 as mqtt.js's own PUBACK: MQTT 5 then omits it (4 bytes); left undefined, mqtt-packet writes a
   // reason code and an empty property length (6 bytes, two more writes).

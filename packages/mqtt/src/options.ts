@@ -2,18 +2,13 @@ import { randomBytes } from 'node:crypto';
 import {
   type ConnectionOptions,
   describeValue,
-  invalid,
-  readBoolean,
-  readInteger,
-  readString,
+  type ExtraKeys,
   readTlsOptions,
   redactUri,
   resolveSharedConnectionOptions,
   type TlsOptions,
-} from '@mq/core';
-
-/** The package name used in error messages. */
-export const PKG = 'mq/mqtt';
+} from '@mq/core/spi';
+import { errors } from './errors.js';
 
 /** URI schemes the MQTT backend serves. */
 export const MQTT_SCHEMES = ['mqtt', 'mqtts', 'ws', 'wss'] as const;
@@ -149,19 +144,20 @@ export function connectionSecrets(settings: ResolvedConnectionOptions): Connecti
   return SECRETS.get(settings) ?? { password: undefined, passwords: [], tls: undefined };
 }
 
-const MQTT_CONNECTION_KEYS = [
-  'clientId',
-  'cleanSession',
-  'protocolVersion',
-  'sessionExpirySeconds',
-  'receiveMaximum',
-  'keepaliveSeconds',
-  'tls',
-];
+/** This backend's own connection options (the compiler keeps the list in step with the interface). */
+const MQTT_CONNECTION_KEYS = {
+  clientId: true,
+  cleanSession: true,
+  protocolVersion: true,
+  sessionExpirySeconds: true,
+  receiveMaximum: true,
+  keepaliveSeconds: true,
+  tls: true,
+} as const satisfies ExtraKeys<MqttConnectionOptions, ConnectionOptions>;
 
 /** Validates connection options (never mutating them) and fills in defaults; throws `INVALID_OPTIONS`. */
 export function resolveConnectionOptions(input: unknown): ResolvedConnectionOptions {
-  const { shared, options: opts } = resolveSharedConnectionOptions(PKG, input, {
+  const { shared, read } = resolveSharedConnectionOptions<MqttConnectionOptions>(errors, input, {
     schemes: MQTT_SCHEMES,
     defaultUri: 'mqtt://localhost',
     extraKeys: MQTT_CONNECTION_KEYS,
@@ -169,25 +165,26 @@ export function resolveConnectionOptions(input: unknown): ResolvedConnectionOpti
   const parsed = shared.urls.map(readAddress);
   const addresses = Object.freeze(parsed.map((one) => Object.freeze(one.address)));
   const first = addresses[0] as MqttAddress;
-  const tls = readTlsOptions(PKG, opts.tls, shared.urls, ['mqtts', 'wss']);
-  const clientId = readString(PKG, opts, 'clientId', undefined, {
+  const tls = readTlsOptions(errors, read.raw('tls'), shared.urls, ['mqtts', 'wss']);
+  const clientId = read.string('clientId', undefined, {
     regex: CLIENT_ID_PATTERN,
     rule: 'be 1 to 256 visible ASCII characters',
   });
-  const cleanSession = readBoolean(PKG, opts, 'cleanSession', true);
+  const cleanSession = read.boolean('cleanSession', true);
   if (!cleanSession && clientId === undefined) {
-    throw invalid(PKG, 'cleanSession false needs a fixed clientId: a random one would leave orphan sessions');
-  }
-  const protocolVersion = opts.protocolVersion ?? 5;
-  if (protocolVersion !== 4 && protocolVersion !== 5) {
-    throw invalid(
-      PKG,
-      `protocolVersion must be 4 (MQTT 3.1.1) or 5, got ${describeValue(opts.protocolVersion)}`,
+    throw errors.invalid(
+      'cleanSession false needs a fixed clientId: a random one would leave orphan sessions',
     );
   }
-  for (const field of ['sessionExpirySeconds', 'receiveMaximum']) {
-    if (protocolVersion === 4 && opts[field] !== undefined) {
-      throw invalid(PKG, `${field} needs protocolVersion 5, got protocolVersion 4`);
+  // Only an absent field takes the default: `null` is a wrong value, not a missing one.
+  const givenVersion = read.raw('protocolVersion');
+  const protocolVersion = givenVersion === undefined ? 5 : givenVersion;
+  if (protocolVersion !== 4 && protocolVersion !== 5) {
+    throw errors.invalid(`protocolVersion must be 4 (MQTT 3.1.1) or 5, got ${describeValue(givenVersion)}`);
+  }
+  for (const field of ['sessionExpirySeconds', 'receiveMaximum'] as const) {
+    if (protocolVersion === 4 && read.has(field)) {
+      throw errors.invalid(`${field} needs protocolVersion 5, got protocolVersion 4`);
     }
   }
   const resolved: ResolvedConnectionOptions = {
@@ -201,16 +198,14 @@ export function resolveConnectionOptions(input: unknown): ResolvedConnectionOpti
     clientId: clientId ?? `mq-${randomBytes(8).toString('hex')}`,
     cleanSession,
     protocolVersion,
-    sessionExpirySeconds: readInteger(
-      PKG,
-      opts,
+    sessionExpirySeconds: read.integer(
       'sessionExpirySeconds',
       { min: 0, max: MAX_UINT32 },
       cleanSession ? 0 : MAX_UINT32,
-    ) as number,
-    receiveMaximum: readInteger(PKG, opts, 'receiveMaximum', { min: 1, max: 65535 }),
-    keepaliveSeconds: readInteger(PKG, opts, 'keepaliveSeconds', { min: 0, max: 65535 }, 60) as number,
-    tls: tls !== undefined,
+    ),
+    receiveMaximum: read.integer('receiveMaximum', { min: 1, max: 65535 }),
+    keepaliveSeconds: read.integer('keepaliveSeconds', { min: 0, max: 65535 }, 60),
+    tls: read.has('tls'),
   };
   const passwords = Object.freeze(parsed.map((one) => one.password));
   SECRETS.set(resolved, { password: passwords[0], passwords, tls });
@@ -238,19 +233,18 @@ function readAddress(parsed: URL): { address: MqttAddress; password: string | un
 function checkUriParts(url: URL): void {
   const ws = url.protocol === 'ws:' || url.protocol === 'wss:';
   if (!ws && url.pathname !== '' && url.pathname !== '/') {
-    throw invalid(
-      PKG,
+    throw errors.invalid(
       `uri path is only used with ws: and wss:, got ${describeValue(url.pathname)} on ${url.protocol}`,
     );
   }
   // The serialised form keeps an empty '?' or '#'; userinfo there is percent-encoded, so these are delimiters.
   const rest = url.href.slice(url.href.indexOf('//') + 2);
   if (!ws && rest.includes('?')) {
-    throw invalid(PKG, `uri query is only used with ws: and wss:, got one on ${url.protocol}`);
+    throw errors.invalid(`uri query is only used with ws: and wss:, got one on ${url.protocol}`);
   }
-  if (rest.includes('#')) throw invalid(PKG, 'uri must not have a #fragment: it is never sent');
+  if (rest.includes('#')) throw errors.invalid('uri must not have a #fragment: it is never sent');
   if (url.searchParams.has('clientId')) {
-    throw invalid(PKG, 'uri must not have a clientId query parameter: use the clientId option');
+    throw errors.invalid('uri must not have a clientId query parameter: use the clientId option');
   }
 }
 
@@ -260,8 +254,7 @@ function decodeUserinfo(url: URL, part: 'user' | 'password', raw: string): strin
   try {
     return decodeURIComponent(raw);
   } catch {
-    throw invalid(
-      PKG,
+    throw errors.invalid(
       `uri ${part} has a malformed percent escape (write a literal % as %25), got ${describeValue(redactUri(url.toString()))}`,
     );
   }

@@ -1,4 +1,4 @@
-import { type MessageMetadata, NO_HEADERS, type SendOptions } from '@mq/core';
+import { type MessageMetadata, NO_HEADERS, type SendOptions } from '@mq/core/spi';
 import type { IClientPublishOptions, IPublishPacket } from 'mqtt';
 
 /** The user property that carries `SendOptions.messageId` (MQTT 5 has no message id property of its own). */

@@ -1,5 +1,10 @@
-import { type QueueOptions, type ResolvedQueueOptions, readString, resolveQueueOptions } from '@mq/core';
-import { PKG } from './options.js';
+import {
+  type ExtraKeys,
+  type QueueOptions,
+  type ResolvedQueueOptions,
+  resolveQueueOptions,
+} from '@mq/core/spi';
+import { errors } from './errors.js';
 
 /** The shared-subscription prefix unicast receivers use when none is given. */
 export const DEFAULT_SHARED_PREFIX = '$share/mq/';
@@ -24,26 +29,23 @@ export interface MqttQueueOptions extends QueueOptions {
   prefetch?: number;
 }
 
-/** Queue options after validation. */
-export interface ResolvedMqttQueueOptions extends ResolvedQueueOptions {
+/** Queue options after validation: a sender's or a receiver's, with `sharedPrefix`. */
+export type ResolvedMqttQueueOptions = ResolvedQueueOptions & {
   /** See {@link MqttQueueOptions.sharedPrefix}. */
-  sharedPrefix: string;
-}
+  readonly sharedPrefix: string;
+};
 
-/** Validates queue options and fills in defaults; throws `INVALID_OPTIONS` naming the field. */
+/** This backend's own queue options (the compiler keeps the list in step with the interface). */
+const MQTT_QUEUE_KEYS = { sharedPrefix: true } as const satisfies ExtraKeys<MqttQueueOptions, QueueOptions>;
+
+/** Validates queue options (own fields only) and fills in defaults; throws `INVALID_OPTIONS` naming the field. */
 export function resolveMqttQueueOptions(input: unknown): ResolvedMqttQueueOptions {
-  const shared = resolveQueueOptions(PKG, input, { required: false, min: 1, max: 65535 }, ['sharedPrefix']);
-  const sharedPrefix = readString(
-    PKG,
-    input as Record<string, unknown>,
-    'sharedPrefix',
-    DEFAULT_SHARED_PREFIX,
-    {
-      regex: SHARED_PREFIX_PATTERN,
-      rule: "be '$share/<group>/', '$queue/' or ''",
-    },
-  ) as string;
-  return { ...shared, sharedPrefix };
+  const { options: shared, read } = resolveQueueOptions<MqttQueueOptions>(errors, input, MQTT_QUEUE_KEYS);
+  const sharedPrefix = read.string('sharedPrefix', DEFAULT_SHARED_PREFIX, {
+    regex: SHARED_PREFIX_PATTERN,
+    rule: "be '$share/<group>/', '$queue/' or ''",
+  });
+  return Object.freeze({ ...shared, sharedPrefix });
 }
 
 /** The topic filter a receiver subscribes to: the name itself for broadcast, the shared form for unicast. */

@@ -1,357 +1,53 @@
-import {
-  BaseQueue,
-  type Message,
-  MqError,
-  ownConnection,
-  type PendingSend,
-  SETTLED,
-  type SendOptions,
-  SettleOnceMessage,
-} from '@mq/core';
-import type { IPublishPacket } from 'mqtt';
+import { BaseQueue, type Connection, ownConnection, type QueueSetup } from '@mq/core/spi';
 import { MqttConnection } from './connection.js';
-import { MqttLink } from './link.js';
-import type { MqttMessage } from './message.js';
-import { PKG } from './options.js';
-import { packetMetadata, publishProperties } from './properties.js';
+import { type MqttConnectionDriver, mqttDriverOf } from './connection-driver.js';
+import { errors } from './errors.js';
+import { MqttQueueDriver } from './queue-driver.js';
 import {
   type MqttQueueOptions,
   type ResolvedMqttQueueOptions,
   resolveMqttQueueOptions,
   subscriptionFilter,
 } from './queue-options.js';
+import { MQTT_311_TRAITS, MQTT_TRAITS } from './traits.js';
 
 /**
  * A sender or receiver on an {@link MqttConnection}. Topic = queue name; best effort = QoS 0, reliable = QoS 1;
  * broadcast receivers subscribe to the topic, unicast receivers to `<sharedPrefix><name>`. A reliable
  * receiver's PUBACK goes out only when its handler calls `ack()`.
  */
-export class MqttQueue extends BaseQueue {
+export class MqttQueue extends BaseQueue<ResolvedMqttQueueOptions> {
   /** The MQTT-specific options after validation. */
   readonly mqttOptions: Readonly<ResolvedMqttQueueOptions>;
   /** The topic filter a receiver subscribes to. */
   readonly topicFilter: string;
-  readonly #conn: MqttConnection;
-  /**
-   * A receiver's one state: `receiving` on the link its subscription lives on; `closing` while it closes and
-   * takes what the broker had already assigned to it; `stopped` once it takes nothing more (with whether its
-   * UNSUBSCRIBE failed while the link stayed up); `undefined` before it opens and after its link is gone.
-   */
-  #receiving:
-    | { readonly phase: 'receiving'; readonly link: MqttLink }
-    | { readonly phase: 'closing'; readonly link: MqttLink; readonly late: LateDeliveries }
-    | { readonly phase: 'stopped'; readonly unsubscribeFailed: boolean }
-    | undefined;
 
-  /** Validates the options; the queue starts `closed`. */
+  /** Validates the options and that `connection` is an {@link MqttConnection}; the queue starts `closed`. */
   constructor(options: MqttQueueOptions, connection: MqttConnection) {
-    const resolved = resolveMqttQueueOptions(options);
-    const conn = ownConnection(PKG, connection, MqttConnection);
-    super(PKG, resolved, conn);
-    this.mqttOptions = Object.freeze(resolved);
-    this.topicFilter = subscriptionFilter(resolved);
-    this.#conn = conn;
-  }
-
-  /** Starts opening; a receiver throws `UNSUPPORTED` when its connection already has a receiver of this name. */
-  override connect(): void {
-    if (this.status !== 'closed' || !this.isRecv) {
-      super.connect();
-      return;
-    }
-    this.#conn.subscriptions.claim(this.name, this);
-    try {
-      super.connect();
-    } catch (error) {
-      this.#conn.subscriptions.release(this.name, this);
-      throw error;
-    }
-  }
-
-  /**
-   * For MqttConnection: takes an incoming message; false unless receiving on `link`.
-   * @internal
-   */
-  take(link: MqttLink, packet: IPublishPacket): boolean {
-    const receiving = this.#receiving;
-    if (receiving === undefined || receiving.phase === 'stopped' || receiving.link !== link) return false;
-    // Each delivery gets its own copy: a nack hands the same packet to the handler again, and what the handler
-    // did to its copy's bytes must not reach the next one. Its cost is within the bench's noise (A/B, 5 rounds:
-    // 256 B 1→1 CPU mq/raw 48/55 with the copy, 51/51 without; 16 KiB 1→3 132/110 with, 119/101 without).
-    const payload = Buffer.isBuffer(packet.payload)
-      ? Buffer.from(packet.payload)
-      : Buffer.from(packet.payload, 'utf8');
-    if (receiving.phase === 'closing') {
-      this.deliver(
-        receiving.late.track(
-          payload,
-          packet.qos,
-          () => this.#ack(link, packet),
-          () => this.#nack(link, packet),
-        ),
-      );
-      return true;
-    }
-    this.deliver(
-      new SettleOnceMessage(
-        payload,
-        (requeue) => (requeue ? this.#nack(link, packet) : this.#ack(link, packet)),
-        packetMetadata(packet, this.#nacks.get(packet) ?? 0),
-      ),
-    );
-    return true;
-  }
-
-  /** How many times each packet was nacked (and handed to the handler again by this client). */
-  readonly #nacks = new WeakMap<IPublishPacket, number>();
-
-  /** MQTT 5 carries `SendOptions` as message properties; MQTT 3.1.1 has none. */
-  protected override get carriesMetadata(): boolean {
-    return this.#conn.settings.protocolVersion === 5;
-  }
-
-  protected override get metadataHint(): string {
-    return ': MQTT 3.1.1 has no message properties (connect with protocolVersion 5)';
-  }
-
-  /** MQTT 5: a dead letter is a QoS 1 PUBLISH to the dead-letter topic, with the reasons as user properties. */
-  protected override get deadLetters(): boolean {
-    return this.#conn.settings.protocolVersion === 5;
-  }
-
-  protected override get deadLetterHint(): string {
-    return ': MQTT 3.1.1 has no user properties to say why (connect with protocolVersion 5)';
-  }
-
-  /**
-   * Only to a dead-letter topic (retries stay here: a nack hands the message to this receiver again, unacked at
-   * the broker, while other messages keep coming); PUBACKed by the broker before the original is.
-   */
-  protected override republish(
-    to: string | undefined,
-    message: Message,
-    send: PendingSend,
-    options: SendOptions,
-  ): void {
-    if (to === undefined) {
-      super.republish(to, message, send, options);
-      return;
-    }
-    this.#liveLink().publish(to, message.payload, 1, send, publishProperties(1, options));
-  }
-
-  protected override async open(): Promise<void> {
-    const link = this.#liveLink();
-    if (!this.isRecv) return;
-    await link.subscribe(this.topicFilter, this.#qos);
-    if (this.#liveLink() !== link) throw lost(this.name);
-    this.#receiving = { phase: 'receiving', link };
-    for (const packet of this.#conn.subscriptions.takeHeld(link, this.name)) this.take(link, packet);
-  }
-
-  protected override publish(payload: Uint8Array, send: PendingSend, options?: SendOptions): void {
-    const link = this.#liveLink();
-    // Not copied, as with mqtt.js itself: the app must not change a payload it has handed to sendMsg().
-    const body = Buffer.isBuffer(payload)
-      ? payload
-      : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-    const qos = this.#qos;
-    link.publish(this.name, body, qos, send, options && publishProperties(qos, options));
-  }
-
-  get #qos(): 0 | 1 {
-    return this.options.reliable ? 1 : 0;
-  }
-
-  /**
-   * Closing a receiver on its own unsubscribes first, on clean and persistent sessions alike: the app no longer
-   * wants these messages, and a subscription without a receiver would keep taking its share of a group and
-   * fill the connection's in-flight window with messages nobody acks. Deliveries keep reaching the handler
-   * while it closes (see `release()`). Only closing the whole connection of a persistent session keeps the
-   * subscription, so that the same `clientId` gets what was sent meanwhile.
-   */
-  protected override async stopReceiving(): Promise<void> {
-    const receiving = this.#receiving;
-    if (receiving?.phase !== 'receiving' || !receiving.link.alive || this.#keepsSubscription) {
-      this.#receiving = { phase: 'stopped', unsubscribeFailed: false };
-      return;
-    }
-    const { link } = receiving;
-    this.#receiving = { phase: 'closing', link, late: new LateDeliveries() };
-    try {
-      await link.unsubscribe(this.topicFilter);
-    } catch (error) {
-      const lostLink = MqttLink.lostWith(error);
-      // The link is up but the broker did not confirm (a timeout, a refusal): release() hands the topic to the
-      // connection's table, which unsubscribes again and settles whatever still arrives: nothing held forever.
-      this.#receiving = { phase: 'stopped', unsubscribeFailed: !lostLink };
-      if (!lostLink) throw error;
-    }
-  }
-
-  protected override async release(): Promise<void> {
-    const receiving = this.#receiving;
-    try {
-      if (receiving?.phase === 'closing') await this.#lateSettled(receiving.link, receiving.late);
-    } finally {
-      this.#receiving = undefined;
-      if (this.isRecv) {
-        const table = this.#conn.subscriptions;
-        table.release(this.name, this);
-        // Whatever the broker still sends for this topic is settled and reported by the table, never held.
-        if (receiving?.phase === 'closing') table.abandon(this.name, this.topicFilter, true, this.#conn.link);
-        else if (
-          (receiving?.phase === 'stopped' && receiving.unsubscribeFailed) ||
-          (!this.#conn.settings.cleanSession && !this.#keepsSubscription)
-        ) {
-          // Closed while the link was down: the session still has the subscription; drop it on the next link.
-          table.abandon(this.name, this.topicFilter, false, this.#conn.link);
-        }
-      }
-    }
-  }
-
-  /** A persistent session keeps its subscriptions when the whole connection closes (app shutdown). */
-  get #keepsSubscription(): boolean {
-    return !this.#conn.settings.cleanSession && this.#conn.status === 'closing';
-  }
-
-  /**
-   * After the UNSUBSCRIBE, the broker still sends what it had already assigned to this session (Mosquitto
-   * sends its queue as the acks free the in-flight window); MQTT cannot hand those back to the group. Handle
-   * them here: wait until every message that came during the close is acked or nacked, then ask the broker
-   * for a round trip (another UNSUBSCRIBE, answered after every PUBLISH it sent before); stop when none came
-   * meanwhile, or after `connectTimeoutMillis` in all.
-   */
-  async #lateSettled(link: MqttLink, late: LateDeliveries): Promise<void> {
-    // The handlers of earlier deliveries have finished (the base class waited for them): only later ones count.
-    late.forgetEarlier();
-    const deadline = Date.now() + this.#conn.settings.connectTimeoutMillis;
-    while (link.alive) {
-      if (!(await late.settled(deadline))) return;
-      const seen = late.delivered;
-      try {
-        await link.unsubscribe(this.topicFilter);
-      } catch {
-        return;
-      }
-      if (late.delivered === seen || Date.now() >= deadline) return;
-    }
-  }
-
-  protected override onLinkDown(): void {
-    this.#receiving = undefined;
-  }
-
-  #liveLink(): MqttLink {
-    const link = this.#conn.link;
-    if (!link?.alive) throw lost(this.name);
-    return link;
-  }
-
-  /** Not async: a QoS 0 ack and a written PUBACK return `SETTLED`, which the base class need not track. */
-  #ack(link: MqttLink, packet: IPublishPacket): Promise<void> {
-    if (packet.qos === 0) return SETTLED;
-    try {
-      if (link.puback(packet.messageId as number)) return SETTLED;
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return Promise.reject(
-      new MqError(
-        'ACK_FAILED',
-        `[${PKG}] cannot ack on '${this.name}': the link it came on is gone; the broker redelivers it if the session persists`,
-      ),
-    );
-  }
-
-  async #nack(link: MqttLink, packet: IPublishPacket): Promise<void> {
-    if (!link.alive) {
-      throw new MqError(
-        'ACK_FAILED',
-        `[${PKG}] cannot redeliver on '${this.name}': the link it came on is gone; the broker redelivers it if the session persists`,
-      );
-    }
-    const receiving = this.#receiving;
-    if (receiving?.phase === 'closing' && receiving.link === link) {
-      // Closing: the topic is unsubscribed and MQTT cannot hand the message back to the group. Left unacked it
-      // would hold a place in the in-flight window every other receiver of the connection needs until the link
-      // ends, and be dropped then anyway: settle it now and say so.
-      await this.#ack(link, packet);
-      throw new MqError(
-        'ACK_FAILED',
-        `[${PKG}] cannot redeliver on '${this.name}' while it closes: MQTT cannot hand the message back, so it was acked and dropped`,
-      );
-    }
-    if (receiving === undefined || receiving.phase === 'stopped' || receiving.link !== link) {
-      // The receiver closed after this delivery (its handler outlived the close), on a link that lives on. Left
-      // unacked the message would hold a place in the connection's in-flight window until the link ends: the
-      // connection settles it as any message of this topic arriving now (to a receiver of this name on the link,
-      // kept for one to come, or acked, dropped and reported).
-      if (packet.qos > 0) this.#conn.subscriptions.redispatch(link, packet);
-      throw new MqError(
-        'ACK_FAILED',
-        `[${PKG}] cannot redeliver on '${this.name}': the receiver has closed; the message went back to its connection, which hands it to a receiver of this name or acks and drops it (reported)`,
-      );
-    }
-    // MQTT has no negative ack: the message stays unacked at the broker and goes to this receiver again.
-    this.#nacks.set(packet, (this.#nacks.get(packet) ?? 0) + 1);
-    setImmediate(() => {
-      if (this.take(link, packet)) return;
-      // The receiver closed meanwhile: the connection decides, as for any message of this topic (held for a
-      // receiver to come, or acked and reported if the topic was abandoned).
-      if (packet.qos > 0 && link.alive) this.#conn.subscriptions.redispatch(link, packet);
-    });
+    super(mqttQueueSetup(options, connection));
+    this.mqttOptions = this.options;
+    this.topicFilter = subscriptionFilter(this.options);
   }
 }
 
-/** The deliveries that reach a receiver after it began to close, so that its close can wait until they are settled. */
-class LateDeliveries {
-  /** Messages delivered since the close began. */
-  delivered = 0;
-  readonly #unsettled = new Set<MqttMessage>();
-  #wake: (() => void) | undefined;
-
-  /** Builds the message of one delivery, counted until it is acked or nacked. */
-  track(payload: Buffer, qos: number, ack: () => Promise<void>, nack: () => Promise<void>): MqttMessage {
-    this.delivered += 1;
-    const message: MqttMessage = new SettleOnceMessage(payload, (requeue) =>
-      this.#settle(message, requeue ? nack : ack),
-    );
-    if (qos > 0) this.#unsettled.add(message);
-    return message;
-  }
-
-  /** Stops waiting for the messages delivered so far (their handlers have returned, settled or not). */
-  forgetEarlier(): void {
-    this.#unsettled.clear();
-  }
-
-  /** Resolves true once every tracked message is settled, false at `deadline`. */
-  async settled(deadline: number): Promise<boolean> {
-    while (this.#unsettled.size > 0) {
-      const left = deadline - Date.now();
-      if (left <= 0) return false;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.#wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.#wake = undefined;
-    }
-    return true;
-  }
-
-  #settle(message: MqttMessage, settle: () => Promise<void>): Promise<void> {
-    const settling = settle();
-    this.#unsettled.delete(message);
-    if (this.#unsettled.size === 0) this.#wake?.();
-    return settling;
-  }
-}
-
-function lost(name: string): MqError {
-  return new MqError('CONNECTION_LOST', `[${PKG}] the connection of '${name}' has no open link`);
+/**
+ * What an {@link MqttQueue} passes to `BaseQueue`: its validated options, the traits of its connection's protocol
+ * ({@link MQTT_TRAITS}, narrowed for MQTT 3.1.1) and its driver. Throws `INVALID_OPTIONS` for bad options or a
+ * connection of another backend.
+ */
+function mqttQueueSetup(
+  options: MqttQueueOptions,
+  connection: Connection,
+): QueueSetup<ResolvedMqttQueueOptions> {
+  const resolved = resolveMqttQueueOptions(options);
+  const conn = ownConnection(errors, connection, MqttConnection);
+  const driver = mqttDriverOf(conn) as MqttConnectionDriver;
+  const filter = subscriptionFilter(resolved);
+  return {
+    errors,
+    options: resolved,
+    connection: conn,
+    traits: conn.settings.protocolVersion === 5 ? MQTT_TRAITS : MQTT_311_TRAITS,
+    driver: (core) => new MqttQueueDriver(core, conn, driver, filter),
+  };
 }

@@ -1,7 +1,7 @@
-import { MqError, toMqError } from '@mq/core';
+import type { MqError } from '@mq/core/spi';
 import type { IPublishPacket } from 'mqtt';
+import { errors } from './errors.js';
 import { MqttLink } from './link.js';
-import { PKG } from './options.js';
 
 /** Messages dropped for one closed topic within this long after the first are reported in one `error` event. */
 const DROP_REPORT_MILLIS = 100;
@@ -43,9 +43,9 @@ export class Subscriptions {
   claim(topic: string, receiver: ReceiverSink): void {
     const holder = this.#receivers.get(topic);
     if (holder && holder !== receiver) {
-      throw new MqError(
+      throw errors.error(
         'UNSUPPORTED',
-        `[${PKG}] this connection already has a receiver for '${topic}'; MQTT cannot tell their messages apart: use one connection per receiver of the same name`,
+        `this connection already has a receiver for '${topic}'; MQTT cannot tell their messages apart: use one connection per receiver of the same name`,
       );
     }
     this.#receivers.set(topic, receiver);
@@ -105,7 +105,7 @@ export class Subscriptions {
     try {
       if (!this.dispatch(link, packet)) link.puback(packet.messageId as number);
     } catch (error) {
-      this.#report(toMqError(error, 'BROKER', `[${PKG}] settling a message for '${packet.topic}' failed`));
+      this.#report(errors.wrap(error, 'BROKER', `settling a message for '${packet.topic}' failed`));
     }
   }
 
@@ -120,11 +120,7 @@ export class Subscriptions {
         (error: unknown) => {
           if (MqttLink.lostWith(error)) return;
           this.#report(
-            toMqError(
-              error,
-              'BROKER',
-              `[${PKG}] unsubscribing from '${entry.filter}' (its receiver closed) failed`,
-            ),
+            errors.wrap(error, 'BROKER', `unsubscribing from '${entry.filter}' (its receiver closed) failed`),
           );
         },
       );
@@ -145,9 +141,9 @@ export class Subscriptions {
     this.#dropped.clear();
     for (const [topic, count] of dropped) {
       this.#report(
-        new MqError(
+        errors.error(
           'BROKER',
-          `[${PKG}] ${count} message(s) for '${topic}' arrived after its receiver closed (the broker had already assigned them to this session); acked and dropped`,
+          `${count} message(s) for '${topic}' arrived after its receiver closed (the broker had already assigned them to this session); acked and dropped`,
         ),
       );
     }

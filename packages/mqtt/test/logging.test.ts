@@ -2,12 +2,13 @@ import { createRequire } from 'node:module';
 import { inspect } from 'node:util';
 import { mqttTestUrl } from '@mq/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
+import { mqttDriverOf } from '../src/connection-driver.js';
 import type { MqttConnection } from '../src/index.js';
 import { connection } from './helpers.js';
 
 /** The logger mqtt.js calls on `conn`'s open link. */
 function linkLog(conn: MqttConnection): { namespace?: unknown } {
-  const link = conn.link;
+  const link = mqttDriverOf(conn)?.link;
   if (!link) throw new Error('the connection has no open link');
   return link.client.log as { namespace?: unknown };
 }
@@ -61,7 +62,9 @@ describe("mqtt.js's debug log", () => {
     uri.password = 'pw-Zq81-not-for-logs';
     const conn = await connection({ uri: uri.toString() });
     // Nor does anything that holds the client, once it has connected with it.
-    expect(inspect(conn.link, { depth: 20, showHidden: true })).not.toContain('pw-Zq81-not-for-logs');
+    expect(inspect(mqttDriverOf(conn)?.link, { depth: 20, showHidden: true })).not.toContain(
+      'pw-Zq81-not-for-logs',
+    );
     const connect = lines.filter((line) => line.includes("cmd: 'connect'"));
     expect(connect.length).toBeGreaterThan(0);
     expect(connect.join('\n')).toContain("password: '***'");

@@ -241,14 +241,15 @@ describe('connection options', () => {
     });
   });
 
-  it('refuses deadLetter on an MQTT 3.1.1 connection (no user properties to say why), at connect()', () => {
+  it('refuses deadLetter on an MQTT 3.1.1 connection (no user properties to say why), when the queue is made', () => {
     const v311 = new MqttConnection({ protocolVersion: 4 });
-    const queue = new MqttQueue(
-      { name: 'jobs', isRecv: true, reliable: true, maxDeliveries: 3, deadLetter: 'jobs.dead' },
-      v311,
-    );
-    queue.setMsgHandler(() => {});
-    expect(() => queue.connect()).toThrow(
+    expect(
+      () =>
+        new MqttQueue(
+          { name: 'jobs', isRecv: true, reliable: true, maxDeliveries: 3, deadLetter: 'jobs.dead' },
+          v311,
+        ),
+    ).toThrow(
       "[mq/mqtt] queue 'jobs' cannot move messages to a dead-letter queue (deadLetter 'jobs.dead'): MQTT 3.1.1 has no user properties to say why (connect with protocolVersion 5)",
     );
   });

@@ -81,6 +81,28 @@ describe.skipIf(missing !== undefined)(`mqtts: TLS${missing ? ` (skipped: ${miss
     );
   });
 
+  it('Object.prototype.rejectUnauthorized = false turns no check off: with tls absent, or given without rejectUnauthorized, a certificate no given CA signed is TLS_FAILED', async () => {
+    const proto = Object.prototype as Record<string, unknown>;
+    proto.rejectUnauthorized = false;
+    try {
+      // MQTT 3.1.1: mqtt.js copies MQTT 5's CONNECT properties into an object that mqtt-packet walks with
+      // for...in, so under this pollution an MQTT 5 CONNECT cannot be written at all (it fails closed).
+      // Absent: Node's default CAs, which never signed the test CA.
+      expect(await attempt({ uri: tlsUrlOf(open), protocolVersion: 4 })).toMatchObject({
+        code: 'TLS_FAILED',
+      });
+      expect(
+        await attempt({
+          uri: tlsUrlOf(open),
+          protocolVersion: 4,
+          tls: { ca: (pki as TestCertificates).otherCa.pem },
+        }),
+      ).toMatchObject({ code: 'TLS_FAILED' });
+    } finally {
+      delete proto.rejectUnauthorized;
+    }
+  });
+
   it('a host name the certificate does not name is TLS_FAILED', async () => {
     const error = await attempt({
       uri: tlsUrlOf(open),

@@ -1,17 +1,22 @@
 import {
   type Backend,
+  BaseQueue,
   type Connection,
   type Message,
   type MessageHandler,
   MqError,
   type PendingSend,
   type Queue,
+  type QueueDriver,
   type QueueOptions,
-  type SendOptions,
-} from '@mq/core';
-import { type MemoryConnection, MemoryQueue, type MemoryQueueOptions, memoryBackend } from '@mq/memory';
+  type QueueSetup,
+} from '@mq/core/spi';
+import { type MemoryQueueOptions, memoryBackend, memoryQueueSetup } from '@mq/memory';
 
 type QueueWrapper = (queue: Queue, options: QueueOptions) => Queue;
+
+/** A driver's `republish`. */
+type Republish = NonNullable<QueueDriver['republish']>;
 
 /** The memory backend with every queue passed through `wrap`: a deliberately broken backend. */
 function brokenBackend(name: string, wrap: QueueWrapper): Backend {
@@ -494,6 +499,28 @@ export const servesUndeclaredBroadcast: Backend = {
   capabilities: { ...memoryBackend.capabilities, broadcast: false },
 };
 
+/**
+ * Declares broadcast, delivery counts and dead letters false and refuses them in `createQueue` (as `defineBackend`
+ * once did for every backend), but its queue class, made with `new` as apps do, takes them and ignores them.
+ */
+export const refusesOnlyInCreateQueue: Backend = {
+  ...memoryBackend,
+  name: 'refuses-only-in-create-queue',
+  capabilities: {
+    ...memoryBackend.capabilities,
+    broadcast: false,
+    countsDeliveries: false,
+    deadLetter: false,
+  },
+  createQueue: (options, connection) => {
+    const refused =
+      options.broadcast === true ||
+      (options.isRecv && (options.maxDeliveries !== undefined || options.deadLetter !== undefined));
+    if (refused) throw new MqError('UNSUPPORTED', '[broken] refused by createQueue, and only there');
+    return memoryBackend.createQueue(options, connection);
+  },
+};
+
 /** Declares that receivers cannot share a connection, yet accepts a second one there instead of refusing it. */
 export const acceptsUndeclaredSharing: Backend = {
   ...memoryBackend,
@@ -625,80 +652,69 @@ export const servesUndeclaredMetadata: Backend = {
   capabilities: { ...memoryBackend.capabilities, metadata: false },
 };
 
-/** A memory backend whose queues are `Queue` subclasses of `MemoryQueue`: a failure-policy defect at the SPI. */
-function brokenMemoryQueues(
-  name: string,
-  make: (options: MemoryQueueOptions, connection: MemoryConnection) => Queue,
-): Backend {
+/**
+ * A memory backend whose queues are built on its own driver and traits, with `change` applied: a failure-policy
+ * defect at the SPI.
+ */
+function brokenMemoryQueues(name: string, change: (setup: QueueSetup) => QueueSetup): Backend {
+  class BrokenMemoryQueue extends BaseQueue {
+    constructor(options: MemoryQueueOptions, connection: Connection) {
+      super(change(memoryQueueSetup(options, connection)));
+    }
+  }
   return {
     ...memoryBackend,
     name,
-    createQueue: (options, connection) => make(options as MemoryQueueOptions, connection as MemoryConnection),
+    createQueue: (options, connection) => new BrokenMemoryQueue(options as MemoryQueueOptions, connection),
+  };
+}
+
+/** The same setup, its drivers' `republish` going through `republish`, which gets the driver's own first. */
+function withRepublish(
+  setup: QueueSetup,
+  republish: (own: Republish, ...args: Parameters<Republish>) => void,
+): QueueSetup {
+  return {
+    ...setup,
+    driver: (core) => {
+      const driver = setup.driver(core);
+      const own = (driver.republish as Republish).bind(driver);
+      driver.republish = (...args) => republish(own, ...args);
+      return driver;
+    },
   };
 }
 
 /** Retries by a plain nack after the delay: at the head of the queue, ahead of everything waiting. */
-export const retriesAtHead = brokenMemoryQueues(
-  'retries-at-head',
-  (options, connection) =>
-    new (class extends MemoryQueue {
-      protected override get requeuesBehind(): boolean {
-        return false;
-      }
-    })(options, connection),
-);
+export const retriesAtHead = brokenMemoryQueues('retries-at-head', (setup) => ({
+  ...setup,
+  traits: { ...setup.traits, requeuesBehind: false },
+}));
 
 /** Confirms a dead letter it never stores. */
-export const loseDeadLetters = brokenMemoryQueues(
-  'loses-dead-letters',
-  (options, connection) =>
-    new (class extends MemoryQueue {
-      protected override republish(
-        to: string | undefined,
-        message: Message,
-        send: PendingSend,
-        copy: SendOptions,
-      ): void {
-        if (to === undefined) super.republish(to, message, send, copy);
-        else send.resolve();
-      }
-    })(options, connection),
+export const loseDeadLetters = brokenMemoryQueues('loses-dead-letters', (setup) =>
+  withRepublish(setup, (own, to, message, send, copy) => {
+    if (to === undefined) own(to, message, send, copy);
+    else send.resolve();
+  }),
 );
 
 /** A send whose outcome nobody waits for. */
 const IGNORED_SEND: PendingSend = { resolve() {}, reject() {}, follow() {} };
 
 /** Stores every dead letter twice. */
-export const duplicatesDeadLetters = brokenMemoryQueues(
-  'duplicates-dead-letters',
-  (options, connection) =>
-    new (class extends MemoryQueue {
-      protected override republish(
-        to: string | undefined,
-        message: Message,
-        send: PendingSend,
-        copy: SendOptions,
-      ): void {
-        if (to !== undefined) super.republish(to, message, IGNORED_SEND, copy);
-        super.republish(to, message, send, copy);
-      }
-    })(options, connection),
+export const duplicatesDeadLetters = brokenMemoryQueues('duplicates-dead-letters', (setup) =>
+  withRepublish(setup, (own, to, message, send, copy) => {
+    if (to !== undefined) own(to, message, IGNORED_SEND, copy);
+    own(to, message, send, copy);
+  }),
 );
 
 /** Republishes copies without their headers (a backend that forgets the metadata of what it republishes). */
-export const copiesWithoutHeaders = brokenMemoryQueues(
-  'copies-without-headers',
-  (options, connection) =>
-    new (class extends MemoryQueue {
-      protected override republish(
-        to: string | undefined,
-        message: Message,
-        send: PendingSend,
-        copy: SendOptions,
-      ): void {
-        super.republish(to, message, send, to === undefined ? {} : copy);
-      }
-    })(options, connection),
+export const copiesWithoutHeaders = brokenMemoryQueues('copies-without-headers', (setup) =>
+  withRepublish(setup, (own, to, message, send, copy) =>
+    own(to, message, send, to === undefined ? {} : copy),
+  ),
 );
 
 /** `messages()` whose `break` leaves the receiver open (so what it held is never handed back). */

@@ -1,6 +1,6 @@
-import { defineBackend } from '@mq/core';
 import { contractCases, evaluateContract } from '@mq/core/contract';
-import { memoryBackend } from '@mq/memory';
+import { BaseQueue, type Connection, defineBackend } from '@mq/core/spi';
+import { type MemoryQueueOptions, memoryBackend, memoryQueueSetup } from '@mq/memory';
 import { describe, expect, it } from 'vitest';
 import {
   acceptsUndeclaredSharing,
@@ -18,6 +18,7 @@ import {
   loseDeadLetters,
   neverRedelivered,
   redeliveryLosesMetadata,
+  refusesOnlyInCreateQueue,
   retriesAtHead,
   servesUndeclaredBroadcast,
   servesUndeclaredMetadata,
@@ -53,20 +54,48 @@ describe('the cases on retention, shared connections, small prefetch, refusals a
   }, 60_000);
 
   it('backends that declare a capability false and serve the feature anyway fail the refusal cases', async () => {
-    await failsExactly(servesUndeclaredBroadcast, ['validation.unsupported-broadcast']);
+    await failsExactly(servesUndeclaredBroadcast, [
+      'validation.unsupported-broadcast',
+      'validation.new-refuses-broadcast',
+    ]);
     await failsExactly(acceptsUndeclaredSharing, ['validation.unsupported-same-connection-receivers']);
   }, 60_000);
 
-  it('defineBackend makes a backend that declares broadcast false refuse broadcast queues, and it passes the refusal case', async () => {
+  it('a backend whose queue class refuses only in createQueue fails the cases that construct with new, and passes the others', async () => {
+    await failsExactly(refusesOnlyInCreateQueue, [
+      'validation.new-refuses-broadcast',
+      'validation.new-refuses-max-deliveries',
+      'validation.new-refuses-dead-letter',
+    ]);
+    const outcomes = await evaluateContract(
+      target(refusesOnlyInCreateQueue),
+      contractCases.filter((c) => c.id.startsWith('validation.unsupported-')),
+    );
+    expect(outcomes.filter((o) => o.outcome === 'passed').map((o) => o.id)).toEqual([
+      'validation.unsupported-broadcast',
+      'validation.unsupported-dead-letter',
+      'validation.unsupported-max-deliveries',
+    ]);
+  }, 60_000);
+
+  it('a unicast-only backend whose queue class refuses broadcast (its traits say so) passes every refusal case', async () => {
+    class UnicastOnlyQueue extends BaseQueue {
+      constructor(options: MemoryQueueOptions, connection: Connection) {
+        const setup = memoryQueueSetup(options, connection);
+        super({ ...setup, traits: { ...setup.traits, broadcast: false } });
+      }
+    }
     const unicastOnly = defineBackend({
       ...memoryBackend,
       name: 'unicast-only',
       capabilities: { ...memoryBackend.capabilities, broadcast: false },
+      createQueue: (options, connection) => new UnicastOnlyQueue(options as MemoryQueueOptions, connection),
     });
     const cases = contractCases.filter((c) => c.group === 'validation' || c.group === 'unicast');
     const outcomes = await evaluateContract(target(unicastOnly), cases);
     expect(failed(outcomes)).toEqual([]);
     expect(outcomes.find((o) => o.id === 'validation.unsupported-broadcast')?.outcome).toBe('passed');
+    expect(outcomes.find((o) => o.id === 'validation.new-refuses-broadcast')?.outcome).toBe('passed');
   }, 60_000);
 
   it('backends that drop metadata, lose it on redelivery, never say redelivered, mangle non-ASCII headers or carry undeclared metadata each fail the case that pins it', async () => {

@@ -1,4 +1,4 @@
-import { MqError } from '../errors.js';
+import { MqError } from '../api/errors.js';
 
 /** Thrown by a contract case whose expectation does not hold. */
 export class ContractFailure extends Error {

@@ -1,8 +1,10 @@
-import { MqError } from '../errors.js';
-import { settledBy } from '../message.js';
-import type { Status } from '../status.js';
-import type { Connection, Message, Queue, QueueOptions } from '../types.js';
-import { type StatusSource, waitForStatus } from '../wait.js';
+import type { Connection } from '../api/connection.js';
+import { MqError } from '../api/errors.js';
+import type { Message } from '../api/message.js';
+import type { Queue, QueueOptions } from '../api/queue.js';
+import type { Status } from '../api/status.js';
+import { type StatusSource, waitForStatus } from '../api/wait.js';
+import { settledBy } from '../spi/message.js';
 import { ContractFailure } from './assert.js';
 import type { ContractTarget } from './types.js';
 

@@ -1,9 +1,10 @@
-import { settleWithin, withDeadline } from '../deadline.js';
-import type { Capabilities } from '../spi.js';
+import type { Capabilities } from '../api/backends.js';
+import { settleWithin, withDeadline } from '../spi/deadline.js';
 import { ContractFailure } from './assert.js';
 import { broadcastCases } from './cases/broadcast.js';
 import { closeCases } from './cases/close.js';
 import { concurrencyCases } from './cases/concurrency.js';
+import { constructionCases } from './cases/construction.js';
 import { failureCases } from './cases/failures.js';
 import { faultCases } from './cases/faults.js';
 import { iterationCases } from './cases/iteration.js';
@@ -22,6 +23,7 @@ import type { ContractCase, ContractTarget, Requirement } from './types.js';
 export const contractCases: readonly ContractCase[] = Object.freeze([
   ...lifecycleCases,
   ...validationCases,
+  ...constructionCases,
   ...payloadCases,
   ...unicastCases,
   ...broadcastCases,

@@ -1,5 +1,5 @@
-import type { Backend, Capabilities } from '../spi.js';
-import type { Connection, ConnectionOptions } from '../types.js';
+import type { Backend, Capabilities } from '../api/backends.js';
+import type { Connection, ConnectionOptions } from '../api/connection.js';
 import type { ContractContext } from './context.js';
 
 /** Fault hooks a target may offer; cases that need a missing hook are skipped, visibly. */

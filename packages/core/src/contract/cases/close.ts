@@ -1,4 +1,4 @@
-import { MqError } from '../../errors.js';
+import { MqError } from '../../api/errors.js';
 import { ContractFailure, check, checkEqual, checkSameList } from '../assert.js';
 import type { ContractContext } from '../context.js';
 import type { ContractCase } from '../types.js';

@@ -1,5 +1,6 @@
-import { MQ_HEADERS } from '../../mq-headers.js';
-import type { Connection, Queue } from '../../types.js';
+import type { Connection } from '../../api/connection.js';
+import { MQ_HEADERS } from '../../api/mq-headers.js';
+import type { Queue } from '../../api/queue.js';
 import { check, checkCode, checkEqual } from '../assert.js';
 import type { Collector, ContractContext, Received } from '../context.js';
 import type { ContractCase } from '../types.js';

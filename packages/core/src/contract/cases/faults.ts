@@ -1,5 +1,6 @@
-import { MqError } from '../../errors.js';
-import type { Connection, Queue } from '../../types.js';
+import type { Connection } from '../../api/connection.js';
+import { MqError } from '../../api/errors.js';
+import type { Queue } from '../../api/queue.js';
 import { check, checkEqual } from '../assert.js';
 import type { Collector, ContractContext } from '../context.js';
 import { TcpProxy } from '../proxy.js';

@@ -1,4 +1,5 @@
-import type { Message, Queue } from '../../types.js';
+import type { Message } from '../../api/message.js';
+import type { Queue } from '../../api/queue.js';
 import { check, checkCode, checkEqual, checkThrowsCode } from '../assert.js';
 import type { ContractCase } from '../types.js';
 import { defineCase, sendAll, texts } from './define.js';

@@ -1,5 +1,6 @@
-import type { SendOptions } from '../../metadata.js';
-import type { Message, Queue } from '../../types.js';
+import type { Message } from '../../api/message.js';
+import type { Queue } from '../../api/queue.js';
+import type { SendOptions } from '../../api/send-options.js';
 import { check, checkEqual, checkRejectsCode } from '../assert.js';
 import type { ContractContext } from '../context.js';
 import type { ContractCase } from '../types.js';

@@ -1,4 +1,4 @@
-import type { Connection } from '../../types.js';
+import type { Connection } from '../../api/connection.js';
 import { check, checkCode, checkEqual } from '../assert.js';
 import type { ContractContext } from '../context.js';
 import { TcpProxy } from '../proxy.js';

@@ -1,5 +1,5 @@
-import { MAX_QUEUE_NAME_LENGTH } from '../../options.js';
-import type { Queue } from '../../types.js';
+import { MAX_QUEUE_NAME_LENGTH } from '../../api/limits.js';
+import type { Queue } from '../../api/queue.js';
 import { check, checkEqual, checkSameList } from '../assert.js';
 import type { Collector } from '../context.js';
 import type { ContractCase } from '../types.js';

@@ -1,4 +1,5 @@
-import type { Connection, Queue } from '../../types.js';
+import type { Connection } from '../../api/connection.js';
+import type { Queue } from '../../api/queue.js';
 import { check, checkCode, checkEqual, checkRejectsCode, checkThrowsCode } from '../assert.js';
 import type { CaseQueueOptions, ContractContext } from '../context.js';
 import type { ContractCase } from '../types.js';

@@ -1,4 +1,4 @@
-import type { Queue } from '../../types.js';
+import type { Queue } from '../../api/queue.js';
 import { check, checkEqual, checkSameList } from '../assert.js';
 import type { Collector, ContractContext, Received, Settle } from '../context.js';
 import type { ContractCase } from '../types.js';

@@ -1,0 +1,371 @@
+import {
+  type Message,
+  type MqError,
+  type PendingSend,
+  type QueueCore,
+  type QueueDriver,
+  SETTLED,
+  type SendOptions,
+  SettleOnceMessage,
+} from '@mq/core/spi';
+import type * as amqp from 'amqplib';
+import { isBrokerNack } from './amqplib-internals.js';
+import { errors } from './errors.js';
+import type { AmqpLink } from './link.js';
+import type { ResolvedAmqpQueueOptions } from './options.js';
+import { deliveryMetadata, publishOptions, withoutReserved } from './properties.js';
+import { QueueChannel } from './queue-channel.js';
+import { deadLetterTopology, declare, declareError, route, type Topology } from './topology.js';
+
+/**
+ * Frames amqplib buffers per channel before `publish()` returns false and sends wait for 'drain': amqplib's own
+ * default, as a raw amqplib app has it. 128 (at most 16 MiB of 128 KiB frames instead of 128 MiB) made awaited
+ * best-effort sends 2-2.7x slower than amqplib's (a 'drain' round trip every 128 frames; `pnpm bench` sends/s).
+ */
+const WRITE_BUFFER_FRAMES = 1024;
+
+/** The failure policy's copies (retries, dead letters) are persistent: a broker restart must not lose them. */
+const COPY_OPTIONS: amqp.Options.Publish = Object.freeze({ deliveryMode: 2 });
+
+/**
+ * The temporary broadcast queue of a channel the broker closed while the connection stayed up: an exclusive
+ * queue lives as long as its connection and, still bound, fills up with every broadcast. Kept per queue, across
+ * its `connect()` cycles, until an open on the same connection deletes it.
+ */
+export interface StaleTempQueue {
+  value: { model: amqp.ChannelModel; queue: string } | undefined;
+}
+
+/**
+ * One `connect()`..`closed` cycle of an `AmqpQueue`, on a channel of its own: unicast is a durable queue,
+ * broadcast a fanout exchange with an exclusive queue per receiver. Reliable senders use a confirm channel and
+ * resolve each send on the broker's `basic.ack`; receivers use `basic.qos(prefetch)` and manual acks.
+ */
+export class AmqpQueueDriver implements QueueDriver {
+  readonly #core: QueueCore<ResolvedAmqpQueueOptions>;
+  readonly #link: AmqpLink;
+  readonly #stale: StaleTempQueue;
+  /** What this queue declares on the broker. */
+  readonly #topology: Topology;
+  /** Where every message goes. */
+  readonly #route: { exchange: string; routingKey: string };
+  /** amqplib's publish options, shared by every send: amqplib only reads them. */
+  readonly #publishOptions: amqp.Options.Publish;
+  #channel: QueueChannel | undefined;
+
+  constructor(core: QueueCore<ResolvedAmqpQueueOptions>, link: AmqpLink, stale: StaleTempQueue) {
+    this.#core = core;
+    this.#link = link;
+    this.#stale = stale;
+    const { options } = core;
+    this.#topology = Object.freeze({
+      broadcast: options.broadcast,
+      isRecv: options.isRecv,
+      name: options.name,
+      queueType: options.queueType,
+      deliveryLimit: options.deliveryLimit,
+    });
+    this.#route = route(options);
+    this.#publishOptions = { deliveryMode: options.persistent ? 2 : 1 };
+  }
+
+  get #name(): string {
+    return this.#core.options.name;
+  }
+
+  async open(): Promise<void> {
+    this.#channel = undefined;
+    const model = this.#link.channelModel;
+    if (!model) {
+      throw errors.error('NOT_CONNECTED', `connection lost before queue '${this.#name}' opened`);
+    }
+    const { options } = this.#core;
+    // Receivers too: the failure policy's copies (retries, dead letters) are confirmed before the original is acked.
+    const confirm = options.isRecv || options.reliable;
+    const channelOptions = { highWaterMark: WRITE_BUFFER_FRAMES };
+    const raw = confirm
+      ? await model.createConfirmChannel(channelOptions)
+      : await model.createChannel(channelOptions);
+    const channel: QueueChannel = new QueueChannel(raw, model, () => this.#onChannelClose(channel));
+    /** The queue being declared, for the error of a declaration the broker refuses. */
+    let declaring = this.#name;
+    try {
+      await this.#dropStaleTemp(raw, model);
+      const queue = await declare(raw, this.#topology);
+      const deadLetter = options.isRecv ? options.failure.deadLetter : undefined;
+      if (deadLetter !== undefined) {
+        declaring = deadLetter;
+        await declare(raw, deadLetterTopology(deadLetter));
+        declaring = this.#name;
+      }
+      if (options.isRecv && queue !== undefined) {
+        if (options.broadcast) channel.ownTempQueue(queue);
+        await raw.prefetch(options.prefetch);
+        const { consumerTag } = await raw.consume(queue, (delivery) => this.#onDelivery(channel, delivery), {
+          noAck: false,
+        });
+        channel.consuming(consumerTag);
+      }
+    } catch (error) {
+      await channel.close(this.#millis);
+      channel.fail(this.#lost('opening failed'));
+      throw declareError(
+        declaring,
+        channel.brokerError ?? error,
+        declaring === this.#name ? undefined : 'deadLetter',
+      );
+    }
+    if (channel.closed) {
+      throw errors.wrap(
+        channel.brokerError ?? new Error('channel closed'),
+        'BROKER',
+        `the channel of queue '${this.#name}' closed while opening`,
+      );
+    }
+    this.#channel = channel;
+  }
+
+  republish(to: string | undefined, message: Message, send: PendingSend, options: SendOptions): void {
+    // On the channel the message came on (the only one that can ack it after), also while the queue opens.
+    const channel = message instanceof AmqpDelivery ? message.channel : this.#channel;
+    const routingKey = to ?? (this.#core.options.broadcast ? channel?.tempQueue : this.#name);
+    if (!channel || channel.closed || routingKey === undefined) {
+      send.reject(this.#lost('the channel the message came on is gone; copy not published'));
+      return;
+    }
+    const headers = withoutReserved(options.headers);
+    const publish = publishOptions(COPY_OPTIONS, headers === undefined ? options : { ...options, headers });
+    const raw = channel.raw as amqp.ConfirmChannel;
+    const copy = (): void => {
+      try {
+        raw.publish('', routingKey, message.payload, publish, (error: unknown) =>
+          this.#confirmed(send, error),
+        );
+      } catch (error) {
+        send.reject(this.#lost('the channel closed; copy not published', error));
+      }
+    };
+    if (to === undefined) {
+      copy();
+      return;
+    }
+    // Declared again first (only dead letters, which are rare): an operator may have deleted the queue since the
+    // receiver opened, and a copy routed to no queue would be confirmed, and lost.
+    declare(raw, deadLetterTopology(to)).then(copy, (error: unknown) =>
+      send.reject(this.#lost(`declaring dead-letter queue '${to}' failed; copy not published`, error)),
+    );
+  }
+
+  publish(payload: Uint8Array, send: PendingSend, options: SendOptions | undefined): void {
+    const channel = this.#channel;
+    if (!channel || channel.closed) {
+      send.reject(this.#lost('the channel is gone; message not sent'));
+      return;
+    }
+    const blocked = channel.blockedWait();
+    if (blocked) {
+      blocked.then(
+        () => {
+          if (channel.closed || this.#channel !== channel)
+            send.reject(this.#lost('the channel closed; message not sent'));
+          else this.#publishNow(channel, payload, send, options);
+        },
+        (error: unknown) => send.reject(error),
+      );
+    } else {
+      this.#publishNow(channel, payload, send, options);
+    }
+  }
+
+  /** Not copied here: amqplib copies small bodies into its frame and writes larger ones as they are. */
+  #publishNow(
+    channel: QueueChannel,
+    payload: Uint8Array,
+    send: PendingSend,
+    options: SendOptions | undefined,
+  ): void {
+    const content = Buffer.isBuffer(payload)
+      ? payload
+      : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+    const { exchange, routingKey } = this.#route;
+    const publish = publishOptions(this.#publishOptions, options);
+    const { reliable } = this.#core.options;
+    let written: boolean;
+    try {
+      written = reliable
+        ? (channel.raw as amqp.ConfirmChannel).publish(
+            exchange,
+            routingKey,
+            content,
+            publish,
+            (error: unknown) => this.#confirmed(send, error),
+          )
+        : channel.raw.publish(exchange, routingKey, content, publish);
+    } catch (error) {
+      send.reject(this.#lost('the channel closed; message not sent', error));
+      return;
+    }
+    if (!written) channel.block();
+    if (reliable) return;
+    // Best effort: done once amqplib took it; when its buffer is full, once it drained.
+    if (written) send.resolve();
+    else this.#whenDrained(channel, send);
+  }
+
+  #whenDrained(channel: QueueChannel, send: PendingSend): void {
+    const blocked = channel.blockedWait();
+    if (!blocked) {
+      send.resolve();
+      return;
+    }
+    blocked.then(
+      () => send.resolve(),
+      (error: unknown) => send.reject(error),
+    );
+  }
+
+  #confirmed(send: PendingSend, error: unknown): void {
+    if (error === null || error === undefined) send.resolve();
+    else if (isBrokerNack(error)) {
+      send.reject(errors.error('REJECTED', `the broker refused (nacked) a message for '${this.#name}'`));
+    } else send.reject(this.#lost('the channel closed before the broker confirmed the message', error));
+  }
+
+  async stopReceiving(): Promise<void> {
+    const channel = this.#channel;
+    if (!channel?.consumerTag || channel.closed) return;
+    // A failed cancel means the channel is dying; release() and the broker take care of the rest.
+    await channel.cancel(this.#millis).catch(() => {});
+  }
+
+  async release(): Promise<void> {
+    const channel = this.#channel;
+    this.#channel = undefined;
+    if (!channel) return;
+    await channel.dispose(this.#millis);
+    channel.fail(this.#lost('queue closed', undefined, 'CLOSED'));
+  }
+
+  linkDown(): void {
+    const channel = this.#channel;
+    this.#channel = undefined;
+    this.#stale.value = undefined;
+    channel?.fail(this.#lost('connection lost'));
+  }
+
+  get #millis(): number {
+    return this.#link.timeoutMillis;
+  }
+
+  #onDelivery(channel: QueueChannel, delivery: amqp.ConsumeMessage | null): void {
+    if (delivery === null) {
+      // The broker cancelled the consumer, e.g. because the queue was deleted: reopen to declare it again.
+      channel.cancelledByBroker(
+        `the broker cancelled the consumer (was queue '${this.#name}' deleted?)`,
+        this.#millis,
+      );
+      return;
+    }
+    this.#core.deliver(
+      new AmqpDelivery(
+        delivery.content,
+        (requeue) => this.#settle(channel, delivery, requeue),
+        deliveryMetadata(delivery),
+        channel,
+      ),
+    );
+  }
+
+  /**
+   * Acks or nacks on the channel the message came on, whatever the queue is doing: deliveries can reach the
+   * handler before `open()` returns (a backlog is delivered as soon as `basic.consume` is answered), and each
+   * of them must be settleable for as long as its channel lives. Never on another channel: an unknown delivery
+   * tag would make the broker close that channel.
+   */
+  #settle(channel: QueueChannel, delivery: amqp.ConsumeMessage, requeue: boolean): Promise<void> {
+    const verb = requeue ? 'nack' : 'ack';
+    if (channel.closed) {
+      return Promise.reject(
+        errors.error(
+          'ACK_FAILED',
+          `cannot ${verb} on '${this.#name}': the channel it came on has closed, and with it the broker's hold on the message; the broker will redeliver it`,
+        ),
+      );
+    }
+    try {
+      if (requeue) channel.raw.nack(delivery, false, true);
+      else channel.raw.ack(delivery);
+    } catch (error) {
+      // The channel is still open but would not take the ack (amqplib refuses while a close is under way). Left
+      // so, the message would be held unacked for as long as the channel lives: close it, and the broker
+      // redelivers everything it held; the queue opens a new channel by itself.
+      void channel.close(this.#millis);
+      return Promise.reject(
+        errors.wrap(
+          error,
+          'ACK_FAILED',
+          `cannot ${verb} on '${this.#name}': the channel refused it, so it is being closed and the broker will redeliver the message`,
+        ),
+      );
+    }
+    return SETTLED;
+  }
+
+  #onChannelClose(channel: QueueChannel): void {
+    const error = this.#lost('the channel closed');
+    channel.fail(error);
+    // Whenever its channel dies undeleted, also while open() is still running: the exclusive queue lives as long
+    // as its connection and, still bound, would fill up with every broadcast. The next open on this connection
+    // deletes it (a connection loss takes it with it: linkDown() forgets it).
+    if (channel.tempQueue !== undefined) {
+      this.#stale.value = { model: channel.model, queue: channel.tempQueue };
+    }
+    if (this.#channel !== channel) return;
+    this.#channel = undefined;
+    // No confirm can come on a closed channel.
+    this.#core.failPendingSends(error);
+    // If the whole connection is dying, core lets its loss win over this one.
+    const cause = channel.brokerError;
+    this.#core.resourceLost(
+      errors.error(
+        'BROKER',
+        `the broker closed the channel of queue '${this.#name}': ${cause?.message ?? 'closed'}`,
+        {
+          cause,
+        },
+      ),
+    );
+  }
+
+  async #dropStaleTemp(raw: amqp.Channel, model: amqp.ChannelModel): Promise<void> {
+    const stale = this.#stale.value;
+    // An exclusive queue lives as long as its connection: on the same connection it is still bound, and
+    // would fill up with messages nobody reads. Forgotten only once deleted: a failed delete is tried again.
+    if (stale && stale.model === model) await raw.deleteQueue(stale.queue);
+    if (this.#stale.value === stale) this.#stale.value = undefined;
+  }
+
+  /**
+   * The error for what a dead channel leaves unsettled: `CONNECTION_LOST` (the broker may or may not have a send
+   * in flight), or `CLOSED` for what `release()` itself ends.
+   */
+  #lost(what: string, cause?: unknown, code: 'CONNECTION_LOST' | 'CLOSED' = 'CONNECTION_LOST'): MqError {
+    return errors.error(code, `queue '${this.#name}': ${what}`, cause === undefined ? {} : { cause });
+  }
+}
+
+/** A delivery, with the channel it came on: the failure policy's copy of it goes out there, before its ack. */
+class AmqpDelivery extends SettleOnceMessage {
+  /** The channel the message came on. */
+  readonly channel: QueueChannel;
+
+  constructor(
+    payload: Buffer,
+    settle: (requeue: boolean) => Promise<void>,
+    meta: ReturnType<typeof deliveryMetadata>,
+    channel: QueueChannel,
+  ) {
+    super(payload, settle, meta);
+    this.channel = channel;
+  }
+}

@@ -1,0 +1,27 @@
+import type { Traits } from '@mq/core/spi';
+import { RESERVED_HEADERS } from './properties.js';
+
+/**
+ * What `@mq/amqp` can do on RabbitMQ: everything the contract asks, retries and dead letters included. Said once,
+ * for the descriptor (`amqpBackend`) and for every `AmqpQueue`.
+ */
+export const AMQP_TRAITS: Traits = Object.freeze({
+  broadcast: true,
+  broadcastIsolated: true,
+  nackRequeue: true,
+  redeliverUnacked: true,
+  retainUnicast: true,
+  prefetch: true,
+  // `uri` may list several brokers (a cluster): core rotates, the connection dials `addressIndex`.
+  multipleAddresses: true,
+  sameConnectionReceivers: true,
+  // SendOptions map to AMQP basic properties and the headers table.
+  metadata: true,
+  // Retries go behind the others (the tail of the queue), dead letters to a durable queue: copies confirmed,
+  // then the original acked (a drop in between hands out the original again: at least once).
+  requeuesBehind: true,
+  deadLetter: true,
+  countsDeliveries: true,
+  movesExactlyOnce: false,
+  reservedHeaders: [...RESERVED_HEADERS],
+});

@@ -1,0 +1,44 @@
+/** A received message. Settle it exactly once with `ack()` or `nack()`. */
+export interface Message {
+  /** The body, byte for byte as sent. */
+  readonly payload: Buffer;
+  /** Application headers (see `SendOptions.headers`); `{}` when none. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** The sender's message id, if any. */
+  readonly messageId?: string | undefined;
+  /** The sender's correlation id, if any. */
+  readonly correlationId?: string | undefined;
+  /** The payload's MIME type, if the sender gave one. */
+  readonly contentType?: string | undefined;
+  /** Milliseconds since the epoch, when the sender or broker set one. */
+  readonly timestamp?: number | undefined;
+  /** True when the broker or backend knows this is not the first delivery (after a nack, or a lost receiver). */
+  readonly redelivered: boolean;
+  /** How many times it was delivered before, when known (e.g. RabbitMQ quorum queues' `x-delivery-count`). */
+  readonly deliveryCount?: number | undefined;
+  /** Tells the broker the message is done with. */
+  ack(): Promise<void>;
+  /** Tells the broker the message was not processed and asks for redelivery (see the backend's capabilities). */
+  nack(): Promise<void>;
+}
+
+/** Metadata of a received message, as a backend hands it to `SettleOnceMessage`. */
+export interface MessageMetadata {
+  /** Headers; `{}` when none. */
+  headers?: Readonly<Record<string, string>> | undefined;
+  /** See {@link SendOptions.messageId}. */
+  messageId?: string | undefined;
+  /** See {@link SendOptions.correlationId}. */
+  correlationId?: string | undefined;
+  /** See {@link SendOptions.contentType}. */
+  contentType?: string | undefined;
+  /** Milliseconds since the epoch, when the sender or broker set one. */
+  timestamp?: number | undefined;
+  /** True when this is known not to be the first delivery. */
+  redelivered?: boolean | undefined;
+  /** How many times it was delivered before, when the broker counts (e.g. quorum queues' `x-delivery-count`). */
+  deliveryCount?: number | undefined;
+}
+
+/** Headers of a message that has none: one shared, frozen object. */
+export const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});

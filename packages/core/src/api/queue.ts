@@ -1,0 +1,126 @@
+import type { MqError } from './errors.js';
+import type { Message } from './message.js';
+import type { Observable } from './observable.js';
+import type { SendOptions } from './send-options.js';
+import type { Status } from './status.js';
+
+/** Events of a {@link Queue}. */
+export interface QueueEvents {
+  /** The status changed; each change is emitted once, in order. */
+  status: (status: Status) => void;
+  /** Something went wrong that no promise could report (a handler threw, the broker closed the channel, ...). */
+  error: (error: MqError) => void;
+}
+
+/**
+ * Called for each received message. A handler that throws or rejects does not crash anything: the queue emits
+ * an `error` (code `HANDLER_FAILED`) and retries the message as its `retryDelayMillis`, `maxDeliveries` and
+ * `deadLetter` say (unless the handler settled it before failing).
+ */
+export type MessageHandler = (queue: Queue, message: Message) => void | Promise<void>;
+
+/** A sender or a receiver on a connection. It starts `closed` and follows its connection down and back up. */
+export interface Queue extends Observable<QueueEvents>, AsyncDisposable {
+  /** The queue name. */
+  readonly name: string;
+  /** True for a receiver, false for a sender. */
+  readonly isRecv: boolean;
+  /** The current status. */
+  readonly status: Status;
+  /**
+   * Sets the handler for received messages; must be called on a receiver before `connect()`. Throws
+   * `HANDLER_ON_SENDER` on a sender.
+   */
+  setMsgHandler(handler: MessageHandler): void;
+  /** Starts opening the queue in the background; does nothing unless `closed`. Throws `NO_HANDLER` on a receiver without handler. */
+  connect(): void;
+  /** Stops receiving, waits for running handlers, releases the queue; idempotent; resolves once `closed`. */
+  close(): Promise<void>;
+  /**
+   * Sends one message, with optional metadata (`options`: headers, ids, content type, expiration; a backend
+   * without metadata rejects those with `UNSUPPORTED`); on a reliable queue resolves only once the broker has
+   * taken it. Network backends do not copy `payload`: do not change it afterwards.
+   */
+  sendMsg(payload: Uint8Array, options?: SendOptions): Promise<void>;
+  /**
+   * The alternative to `setMsgHandler()` on a closed receiver without handler: connects it and yields each
+   * message, to be acked or nacked by the loop (the failure policy's `ackTimeoutMillis` applies). Ending the
+   * loop (`break`), aborting `options.signal` (the loop then throws `ABORTED`) or a queue error that retrying
+   * cannot fix (which the loop throws) closes the receiver, leaving the messages not acked to be redelivered;
+   * `close()` ends it. At most `prefetch` messages wait unacked, on backends with capability `prefetch`.
+   */
+  messages(options?: MessagesOptions): AsyncIterableIterator<Message>;
+}
+
+/** Options of {@link Queue.messages}. */
+export interface MessagesOptions {
+  /** Aborting it ends the iteration (with `ABORTED`) and closes the receiver. */
+  signal?: AbortSignal;
+}
+
+/** Options every backend's queues take. */
+export interface QueueOptions {
+  /** The queue name: lower-case ASCII words of `[a-z0-9_-]` joined by single dots. */
+  name: string;
+  /** True for a receiver, false for a sender. */
+  isRecv: boolean;
+  /**
+   * At-least-once delivery: sends wait for the broker's confirmation and receivers must ack.
+   * @default false
+   */
+  reliable?: boolean;
+  /**
+   * Every receiver gets every message (fan-out) instead of each message going to one receiver.
+   * @default false
+   */
+  broadcast?: boolean;
+  /**
+   * Milliseconds before reopening the queue after its broker-side resources fail; while opening keeps failing,
+   * the wait doubles (with jitter) up to 30 s (or this, if larger), and starts over once the queue is connected.
+   * @default 1000
+   */
+  reconnectMillis?: number;
+  /**
+   * Milliseconds a send may wait for the broker (its confirmation, or room in a full socket buffer) before it
+   * rejects with `TIMEOUT`; bounds every send, and so `close()`, when a broker goes silent without closing the
+   * socket. A timed-out reliable message may or may not have been stored.
+   * @default 30000
+   */
+  sendTimeoutMillis?: number;
+  /**
+   * Receivers only (a sender given one throws `INVALID_OPTIONS`): the most unacked messages delivered to this
+   * receiver at once, on backends that can bound it (capability `prefetch`; MQTT bounds them per connection).
+   * @default 100
+   */
+  prefetch?: number;
+  /**
+   * Receivers only: when a handler throws, rejects or (with `ackTimeoutMillis`) does not settle its message in
+   * time, the message is handed out again no sooner than this many milliseconds later, behind the messages
+   * already waiting where the backend can put it there (`0`: at once). `false` keeps the message unacked, as
+   * mq did before this option, for apps that settle messages later on purpose: it comes again only once the receiver
+   * closes or its link drops.
+   * @default 1000
+   */
+  retryDelayMillis?: number | false;
+  /**
+   * Receivers only: a message handed to the handler this many times without being acked is not handed to it
+   * again: it goes to `deadLetter` if set, otherwise it is acked and dropped; an `error` event (code
+   * `DEAD_LETTERED` or `DROPPED`) says so. From 1 to 1000000.
+   * @default undefined (retried for ever)
+   */
+  maxDeliveries?: number;
+  /**
+   * Receivers only: the unicast queue a message goes to once it reached `maxDeliveries` (needs it), with
+   * headers saying why (`mq-dead-letter-from`, `-deliveries`, `-error`, `-time`); any mq receiver of that name
+   * gets it. Backends with capability `deadLetter`.
+   * @default undefined (dropped)
+   */
+  deadLetter?: string;
+  /**
+   * Receivers only: milliseconds a handler has to ack or nack a message after it was handed over; past that
+   * the message counts as failed (`HANDLER_FAILED`) and is retried as `retryDelayMillis` says, and the
+   * handler's own ack or nack later does nothing.
+   * @default undefined (no limit)
+   */
+  ackTimeoutMillis?: number;
+}

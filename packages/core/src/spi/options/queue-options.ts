@@ -1,0 +1,122 @@
+import {
+  DEFAULT_PREFETCH,
+  DEFAULT_RECONNECT_MILLIS,
+  DEFAULT_SEND_TIMEOUT_MILLIS,
+  MAX_PREFETCH,
+} from '../../api/limits.js';
+import type { QueueOptions } from '../../api/queue.js';
+import { describeValue } from '../describe.js';
+import type { PackageErrors } from '../errors.js';
+import {
+  type FailurePolicyOptions,
+  failurePolicy,
+  readAckTimeout,
+  readDeadLetter,
+  readMaxDeliveries,
+  readRetryDelay,
+} from './failure-options.js';
+import { type ExtraKeys, OptionReader, type ReaderTable } from './validate.js';
+
+/**
+ * The reader of each shared queue option, defaults included: one entry per field of `QueueOptions`, so that an
+ * option added there without a reader (or a reader left after its option went) does not compile. The key list
+ * every backend accepts is this table's.
+ */
+const QUEUE_OPTIONS = {
+  name: (read) => read.queueName('name'),
+  isRecv: (read) => read.boolean('isRecv'),
+  reliable: (read) => read.boolean('reliable', false),
+  broadcast: (read) => read.boolean('broadcast', false),
+  reconnectMillis: (read) => read.millis('reconnectMillis', DEFAULT_RECONNECT_MILLIS),
+  sendTimeoutMillis: (read) => read.millis('sendTimeoutMillis', DEFAULT_SEND_TIMEOUT_MILLIS),
+  prefetch: (read) => read.integer('prefetch', { min: 1, max: MAX_PREFETCH }, DEFAULT_PREFETCH),
+  retryDelayMillis: readRetryDelay,
+  maxDeliveries: readMaxDeliveries,
+  deadLetter: readDeadLetter,
+  ackTimeoutMillis: readAckTimeout,
+} as const satisfies ReaderTable<QueueOptions>;
+
+/** Options only a receiver takes: a sender given one is refused rather than left to wonder why it does nothing. */
+const RECEIVER_ONLY = [
+  'prefetch',
+  'retryDelayMillis',
+  'maxDeliveries',
+  'deadLetter',
+  'ackTimeoutMillis',
+] as const satisfies readonly (keyof QueueOptions)[];
+
+/** What every queue has once its options are validated. */
+interface ResolvedCommonOptions {
+  /** See {@link QueueOptions.name}. */
+  readonly name: string;
+  /** See {@link QueueOptions.reliable}. */
+  readonly reliable: boolean;
+  /** See {@link QueueOptions.broadcast}. */
+  readonly broadcast: boolean;
+  /** See {@link QueueOptions.reconnectMillis}. */
+  readonly reconnectMillis: number;
+  /** See {@link QueueOptions.sendTimeoutMillis}. */
+  readonly sendTimeoutMillis: number;
+}
+
+/** A sender's options after validation: it has no `prefetch` and no failure policy. */
+export interface ResolvedSenderOptions extends ResolvedCommonOptions {
+  /** A sender. */
+  readonly isRecv: false;
+}
+
+/** A receiver's options after validation: it always has a `prefetch` and a failure policy. */
+export interface ResolvedReceiverOptions extends ResolvedCommonOptions {
+  /** A receiver. */
+  readonly isRecv: true;
+  /** See {@link QueueOptions.prefetch}; `DEFAULT_PREFETCH` when none was given. */
+  readonly prefetch: number;
+  /** What the receiver does when a handler fails (`retryDelayMillis`, `maxDeliveries`, `deadLetter`, `ackTimeoutMillis`). */
+  readonly failure: FailurePolicyOptions;
+}
+
+/** The shared queue options after validation, defaults filled in: a sender's or a receiver's. */
+export type ResolvedQueueOptions = ResolvedSenderOptions | ResolvedReceiverOptions;
+
+/**
+ * Validates the shared queue options (plus the backend's own, named in `extraKeys`, which it reads itself through
+ * the returned `read`) and fills in defaults. Reads own fields only. Throws `INVALID_OPTIONS` naming the field
+ * and the rule.
+ */
+export function resolveQueueOptions<T extends QueueOptions = QueueOptions>(
+  errors: PackageErrors,
+  input: unknown,
+  extraKeys: ExtraKeys<T, QueueOptions>,
+): { options: ResolvedQueueOptions; read: OptionReader<T> } {
+  const read = new OptionReader<T>(errors, input, {
+    what: 'queue options',
+    keys: [...Object.keys(QUEUE_OPTIONS), ...Object.keys(extraKeys)],
+  });
+  const shared: OptionReader<QueueOptions> = read;
+  const name = QUEUE_OPTIONS.name(shared);
+  const isRecv = QUEUE_OPTIONS.isRecv(shared);
+  if (!isRecv) {
+    const given = RECEIVER_ONLY.find((key) => shared.has(key));
+    if (given !== undefined) {
+      throw read.fail(
+        `${given} is for receivers only (isRecv: true), got ${describeValue(shared.raw(given))} on a sender`,
+      );
+    }
+  }
+  const common: ResolvedCommonOptions = {
+    name,
+    reliable: QUEUE_OPTIONS.reliable(shared),
+    broadcast: QUEUE_OPTIONS.broadcast(shared),
+    reconnectMillis: QUEUE_OPTIONS.reconnectMillis(shared),
+    sendTimeoutMillis: QUEUE_OPTIONS.sendTimeoutMillis(shared),
+  };
+  if (!isRecv) return { options: Object.freeze({ ...common, isRecv }), read };
+  const prefetch = QUEUE_OPTIONS.prefetch(shared);
+  const failure = failurePolicy(shared, name, {
+    retryDelayMillis: QUEUE_OPTIONS.retryDelayMillis(shared),
+    maxDeliveries: QUEUE_OPTIONS.maxDeliveries(shared),
+    deadLetter: QUEUE_OPTIONS.deadLetter(shared),
+    ackTimeoutMillis: QUEUE_OPTIONS.ackTimeoutMillis(shared),
+  });
+  return { options: Object.freeze({ ...common, isRecv, prefetch, failure }), read };
+}

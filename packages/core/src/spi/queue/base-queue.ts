@@ -1,0 +1,305 @@
+import type { Connection } from '../../api/connection.js';
+import { ERROR_CHANNEL, type ErrorEvent, STATUS_CHANNEL, type StatusEvent } from '../../api/diagnostics.js';
+import type { MqError } from '../../api/errors.js';
+import type { Message } from '../../api/message.js';
+import type { MessageHandler, MessagesOptions, Queue, QueueEvents } from '../../api/queue.js';
+import type { SendOptions } from '../../api/send-options.js';
+import type { Status } from '../../api/status.js';
+import { attachQueue, detachQueue, queuesOf } from '../connection/attachments.js';
+import type { PackageErrors } from '../errors.js';
+import { emitOn, Observed } from '../observed.js';
+import type { ResolvedQueueOptions } from '../options/queue-options.js';
+import type { Traits } from '../traits.js';
+import { QueueLifecycle } from './lifecycle.js';
+import type { QueueCore, QueueDriver, QueueDriverFactory } from './queue-driver.js';
+import { ReceivePath } from './receive-path.js';
+import { SendPath } from './send-path.js';
+
+/** What a queue class passes to `BaseQueue`'s constructor. */
+export interface QueueSetup<O extends ResolvedQueueOptions = ResolvedQueueOptions> {
+  /** The backend's errors. */
+  readonly errors: PackageErrors;
+  /** The validated options (see `resolveQueueOptions`). */
+  readonly options: O;
+  /** The queue's connection, made by the same backend. */
+  readonly connection: Connection;
+  /** What the backend can do on this connection (its traits, narrowed for the connection where needed). */
+  readonly traits: Traits;
+  /** Makes the driver of each `connect()`..`closed` cycle. */
+  readonly driver: QueueDriverFactory<O>;
+}
+
+/**
+ * A sender or receiver, for backends to extend: a backend's queue class passes its driver factory and traits to
+ * this constructor (see `QueueSetup`) and keeps only its own public members. Core follows the connection
+ * (down to `disconnected` when it drops, back to `connected` when it returns), retries failed opens, checks
+ * every call, runs and tracks handlers with the failure policy, bounds every send, and closes in order; the
+ * work is split by job into the state machine (`QueueLifecycle`), the send path and the receive path.
+ */
+export abstract class BaseQueue<O extends ResolvedQueueOptions = ResolvedQueueOptions>
+  extends Observed<QueueEvents>
+  implements Queue
+{
+  /** The validated options. */
+  readonly options: O;
+  readonly #errors: PackageErrors;
+  readonly #host: Connection;
+  readonly #traits: Traits;
+  readonly #lifecycle: QueueLifecycle;
+  readonly #sending: SendPath;
+  /** A receiver's deliveries; undefined on a sender. */
+  readonly #receiving: ReceivePath | undefined;
+  /** Ends the current cycle's `QueueCore`: a driver of an earlier cycle can no longer act on this queue. */
+  #endCycle: () => void = () => {};
+
+  /** Sets up a closed queue from what its class resolved (see `QueueSetup`). */
+  protected constructor(setup: QueueSetup<O>) {
+    super();
+    const { errors, options, connection, traits } = setup;
+    this.options = options;
+    this.#errors = errors;
+    this.#host = connection;
+    this.#traits = traits;
+    // Here, whoever constructs the queue (an app's `new`, or `createQueue`): an option the backend cannot honour
+    // is refused at once, never accepted and ignored.
+    this.#refuseUnsupported();
+    const queue = this;
+    this.#lifecycle = new QueueLifecycle({
+      errors,
+      name: options.name,
+      reconnectMillis: options.reconnectMillis,
+      host: connection,
+      emitStatus: (status) => this.#emitStatus(status),
+      emitError: (error) => this.#emitError(error),
+      newDriver: () => this.#newDriver(setup.driver),
+      joined: (joined) => this.#joined(joined),
+      linkGone: () => this.#sending.linkGone(),
+      stopping: () => this.#receiving?.stop(),
+      drained: () => this.#drained(),
+    });
+    this.#sending = new SendPath({
+      errors,
+      options,
+      queue: this,
+      get carriesMetadata() {
+        return queue.#traits.metadata === true;
+      },
+      get metadataHint() {
+        return hint(queue.#traits, 'metadata');
+      },
+      get reservedHeaders() {
+        return reservedHeadersOf(queue.#traits);
+      },
+      status: () => this.#lifecycle.status,
+      address: () => this.#host.address,
+      driver: () => this.#lifecycle.driver,
+    });
+    this.#receiving = options.isRecv
+      ? new ReceivePath({
+          errors,
+          options,
+          queue: this,
+          get requeuesBehind() {
+            return queue.#traits.requeuesBehind === true;
+          },
+          status: () => this.#lifecycle.status,
+          address: () => this.#host.address,
+          errorListeners: () => this.listenerCount('error'),
+          republish: (to, message, sendOptions) => this.#sending.republish(to, message, sendOptions),
+          report: (error) => this.#lifecycle.reportError(error),
+          connect: () => this.connect(),
+          close: () => this.close(),
+          subscribe: (onStatus, onError) => {
+            this.on('status', onStatus).on('error', onError);
+            return () => this.off('status', onStatus).off('error', onError);
+          },
+        })
+      : undefined;
+  }
+
+  /** The queue name. */
+  get name(): string {
+    return this.options.name;
+  }
+
+  /** True for a receiver. */
+  get isRecv(): boolean {
+    return this.options.isRecv;
+  }
+
+  /** The current status. */
+  get status(): Status {
+    return this.#lifecycle.status;
+  }
+
+  /** The last error reported since the queue was last `connected` (for a wait that times out to show why). */
+  get lastError(): MqError | undefined {
+    return this.#lifecycle.lastError;
+  }
+
+  /** Sets the handler for received messages; must be called on a receiver before `connect()`. */
+  setMsgHandler(handler: MessageHandler): void {
+    this.#receiver('setMsgHandler()').setHandler(handler);
+  }
+
+  /** Starts opening the queue in the background; does nothing unless `closed`. */
+  connect(): void {
+    if (this.#lifecycle.status !== 'closed') return;
+    const receiving = this.#receiving;
+    if (receiving && !receiving.hasHandler) {
+      throw this.#errors.error(
+        'NO_HANDLER',
+        `queue '${this.name}' is a receiver: call setMsgHandler() before connect()`,
+      );
+    }
+    this.#refuseSecondReceiver();
+    receiving?.start();
+    this.#lifecycle.start();
+  }
+
+  /** Stops receiving, waits for running handlers and in-flight sends, releases the queue; idempotent. */
+  close(): Promise<void> {
+    return this.#lifecycle.close();
+  }
+
+  /**
+   * A closed receiver without handler, connected, its messages yielded to a `for await` loop (see the `Queue`
+   * interface's `messages()`).
+   */
+  messages(options: MessagesOptions = {}): AsyncIterableIterator<Message> {
+    return this.#receiver('messages()').messages(options);
+  }
+
+  /** Same as `close()`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** Sends one message (with `options`' metadata); on a reliable queue resolves once the broker confirmed it. Not copied. */
+  sendMsg(payload: Uint8Array, options?: SendOptions): Promise<void> {
+    return this.#sending.send(payload, options);
+  }
+
+  /** The receive path, or `HANDLER_ON_SENDER` for a call only receivers take. */
+  #receiver(call: string): ReceivePath {
+    if (this.#receiving) return this.#receiving;
+    throw this.#errors.error(
+      'HANDLER_ON_SENDER',
+      `queue '${this.name}' is a sender: ${call} is for receivers (isRecv: true)`,
+    );
+  }
+
+  /** Refuses the options the traits rule out (`UNSUPPORTED`, saying why where the traits do). */
+  #refuseUnsupported(): void {
+    const { options } = this;
+    const traits = this.#traits;
+    if (options.broadcast && traits.broadcast !== true) {
+      throw this.#errors.error(
+        'UNSUPPORTED',
+        `broadcast queues are not supported by this backend (capability broadcast is false)${hint(traits, 'broadcast')}: use a unicast queue`,
+      );
+    }
+    if (!options.isRecv) return;
+    const { maxDeliveries, deadLetter } = options.failure;
+    if (maxDeliveries !== undefined && traits.countsDeliveries !== true) {
+      throw this.#errors.error(
+        'UNSUPPORTED',
+        `maxDeliveries is not supported by this backend (capability countsDeliveries is false: it cannot tell how often a message was delivered)${hint(traits, 'countsDeliveries')}`,
+      );
+    }
+    if (deadLetter !== undefined && traits.deadLetter !== true) {
+      throw this.#errors.error(
+        'UNSUPPORTED',
+        `queue '${this.name}' cannot move messages to a dead-letter queue (deadLetter '${deadLetter}')${hint(traits, 'deadLetter')}`,
+      );
+    }
+  }
+
+  /** A backend whose receivers of one name cannot share a connection refuses a second one there. */
+  #refuseSecondReceiver(): void {
+    if (!this.isRecv || this.#traits.sameConnectionReceivers !== false) return;
+    const other = queuesOf(this.#host).some(
+      (queue) => queue !== this && queue.isRecv && queue.name === this.name,
+    );
+    if (!other) return;
+    throw this.#errors.error(
+      'UNSUPPORTED',
+      `this connection already has a receiver for '${this.name}'${hint(this.#traits, 'sameConnectionReceivers')}: use one connection per receiver of the same name`,
+    );
+  }
+
+  /** The driver of one `connect()`..`closed` cycle, with the `QueueCore` of that cycle. */
+  #newDriver(make: QueueDriverFactory<O>): QueueDriver {
+    let live = true;
+    this.#endCycle = () => {
+      live = false;
+    };
+    const lifecycle = this.#lifecycle;
+    const core: QueueCore<O> = {
+      options: this.options,
+      get status() {
+        return lifecycle.status;
+      },
+      // Deliveries are handled whenever they come: a handler set on a closed receiver still settles them.
+      deliver: (message) => this.#receiving?.deliver(message),
+      resourceLost: (error) => {
+        if (live) lifecycle.resourceLost(error);
+      },
+      failPendingSends: (error) => {
+        if (live) this.#sending.failAll(error);
+      },
+      reportError: (error) => {
+        if (live) lifecycle.reportError(error);
+      },
+    };
+    return make(core);
+  }
+
+  #joined(joined: boolean): void {
+    if (joined) {
+      attachQueue(this.#host, this);
+      return;
+    }
+    detachQueue(this.#host, this);
+    this.#endCycle();
+  }
+
+  /** Resolves once no handler, send or failure-policy copy is left running. */
+  async #drained(): Promise<void> {
+    while (this.#receiving?.busy || this.#sending.pending > 0) {
+      await Promise.all([this.#receiving?.idle(), this.#sending.settled()]);
+    }
+  }
+
+  #emitStatus(status: Status): void {
+    emitOn<QueueEvents, 'status'>(this, 'status', status);
+    if (STATUS_CHANNEL.hasSubscribers) {
+      STATUS_CHANNEL.publish({ kind: 'queue', source: this, name: this.name, status } satisfies StatusEvent);
+    }
+  }
+
+  #emitError(error: MqError): void {
+    if (ERROR_CHANNEL.hasSubscribers) {
+      ERROR_CHANNEL.publish({ kind: 'queue', source: this, name: this.name, error } satisfies ErrorEvent);
+    }
+    emitOn<QueueEvents, 'error'>(this, 'error', error);
+  }
+}
+
+/** `: <why>` for a capability the traits declare false with a reason, else nothing. */
+function hint(traits: Traits, capability: keyof NonNullable<Traits['reasons']>): string {
+  const why = traits.reasons?.[capability];
+  return why === undefined ? '' : `: ${why}`;
+}
+
+/** The reserved header names of each traits object, as a set (made once per traits object). */
+const RESERVED = new WeakMap<Traits, ReadonlySet<string>>();
+
+function reservedHeadersOf(traits: Traits): ReadonlySet<string> {
+  let reserved = RESERVED.get(traits);
+  if (!reserved) {
+    reserved = new Set((traits.reservedHeaders ?? []).map((name) => name.toLowerCase()));
+    RESERVED.set(traits, reserved);
+  }
+  return reserved;
+}

@@ -1,0 +1,197 @@
+import { describe, expect, it } from 'vitest';
+import {
+  MqError,
+  packageErrors,
+  readTlsOptions,
+  resolveQueueOptions,
+  resolveSharedConnectionOptions,
+  type Status,
+  TypedEmitter,
+  waitForStatus,
+} from '../src/spi/index.js';
+import { checkSendOptions } from '../src/spi/options/send-options.js';
+
+const x = packageErrors('mq/x');
+const spec = { schemes: ['x', 'xs'], defaultUri: 'x://localhost', extraKeys: {} } as const;
+
+/**
+ * Runs `body` with `fields` set on `Object.prototype` (as a compromised dependency of the app could), and always
+ * removes them again.
+ */
+function polluted<T>(fields: Record<string, unknown>, body: () => T): T {
+  const proto = Object.prototype as Record<string, unknown>;
+  for (const [name, value] of Object.entries(fields)) proto[name] = value;
+  try {
+    return body();
+  } finally {
+    for (const name of Object.keys(fields)) delete proto[name];
+  }
+}
+
+/** The error `action` throws, which must be an MqError with `code` whose message names `field`. */
+function failure(action: () => unknown, code: string, field: string): MqError {
+  let thrown: unknown;
+  try {
+    action();
+  } catch (error) {
+    thrown = error;
+  }
+  expect(MqError.isInstance(thrown), `expected an MqError, got ${String(thrown)}`).toBe(true);
+  const error = thrown as MqError;
+  expect(error.code).toBe(code);
+  expect(error.message).toContain(field);
+  return error;
+}
+
+class ObjectWithClass {
+  name = 'jobs';
+  isRecv = false;
+}
+
+/** Objects that are not plain: given as options, each is refused, never read as empty. */
+const NOT_PLAIN: Array<[string, () => object]> = [
+  ['an Error', () => new Error('e')],
+  ['a Map', () => new Map([['name', 'jobs']])],
+  ['a Date', () => new Date()],
+  ['an AbortSignal', () => AbortSignal.abort()],
+  ['a class instance', () => new ObjectWithClass()],
+  ['an array', () => ['jobs']],
+];
+
+describe('options are read through own properties only', () => {
+  it('a polluted Object.prototype changes no queue option: a sender takes no prefetch, defaults stay', () => {
+    polluted({ prefetch: 0, reliable: true, broadcast: true, retryDelayMillis: -1, deadLetter: 'x' }, () => {
+      const sender = resolveQueueOptions(x, { name: 'jobs', isRecv: false }, {}).options;
+      expect(sender).toStrictEqual({
+        name: 'jobs',
+        isRecv: false,
+        reliable: false,
+        broadcast: false,
+        reconnectMillis: 1000,
+        sendTimeoutMillis: 30000,
+      });
+      const receiver = resolveQueueOptions(x, { name: 'jobs', isRecv: true }, {}).options;
+      expect(receiver).toMatchObject({
+        prefetch: 100,
+        failure: { retryDelayMillis: 1000, deadLetter: undefined },
+      });
+    });
+  });
+
+  it('a polluted Object.prototype changes no connection option', () => {
+    polluted({ uri: 'x://evil', connectTimeoutMillis: 1, reconnectMillis: 'soon' }, () => {
+      const { shared } = resolveSharedConnectionOptions(x, {}, spec);
+      expect(shared.url.toString()).toBe('x://localhost');
+      expect(shared.connectTimeoutMillis).toBe(3000);
+      expect(shared.reconnectMillis).toBe(1000);
+    });
+  });
+
+  it('Object.prototype.rejectUnauthorized = false reaches no TLS options: rejectUnauthorized is always their own, true', () => {
+    polluted({ rejectUnauthorized: false }, () => {
+      const tlsUrl = new URL('xs://broker');
+      for (const given of [undefined, {}, { ca: 'PEM' }, Object.create(null)]) {
+        const tls = readTlsOptions(x, given, tlsUrl, ['xs']) as Record<string, unknown>;
+        expect(Object.hasOwn(tls, 'rejectUnauthorized')).toBe(true);
+        expect(tls.rejectUnauthorized).toBe(true);
+        // What a client library builds from them by spreading still says true.
+        expect({ ...tls }.rejectUnauthorized).toBe(true);
+      }
+    });
+  });
+
+  it('a polluted Object.prototype adds no metadata to a send, and the checked copy inherits nothing', () => {
+    polluted({ messageId: 'evil', headers: { evil: '1' }, expirationMillis: 1 }, () => {
+      const checked = checkSendOptions(x, {}) as Record<string, unknown>;
+      expect(Object.getPrototypeOf(checked)).toBeNull();
+      expect(checked.messageId).toBeUndefined();
+      expect(checked.headers).toBeUndefined();
+      const withHeaders = checkSendOptions(x, { headers: { a: '1' } }) as {
+        headers: Record<string, unknown>;
+      };
+      expect(Object.keys(withHeaders.headers)).toEqual(['a']);
+      expect(withHeaders.headers.evil).toBeUndefined();
+    });
+  });
+
+  it('a polluted Object.prototype changes no waitForStatus option: an inherited aborted signal aborts nothing', async () => {
+    const source = new (class extends TypedEmitter<{ status: (s: Status) => void }> {
+      status: Status = 'closed';
+      set(next: Status): void {
+        this.status = next;
+        this.emit('status', next);
+      }
+    })();
+    const waiting = polluted({ signal: AbortSignal.abort(), timeoutMillis: -5 }, () =>
+      waitForStatus(source, 'connected'),
+    );
+    source.set('connected');
+    await expect(waiting).resolves.toBeUndefined();
+  });
+});
+
+describe('objects that are not plain, and objects that throw when read', () => {
+  it.each(NOT_PLAIN)('%s as queue options is INVALID_OPTIONS naming them', (_what, make) => {
+    failure(() => resolveQueueOptions(x, make(), {}), 'INVALID_OPTIONS', 'queue options must be a');
+  });
+
+  it.each(NOT_PLAIN)('%s as connection options is INVALID_OPTIONS naming them', (_what, make) => {
+    failure(() => resolveSharedConnectionOptions(x, make(), spec), 'INVALID_OPTIONS', 'connection options');
+  });
+
+  it.each(NOT_PLAIN)('%s as tls is INVALID_OPTIONS naming tls', (_what, make) => {
+    failure(() => readTlsOptions(x, make(), new URL('xs://h'), ['xs']), 'INVALID_OPTIONS', 'tls must be a');
+  });
+
+  it.each(NOT_PLAIN)('%s as send options or as headers is INVALID_ARGUMENT naming them', (_what, make) => {
+    failure(() => checkSendOptions(x, make()), 'INVALID_ARGUMENT', 'send options must be a');
+    failure(() => checkSendOptions(x, { headers: make() }), 'INVALID_ARGUMENT', 'headers must be a');
+  });
+
+  it('a getter that throws is the typed error naming the field, never the getter own exception', () => {
+    const options = {
+      name: 'jobs',
+      get isRecv(): boolean {
+        throw new TypeError('getter bug');
+      },
+    };
+    const error = failure(
+      () => resolveQueueOptions(x, options, {}),
+      'INVALID_OPTIONS',
+      'isRecv could not be read',
+    );
+    expect(error.message).toContain('getter bug');
+    const tls = {
+      get ca(): string {
+        throw new Error('no ca');
+      },
+    };
+    failure(
+      () => readTlsOptions(x, tls, new URL('xs://h'), ['xs']),
+      'INVALID_OPTIONS',
+      'tls.ca could not be read',
+    );
+  });
+
+  it('a revoked proxy is the typed error naming the object, never a raw TypeError', () => {
+    const revoked = (): object => {
+      const { proxy, revoke } = Proxy.revocable({ name: 'jobs', isRecv: false }, {});
+      revoke();
+      return proxy;
+    };
+    failure(() => resolveQueueOptions(x, revoked(), {}), 'INVALID_OPTIONS', 'queue options');
+    failure(
+      () => resolveSharedConnectionOptions(x, revoked(), spec),
+      'INVALID_OPTIONS',
+      'connection options',
+    );
+    failure(() => resolveSharedConnectionOptions(x, { uri: revoked() }, spec), 'INVALID_OPTIONS', 'uri');
+    failure(() => checkSendOptions(x, revoked()), 'INVALID_ARGUMENT', 'send options');
+    failure(() => checkSendOptions(x, { headers: revoked() }), 'INVALID_ARGUMENT', 'headers');
+  });
+
+  it('an object without prototype is a plain object', () => {
+    const options = Object.assign(Object.create(null), { name: 'jobs', isRecv: false });
+    expect(resolveQueueOptions(x, options, {}).options.name).toBe('jobs');
+  });
+});

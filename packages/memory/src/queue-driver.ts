@@ -1,0 +1,143 @@
+import {
+  type Message,
+  type PendingSend,
+  type QueueCore,
+  type QueueDriver,
+  type SendOptions,
+  SettleOnceMessage,
+} from '@mq/core/spi';
+import { errors } from './errors.js';
+import type { MemoryLink } from './link.js';
+import type { Consumer, Mailbox, StoredMeta } from './mailbox.js';
+
+/** A consumer that can stop taking new deliveries while keeping its unacked ones. */
+type StoppableConsumer = Consumer & { stop(): void };
+
+/**
+ * One `connect()`..`closed` cycle of a `MemoryQueue`: unicast names are mailboxes of the broker, broadcast names
+ * fan-out exchanges with a private mailbox per receiver; a receiver consumes with its prefetch.
+ */
+export class MemoryQueueDriver implements QueueDriver {
+  readonly #core: QueueCore;
+  readonly #link: MemoryLink;
+  #subscription: { mailbox: Mailbox; consumer: StoppableConsumer; unbind?: () => void } | undefined;
+
+  constructor(core: QueueCore, link: MemoryLink) {
+    this.#core = core;
+    this.#link = link;
+  }
+
+  async open(): Promise<void> {
+    const { broker } = this.#link;
+    const { options } = this.#core;
+    const { name, broadcast } = options;
+    if (!broadcast) broker.queue(name);
+    if (!options.isRecv) return;
+    // The mailbox is known before the consumer is attached, so every delivery can be settled on it.
+    const { mailbox, unbind } = broadcast
+      ? broker.bindPrivate(name)
+      : { mailbox: broker.queue(name), unbind: undefined };
+    const { prefetch } = options;
+    let accepting = true;
+    const consumer: StoppableConsumer = {
+      get prefetch() {
+        return accepting ? prefetch : 0;
+      },
+      stop: () => {
+        accepting = false;
+      },
+      // Each delivery gets its own copy, so a handler that mutates its payload cannot touch a redelivery.
+      deliver: (stored, tag) =>
+        this.#core.deliver(
+          new SettleOnceMessage(
+            Buffer.from(stored.payload),
+            (requeue) => this.#settle(mailbox, consumer, tag, requeue),
+            { ...stored.meta, redelivered: stored.redelivered, deliveryCount: stored.deliveries },
+          ),
+        ),
+    };
+    this.#subscription = unbind ? { mailbox, consumer, unbind } : { mailbox, consumer };
+    mailbox.consume(consumer);
+  }
+
+  publish(payload: Uint8Array, send: PendingSend, options: SendOptions | undefined): void {
+    const { broker } = this.#link;
+    const { name, broadcast } = this.#core.options;
+    if (!this.#link.session) {
+      send.reject(errors.error('CONNECTION_LOST', `connection lost before sending to '${name}'`));
+      return;
+    }
+    const copy = Buffer.from(payload);
+    const meta = storedMeta(options);
+    if (broadcast) broker.fanOut(name, copy, meta);
+    else broker.queue(name).push(copy, meta);
+    // Stored in the broker's memory at once: done, reliable or not.
+    send.resolve();
+  }
+
+  /** A retry goes to the back of the receiver's mailbox; a dead letter to the broker's mailbox of that name. */
+  republish(to: string | undefined, message: Message, send: PendingSend, options: SendOptions): void {
+    const mailbox = to === undefined ? this.#subscription?.mailbox : this.#link.broker.queue(to);
+    if (!mailbox || !this.#link.session) {
+      send.reject(
+        errors.error(
+          'CONNECTION_LOST',
+          `queue '${this.#core.options.name}' lost its mailbox: copy not stored`,
+        ),
+      );
+      return;
+    }
+    mailbox.push(Buffer.from(message.payload), {
+      ...storedMeta(options),
+      timestamp: message.timestamp ?? Date.now(),
+    });
+    send.resolve();
+  }
+
+  async stopReceiving(): Promise<void> {
+    this.#subscription?.consumer.stop();
+  }
+
+  async release(): Promise<void> {
+    this.#unsubscribe();
+  }
+
+  linkDown(): void {
+    this.#unsubscribe();
+  }
+
+  #unsubscribe(): void {
+    const subscription = this.#subscription;
+    this.#subscription = undefined;
+    if (!subscription) return;
+    subscription.mailbox.cancel(subscription.consumer);
+    subscription.unbind?.();
+  }
+
+  #settle(mailbox: Mailbox, consumer: Consumer, tag: number, requeue: boolean): Promise<void> {
+    // The mailbox the consumer was attached to knows whether it still holds this delivery; the queue's current
+    // subscription has nothing to say about it.
+    if (!mailbox.settle(consumer, tag, requeue)) {
+      return Promise.reject(
+        errors.error(
+          'ACK_FAILED',
+          `cannot ${requeue ? 'nack' : 'ack'} on '${this.#core.options.name}': its consumer is gone; the broker will redeliver it`,
+        ),
+      );
+    }
+    return Promise.resolve();
+  }
+}
+
+/** What the mailbox keeps of a send's options, stamped now. */
+function storedMeta(options: SendOptions | undefined): StoredMeta {
+  const now = Date.now();
+  return {
+    headers: options?.headers,
+    messageId: options?.messageId,
+    correlationId: options?.correlationId,
+    contentType: options?.contentType,
+    timestamp: now,
+    expiresAt: options?.expirationMillis === undefined ? undefined : now + options.expirationMillis,
+  };
+}
