@@ -31,6 +31,8 @@ export interface MemoryQueueOptions extends QueueOptions {
 export class MemoryQueue extends BaseQueue {
   readonly #conn: MemoryConnection;
   #subscription: { mailbox: Mailbox; consumer: StoppableConsumer; unbind?: () => void } | undefined;
+  /** Where each delivered message came from, so that a move can ack it together with storing its copy. */
+  readonly #deliveries = new WeakMap<Message, { mailbox: Mailbox; consumer: Consumer; tag: number }>();
 
   /** Validates the options; the queue starts `closed`. */
   constructor(options: MemoryQueueOptions, connection: MemoryConnection) {
@@ -59,18 +61,19 @@ export class MemoryQueue extends BaseQueue {
         accepting = false;
       },
       // Each delivery gets its own copy, so a handler that mutates its payload cannot touch a redelivery.
-      deliver: (stored, tag) =>
-        this.deliver(
-          new SettleOnceMessage(
-            Buffer.from(stored.payload),
-            (requeue) => this.#settle(mailbox, consumer, tag, requeue),
-            {
-              ...stored.meta,
-              redelivered: stored.redelivered,
-              deliveryCount: stored.deliveries,
-            },
-          ),
-        ),
+      deliver: (stored, tag) => {
+        const message = new SettleOnceMessage(
+          Buffer.from(stored.payload),
+          (requeue) => this.#settle(mailbox, consumer, tag, requeue),
+          {
+            ...stored.meta,
+            redelivered: stored.redelivered,
+            deliveryCount: stored.deliveries,
+          },
+        );
+        this.#deliveries.set(message, { mailbox, consumer, tag });
+        this.deliver(message);
+      },
     };
     this.#subscription = unbind ? { mailbox, consumer, unbind } : { mailbox, consumer };
     mailbox.consume(consumer);
@@ -113,17 +116,24 @@ export class MemoryQueue extends BaseQueue {
     send: PendingSend,
     options: SendOptions,
   ): void {
-    const mailbox = to === undefined ? this.#subscription?.mailbox : this.#conn.broker.queue(to);
-    if (!mailbox || !this.#conn.session) {
+    const delivery = this.#deliveries.get(message);
+    // A retry goes back to where the original came from; the copy is stored and the original acked at once.
+    const target = to === undefined ? delivery?.mailbox : this.#conn.broker.queue(to);
+    const meta = { ...storedMeta(options), timestamp: message.timestamp ?? Date.now() };
+    const moved =
+      target !== undefined &&
+      delivery !== undefined &&
+      this.#conn.session !== undefined &&
+      delivery.mailbox.move(delivery.consumer, delivery.tag, target, Buffer.from(message.payload), meta);
+    if (!moved) {
       send.reject(
-        new MqError('CONNECTION_LOST', `[${PKG}] queue '${this.name}' lost its mailbox: copy not stored`),
+        new MqError(
+          'CONNECTION_LOST',
+          `[${PKG}] queue '${this.name}' no longer holds the message (its link dropped): copy not stored, the original comes again`,
+        ),
       );
       return;
     }
-    mailbox.push(Buffer.from(message.payload), {
-      ...storedMeta(options),
-      timestamp: message.timestamp ?? Date.now(),
-    });
     send.resolve();
   }
 
