@@ -26,6 +26,10 @@ export const amqpBackend: Backend = defineBackend({
     deadLetter: true,
     countsDeliveries: true,
     movesExactlyOnce: false,
+    // A retry is a copy at the tail of the queue every receiver of the name consumes from.
+    retriesBehind: true,
+    // Each broadcast receiver has its own queue: a nack or a retry goes back there.
+    broadcastRedelivery: true,
   },
   createConnection: (options) => new AmqpConnection(options as AmqpConnectionOptions),
   createQueue: (options, connection) =>

@@ -19,6 +19,8 @@ export const memoryBackend: Backend = defineBackend({
     deadLetter: true,
     countsDeliveries: true,
     movesExactlyOnce: true,
+    retriesBehind: true,
+    broadcastRedelivery: true,
   },
   createConnection: (options) => new MemoryConnection(options as MemoryConnectionOptions),
   createQueue: (options, connection) =>

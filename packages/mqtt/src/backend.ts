@@ -29,6 +29,10 @@ export const mqttBackend: Backend = defineBackend({
     deadLetter: true,
     countsDeliveries: true,
     movesExactlyOnce: false,
+    // MQTT cannot hand a message back: the receiver it failed on retries it.
+    retriesBehind: false,
+    // A nack hands the message to the same receiver again, broadcast or not.
+    broadcastRedelivery: true,
   },
   createConnection: (options) => new MqttConnection(options as MqttConnectionOptions),
   createQueue: (options, connection) =>
