@@ -2,6 +2,7 @@ import {
   type Backend,
   type Connection,
   type Message,
+  type MessageHandler,
   type Queue,
   type QueueOptions,
   type SendOptions,
@@ -451,6 +452,22 @@ export const deepQueueOverflowLifo = brokenWithConnection(
   },
 );
 
+/** Keeps at most 1,000 messages waiting in a queue and silently drops the rest (Mosquitto's max_queued_messages). */
+export const capsBacklogAtThousand = brokenWithConnection(
+  'caps-backlog-at-thousand',
+  (options, connection) => {
+    const queue = memoryBackend.createQueue(options, connection);
+    if (options.isRecv || options.broadcast) return queue;
+    const broker = (connection as MemoryConnection).broker;
+    return override(queue, {
+      sendMsg: (payload, sendOptions) =>
+        queue.status === 'connected' && broker.depth(options.name) >= QUEUE_BOUND
+          ? Promise.resolve()
+          : queue.sendMsg(payload, sendOptions),
+    });
+  },
+);
+
 /**
  * Messages handed back together (nacked, or left by a receiver that went away) come again in reverse order, each
  * put back at the front in turn. The failure policy's retried copies are new messages, not handed back.
@@ -480,6 +497,36 @@ export const redeliveredReversed = brokenBackend('redelivered-reversed', (queue,
   });
 });
 
+/** Two receivers of one name opened at the same moment on one connection end up on one consumer: the first's handler. */
+export const concurrentOpenSharesConsumer = (() => {
+  const opening = new WeakMap<
+    Connection,
+    Map<string, { queue: Queue; handler: () => MessageHandler | undefined }>
+  >();
+  return brokenWithConnection('concurrent-open-shares-consumer', (options, connection) => {
+    const queue = memoryBackend.createQueue(options, connection);
+    if (!options.isRecv || options.broadcast) return queue;
+    let own: MessageHandler | undefined;
+    let delegate: (() => MessageHandler | undefined) | undefined;
+    const byName = opening.get(connection) ?? new Map();
+    opening.set(connection, byName);
+    return override(queue, {
+      setMsgHandler: (handler: MessageHandler) => {
+        own = handler;
+        queue.setMsgHandler(
+          typeof handler === 'function' ? (q, message) => (delegate?.() ?? handler)(q, message) : handler,
+        );
+      },
+      connect: () => {
+        const other = byName.get(options.name);
+        if (other && other.queue.status === 'connecting') delegate = other.handler;
+        else byName.set(options.name, { queue, handler: () => own });
+        queue.connect();
+      },
+    });
+  });
+})();
+
 // ---------------------------------------------------------------------------------------------------------------
 // Reliability and faults.
 
@@ -495,3 +542,94 @@ export const confirmsLargeEarly = brokenBackend('confirms-large-early', (queue, 
     },
   });
 });
+
+const lostAtRestart = new Set<string>();
+
+/** A broker restart forgets the messages delivered and not yet acked (only what waited survives it). */
+export const restartLosesHeld = brokenWithConnection('restart-loses-held', (options, connection) => {
+  const queue = memoryBackend.createQueue(options, connection);
+  if (!options.isRecv || options.broadcast) return queue;
+  const broker = (connection as MemoryConnection).broker;
+  const held = new Set<string>();
+  queue.on('status', (status) => {
+    if (status !== 'disconnected' || broker.running) return;
+    for (const key of held) lostAtRestart.add(key);
+    held.clear();
+  });
+  return wrapHandler(queue, (handler) => (q, message) => {
+    const key = keyOf(options.name, message);
+    if (lostAtRestart.delete(key)) return message.ack();
+    held.add(key);
+    const settle = (call: () => Promise<void>) => (): Promise<void> => {
+      held.delete(key);
+      return call();
+    };
+    return handler(
+      q,
+      replaced(
+        message,
+        settle(() => message.ack()),
+        settle(() => message.nack()),
+      ),
+    );
+  });
+});
+
+/** After its link comes back, a sender publishes again the last 20 messages it had confirmed (a replay buffer never trimmed). */
+export const republishesConfirmedAfterReconnect = brokenBackend(
+  'republishes-confirmed-after-reconnect',
+  (queue, options) => {
+    if (options.isRecv) return queue;
+    const recent: Array<{ payload: Buffer; options: SendOptions | undefined }> = [];
+    let dropped = false;
+    queue.on('status', (status) => {
+      if (status === 'disconnected') dropped = true;
+      if (status !== 'connected' || !dropped) return;
+      dropped = false;
+      for (const { payload, options: sendOptions } of recent.splice(0)) {
+        void queue.sendMsg(payload, sendOptions).catch(() => {});
+      }
+    });
+    return override(queue, {
+      sendMsg: (payload, sendOptions) =>
+        queue.sendMsg(payload, sendOptions).then(() => {
+          recent.push({ payload: Buffer.from(payload), options: sendOptions });
+          if (recent.length > 20) recent.shift();
+        }),
+    });
+  },
+);
+
+/** A queue registers a status listener on its connection when it connects and never removes it. */
+export const queueLeavesListener = brokenWithConnection('queue-leaves-listener', (options, connection) => {
+  const queue = memoryBackend.createQueue(options, connection);
+  return override(queue, {
+    connect: () => {
+      connection.on('status', () => {});
+      queue.connect();
+    },
+  });
+});
+
+/** A failed message's retry timer of its own, which the receiver's close does not clear (the connection's does). */
+export const queueLeavesRetryTimer = brokenWithConnection(
+  'queue-leaves-retry-timer',
+  (options, connection) => {
+    const queue = memoryBackend.createQueue(options, connection);
+    if (!options.isRecv) return queue;
+    const delay = typeof options.retryDelayMillis === 'number' ? options.retryDelayMillis : 1000;
+    const timers = new Set<NodeJS.Timeout>();
+    connection.on('status', (status) => {
+      if (status === 'closed') for (const timer of timers) clearTimeout(timer);
+    });
+    return wrapHandler(queue, (handler) => async (q, message) => {
+      try {
+        await handler(q, message);
+      } catch (error) {
+        const timer = setTimeout(() => timers.delete(timer), delay);
+        timers.add(timer);
+        throw error;
+      }
+    });
+  },
+);

@@ -3,6 +3,8 @@ import { duplicatesDeadLetters, loseDeadLetters, retriesAtHead } from './broken-
 import {
   backlogLosesMetadata,
   broadcastRetryToAll,
+  capsBacklogAtThousand,
+  concurrentOpenSharesConsumer,
   confirmsLargeEarly,
   deadLetterKeepsRetryHeaders,
   deadLettersThenAcks,
@@ -13,9 +15,13 @@ import {
   holdsRetryUntilStamped,
   ignoresExpiration,
   prefetchPerConnection,
+  queueLeavesListener,
+  queueLeavesRetryTimer,
   redeliveredOnlyAfterNack,
   redeliveredReversed,
+  republishesConfirmedAfterReconnect,
   restampsRedeliveries,
+  restartLosesHeld,
   retriesOnlyToTheirReceiver,
   sharedHeaders,
   stampsOnDelivery,
@@ -98,13 +104,40 @@ describe('the prefetch and order cases catch broken backends', () => {
     await failsExactly(deepQueueOverflowLifo, ['order.deep-backlog']);
   }, 60_000);
 
+  it('a backend that keeps 1,000 messages per queue fails deep-backlog and backlog-kept-whole', async () => {
+    await failsExactly(capsBacklogAtThousand, ['order.deep-backlog', 'unicast.backlog-kept-whole']);
+  }, 60_000);
+
   it('a backend that hands messages back in reverse order fails nacked-in-order and handed-back-in-order', async () => {
     await failsExactly(redeliveredReversed, ['order.nacked-in-order', 'order.handed-back-in-order']);
   }, 60_000);
+
+  it('a backend whose receivers opened together share one consumer fails receivers-started-together', async () => {
+    await failsExactly(concurrentOpenSharesConsumer, ['unicast.receivers-started-together']);
+  }, 60_000);
 });
 
-describe('the reliable-send case of the third round catches a broken backend', () => {
+describe('the reliability, fault and close cases of the third round catch broken backends', () => {
   it('a backend that confirms large payloads before storing them fails stored-before-resolve-any-size', async () => {
     await failsExactly(confirmsLargeEarly, ['reliable.stored-before-resolve-any-size']);
+  }, 60_000);
+
+  it('a backend whose restart forgets delivered, unacked messages fails restart-redelivers-held', async () => {
+    await failsExactly(restartLosesHeld, ['faults.restart-redelivers-held']);
+  }, 90_000);
+
+  it('a backend that publishes confirmed messages again after a link comes back fails every case whose sender link drops, every time', async () => {
+    for (let run = 0; run < 3; run += 1) {
+      await failsExactly(republishesConfirmedAfterReconnect, [
+        'faults.sender-link-back-no-republish',
+        'faults.restart-mid-stream',
+        'faults.links-cut-mid-stream',
+      ]);
+    }
+  }, 120_000);
+
+  it('backends whose closed queue leaves a listener on its connection or a retry timer running fail queue-close-leaves-nothing', async () => {
+    await failsExactly(queueLeavesListener, ['close.queue-close-leaves-nothing']);
+    await failsExactly(queueLeavesRetryTimer, ['close.queue-close-leaves-nothing']);
   }, 60_000);
 });

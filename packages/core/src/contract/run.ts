@@ -7,6 +7,7 @@ import { concurrencyCases } from './cases/concurrency.js';
 import { failureCases } from './cases/failures.js';
 import { moreFailureCases } from './cases/failures-more.js';
 import { faultCases } from './cases/faults.js';
+import { moreFaultCases } from './cases/faults-more.js';
 import { iterationCases } from './cases/iteration.js';
 import { lifecycleCases } from './cases/lifecycle.js';
 import { metadataCases } from './cases/metadata.js';
@@ -18,6 +19,7 @@ import { reliableCases } from './cases/reliable.js';
 import { moreReliableCases } from './cases/reliable-more.js';
 import { silentBrokerCases } from './cases/silent-broker.js';
 import { unicastCases } from './cases/unicast.js';
+import { moreUnicastCases } from './cases/unicast-more.js';
 import { validationCases } from './cases/validation.js';
 import { workloadCases } from './cases/workload.js';
 import { ContractContext } from './context.js';
@@ -29,6 +31,7 @@ export const contractCases: readonly ContractCase[] = Object.freeze([
   ...validationCases,
   ...payloadCases,
   ...unicastCases,
+  ...moreUnicastCases,
   ...broadcastCases,
   ...reliableCases,
   ...moreReliableCases,
@@ -38,6 +41,7 @@ export const contractCases: readonly ContractCase[] = Object.freeze([
   ...workloadCases,
   ...silentBrokerCases,
   ...faultCases,
+  ...moreFaultCases,
   ...metadataCases,
   ...moreMetadataCases,
   ...failureCases,
