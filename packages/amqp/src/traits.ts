@@ -23,5 +23,9 @@ export const AMQP_TRAITS: Traits = Object.freeze({
   deadLetter: true,
   countsDeliveries: true,
   movesExactlyOnce: false,
+  // A retry is a copy at the tail of the queue every receiver of the name consumes from.
+  retriesBehind: true,
+  // Each broadcast receiver has its own queue: a nack or a retry goes back there.
+  broadcastRedelivery: true,
   reservedHeaders: [...RESERVED_HEADERS],
 });

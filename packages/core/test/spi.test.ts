@@ -92,6 +92,21 @@ describe('defineBackend', () => {
     expect(made).toEqual([{ name: 'q', isRecv: true, broadcast: true }]);
   });
 
+  it('keeps every optional capability it is given, the latest ones included', () => {
+    const optional = {
+      sameConnectionReceivers: true,
+      multipleAddresses: false,
+      metadata: true,
+      deadLetter: false,
+      countsDeliveries: true,
+      movesExactlyOnce: false,
+      retriesBehind: true,
+      broadcastRedelivery: false,
+    };
+    const backend = defineBackend({ ...base, capabilities: { ...capabilities, ...optional } });
+    expect(backend.capabilities).toEqual({ ...capabilities, ...optional });
+  });
+
   it('keeps only the capabilities of the traits it is given', () => {
     const backend = defineBackend({
       ...base,

@@ -24,6 +24,8 @@ export interface Stored {
   redelivered: boolean;
   /** How many times it was delivered before. */
   deliveries: number;
+  /** Its place in the mailbox: it goes back there when handed back. */
+  readonly seq: number;
 }
 
 /** A consumer of a mailbox: how many unacked messages it may hold, and where deliveries go. */
@@ -36,12 +38,15 @@ export interface Consumer {
 
 /**
  * A FIFO of messages with competing consumers, like an AMQP queue: round-robin over consumers that have room
- * under their prefetch; nack and cancel put messages back at the front, in order.
+ * under their prefetch; nack and cancel put messages back in their original place, as RabbitMQ does.
  */
 export class Mailbox {
   readonly #ready: Stored[] = [];
   readonly #consumers: Array<{ consumer: Consumer; unacked: Map<number, Stored> }> = [];
+  /** Deliveries acked by a move whose own ack has not come yet. */
+  readonly #moved = new Set<number>();
   #nextTag = 1;
+  #nextSeq = 1;
   #turn = 0;
   #pumping = false;
 
@@ -57,7 +62,7 @@ export class Mailbox {
 
   /** Stores a message and delivers what it can. */
   push(payload: Buffer, meta: StoredMeta): void {
-    this.#ready.push({ payload, meta, redelivered: false, deliveries: 0 });
+    this.#ready.push({ payload, meta, redelivered: false, deliveries: 0, seq: this.#nextSeq++ });
     this.#schedulePump();
   }
 
@@ -76,8 +81,12 @@ export class Mailbox {
     return true;
   }
 
-  /** Settles a delivery: `requeue` puts it back at the front. False when the consumer or tag is gone. */
+  /**
+   * Settles a delivery: `requeue` puts it back at the front. False when the consumer or tag is gone, unless the
+   * delivery was moved (see {@link Mailbox.move}): the move acked it already, so its ack succeeds.
+   */
   settle(consumer: Consumer, tag: number, requeue: boolean): boolean {
+    if (this.#moved.delete(tag)) return true;
     const entry = this.#consumers.find((e) => e.consumer === consumer);
     const stored = entry?.unacked.get(tag);
     if (!entry || !stored) return false;
@@ -87,9 +96,34 @@ export class Mailbox {
     return true;
   }
 
+  /**
+   * Stores a copy of delivery `tag` of `consumer` (`payload` with `meta`) in `target` and acks that delivery, in
+   * one step: a link lost between the two cannot hand out both. False, and nothing stored, when the delivery is
+   * no longer held (its consumer went away and the message is waiting again). Its later ack succeeds and does
+   * nothing more.
+   */
+  move(consumer: Consumer, tag: number, target: Mailbox, payload: Buffer, meta: StoredMeta): boolean {
+    const entry = this.#consumers.find((e) => e.consumer === consumer);
+    if (!entry?.unacked.delete(tag)) return false;
+    this.#moved.add(tag);
+    target.push(payload, meta);
+    this.#schedulePump();
+    return true;
+  }
+
+  /** Puts messages back where they were among those waiting (which stay in sending order), whatever the order they come back in. */
   #requeue(items: Stored[]): void {
-    for (const item of items) item.redelivered = true;
-    this.#ready.unshift(...items);
+    for (const item of items) {
+      item.redelivered = true;
+      let low = 0;
+      let high = this.#ready.length;
+      while (low < high) {
+        const middle = (low + high) >>> 1;
+        if (this.#ready[middle]!.seq < item.seq) low = middle + 1;
+        else high = middle;
+      }
+      this.#ready.splice(low, 0, item);
+    }
     this.#schedulePump();
   }
 

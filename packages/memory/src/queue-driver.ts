@@ -21,6 +21,8 @@ export class MemoryQueueDriver implements QueueDriver {
   readonly #core: QueueCore;
   readonly #link: MemoryLink;
   #subscription: { mailbox: Mailbox; consumer: StoppableConsumer; unbind?: () => void } | undefined;
+  /** Where each delivered message came from, so that a move can ack it together with storing its copy. */
+  readonly #deliveries = new WeakMap<Message, { mailbox: Mailbox; consumer: Consumer; tag: number }>();
 
   constructor(core: QueueCore, link: MemoryLink) {
     this.#core = core;
@@ -47,14 +49,15 @@ export class MemoryQueueDriver implements QueueDriver {
         accepting = false;
       },
       // Each delivery gets its own copy, so a handler that mutates its payload cannot touch a redelivery.
-      deliver: (stored, tag) =>
-        this.#core.deliver(
-          new SettleOnceMessage(
-            Buffer.from(stored.payload),
-            (requeue) => this.#settle(mailbox, consumer, tag, requeue),
-            { ...stored.meta, redelivered: stored.redelivered, deliveryCount: stored.deliveries },
-          ),
-        ),
+      deliver: (stored, tag) => {
+        const message = new SettleOnceMessage(
+          Buffer.from(stored.payload),
+          (requeue) => this.#settle(mailbox, consumer, tag, requeue),
+          { ...stored.meta, redelivered: stored.redelivered, deliveryCount: stored.deliveries },
+        );
+        this.#deliveries.set(message, { mailbox, consumer, tag });
+        this.#core.deliver(message);
+      },
     };
     this.#subscription = unbind ? { mailbox, consumer, unbind } : { mailbox, consumer };
     mailbox.consume(consumer);
@@ -75,22 +78,29 @@ export class MemoryQueueDriver implements QueueDriver {
     send.resolve();
   }
 
-  /** A retry goes to the back of the receiver's mailbox; a dead letter to the broker's mailbox of that name. */
+  /**
+   * A retry goes to the back of the mailbox the original came from; a dead letter to the broker's mailbox of that
+   * name. Either way the copy is stored and the original acked in one mailbox step (`Mailbox.move`), so a link
+   * lost between the two cannot hand out both (`movesExactlyOnce`).
+   */
   republish(to: string | undefined, message: Message, send: PendingSend, options: SendOptions): void {
-    const mailbox = to === undefined ? this.#subscription?.mailbox : this.#link.broker.queue(to);
-    if (!mailbox || !this.#link.session) {
+    const delivery = this.#deliveries.get(message);
+    const target = to === undefined ? delivery?.mailbox : this.#link.broker.queue(to);
+    const meta = { ...storedMeta(options), timestamp: message.timestamp ?? Date.now() };
+    const moved =
+      target !== undefined &&
+      delivery !== undefined &&
+      this.#link.session !== undefined &&
+      delivery.mailbox.move(delivery.consumer, delivery.tag, target, Buffer.from(message.payload), meta);
+    if (!moved) {
       send.reject(
         errors.error(
           'CONNECTION_LOST',
-          `queue '${this.#core.options.name}' lost its mailbox: copy not stored`,
+          `queue '${this.#core.options.name}' no longer holds the message (its link dropped): copy not stored, the original comes again`,
         ),
       );
       return;
     }
-    mailbox.push(Buffer.from(message.payload), {
-      ...storedMeta(options),
-      timestamp: message.timestamp ?? Date.now(),
-    });
     send.resolve();
   }
 

@@ -16,6 +16,8 @@ export const MEMORY_TRAITS: Traits = Object.freeze({
   deadLetter: true,
   countsDeliveries: true,
   movesExactlyOnce: true,
+  retriesBehind: true,
+  broadcastRedelivery: true,
   // A retry is a copy at the back of the receiver's mailbox: the messages waiting go first.
   requeuesBehind: true,
 });

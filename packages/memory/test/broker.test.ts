@@ -30,6 +30,41 @@ describe('MemoryBroker', () => {
     await conn.close();
   });
 
+  it('puts messages handed back (nacked together, in any order) back where they were, ahead of the later ones', async () => {
+    const name = brokerName();
+    const conn = new MemoryConnection({ uri: `memory://${name}` });
+    conn.connect();
+    const send = new MemoryQueue({ name: 'jobs', isRecv: false }, conn);
+    const receiver = new MemoryQueue({ name: 'jobs', isRecv: true, prefetch: 4 }, conn);
+    const held: Array<{ text: string; nack(): Promise<void> }> = [];
+    const again: string[] = [];
+    receiver.setMsgHandler((_q, message) => {
+      const text = message.payload.toString();
+      if (message.redelivered || held.length === 4) {
+        again.push(text);
+        return message.ack();
+      }
+      held.push({ text, nack: () => message.nack() });
+      return undefined;
+    });
+    send.connect();
+    receiver.connect();
+    await waitForStatus(send, 'connected');
+    for (const text of ['a', 'b', 'c', 'd', 'e', 'f']) await send.sendMsg(Buffer.from(text));
+    await new Promise<void>((resolve) => {
+      const wait = (): void => void (held.length === 4 ? resolve() : setTimeout(wait, 5));
+      wait();
+    });
+    // In an order of their own: c, a, d, b.
+    await Promise.all([2, 0, 3, 1].map((i) => held[i]!.nack()));
+    await new Promise<void>((resolve) => {
+      const wait = (): void => void (again.length === 6 ? resolve() : setTimeout(wait, 5));
+      wait();
+    });
+    expect(again).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
+    await conn.close();
+  });
+
   it('a stopped broker refuses connections until started again', async () => {
     const broker = MemoryBroker.named(brokerName());
     broker.stop();

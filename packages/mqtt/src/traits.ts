@@ -23,6 +23,10 @@ export const MQTT_TRAITS: Traits = Object.freeze({
   deadLetter: true,
   countsDeliveries: true,
   movesExactlyOnce: false,
+  // MQTT cannot hand a message back: the receiver it failed on retries it.
+  retriesBehind: false,
+  // A nack hands the message to the same receiver again, broadcast or not.
+  broadcastRedelivery: true,
   reasons: { sameConnectionReceivers: 'MQTT cannot tell their messages apart' },
 });
 

@@ -238,6 +238,8 @@ describe('connection options', () => {
       deadLetter: true,
       countsDeliveries: true,
       movesExactlyOnce: false,
+      retriesBehind: false,
+      broadcastRedelivery: true,
     });
   });
 

@@ -5,7 +5,6 @@ import {
   type Message,
   type MessageHandler,
   MqError,
-  type PendingSend,
   type Queue,
   type QueueDriver,
   type QueueOptions,
@@ -13,13 +12,14 @@ import {
 } from '@mq/core/spi';
 import { type MemoryQueueOptions, memoryBackend, memoryQueueSetup } from '@mq/memory';
 
-type QueueWrapper = (queue: Queue, options: QueueOptions) => Queue;
+/** Turns a healthy queue into a broken one. */
+export type QueueWrapper = (queue: Queue, options: QueueOptions) => Queue;
 
 /** A driver's `republish`. */
 type Republish = NonNullable<QueueDriver['republish']>;
 
 /** The memory backend with every queue passed through `wrap`: a deliberately broken backend. */
-function brokenBackend(name: string, wrap: QueueWrapper): Backend {
+export function brokenBackend(name: string, wrap: QueueWrapper): Backend {
   return {
     ...memoryBackend,
     name,
@@ -38,7 +38,7 @@ function brokenConnections(name: string, wrap: (connection: Connection) => Conne
 }
 
 /** The memory backend with every queue's options passed through `map` first: a deliberately broken backend. */
-function brokenOptions(
+export function brokenOptions(
   name: string,
   map: (options: QueueOptions & Record<string, unknown>) => QueueOptions & Record<string, unknown>,
 ): Backend {
@@ -50,7 +50,7 @@ function brokenOptions(
 }
 
 /** `target` (a queue or a connection) with the given methods in place of its own; the rest bound to it. */
-function override<T extends object>(target: T, methods: Partial<T>): T {
+export function override<T extends object>(target: T, methods: Partial<T>): T {
   return new Proxy(target, {
     get(object, key) {
       if (key in methods) return methods[key as keyof T];
@@ -61,7 +61,7 @@ function override<T extends object>(target: T, methods: Partial<T>): T {
 }
 
 /** A queue whose handler is passed through `wrap` when set (a handler that is not a function goes through as is). */
-function wrapHandler(queue: Queue, wrap: (handler: MessageHandler) => MessageHandler): Queue {
+export function wrapHandler(queue: Queue, wrap: (handler: MessageHandler) => MessageHandler): Queue {
   return override(queue, {
     setMsgHandler: (handler: MessageHandler) =>
       queue.setMsgHandler(typeof handler === 'function' ? wrap(handler) : handler),
@@ -69,7 +69,7 @@ function wrapHandler(queue: Queue, wrap: (handler: MessageHandler) => MessageHan
 }
 
 /** A message whose ack and nack run `ack` and `nack` instead, with the payload of `message`. */
-function replaced(message: Message, ack: () => Promise<void>, nack: () => Promise<void>): Message {
+export function replaced(message: Message, ack: () => Promise<void>, nack: () => Promise<void>): Message {
   return {
     payload: message.payload,
     headers: message.headers,
@@ -699,16 +699,17 @@ export const loseDeadLetters = brokenMemoryQueues('loses-dead-letters', (setup) 
   }),
 );
 
-/** A send whose outcome nobody waits for. */
-const IGNORED_SEND: PendingSend = { resolve() {}, reject() {}, follow() {} };
-
-/** Stores every dead letter twice. */
-export const duplicatesDeadLetters = brokenMemoryQueues('duplicates-dead-letters', (setup) =>
-  withRepublish(setup, (own, to, message, send, copy) => {
-    if (to !== undefined) own(to, message, IGNORED_SEND, copy);
-    own(to, message, send, copy);
-  }),
-);
+/** Every dead letter comes twice, as if stored twice: a receiver hands each message that says it is one to its handler again (that copy's ack does nothing). */
+export const duplicatesDeadLetters = brokenBackend('duplicates-dead-letters', (queue, options) => {
+  if (!options.isRecv) return queue;
+  const nothing = (): Promise<void> => Promise.resolve();
+  return wrapHandler(queue, (handler) => async (q, message) => {
+    if (message.headers['mq-dead-letter-from'] !== undefined) {
+      await handler(q, replaced(message, nothing, nothing));
+    }
+    return handler(q, message);
+  });
+});
 
 /** Republishes copies without their headers (a backend that forgets the metadata of what it republishes). */
 export const copiesWithoutHeaders = brokenMemoryQueues('copies-without-headers', (setup) =>

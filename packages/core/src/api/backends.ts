@@ -69,6 +69,21 @@ export interface Capabilities {
    * @default false
    */
   movesExactlyOnce?: boolean;
+  /**
+   * A failed message's retry goes behind the messages already waiting, in the queue every receiver of that name
+   * takes from (a copy published at its tail, or the original handed back there once its delay is over): another
+   * receiver can take it while the one it failed on is busy. False: it is retried by the receiver it failed on
+   * (MQTT, which cannot hand a message back). Optional.
+   * @default false
+   */
+  retriesBehind?: boolean;
+  /**
+   * A message a broadcast receiver nacks, or whose handler fails, is handed to that same receiver again (never to
+   * the other receivers); false: broadcast messages are settled on delivery (PUB/SUB without acks), so a nack or
+   * a failure drops them. Optional.
+   * @default false
+   */
+  broadcastRedelivery?: boolean;
 }
 
 /** The object a backend package exports for the testkit and for scheme-based selection. */

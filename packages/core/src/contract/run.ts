@@ -6,14 +6,21 @@ import { closeCases } from './cases/close.js';
 import { concurrencyCases } from './cases/concurrency.js';
 import { constructionCases } from './cases/construction.js';
 import { failureCases } from './cases/failures.js';
+import { moreFailureCases } from './cases/failures-more.js';
 import { faultCases } from './cases/faults.js';
+import { moreFaultCases } from './cases/faults-more.js';
 import { iterationCases } from './cases/iteration.js';
 import { lifecycleCases } from './cases/lifecycle.js';
 import { metadataCases } from './cases/metadata.js';
+import { moreMetadataCases } from './cases/metadata-more.js';
+import { orderCases } from './cases/order.js';
 import { payloadCases } from './cases/payloads.js';
+import { prefetchCases } from './cases/prefetch.js';
 import { reliableCases } from './cases/reliable.js';
+import { moreReliableCases } from './cases/reliable-more.js';
 import { silentBrokerCases } from './cases/silent-broker.js';
 import { unicastCases } from './cases/unicast.js';
+import { moreUnicastCases } from './cases/unicast-more.js';
 import { validationCases } from './cases/validation.js';
 import { workloadCases } from './cases/workload.js';
 import { ContractContext } from './context.js';
@@ -26,16 +33,23 @@ export const contractCases: readonly ContractCase[] = Object.freeze([
   ...constructionCases,
   ...payloadCases,
   ...unicastCases,
+  ...moreUnicastCases,
   ...broadcastCases,
   ...reliableCases,
+  ...moreReliableCases,
+  ...prefetchCases,
   ...concurrencyCases,
   ...closeCases,
   ...workloadCases,
   ...silentBrokerCases,
   ...faultCases,
+  ...moreFaultCases,
   ...metadataCases,
+  ...moreMetadataCases,
   ...failureCases,
+  ...moreFailureCases,
   ...iterationCases,
+  ...orderCases,
 ]);
 
 /** The requirements of `contractCase` that `target` does not meet; non-empty means the case is skipped. */

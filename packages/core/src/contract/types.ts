@@ -98,6 +98,7 @@ export type ContractGroup =
   | 'metadata'
   | 'failures'
   | 'iteration'
+  | 'order'
   // Backends may report their own cases under their own group names.
   | (string & {});
 

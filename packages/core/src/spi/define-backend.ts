@@ -5,24 +5,32 @@ import { describeValue } from './describe.js';
 import type { PackageErrors } from './errors.js';
 import { SPI_VERSION } from './version.js';
 
-const CAPABILITY_KEYS: readonly (keyof Capabilities)[] = [
-  'broadcast',
-  'broadcastIsolated',
-  'nackRequeue',
-  'redeliverUnacked',
-  'retainUnicast',
-  'prefetch',
-];
+/**
+ * Each capability, required (in SPI version 1) or optional (added since): the compiler refuses this object as soon
+ * as `Capabilities` gains or loses a key, so that `defineBackend` can never drop a capability it was not told of.
+ */
+const CAPABILITY_KINDS = {
+  broadcast: 'required',
+  broadcastIsolated: 'required',
+  nackRequeue: 'required',
+  redeliverUnacked: 'required',
+  retainUnicast: 'required',
+  prefetch: 'required',
+  sameConnectionReceivers: 'optional',
+  multipleAddresses: 'optional',
+  metadata: 'optional',
+  deadLetter: 'optional',
+  countsDeliveries: 'optional',
+  movesExactlyOnce: 'optional',
+  retriesBehind: 'optional',
+  broadcastRedelivery: 'optional',
+} as const satisfies Record<keyof Capabilities, 'required' | 'optional'>;
+
+const ALL_CAPABILITY_KEYS = Object.keys(CAPABILITY_KINDS) as (keyof Capabilities)[];
+const CAPABILITY_KEYS = ALL_CAPABILITY_KEYS.filter((key) => CAPABILITY_KINDS[key] === 'required');
 
 /** Capabilities added after SPI version 1: optional, absent reads as false. */
-const OPTIONAL_CAPABILITY_KEYS: readonly (keyof Capabilities)[] = [
-  'sameConnectionReceivers',
-  'multipleAddresses',
-  'metadata',
-  'deadLetter',
-  'countsDeliveries',
-  'movesExactlyOnce',
-];
+const OPTIONAL_CAPABILITY_KEYS = ALL_CAPABILITY_KEYS.filter((key) => CAPABILITY_KINDS[key] === 'optional');
 
 /**
  * For a backend's `createQueue`: returns `connection` typed as the backend's own connection class, or throws
@@ -74,7 +82,7 @@ export function defineBackend(backend: Backend): Backend {
   // The capabilities only: a backend may hand its whole traits here (what its queues also get), and the
   // descriptor says what the contract reads.
   const capabilities: Capabilities = {} as Capabilities;
-  for (const key of [...CAPABILITY_KEYS, ...OPTIONAL_CAPABILITY_KEYS]) {
+  for (const key of ALL_CAPABILITY_KEYS) {
     const value = backend.capabilities[key];
     if (value !== undefined) capabilities[key] = value;
   }

@@ -1,3 +1,4 @@
+import type { Connection } from '../../api/connection.js';
 import { MqError } from '../../api/errors.js';
 import { ContractFailure, check, checkEqual, checkSameList } from '../assert.js';
 import type { ContractContext } from '../context.js';
@@ -57,6 +58,55 @@ async function backWithin(
         `${String(error)}; before: ${JSON.stringify([...before])}, now: ${describeAlive()}`,
       );
     });
+}
+
+/** The listeners registered on a connection through its public `on` and `once`, and not removed since. */
+interface ListenerCount {
+  /** How many are registered now. */
+  readonly count: number;
+  /** Stops counting. */
+  stop(): void;
+}
+
+/**
+ * Counts, from now on, the listeners registered on `connection` through its public `on`/`once` and removed through
+ * `off` (or by firing, for `once`): what a queue on it leaves behind shows as a count above zero.
+ */
+function countListeners(connection: Connection): ListenerCount {
+  const live = new Set<unknown>();
+  const target = connection as unknown as Record<'on' | 'once' | 'off', (...args: unknown[]) => unknown>;
+  const own = { on: target.on, once: target.once, off: target.off };
+  const hadOwn = (['on', 'once', 'off'] as const).filter((key) => Object.hasOwn(target, key));
+  const wrapped = new WeakMap<object, unknown>();
+  target.on = function (this: unknown, event: unknown, listener: unknown) {
+    live.add(listener);
+    return own.on.call(connection, event, listener);
+  };
+  target.once = function (this: unknown, event: unknown, listener: unknown) {
+    const fired = (...args: unknown[]): unknown => {
+      live.delete(fired);
+      return (listener as (...a: unknown[]) => unknown)(...args);
+    };
+    wrapped.set(listener as object, fired);
+    live.add(fired);
+    return own.once.call(connection, event, fired);
+  };
+  target.off = function (this: unknown, event: unknown, listener: unknown) {
+    const registered = wrapped.get(listener as object) ?? listener;
+    live.delete(registered);
+    return own.off.call(connection, event, registered);
+  };
+  return {
+    get count() {
+      return live.size;
+    },
+    stop() {
+      for (const key of ['on', 'once', 'off'] as const) {
+        if (hadOwn.includes(key)) target[key] = own[key];
+        else delete target[key];
+      }
+    },
+  };
 }
 
 /** Closing is graceful and leaves nothing behind. */
@@ -196,6 +246,44 @@ export const closeCases: ContractCase[] = [
       await conn.close();
       // The issue's bound: nothing left within a second of closing a connection that is still retrying.
       await backWithin(ctx, before, 1_000);
+    },
+  ),
+
+  defineCase(
+    'close',
+    'queue-close-leaves-nothing',
+    'closing its queues while the connection stays open leaves nothing of them behind: no timer (also with a retry and an ack deadline pending) and no listener on the connection',
+    async (ctx) => {
+      const conn = await ctx.connection();
+      const listeners = countListeners(conn);
+      ctx.defer(async () => listeners.stop());
+      const before = await settledCounts();
+      const name = ctx.name();
+      const { collector, queue: receiver } = await ctx.receiver(
+        conn,
+        { name, reliable: true, retryDelayMillis: 60_000, ackTimeoutMillis: 60_000 },
+        ({ text, message }) => {
+          if (text === 'fails') throw new Error('its retry is due in a minute');
+          // Left unsettled: its ack deadline is a minute away.
+          if (text === 'forgotten') return undefined;
+          return message.ack();
+        },
+      );
+      collector.allowSettleFailures();
+      const send = await ctx.sender(conn, { name, reliable: true });
+      for (const text of ['fails', 'forgotten', 'done']) await send.sendMsg(Buffer.from(text));
+      await collector.until(
+        (c) => c.texts.includes('done') && c.errors.some((e) => e.code === 'HANDLER_FAILED'),
+        'the three messages handled (one failed)',
+        ctx.waitMillis,
+      );
+      // The retry is waiting its minute, with the receiver or in the queue.
+      await ctx.quiet();
+      await receiver.close();
+      await send.close();
+      checkEqual(conn.status, 'connected', 'the connection, after its queues closed');
+      await backWithin(ctx, before, 2_000);
+      checkEqual(listeners.count, 0, 'listeners the closed queues left on their connection');
     },
   ),
 ];

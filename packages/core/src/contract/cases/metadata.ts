@@ -27,7 +27,7 @@ function seen(message: Message): Record<string, unknown> {
 }
 
 /** Fails unless `message` carries exactly the metadata it was sent with (and an empty, frozen-or-not `{}` when none). */
-function checkMetadata(message: Message, options: SendOptions | undefined, what: string): void {
+export function checkMetadata(message: Message, options: SendOptions | undefined, what: string): void {
   checkEqual(JSON.stringify(seen(message)), JSON.stringify(expected(options)), `${what}: metadata`);
   check(
     message.timestamp === undefined ||
@@ -50,7 +50,8 @@ async function roundTrip(
   return collector.received.map((r) => r.message);
 }
 
-const FULL: SendOptions = {
+/** Every kind of metadata at once. */
+export const FULL: SendOptions = {
   headers: { tenant: 'acme', 'Trace-Id': 'abc-123', empty: '' },
   messageId: 'msg-0001',
   correlationId: 'req-42',
