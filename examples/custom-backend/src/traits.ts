@@ -5,6 +5,8 @@ export const REDIS_TRAITS: Traits = Object.freeze({
   // PUB/SUB channels live apart from list keys (`b:` versus `q:`), so same-name queues never meet.
   broadcast: true,
   broadcastIsolated: true,
+  // PUB/SUB has no acks: a broadcast message is gone once delivered, so a nack or a failed handler drops it.
+  broadcastRedelivery: false,
   // Unicast lists keep messages until a receiver comes; a reliable receiver's unacked messages sit in its
   // processing list and go back to the queue on nack, on close and when it reopens after a lost link.
   retainUnicast: true,
