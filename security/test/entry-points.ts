@@ -54,6 +54,11 @@ export interface EntryPoint {
   readonly name: string;
   /** `each`: on every backend; `once`: on memory only (it does not depend on the backend). */
   readonly scope: 'each' | 'once';
+  /**
+   * True when `call` reads all of its input before it returns and starts no I/O: the fuzz test then also calls it
+   * with a polluted `Object.prototype`, which must change nothing.
+   */
+  readonly synchronous?: boolean;
   /** Its arguments. */
   input(world: World): fc.Arbitrary<readonly unknown[]>;
   /** The codes a refusal may carry. */
@@ -228,6 +233,7 @@ const STATUSES: readonly Status[] = ['closed', 'connecting', 'connected', 'disco
 export const ENTRY_POINTS: readonly EntryPoint[] = [
   {
     name: 'new XConnection(options) and backend.createConnection(options)',
+    synchronous: true,
     scope: 'each',
     input: (world) => fc.tuple(connectionOptions(world), fc.boolean()),
     codes: REFUSED,
@@ -252,6 +258,7 @@ export const ENTRY_POINTS: readonly EntryPoint[] = [
   },
   {
     name: 'new XQueue(options, connection) and backend.createQueue(options, connection)',
+    synchronous: true,
     scope: 'each',
     input: (world) =>
       fc.tuple(
@@ -420,6 +427,7 @@ export const ENTRY_POINTS: readonly EntryPoint[] = [
   },
   {
     name: 'selectBackend(uri, backends)',
+    synchronous: true,
     scope: 'once',
     input: (world) =>
       fc.tuple(
@@ -437,6 +445,7 @@ export const ENTRY_POINTS: readonly EntryPoint[] = [
   },
   {
     name: 'replayOptions(message, reserved)',
+    synchronous: true,
     scope: 'once',
     input: () =>
       fc.tuple(

@@ -115,6 +115,106 @@ async function noneLeftBeyond(baseline: Map<string, number>, what: string): Prom
   }
 }
 
+/**
+ * What a compromised dependency could put on `Object.prototype`: every option name mq reads, each with a value
+ * that would change something if it were ever read as inherited (TLS checks off, a receiver, metadata, ...).
+ */
+const POLLUTION: Readonly<Record<string, unknown>> = {
+  uri: 'amqp://polluted:1',
+  connectTimeoutMillis: 1,
+  reconnectMillis: 'polluted',
+  reconnectMaxMillis: -1,
+  tls: { rejectUnauthorized: false },
+  rejectUnauthorized: false,
+  ca: 'polluted',
+  servername: 'polluted.example',
+  passphrase: 'polluted',
+  heartbeatSeconds: -1,
+  connectionName: 42,
+  authMechanism: 'EXTERNAL',
+  clientId: '',
+  cleanSession: false,
+  protocolVersion: 3,
+  sessionExpirySeconds: -1,
+  receiveMaximum: 0,
+  keepaliveSeconds: -1,
+  name: 'polluted',
+  isRecv: true,
+  reliable: 'yes',
+  broadcast: true,
+  sendTimeoutMillis: 0,
+  prefetch: 0,
+  retryDelayMillis: -1,
+  maxDeliveries: 1,
+  deadLetter: 'polluted',
+  ackTimeoutMillis: 0,
+  persistent: 'yes',
+  queueType: 'quorum',
+  deliveryLimit: 0,
+  sharedPrefix: 42,
+  headers: { polluted: '1' },
+  messageId: 'polluted',
+  correlationId: 'polluted',
+  contentType: 'polluted',
+  expirationMillis: 1,
+  signal: AbortSignal.abort(),
+  timeoutMillis: -1,
+  schemes: ['polluted'],
+};
+
+/** Runs `action` with {@link POLLUTION} on `Object.prototype`, and always takes it off again. */
+function polluted<T>(action: () => T): T {
+  const proto = Object.prototype as Record<string, unknown>;
+  for (const [name, value] of Object.entries(POLLUTION)) proto[name] = value;
+  try {
+    return action();
+  } finally {
+    for (const name of Object.keys(POLLUTION)) delete proto[name];
+  }
+}
+
+/** What a synchronous call made, or what it threw. */
+type Answer = { made: unknown } | { thrown: unknown };
+
+function answer(action: () => unknown): Answer {
+  try {
+    return { made: action() };
+  } catch (error) {
+    return { thrown: error };
+  }
+}
+
+/**
+ * An answer, comparable across calls: the refusal, or what was made (random ids left out). Read with a clean
+ * `Object.prototype`: what it made may read inherited names as any object does.
+ */
+function fingerprint(given: Answer): unknown {
+  if ('thrown' in given) {
+    const error = given.thrown;
+    return {
+      refused: isMqError(error)
+        ? `${error.code} ${error.message}`
+        : `a ${kindOf(error)}: ${messagesOf(error)}`,
+    };
+  }
+  const shown = given.made as { settings?: unknown; options?: unknown; name?: unknown } | undefined;
+  const what = Object.hasOwn(Object(shown), 'settings')
+    ? shown?.settings
+    : Object.hasOwn(Object(shown), 'options')
+      ? shown?.options
+      : given.made;
+  try {
+    return {
+      worked: JSON.stringify(what, (key, value) =>
+        key === 'clientId' ? undefined : typeof value === 'bigint' ? `${value}n` : value,
+      ),
+    };
+  } catch (error) {
+    // What was made holds something that cannot be serialised (a revoked proxy passed through): compare that.
+    return { worked: `unserialisable: ${messagesOf(error)}` };
+  }
+}
+
 /** Unhandled rejections anywhere in this file's process: there must be none. */
 const unhandled: unknown[] = [];
 process.on('unhandledRejection', (reason) => unhandled.push(reason));
@@ -189,6 +289,19 @@ for (const target of TARGETS) {
           for (const error of world.seenErrors) checkNoSecret(messagesOf(error), 'an error event');
           expect(unhandled).toEqual([]);
         }, 240_000);
+      }
+
+      for (const entry of entries.filter((one) => one.synchronous)) {
+        it(`${entry.name}, with a polluted Object.prototype, answers as without it`, async () => {
+          await fc.assert(
+            fc.asyncProperty(entry.input(world), async (raw) => {
+              const clean = fingerprint(answer(() => entry.call(world, raw.map(materialize))));
+              const args = raw.map(materialize);
+              expect(fingerprint(polluted(() => answer(() => entry.call(world, args))))).toEqual(clean);
+            }),
+            { seed: SEED, numRuns: RUNS },
+          );
+        });
       }
     },
   );

@@ -119,6 +119,17 @@ describe('options are read through own properties only', () => {
     });
   });
 
+  it('a polluted Object.prototype adds no header or id to replayOptions, and lends no schemes to selectBackend', () => {
+    polluted({ headers: { evil: '1' }, messageId: 'evil', schemes: ['x'] }, () => {
+      expect(replayOptions({ payload: Buffer.from('x') } as never)).toEqual({});
+      failure(
+        () => selectBackend('x://h', [{}] as never),
+        'INVALID_ARGUMENT',
+        'backends[0] must be a backend',
+      );
+    });
+  });
+
   it('a polluted Object.prototype changes no waitForStatus option: an inherited aborted signal aborts nothing', async () => {
     const source = new (class extends TypedEmitter<{ status: (s: Status) => void }> {
       status: Status = 'closed';

@@ -153,9 +153,10 @@ function knownBackends(backends: unknown): KnownBackend[] {
   });
 }
 
+/** An own field of a descriptor (`defineBackend` makes them so): never one inherited from a polluted prototype. */
 function readField(backend: object, field: 'schemes', i: number): unknown {
   try {
-    return (backend as Record<string, unknown>)[field];
+    return Object.hasOwn(backend, field) ? (backend as Record<string, unknown>)[field] : undefined;
   } catch (error) {
     throw coreErrors.argument(`backends[${i}].${field} could not be read: ${errorText(error)}`);
   }

@@ -48,11 +48,13 @@ export function replayOptions(message: Message, reserved: ReadonlySet<string> = 
     if (typeof reserved?.has !== 'function') {
       throw bad(`reserved must be a Set of lower-case header names, got ${describeValue(reserved)}`);
     }
-    const headers = headersWithout(message.headers ?? NO_HEADERS, (name) => {
+    // Own fields only: a polluted Object.prototype must add no header or id to the copy.
+    const own = ownMetadata(message);
+    const headers = headersWithout(own.headers ?? NO_HEADERS, (name) => {
       const lower = name.toLowerCase();
       return lower.startsWith('mq-') || reserved.has(lower) === true;
     });
-    return { ...(Object.keys(headers).length > 0 ? { headers } : {}), ...idsOf(message) };
+    return { ...(Object.keys(headers).length > 0 ? { headers } : {}), ...idsOf(own as Message) };
   } catch (error) {
     if (MqError.isInstance(error)) throw error;
     // A getter that throws, a revoked proxy, a header name that is not a string.
@@ -90,3 +92,18 @@ export function idsOf(message: Message): SendOptions {
 }
 
 const NO_RESERVED: ReadonlySet<string> = new Set();
+
+/** The metadata fields `replayOptions` copies, read from `message`'s own properties only. */
+function ownMetadata(
+  message: Message,
+): Pick<Message, 'headers' | 'messageId' | 'correlationId' | 'contentType'> {
+  const own = <K extends 'headers' | 'messageId' | 'correlationId' | 'contentType'>(
+    key: K,
+  ): Message[K] | undefined => (Object.hasOwn(message, key) ? message[key] : undefined);
+  return {
+    headers: own('headers') ?? NO_HEADERS,
+    messageId: own('messageId'),
+    correlationId: own('correlationId'),
+    contentType: own('contentType'),
+  };
+}
