@@ -30,6 +30,7 @@ export const REFERENCE_PAGES = [
   'bench/RESULTS.md',
   'packages/core/CONTRACT.md',
   'packages/core/SPI.md',
+  'SECURITY.md',
 ];
 
 /** A file's text, root-relative. */
