@@ -274,7 +274,8 @@ export class MqttLink {
 
   /** Drops the socket at once, as a network failure would. */
   destroy(): void {
-    if (!this.client.disconnected && !this.client.disconnecting) this.client.end(true);
+    // A client whose connect() threw has no stream, and mqtt.js's end() needs one.
+    if (this.client.stream && !this.client.disconnected && !this.client.disconnecting) this.client.end(true);
     this.client.stream?.destroy();
   }
 

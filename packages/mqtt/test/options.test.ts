@@ -10,13 +10,22 @@ import { until } from './helpers.js';
 
 /** What the backend handed to mqtt.js's `connect`, to check that secrets still reach it. */
 const mqttConnects = vi.hoisted(() => [] as Array<{ url: string; options: IClientOptions }>);
+/** When set, what the client's `connect()` throws, as Node's `tls.connect` throws before any socket exists. */
+const connectThrows = vi.hoisted(() => ({ error: undefined as Error | undefined }));
 vi.mock('mqtt', async (importOriginal) => {
   const actual = await importOriginal<typeof import('mqtt')>();
   return {
     ...actual,
     connect: (url: string, options: IClientOptions) => {
       mqttConnects.push({ url, options });
-      return actual.connect(url, options);
+      const client = actual.connect(url, options);
+      const thrown = connectThrows.error;
+      if (thrown) {
+        client.connect = () => {
+          throw thrown;
+        };
+      }
+      return client;
     },
   };
 });
@@ -206,6 +215,30 @@ describe('connection options', () => {
     expect(wsOptions.secureContext?.constructor.name).toBe('SecureContext');
     expect(call?.options).not.toHaveProperty('key');
     return conn.close();
+  });
+
+  it('an OpenSSL error thrown when a link starts (ERR_OSSL_*) is TLS_FAILED naming the package and the address, reported once', async () => {
+    connectThrows.error = Object.assign(new Error('error:1C800064:Provider routines::bad decrypt'), {
+      code: 'ERR_OSSL_BAD_DECRYPT',
+    });
+    const conn = new MqttConnection({ uri: 'mqtts://user:s3cret@127.0.0.1:1', reconnectMillis: 20 });
+    const errors: MqError[] = [];
+    conn.on('error', (error) => errors.push(error));
+    const before = mqttConnects.length;
+    try {
+      conn.connect();
+      // Several attempts, one report: retrying cannot fix it.
+      await until(() => mqttConnects.length - before >= 4, 'four attempts');
+    } finally {
+      connectThrows.error = undefined;
+      await conn.close();
+    }
+    expect(errors).toHaveLength(1);
+    expect(errors[0]?.code).toBe('TLS_FAILED');
+    expect(errors[0]?.message).toMatch(
+      /^\[mq\/mqtt\] cannot connect to mqtts:\/\/user:\*\*\*@127\.0\.0\.1:1: TLS failed \(.*bad decrypt/,
+    );
+    expect(errors[0]?.message).not.toContain('s3cret');
   });
 
   it('a wrong TLS key passphrase is INVALID_OPTIONS from the constructor naming tls.passphrase, never echoing it', () => {
