@@ -149,25 +149,28 @@ async function scenario(label: 'amqp' | 'mqtt', parts: BackendParts): Promise<vo
     await waitForStatus(connection, 'connected', { timeoutMillis: 15_000 });
     const name = `mq-secrets.${label}-${how}-${process.pid}`;
     let received: unknown;
+    const receiver = parts.queue({ name, isRecv: true, reliable: true, broadcast: true }, connection);
     const got = new Promise<void>((resolve) => {
-      const receiver = parts.queue({ name, isRecv: true, reliable: true, broadcast: true }, connection);
       receiver.on('error', (error) => errors.push(error));
       receiver.setMsgHandler(async (_queue, message) => {
         received = message;
         await message.ack();
         resolve();
       });
-      receiver.connect();
-      walk(`${label} ${how} receiver`, receiver);
     });
+    receiver.connect();
     const sender = parts.queue({ name, isRecv: false, reliable: true, broadcast: true }, connection);
     sender.on('error', (error) => errors.push(error));
     sender.connect();
-    await waitForStatus(sender, 'connected', { timeoutMillis: 15_000 });
-    // The receiver may still be subscribing: send until one arrives.
+    await Promise.all([
+      waitForStatus(receiver, 'connected', { timeoutMillis: 15_000 }),
+      waitForStatus(sender, 'connected', { timeoutMillis: 15_000 }),
+    ]);
+    walk(`${label} ${how} receiver`, receiver);
+    // Subscribed: the first message arrives; a few more are sent only if the broker was slow to route it.
     for (let i = 0; i < 50 && received === undefined; i += 1) {
       await sender.sendMsg(Buffer.from('hello'), { headers: { kind: 'greeting' }, messageId: `m${i}` });
-      await Promise.race([got, new Promise((resolve) => setTimeout(resolve, 100))]);
+      await Promise.race([got, new Promise((resolve) => setTimeout(resolve, 200))]);
     }
     outcomes[`${label} ${how}`] = received === undefined ? 'nothing received' : 'received';
     walk(`${label} ${how} connection`, connection);
