@@ -18,6 +18,11 @@ export default defineConfig({
     // packages/testkit/test proves that the contract fails a backend whose errors escape to the process: those
     // deliberate escapes, and only those, are not errors of the run.
     onUnhandledError: (error) => (String(error.message).includes(DELIBERATE_ESCAPE) ? false : undefined),
-    projects: ['packages/*/vitest.config.ts', 'examples/*/vitest.config.ts', 'bench/vitest.config.ts'],
+    projects: [
+      'packages/*/vitest.config.ts',
+      'examples/*/vitest.config.ts',
+      'bench/vitest.config.ts',
+      'security/vitest.config.ts',
+    ],
   },
 });

@@ -25,7 +25,12 @@ export function readmes(): string[] {
 }
 
 /** The other Markdown files users follow links into; their links are checked too. */
-export const REFERENCE_PAGES = ['bench/HISTORY.md', 'bench/RESULTS.md', 'packages/core/CONTRACT.md'];
+export const REFERENCE_PAGES = [
+  'bench/HISTORY.md',
+  'bench/RESULTS.md',
+  'packages/core/CONTRACT.md',
+  'SECURITY.md',
+];
 
 /** A file's text, root-relative. */
 export function read(file: string): string {

@@ -4,12 +4,13 @@ import {
   type LinkCore,
   type LinkDriver,
   MqError,
+  type TlsConnectOptions,
   withDeadline,
 } from '@mq/core/spi';
 import * as amqp from 'amqplib';
 import { destroySocket } from './amqplib-internals.js';
 import { errors } from './errors.js';
-import type { AmqpConnectionSettings, AmqpTlsOptions } from './options.js';
+import type { AmqpConnectionSettings } from './options.js';
 
 /**
  * The link of an `AmqpConnection`: one amqplib connection (a channel model) at a time, to the address core says.
@@ -20,7 +21,8 @@ export class AmqpLink implements LinkDriver {
   readonly #settings: Readonly<AmqpConnectionSettings>;
   /** The URIs given to amqplib, passwords included: never shown. */
   readonly #uris: readonly string[];
-  readonly #tls: AmqpTlsOptions | undefined;
+  /** A secure context, `servername` and `rejectUnauthorized`: never a key or passphrase. */
+  readonly #tls: TlsConnectOptions | undefined;
   #model: amqp.ChannelModel | undefined;
   /** The address (password redacted) `#model` is connected to. */
   #modelAddress = '';
@@ -29,7 +31,7 @@ export class AmqpLink implements LinkDriver {
     core: LinkCore,
     settings: Readonly<AmqpConnectionSettings>,
     uris: readonly string[],
-    tls: AmqpTlsOptions | undefined,
+    tls: TlsConnectOptions | undefined,
   ) {
     this.#core = core;
     this.#settings = settings;

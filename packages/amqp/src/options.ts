@@ -8,6 +8,7 @@ import {
   redactUri,
   resolveQueueOptions,
   resolveSharedConnectionOptions,
+  type TlsConnectOptions,
   type TlsOptions,
 } from '@mq/core/spi';
 import { errors } from './errors.js';
@@ -115,8 +116,11 @@ export interface ResolvedConnectionOptions {
   settings: AmqpConnectionSettings;
   /** The URIs given to amqplib (with the password and `heartbeat` applied), one per address. */
   uris: string[];
-  /** See {@link AmqpConnectionOptions.tls}. */
-  tls: AmqpTlsOptions | undefined;
+  /**
+   * What amqplib hands to `tls.connect` for {@link AmqpConnectionOptions.tls}: a secure context made once, never
+   * the key or its passphrase (Node keeps a copy of these options on the socket).
+   */
+  tls: TlsConnectOptions | undefined;
 }
 
 /** This backend's own connection options (the compiler keeps the list in step with the interface). */
@@ -146,7 +150,7 @@ export function resolveConnectionOptions(input: unknown): ResolvedConnectionOpti
   if (authMechanism !== 'PLAIN' && authMechanism !== 'EXTERNAL') {
     throw errors.invalid(`authMechanism must be 'PLAIN' or 'EXTERNAL', got ${describeValue(authMechanism)}`);
   }
-  if (authMechanism === 'EXTERNAL' && (tls?.cert === undefined || tls.key === undefined)) {
+  if (authMechanism === 'EXTERNAL' && tls?.clientCertificate !== true) {
     throw errors.invalid(
       "authMechanism 'EXTERNAL' logs in with the TLS client certificate: give tls.cert and tls.key",
     );
@@ -164,7 +168,7 @@ export function resolveConnectionOptions(input: unknown): ResolvedConnectionOpti
       authMechanism,
     },
     uris: urls.map((url) => url.toString()),
-    tls,
+    tls: tls?.connect,
   };
 }
 

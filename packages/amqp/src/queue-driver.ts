@@ -127,7 +127,7 @@ export class AmqpQueueDriver implements QueueDriver {
 
   republish(to: string | undefined, message: Message, send: PendingSend, options: SendOptions): void {
     // On the channel the message came on (the only one that can ack it after), also while the queue opens.
-    const channel = message instanceof AmqpDelivery ? message.channel : this.#channel;
+    const channel = message instanceof AmqpDelivery ? AmqpDelivery.channelOf(message) : this.#channel;
     const routingKey = to ?? (this.#core.options.broadcast ? channel?.tempQueue : this.#name);
     if (!channel || channel.closed || routingKey === undefined) {
       send.reject(this.#lost('the channel the message came on is gone; copy not published'));
@@ -356,8 +356,11 @@ export class AmqpQueueDriver implements QueueDriver {
 
 /** A delivery, with the channel it came on: the failure policy's copy of it goes out there, before its ack. */
 class AmqpDelivery extends SettleOnceMessage {
-  /** The channel the message came on. */
-  readonly channel: QueueChannel;
+  /**
+   * The channel the message came on: private, so that a message an app holds (or logs with `util.inspect`) does
+   * not lead to the channel, the connection and its socket.
+   */
+  readonly #channel: QueueChannel;
 
   constructor(
     payload: Buffer,
@@ -366,6 +369,11 @@ class AmqpDelivery extends SettleOnceMessage {
     channel: QueueChannel,
   ) {
     super(payload, settle, meta);
-    this.channel = channel;
+    this.#channel = channel;
+  }
+
+  /** The channel `message` came on (the only one that can settle it). */
+  static channelOf(message: AmqpDelivery): QueueChannel {
+    return message.#channel;
   }
 }

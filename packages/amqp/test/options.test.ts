@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { inspect } from 'node:util';
 import { BaseConnection, type MqError, packageErrors, waitForStatus } from '@mq/core/spi';
@@ -135,14 +136,21 @@ describe('AMQP options', () => {
     const conn = new AmqpConnection({ uri: 'amqp://user:s3cret@127.0.0.1:1/vh', reconnectMillis: 50 });
     expect(conn.settings.uri).toBe('amqp://user:***@127.0.0.1:1/vh');
     expect(JSON.stringify(conn)).not.toContain('s3cret');
+    const { privateKey } = generateKeyPairSync('ec', {
+      namedCurve: 'prime256v1',
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'key-pass' },
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+    });
     const tlsConn = new AmqpConnection({
       uri: 'amqps://user:s3cret@127.0.0.1:1/vh',
-      tls: { key: 'PRIVATE-KEY-PEM', passphrase: 'key-pass' },
+      tls: { key: privateKey, passphrase: 'key-pass' },
     });
     for (const shown of [conn, tlsConn].map((c) =>
       inspect(c, { depth: 10, showHidden: true, getters: true }),
     )) {
-      for (const secret of ['s3cret', 'PRIVATE-KEY-PEM', 'key-pass']) expect(shown).not.toContain(secret);
+      for (const secret of ['s3cret', privateKey.split('\n')[1] as string, 'key-pass']) {
+        expect(shown).not.toContain(secret);
+      }
     }
     const errors: MqError[] = [];
     conn.on('error', (error) => errors.push(error));
@@ -278,11 +286,37 @@ describe('authMechanism', () => {
       "[mq/amqp] authMechanism must be 'PLAIN' or 'EXTERNAL', got \"plain\"",
     );
     expect(
-      invalidMessage(
-        () => new AmqpConnection({ uri: 'amqps://h', authMechanism: 'EXTERNAL', tls: { cert: 'x' } }),
-      ),
+      invalidMessage(() => new AmqpConnection({ uri: 'amqps://h', authMechanism: 'EXTERNAL', tls: {} })),
     ).toBe(
       "[mq/amqp] authMechanism 'EXTERNAL' logs in with the TLS client certificate: give tls.cert and tls.key",
     );
+  });
+});
+
+describe('URIs and TLS material that could never work are refused by the constructor', () => {
+  it.each([
+    ['amqp://u:p@h/vh#frag', 'uri must not have a #fragment'],
+    ['amqp://u:p@h/#', 'uri must not have a #fragment'],
+    ['amqp://u:s3cr%ZZet@h/', 'uri password has a malformed percent escape'],
+    ['amqp://u:s3cr%E0%A4et@h/', 'uri password has a malformed percent escape'],
+    ['amqp://u%ZZ:s3cret@h/', 'uri user has a malformed percent escape'],
+  ])('%s is INVALID_OPTIONS (%s), never echoing the password', (uri, expected) => {
+    const message = invalidMessage(() => new AmqpConnection({ uri }));
+    expect(message).toContain(`[mq/amqp] ${expected}`);
+    expect(message).not.toContain('s3cr');
+  });
+
+  it('a wrong TLS key passphrase is INVALID_OPTIONS naming tls.passphrase, never echoing it, never retried', () => {
+    const { privateKey } = generateKeyPairSync('ec', {
+      namedCurve: 'prime256v1',
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'right-pp' },
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+    });
+    const message = invalidMessage(
+      () => new AmqpConnection({ uri: 'amqps://h', tls: { key: privateKey, passphrase: 'Wrong-pp-7' } }),
+    );
+    expect(message).toContain('[mq/amqp] tls.passphrase does not decrypt tls.key');
+    expect(message).not.toContain('Wrong-pp-7');
+    expect(message).not.toContain(privateKey.split('\n')[1]);
   });
 });

@@ -1,5 +1,7 @@
+import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { MqError, packageErrors, readTlsOptions, resolveSharedConnectionOptions } from '../src/spi/index.js';
+import { makeTlsMaterial, type TlsMaterial, tlsMaterialMissing } from './tls-material.js';
 
 const x = packageErrors('mq/x');
 
@@ -106,7 +108,7 @@ describe('uri as an array of addresses', () => {
     expect(invalidMessage(() => readTlsOptions(x, {}, urls, ['xs']))).toBe(
       '[mq/x] tls is only used with an xs: uri, got x:',
     );
-    expect(readTlsOptions(x, {}, [new URL('xs://a'), new URL('xs://b')], ['xs'])).toEqual({
+    expect(readTlsOptions(x, {}, [new URL('xs://a'), new URL('xs://b')], ['xs'])?.connect).toEqual({
       rejectUnauthorized: true,
     });
   });
@@ -114,17 +116,64 @@ describe('uri as an array of addresses', () => {
 
 describe('readTlsOptions', () => {
   const tlsUrl = new URL('xs://host');
+  const missing = tlsMaterialMissing();
+  const pem = missing === undefined ? makeTlsMaterial() : undefined;
 
-  it('returns nothing when absent on a plain URI, an explicit rejectUnauthorized true on a TLS one, and a fresh object with rejectUnauthorized true by default', () => {
+  it('returns nothing when absent on a plain URI, an explicit rejectUnauthorized true on a TLS one, and fresh connect options with rejectUnauthorized true by default', () => {
     expect(readTlsOptions(x, undefined, new URL('x://host'), ['xs'])).toBeUndefined();
     const absent = readTlsOptions(x, undefined, tlsUrl, ['xs']);
-    expect(absent).toEqual({ rejectUnauthorized: true });
-    expect(Object.hasOwn(absent as object, 'rejectUnauthorized')).toBe(true);
-    const given = { ca: ['a', Buffer.from('b')], servername: 'broker' };
-    const tls = readTlsOptions(x, given, tlsUrl, ['xs']);
-    expect(tls).toEqual({ ca: ['a', Buffer.from('b')], servername: 'broker', rejectUnauthorized: true });
-    expect(tls).not.toBe(given);
+    expect(absent).toEqual({ connect: { rejectUnauthorized: true }, clientCertificate: false });
+    expect(Object.hasOwn(absent?.connect as object, 'rejectUnauthorized')).toBe(true);
+    const tls = readTlsOptions(x, { servername: 'broker' }, tlsUrl, ['xs']);
+    expect(tls?.connect).toEqual({ servername: 'broker', rejectUnauthorized: true });
   });
+
+  it.skipIf(missing !== undefined)(
+    `loads the CA, certificate and key into a secure context and hands on nothing else${missing ? ` (skipped: ${missing})` : ''}`,
+    () => {
+      const { cert, encryptedKey, passphrase } = pem as TlsMaterial;
+      const tls = readTlsOptions(
+        x,
+        { ca: [cert, Buffer.from(cert)], cert, key: encryptedKey, passphrase, servername: 'broker' },
+        tlsUrl,
+        ['xs'],
+      );
+      expect(Object.keys(tls?.connect ?? {}).sort()).toEqual([
+        'rejectUnauthorized',
+        'secureContext',
+        'servername',
+      ]);
+      expect(tls?.connect.secureContext?.constructor.name).toBe('SecureContext');
+      expect(tls?.clientCertificate).toBe(true);
+      const shown = inspect(tls, { showHidden: true, getters: true, depth: 12 });
+      for (const secret of [passphrase, encryptedKey.split('\n')[1] as string])
+        expect(shown).not.toContain(secret);
+    },
+  );
+
+  it.skipIf(missing !== undefined)(
+    `a wrong or missing passphrase, a key that does not match the certificate, and PEMs that are none are INVALID_OPTIONS naming the field, never echoing it${missing ? ` (skipped: ${missing})` : ''}`,
+    () => {
+      const { cert, key, encryptedKey, passphrase, otherKey } = pem as TlsMaterial;
+      const cases: Array<[Record<string, unknown>, string]> = [
+        [{ cert, key: encryptedKey, passphrase: 'wrong-Pp-1' }, 'tls.passphrase does not decrypt tls.key'],
+        [{ cert, key: encryptedKey }, 'tls.key is encrypted: give its tls.passphrase'],
+        [{ cert, key: otherKey }, 'tls.key does not match tls.cert'],
+        [{ cert, key: 'not a key Kx9' }, 'tls.key must be a PEM private key'],
+        [{ cert: 'not a cert Cx9', key }, 'tls.cert must be a PEM certificate chain'],
+        [{ ca: 'not a ca Ax9' }, 'tls.ca must be a PEM certificate (of a CA); it holds none'],
+        [{ ca: [cert, key] }, 'tls.ca[1] must be a PEM certificate'],
+      ];
+      for (const [given, expected] of cases) {
+        const error = failureOf(() => readTlsOptions(x, given, tlsUrl, ['xs']));
+        expect(error.code).toBe('INVALID_OPTIONS');
+        expect(error.message).toContain(`[mq/x] ${expected}`);
+        for (const secret of ['wrong-Pp-1', passphrase, 'Kx9', 'Cx9', 'Ax9', key.split('\n')[1] as string]) {
+          expect(error.message).not.toContain(secret);
+        }
+      }
+    },
+  );
 
   it('refuses bad fields and TLS on a plain-TCP URI', () => {
     expect(invalidMessage(() => readTlsOptions(x, { ca: 1 }, tlsUrl, ['xs']))).toBe(
@@ -138,3 +187,14 @@ describe('readTlsOptions', () => {
     );
   });
 });
+
+/** The MqError `action` throws. */
+function failureOf(action: () => unknown): MqError {
+  try {
+    action();
+  } catch (error) {
+    if (MqError.isInstance(error)) return error;
+    throw error;
+  }
+  throw new Error('expected a throw');
+}

@@ -1,15 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import {
   MqError,
+  ownConnection,
   packageErrors,
   readTlsOptions,
+  replayOptions,
   resolveQueueOptions,
   resolveSharedConnectionOptions,
   type Status,
+  selectBackend,
   TypedEmitter,
   waitForStatus,
 } from '../src/spi/index.js';
 import { checkSendOptions } from '../src/spi/options/send-options.js';
+import { checkPayload } from '../src/spi/queue/arguments.js';
+import { MemoryLikeConnection } from './fixtures.js';
 
 const x = packageErrors('mq/x');
 const spec = { schemes: ['x', 'xs'], defaultUri: 'x://localhost', extraKeys: {} } as const;
@@ -90,8 +95,8 @@ describe('options are read through own properties only', () => {
   it('Object.prototype.rejectUnauthorized = false reaches no TLS options: rejectUnauthorized is always their own, true', () => {
     polluted({ rejectUnauthorized: false }, () => {
       const tlsUrl = new URL('xs://broker');
-      for (const given of [undefined, {}, { ca: 'PEM' }, Object.create(null)]) {
-        const tls = readTlsOptions(x, given, tlsUrl, ['xs']) as Record<string, unknown>;
+      for (const given of [undefined, {}, { servername: 'broker' }, Object.create(null)]) {
+        const tls = readTlsOptions(x, given, tlsUrl, ['xs'])?.connect as unknown as Record<string, unknown>;
         expect(Object.hasOwn(tls, 'rejectUnauthorized')).toBe(true);
         expect(tls.rejectUnauthorized).toBe(true);
         // What a client library builds from them by spreading still says true.
@@ -111,6 +116,17 @@ describe('options are read through own properties only', () => {
       };
       expect(Object.keys(withHeaders.headers)).toEqual(['a']);
       expect(withHeaders.headers.evil).toBeUndefined();
+    });
+  });
+
+  it('a polluted Object.prototype adds no header or id to replayOptions, and lends no schemes to selectBackend', () => {
+    polluted({ headers: { evil: '1' }, messageId: 'evil', schemes: ['x'] }, () => {
+      expect(replayOptions({ payload: Buffer.from('x') } as never)).toEqual({});
+      failure(
+        () => selectBackend('x://h', [{}] as never),
+        'INVALID_ARGUMENT',
+        'backends[0] must be a backend',
+      );
     });
   });
 
@@ -193,5 +209,123 @@ describe('objects that are not plain, and objects that throw when read', () => {
   it('an object without prototype is a plain object', () => {
     const options = Object.assign(Object.create(null), { name: 'jobs', isRecv: false });
     expect(resolveQueueOptions(x, options, {}).options.name).toBe('jobs');
+  });
+});
+
+/** A proxy that was revoked: every look at it throws a raw TypeError. */
+function revokedProxy(): object {
+  const { proxy, revoke } = Proxy.revocable({}, {});
+  revoke();
+  return proxy;
+}
+
+/** The error `action` throws or rejects with, which must be an MqError with `code` whose message names `field`. */
+async function settledFailure(action: () => unknown, code: string, field: string): Promise<void> {
+  let thrown: unknown;
+  try {
+    await action();
+  } catch (error) {
+    thrown = error;
+  }
+  expect(MqError.isInstance(thrown), `expected an MqError, got ${String(thrown)}`).toBe(true);
+  expect((thrown as MqError).code).toBe(code);
+  expect((thrown as MqError).message).toContain(field);
+}
+
+describe('every entry point answers hostile input with an MqError naming it (#26.5)', () => {
+  it('event names that are not strings or symbols (an object without prototype, a revoked proxy)', () => {
+    const connection = new MemoryLikeConnection();
+    for (const event of [Object.create(null), revokedProxy(), 42, undefined]) {
+      for (const call of ['on', 'once', 'off', 'listenerCount'] as const) {
+        failure(
+          () => (connection[call] as (e: unknown, l: () => void) => unknown)(event, () => {}),
+          'INVALID_ARGUMENT',
+          'event must be an event name',
+        );
+      }
+    }
+    failure(() => connection.on('status', 42 as never), 'INVALID_ARGUMENT', "listener for 'status'");
+  });
+
+  it('replayOptions with no message, an unreadable one or a bad reserved set', () => {
+    for (const message of [undefined, null, 'text']) {
+      failure(() => replayOptions(message as never), 'INVALID_ARGUMENT', 'replayOptions: message must be');
+    }
+    failure(() => replayOptions(revokedProxy() as never), 'INVALID_ARGUMENT', 'message could not be read');
+    const throwing = {
+      get headers(): never {
+        throw new Error('no headers');
+      },
+    };
+    failure(
+      () => replayOptions(throwing as never),
+      'INVALID_ARGUMENT',
+      'message could not be read: no headers',
+    );
+    failure(() => replayOptions({} as never, 42 as never), 'INVALID_ARGUMENT', 'reserved must be a Set');
+    expect(replayOptions({ headers: { a: '1', 'mq-x': '2' }, messageId: 'm' } as never)).toEqual({
+      headers: { a: '1' },
+      messageId: 'm',
+    });
+  });
+
+  it('selectBackend with unreadable URIs, objects posing as URIs and no backend list', () => {
+    const backends = [{ schemes: ['x'] }] as never;
+    failure(
+      () => selectBackend(revokedProxy() as never, backends),
+      'INVALID_OPTIONS',
+      'uri could not be read',
+    );
+    failure(
+      () => selectBackend(Object.create(null), backends),
+      'INVALID_OPTIONS',
+      'uri must be a URI string',
+    );
+    failure(
+      () => selectBackend([{ toString: () => 'x://h' }] as never, backends),
+      'INVALID_OPTIONS',
+      'uri[0] must be a URI string',
+    );
+    for (const list of [undefined, revokedProxy(), [null], [{ schemes: revokedProxy() }]]) {
+      failure(() => selectBackend('x://h', list as never), 'INVALID_ARGUMENT', 'backends');
+    }
+  });
+
+  it('waitForStatus with a source that throws when read rejects, and never throws later from a timer', async () => {
+    await settledFailure(
+      () => waitForStatus(revokedProxy() as never, 'connected'),
+      'INVALID_ARGUMENT',
+      'waitForStatus: source could not be read',
+    );
+    const throwingStatus = {
+      get status(): never {
+        throw new Error('status getter');
+      },
+      on: () => {},
+      off: () => {},
+    };
+    await settledFailure(
+      () => waitForStatus(throwingStatus as never, 'connected'),
+      'INVALID_ARGUMENT',
+      'source could not be read: status getter',
+    );
+    await settledFailure(
+      () =>
+        waitForStatus(new MemoryLikeConnection(), 'connected', {
+          signal: Object.create(AbortSignal.prototype),
+        }),
+      'INVALID_ARGUMENT',
+      'signal must be an AbortSignal',
+    );
+  });
+
+  it('a queue given a revoked proxy as its connection, and sends given one as payload', async () => {
+    failure(
+      () => ownConnection(x, revokedProxy() as never, MemoryLikeConnection),
+      'INVALID_OPTIONS',
+      'connection must be a MemoryLikeConnection',
+    );
+    expect(() => checkPayload(x, revokedProxy())).toThrow('payload must be a Uint8Array or Buffer');
+    expect(MqError.isInstance(revokedProxy())).toBe(false);
   });
 });

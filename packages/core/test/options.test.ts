@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { checkUri, MqError, packageErrors, redactUri, resolveQueueOptions } from '../src/spi/index.js';
+import {
+  checkUri,
+  classifyLinkError,
+  MqError,
+  needsAttention,
+  packageErrors,
+  redactUri,
+  resolveQueueOptions,
+} from '../src/spi/index.js';
 
 const x = packageErrors('mq/x');
 
@@ -136,5 +144,37 @@ describe('URIs', () => {
     }
     expect(message).toContain('scheme must be one of amqp:');
     expect(message).not.toContain('secret');
+  });
+
+  it.each([
+    ['x://u:p@host/#frag', 'uri must not have a #fragment: it is never sent'],
+    ['x://u:p@host#', 'uri must not have a #fragment: it is never sent'],
+    ['x://u:se%ZZcret@host', 'uri password has a malformed percent escape (write a literal % as %25)'],
+    ['x://u%ZZ:secret@host', 'uri user has a malformed percent escape'],
+  ])('refuse %s, which no broker could be given (%s), never echoing the password', (uri, expected) => {
+    let thrown: unknown;
+    try {
+      checkUri(x, 'uri', uri, ['x']);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(MqError.hasCode(thrown, 'INVALID_OPTIONS')).toBe(true);
+    expect((thrown as Error).message).toContain(`[mq/x] ${expected}`);
+    expect((thrown as Error).message).not.toMatch(/secret|se%ZZ/);
+  });
+
+  it('take a # or % that is percent-encoded in the password', () => {
+    expect(checkUri(x, 'uri', 'x://u:a%23b%25c@host', ['x']).password).toBe('a%23b%25c');
+  });
+});
+
+describe('classifyLinkError', () => {
+  it("calls OpenSSL's own errors (a key it cannot load) TLS_FAILED, as Node's TLS errors: retrying cannot fix them", () => {
+    const badDecrypt = Object.assign(new Error('error:1C800064:Provider routines::bad decrypt'), {
+      code: 'ERR_OSSL_BAD_DECRYPT',
+    });
+    expect(classifyLinkError(badDecrypt, true)).toBe('TLS_FAILED');
+    expect(classifyLinkError(new Error('wrapped', { cause: badDecrypt }), false)).toBe('TLS_FAILED');
+    expect(needsAttention(new MqError('TLS_FAILED', 'x'))).toBe(true);
   });
 });

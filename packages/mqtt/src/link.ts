@@ -1,5 +1,12 @@
 import { Socket } from 'node:net';
-import { classifyLinkError, MqError, type PendingSend, settleWithin, withDeadline } from '@mq/core/spi';
+import {
+  classifyLinkError,
+  MqError,
+  type PendingSend,
+  settleWithin,
+  type TlsConnectOptions,
+  withDeadline,
+} from '@mq/core/spi';
 import {
   type IClientOptions,
   type IClientPublishOptions,
@@ -53,6 +60,8 @@ export class MqttLink {
   #state: 'connecting' | 'open' | 'ended' = 'connecting';
   #takenOver = false;
   #lastError: Error | undefined;
+  /** What `client.connect()` threw, if it did. */
+  #startFailure: Error | undefined;
   /** Why the link ended; set exactly when `#state` becomes `ended`. */
   #failure: MqError | undefined;
   /**
@@ -94,9 +103,15 @@ export class MqttLink {
       );
     });
     this.client.on('close', () => this.#onClose());
-    this.client.connect();
-    // The CONNECT (and the TLS handshake's options) are built: nothing needs the secrets any more, and what
-    // holds the client (`connection.link`, a debugger, util.inspect) must not show them.
+    try {
+      this.client.connect();
+    } catch (error) {
+      // Node's tls.connect throws before any socket exists (a key OpenSSL cannot use, say): `opened()` reports
+      // it as any failed attempt, classified and naming the address.
+      this.#startFailure = error instanceof Error ? error : new Error(String(error));
+    }
+    // The CONNECT (and the TLS socket, which keeps a copy of its options) are built: nothing needs the password
+    // any more, and what holds the client (a debugger, util.inspect, a heap walk) must not show it.
     forgetSecrets(this.client);
     // Small messages must not wait for Nagle's algorithm (benchmarks and request/reply latency).
     if (this.client.stream instanceof Socket) this.client.stream.setNoDelay(true);
@@ -118,6 +133,11 @@ export class MqttLink {
   opened(): Promise<void> {
     const { connectTimeoutMillis } = this.#options;
     const { safeUri } = this.#address;
+    if (this.#startFailure) {
+      this.#end(connectError(this.#startFailure, safeUri, this.#address.url));
+      this.destroy();
+      return Promise.reject(this.#failure);
+    }
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         fail(
@@ -254,7 +274,8 @@ export class MqttLink {
 
   /** Drops the socket at once, as a network failure would. */
   destroy(): void {
-    if (!this.client.disconnected && !this.client.disconnecting) this.client.end(true);
+    // A client whose connect() threw has no stream, and mqtt.js's end() needs one.
+    if (this.client.stream && !this.client.disconnected && !this.client.disconnecting) this.client.end(true);
     this.client.stream?.destroy();
   }
 
@@ -332,7 +353,7 @@ function clientOptions(options: ResolvedConnectionOptions, address: number): ICl
   const v5 = options.protocolVersion === 5;
   const { passwords, tls } = connectionSecrets(options);
   const password = passwords[address];
-  const { username } = options.addresses[address] as MqttAddress;
+  const { username, url } = options.addresses[address] as MqttAddress;
   return {
     clientId: options.clientId,
     clean: options.cleanSession,
@@ -343,9 +364,9 @@ function clientOptions(options: ResolvedConnectionOptions, address: number): ICl
     resubscribe: false,
     queueQoSZero: false,
     ...(username === undefined ? {} : { username }),
-    ...(password === undefined ? {} : { password }),
-    // mqtt.js types PEM lists as all strings or all Buffers; it hands them to tls.connect, which takes a mix.
-    ...((tls ?? {}) as IClientOptions),
+    // A Buffer, not a string: mqtt-packet logs every string it writes under DEBUG=mqtt-packet:*, never a Buffer.
+    ...(password === undefined ? {} : { password: Buffer.from(password, 'utf8') }),
+    ...tlsClientOptions(tls, url),
     ...(v5
       ? {
           properties: {
@@ -355,4 +376,14 @@ function clientOptions(options: ResolvedConnectionOptions, address: number): ICl
         }
       : {}),
   };
+}
+
+/**
+ * The secure context, `servername` and `rejectUnauthorized` where mqtt.js passes them on: to `tls.connect` for
+ * `mqtts:`, and to the WebSocket (`wsOptions`) for `wss:`, where mqtt.js would copy only key, passphrase and CA
+ * fields, not a secure context.
+ */
+function tlsClientOptions(tls: TlsConnectOptions | undefined, url: string): IClientOptions {
+  if (tls === undefined) return {};
+  return url.startsWith('wss:') ? { wsOptions: { ...tls } } : { ...tls };
 }

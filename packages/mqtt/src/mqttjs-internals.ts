@@ -54,8 +54,24 @@ export function redactPacket(value: unknown): unknown {
   return { ...value, password: '***' };
 }
 
-/** Drops the password and the TLS key material from a client's options once it has connected with them. */
+/** The fields of mqtt.js's options that may hold a secret. */
+const SECRET_FIELDS = ['password', 'key', 'passphrase', 'pfx'] as const;
+
+/**
+ * Drops the password and any TLS key material from a client's options once it has connected with them, and from
+ * the copy Node's `tls.connect` keeps on the socket under `Symbol(connect-options)` (mqtt.js hands it its whole
+ * options, password included). After the socket exists Node reads only host, port, servername and the checks from
+ * that copy.
+ */
 export function forgetSecrets(client: MqttClient): void {
-  const options = client.options as Record<string, unknown>;
-  for (const key of ['password', 'key', 'passphrase', 'pfx']) delete options[key];
+  scrub(client.options);
+  const stream: unknown = client.stream;
+  if (typeof stream !== 'object' || stream === null) return;
+  const copy = Object.getOwnPropertySymbols(stream).find((key) => key.description === 'connect-options');
+  if (copy !== undefined) scrub((stream as Record<symbol, unknown>)[copy]);
+}
+
+function scrub(options: unknown): void {
+  if (typeof options !== 'object' || options === null) return;
+  for (const key of SECRET_FIELDS) delete (options as Record<string, unknown>)[key];
 }

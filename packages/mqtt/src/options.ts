@@ -6,6 +6,7 @@ import {
   readTlsOptions,
   redactUri,
   resolveSharedConnectionOptions,
+  type TlsConnectOptions,
   type TlsOptions,
 } from '@mq/core/spi';
 import { errors } from './errors.js';
@@ -132,8 +133,11 @@ export interface ConnectionSecrets {
   password: string | undefined;
   /** Percent-decoded password of each address (`undefined` where none). */
   passwords: readonly (string | undefined)[];
-  /** TLS settings, if any; they may hold a private key and its passphrase. */
-  tls: MqttTlsOptions | undefined;
+  /**
+   * What to hand mqtt.js for `tls`, if any: a secure context made once (the key already decrypted inside OpenSSL),
+   * `servername` and `rejectUnauthorized`; never the key or its passphrase.
+   */
+  tls: TlsConnectOptions | undefined;
 }
 
 /** The secrets of each settings object, kept apart so that nothing holding the settings can print them. */
@@ -208,7 +212,7 @@ export function resolveConnectionOptions(input: unknown): ResolvedConnectionOpti
     tls: read.has('tls'),
   };
   const passwords = Object.freeze(parsed.map((one) => one.password));
-  SECRETS.set(resolved, { password: passwords[0], passwords, tls });
+  SECRETS.set(resolved, { password: passwords[0], passwords, tls: tls?.connect });
   return resolved;
 }
 
@@ -228,7 +232,8 @@ function readAddress(parsed: URL): { address: MqttAddress; password: string | un
 
 /**
  * Rejects URI parts mqtt.js would ignore or misuse: a path or query on `mqtt:`/`mqtts:` (only WebSockets send
- * them), a fragment anywhere, and a `clientId` query parameter (mqtt.js lets it override the option).
+ * them) and a `clientId` query parameter (mqtt.js lets it override the option). Core's `checkUri` refused a
+ * fragment already.
  */
 function checkUriParts(url: URL): void {
   const ws = url.protocol === 'ws:' || url.protocol === 'wss:';
@@ -242,7 +247,6 @@ function checkUriParts(url: URL): void {
   if (!ws && rest.includes('?')) {
     throw errors.invalid(`uri query is only used with ws: and wss:, got one on ${url.protocol}`);
   }
-  if (rest.includes('#')) throw errors.invalid('uri must not have a #fragment: it is never sent');
   if (url.searchParams.has('clientId')) {
     throw errors.invalid('uri must not have a clientId query parameter: use the clientId option');
   }

@@ -34,6 +34,25 @@ describe('what @mq/mqtt relies on in mqtt.js', () => {
     // Never connected (manualConnect): no socket and no timer to end.
   });
 
+  it('over TLS, Node keeps a copy of the options mqtt.js passes (password included) on the socket, and forgetSecrets() empties it', () => {
+    const client = connect('mqtts://127.0.0.1:1', {
+      manualConnect: true,
+      reconnectPeriod: 0,
+      username: 'u',
+      password: Buffer.from('secret'),
+    });
+    client.on('error', () => {});
+    client.connect();
+    const stream = client.stream as unknown as Record<symbol, Record<string, unknown> | undefined>;
+    const copy = Object.getOwnPropertySymbols(stream).find((key) => key.description === 'connect-options');
+    expect(copy, 'tls.connect keeps Symbol(connect-options)').toBeDefined();
+    expect(String(stream[copy as symbol]?.password)).toBe('secret');
+    forgetSecrets(client);
+    expect(stream[copy as symbol]?.password).toBeUndefined();
+    expect((client.options as Record<string, unknown>).password).toBeUndefined();
+    client.end(true);
+  });
+
   it('a handleMessage callback given an error skips the PUBACK, and sendPuback() settles the message later', async () => {
     const clientId = uniqueId('canary');
     const topic = uniqueId('canary-topic');

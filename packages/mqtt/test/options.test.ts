@@ -10,16 +10,34 @@ import { until } from './helpers.js';
 
 /** What the backend handed to mqtt.js's `connect`, to check that secrets still reach it. */
 const mqttConnects = vi.hoisted(() => [] as Array<{ url: string; options: IClientOptions }>);
+/** When set, what the client's `connect()` throws, as Node's `tls.connect` throws before any socket exists. */
+const connectThrows = vi.hoisted(() => ({ error: undefined as Error | undefined }));
 vi.mock('mqtt', async (importOriginal) => {
   const actual = await importOriginal<typeof import('mqtt')>();
   return {
     ...actual,
     connect: (url: string, options: IClientOptions) => {
       mqttConnects.push({ url, options });
-      return actual.connect(url, options);
+      const client = actual.connect(url, options);
+      const thrown = connectThrows.error;
+      if (thrown) {
+        client.connect = () => {
+          throw thrown;
+        };
+      }
+      return client;
     },
   };
 });
+
+/** An encrypted private key (passphrase `key-pass`): Node's TLS loads it only with its passphrase. */
+const ENCRYPTED_KEY = generateKeyPairSync('ec', {
+  namedCurve: 'prime256v1',
+  privateKeyEncoding: { type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'key-pass' },
+  publicKeyEncoding: { type: 'spki', format: 'pem' },
+}).privateKey;
+/** A line of the key's PEM body, to look for in what must not show it. */
+const KEY_LINE = ENCRYPTED_KEY.split('\n')[1] as string;
 
 function invalidMessage(make: () => unknown): string {
   try {
@@ -134,7 +152,7 @@ describe('connection options', () => {
   it('settings are safe to log: no password, TLS key or passphrase in JSON, inspect, keys or a spread copy', () => {
     const conn = new MqttConnection({
       uri: 'mqtts://user:s%40cret@broker.example:8883',
-      tls: { key: 'PRIVATE-KEY-PEM', passphrase: 'key-pass', ca: 'CA-PEM', rejectUnauthorized: false },
+      tls: { key: ENCRYPTED_KEY, passphrase: 'key-pass', rejectUnauthorized: false },
     });
     const shown = [
       JSON.stringify(conn.settings),
@@ -146,7 +164,7 @@ describe('connection options', () => {
     ];
     for (const text of shown) {
       expect(text).toContain('broker.example');
-      for (const secret of ['s@cret', 's%40cret', 'PRIVATE-KEY-PEM', 'key-pass']) {
+      for (const secret of ['s@cret', 's%40cret', KEY_LINE, 'key-pass']) {
         expect(text).not.toContain(secret);
       }
     }
@@ -154,18 +172,12 @@ describe('connection options', () => {
     expect(conn.settings.tls).toBe(true);
   });
 
-  it('the password and TLS secrets still reach mqtt.js when connecting', async () => {
-    // An encrypted key: Node's TLS fails to load it if the passphrase does not arrive with it.
-    const { privateKey } = generateKeyPairSync('ec', {
-      namedCurve: 'prime256v1',
-      privateKeyEncoding: { type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'key-pass' },
-      publicKeyEncoding: { type: 'spki', format: 'pem' },
-    });
+  it('mqtt.js gets the password as a Buffer and the TLS key only inside a secure context, never the key or its passphrase', async () => {
     const conn = new MqttConnection({
       uri: 'mqtts://user:s%40cret@127.0.0.1:1',
       reconnectMillis: 60_000,
       connectTimeoutMillis: 1000,
-      tls: { key: privateKey, passphrase: 'key-pass', rejectUnauthorized: false },
+      tls: { key: ENCRYPTED_KEY, passphrase: 'key-pass', rejectUnauthorized: false },
     });
     const errors: MqError[] = [];
     conn.on('error', (error) => errors.push(error));
@@ -175,18 +187,70 @@ describe('connection options', () => {
     await conn.close();
     const call = mqttConnects[before];
     expect(call?.url).toBe('mqtts://127.0.0.1:1');
-    expect(call?.options).toMatchObject({
-      username: 'user',
-      password: 's@cret',
-      key: privateKey,
-      passphrase: 'key-pass',
-      rejectUnauthorized: false,
-    });
-    // Refused by the port, not by TLS: the encrypted key loaded, so its passphrase arrived too.
+    // A Buffer: mqtt-packet logs the strings it writes (DEBUG=mqtt-packet:*), never a Buffer.
+    expect(Buffer.isBuffer(call?.options.password)).toBe(true);
+    expect(String(call?.options.password)).toBe('s@cret');
+    expect(call?.options).toMatchObject({ username: 'user', rejectUnauthorized: false });
+    const given = (call?.options ?? {}) as { secureContext?: object };
+    expect(given.secureContext?.constructor.name).toBe('SecureContext');
+    for (const field of ['key', 'passphrase', 'pfx', 'cert', 'ca'])
+      expect(call?.options).not.toHaveProperty(field);
     expect(errors[0]?.message).toContain(
       'cannot connect to mqtts://user:***@127.0.0.1:1: connect ECONNREFUSED',
     );
     expect(errors.map((e) => e.message).join()).not.toMatch(/s@cret|s%40cret|key-pass/);
+  });
+
+  it('on wss: the secure context goes to the WebSocket (wsOptions), where mqtt.js passes it on', () => {
+    const before = mqttConnects.length;
+    const conn = new MqttConnection({
+      uri: 'wss://127.0.0.1:1/mqtt',
+      tls: { key: ENCRYPTED_KEY, passphrase: 'key-pass', servername: 'broker' },
+    });
+    conn.on('error', () => {});
+    conn.connect();
+    const call = mqttConnects[before];
+    expect(call?.options.wsOptions).toMatchObject({ servername: 'broker', rejectUnauthorized: true });
+    const wsOptions = (call?.options.wsOptions ?? {}) as { secureContext?: object };
+    expect(wsOptions.secureContext?.constructor.name).toBe('SecureContext');
+    expect(call?.options).not.toHaveProperty('key');
+    return conn.close();
+  });
+
+  it('an OpenSSL error thrown when a link starts (ERR_OSSL_*) is TLS_FAILED naming the package and the address, reported once', async () => {
+    connectThrows.error = Object.assign(new Error('error:1C800064:Provider routines::bad decrypt'), {
+      code: 'ERR_OSSL_BAD_DECRYPT',
+    });
+    const conn = new MqttConnection({ uri: 'mqtts://user:s3cret@127.0.0.1:1', reconnectMillis: 20 });
+    const errors: MqError[] = [];
+    conn.on('error', (error) => errors.push(error));
+    const before = mqttConnects.length;
+    try {
+      conn.connect();
+      // Several attempts, one report: retrying cannot fix it.
+      await until(() => mqttConnects.length - before >= 4, 'four attempts');
+    } finally {
+      connectThrows.error = undefined;
+      await conn.close();
+    }
+    expect(errors).toHaveLength(1);
+    expect(errors[0]?.code).toBe('TLS_FAILED');
+    expect(errors[0]?.message).toMatch(
+      /^\[mq\/mqtt\] cannot connect to mqtts:\/\/user:\*\*\*@127\.0\.0\.1:1: TLS failed \(.*bad decrypt/,
+    );
+    expect(errors[0]?.message).not.toContain('s3cret');
+  });
+
+  it('a wrong TLS key passphrase is INVALID_OPTIONS from the constructor naming tls.passphrase, never echoing it', () => {
+    const message = invalidMessage(
+      () =>
+        new MqttConnection({
+          uri: 'mqtts://127.0.0.1:1',
+          tls: { key: ENCRYPTED_KEY, passphrase: 'Wrong-pp-7' },
+        }),
+    );
+    expect(message).toContain('[mq/mqtt] tls.passphrase does not decrypt tls.key');
+    expect(message).not.toContain('Wrong-pp-7');
   });
 
   it('a user and password in the URI authenticate with a broker that checks them', async () => {

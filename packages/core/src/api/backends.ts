@@ -1,8 +1,10 @@
 import { coreErrors } from '../spi/core-errors.js';
 import { describeValue } from '../spi/describe.js';
+import { errorText } from '../spi/errors.js';
 import { redactUri } from '../spi/options/uri.js';
 import type { SPI_VERSION } from '../spi/version.js';
 import type { Connection, ConnectionOptions } from './connection.js';
+import type { MqError } from './errors.js';
 import type { Queue, QueueOptions } from './queue.js';
 
 /**
@@ -108,9 +110,12 @@ export interface Backend {
  * `INVALID_OPTIONS` when the URIs of an array need different backends.
  */
 export function selectBackend(uri: string | readonly string[], backends: readonly Backend[]): Backend {
-  const uris: readonly unknown[] = Array.isArray(uri) ? uri : [uri];
-  if (uris.length === 0) throw coreErrors.invalid('uri as an array must list at least one URI, got none');
-  const found = uris.map((one) => backendFor(one, backends));
+  const list = readList(uri, 'uri', coreErrors.invalid);
+  if (list?.length === 0) throw coreErrors.invalid('uri as an array must list at least one URI, got none');
+  const known = knownBackends(backends);
+  const found = list
+    ? list.map((one, i) => backendFor(one, known, `uri[${i}]`))
+    : [backendFor(uri, known, 'uri')];
   const first = found[0] as Backend;
   const other = found.findIndex((backend) => backend !== first);
   if (other >= 0) {
@@ -121,17 +126,71 @@ export function selectBackend(uri: string | readonly string[], backends: readonl
   return first;
 }
 
-function backendFor(uri: unknown, backends: readonly Backend[]): Backend {
-  let scheme: string;
+/** A served scheme list of each backend given, read once. */
+interface KnownBackend {
+  readonly backend: Backend;
+  readonly schemes: readonly unknown[];
+}
+
+/**
+ * The own elements of `value` when it is an array (a hole reads as `undefined`, never from a polluted
+ * `Array.prototype`), `undefined` when it is not one; the typed error naming `field` when it cannot be read.
+ */
+function readList(value: unknown, field: string, fail: (message: string) => MqError): unknown[] | undefined {
   try {
-    scheme = new URL(uri as string).protocol.replace(/:$/, '');
-  } catch {
-    throw coreErrors.invalid(
-      `uri must be a valid URI like amqp://host or mqtt://host, got ${describeValue(typeof uri === 'string' ? redactUri(uri) : uri)}`,
+    if (!Array.isArray(value)) return undefined;
+    return Array.from({ length: value.length }, (_, i) => (Object.hasOwn(value, i) ? value[i] : undefined));
+  } catch (error) {
+    throw fail(`${field} could not be read: ${errorText(error)}`);
+  }
+}
+
+/** `backends` as a list of descriptors with their schemes, or `INVALID_ARGUMENT` naming `backends`. */
+function knownBackends(backends: unknown): KnownBackend[] {
+  const list = readList(backends, 'backends', coreErrors.argument);
+  if (list === undefined) {
+    throw coreErrors.argument(
+      `backends must be an array of backends such as [amqpBackend, mqttBackend], got ${describeValue(backends)}`,
     );
   }
-  const found = backends.find((backend) => backend.schemes.includes(scheme));
-  if (found) return found;
+  return list.map((backend, i) => {
+    const schemes = readList(
+      typeof backend === 'object' && backend !== null ? readField(backend, 'schemes', i) : undefined,
+      `backends[${i}].schemes`,
+      coreErrors.argument,
+    );
+    if (schemes === undefined) {
+      throw coreErrors.argument(
+        `backends[${i}] must be a backend (with schemes), got ${describeValue(backend)}`,
+      );
+    }
+    return { backend: backend as Backend, schemes };
+  });
+}
+
+/** An own field of a descriptor (`defineBackend` makes them so): never one inherited from a polluted prototype. */
+function readField(backend: object, field: 'schemes', i: number): unknown {
+  try {
+    return Object.hasOwn(backend, field) ? (backend as Record<string, unknown>)[field] : undefined;
+  } catch (error) {
+    throw coreErrors.argument(`backends[${i}].${field} could not be read: ${errorText(error)}`);
+  }
+}
+
+function backendFor(uri: unknown, backends: readonly KnownBackend[], field: string): Backend {
+  // Only a string: `new URL()` would turn any object into one through its toString().
+  if (typeof uri !== 'string')
+    throw coreErrors.invalid(`${field} must be a URI string, got ${describeValue(uri)}`);
+  let scheme: string;
+  try {
+    scheme = new URL(uri).protocol.replace(/:$/, '');
+  } catch {
+    throw coreErrors.invalid(
+      `${field} must be a valid URI like amqp://host or mqtt://host, got ${describeValue(redactUri(uri))}`,
+    );
+  }
+  const found = backends.find((known) => known.schemes.includes(scheme));
+  if (found) return found.backend;
   const hint = packageForScheme(scheme);
   throw coreErrors.error(
     'UNSUPPORTED',

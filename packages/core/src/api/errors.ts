@@ -71,7 +71,14 @@ export class MqError extends Error {
 
   /** True for any `MqError`, also one made by another copy of `@mq/core` (where `instanceof` fails). */
   static isInstance(value: unknown): value is MqError {
-    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[MARKER] === true;
+    try {
+      return (
+        typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[MARKER] === true
+      );
+    } catch {
+      // A revoked proxy (thrown by a handler, say) is no MqError, and asking must not throw.
+      return false;
+    }
   }
 
   /** True when `value` is an `MqError` with the given code. */

@@ -1,3 +1,7 @@
+import { coreErrors } from '../spi/core-errors.js';
+import { describeValue } from '../spi/describe.js';
+import { errorText } from '../spi/errors.js';
+import { MqError } from './errors.js';
 import { type Message, NO_HEADERS } from './message.js';
 import type { SendOptions } from './send-options.js';
 
@@ -32,14 +36,30 @@ export function republishedDeliveries(
 /**
  * The metadata of `message` as `SendOptions`, without mq's own `mq-` headers: what to send a copy with, e.g. to
  * replay a dead letter onto its original queue. Headers the backend reserves (AMQP `x-death`, ...) are dropped
- * too when `reserved` names them.
+ * too when `reserved` names them. Throws `INVALID_ARGUMENT` naming the argument when `message` is not an object,
+ * `reserved` not a set, or either cannot be read.
  */
 export function replayOptions(message: Message, reserved: ReadonlySet<string> = NO_RESERVED): SendOptions {
-  const headers = headersWithout(message.headers ?? NO_HEADERS, (name) => {
-    const lower = name.toLowerCase();
-    return lower.startsWith('mq-') || reserved.has(lower);
-  });
-  return { ...(Object.keys(headers).length > 0 ? { headers } : {}), ...idsOf(message) };
+  const bad = (text: string): MqError => coreErrors.argument(`replayOptions: ${text}`);
+  if (typeof message !== 'object' || message === null) {
+    throw bad(`message must be a received Message, got ${describeValue(message)}`);
+  }
+  try {
+    if (typeof reserved?.has !== 'function') {
+      throw bad(`reserved must be a Set of lower-case header names, got ${describeValue(reserved)}`);
+    }
+    // Own fields only: a polluted Object.prototype must add no header or id to the copy.
+    const own = ownMetadata(message);
+    const headers = headersWithout(own.headers ?? NO_HEADERS, (name) => {
+      const lower = name.toLowerCase();
+      return lower.startsWith('mq-') || reserved.has(lower) === true;
+    });
+    return { ...(Object.keys(headers).length > 0 ? { headers } : {}), ...idsOf(own as Message) };
+  } catch (error) {
+    if (MqError.isInstance(error)) throw error;
+    // A getter that throws, a revoked proxy, a header name that is not a string.
+    throw bad(`message could not be read: ${errorText(error)}`);
+  }
 }
 
 /**
@@ -72,3 +92,18 @@ export function idsOf(message: Message): SendOptions {
 }
 
 const NO_RESERVED: ReadonlySet<string> = new Set();
+
+/** The metadata fields `replayOptions` copies, read from `message`'s own properties only. */
+function ownMetadata(
+  message: Message,
+): Pick<Message, 'headers' | 'messageId' | 'correlationId' | 'contentType'> {
+  const own = <K extends 'headers' | 'messageId' | 'correlationId' | 'contentType'>(
+    key: K,
+  ): Message[K] | undefined => (Object.hasOwn(message, key) ? message[key] : undefined);
+  return {
+    headers: own('headers') ?? NO_HEADERS,
+    messageId: own('messageId'),
+    correlationId: own('correlationId'),
+    contentType: own('contentType'),
+  };
+}

@@ -1,4 +1,8 @@
-/** TLS settings for a connection to a broker over TLS; each is passed to Node's `tls.connect`. */
+/**
+ * TLS settings for a connection to a broker over TLS. The connection's constructor loads `ca`, `cert`, `key` and
+ * `passphrase` into a secure context (a wrong passphrase is `INVALID_OPTIONS` naming `tls.passphrase`); only that
+ * context, `servername` and `rejectUnauthorized` reach Node's `tls.connect`.
+ */
 export interface TlsOptions {
   /** Certificate authorities to trust instead of Node's default list (PEM). */
   ca?: string | Buffer | Array<string | Buffer>;

@@ -1,5 +1,7 @@
 import { coreErrors } from '../spi/core-errors.js';
 import { describeValue } from '../spi/describe.js';
+import { errorText } from '../spi/errors.js';
+import { isAbortSignal } from '../spi/guards.js';
 import { readFields } from '../spi/options/validate.js';
 import { MqError } from './errors.js';
 import { MAX_TIMER_MILLIS } from './limits.js';
@@ -51,12 +53,21 @@ export function waitForStatus(
   const signal = fields.signal as AbortSignal | undefined;
   const invalid = checkWaitArguments(source, status, timeoutMillis, signal);
   if (invalid) return Promise.reject(invalid);
-  if (source.status === status) return Promise.resolve();
+  let current: Status;
+  try {
+    current = source.status;
+  } catch (error) {
+    return Promise.reject(unreadable(error));
+  }
+  if (current === status) return Promise.resolve();
   if (signal?.aborted) return Promise.reject(abortError(status, signal));
   return new Promise<void>((resolve, reject) => {
     const done = (error?: MqError): void => {
       clearTimeout(timer);
-      source.off('status', onStatus);
+      // A source whose `off` throws must not turn a settled wait into an uncaught exception.
+      try {
+        source.off('status', onStatus);
+      } catch {}
       signal?.removeEventListener('abort', onAbort);
       if (error) reject(error);
       else resolve();
@@ -74,12 +85,17 @@ export function waitForStatus(
             done(
               coreErrors.error(
                 'TIMEOUT',
-                `status '${status}' not reached within ${timeoutMillis} ms (now '${source.status}')${why}`,
+                `status '${status}' not reached within ${timeoutMillis} ms (now '${statusOf(source)}')${why}`,
                 last ? { cause: last } : {},
               ),
             );
           }, timeoutMillis);
-    source.on('status', onStatus);
+    try {
+      source.on('status', onStatus);
+    } catch (error) {
+      done(unreadable(error));
+      return;
+    }
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
@@ -98,9 +114,14 @@ function checkWaitArguments(
 ): MqError | undefined {
   const bad = (message: string): MqError => coreErrors.argument(`waitForStatus: ${message}`);
   const s = source as Partial<StatusSource> | null;
-  if (typeof s !== 'object' || s === null || typeof s.on !== 'function' || typeof s.off !== 'function') {
-    return bad('source must be a connection or queue (with status, on and off)');
+  let listens: boolean;
+  try {
+    listens =
+      typeof s === 'object' && s !== null && typeof s.on === 'function' && typeof s.off === 'function';
+  } catch (error) {
+    return unreadable(error);
   }
+  if (!listens) return bad('source must be a connection or queue (with status, on and off)');
   if (!STATUSES.includes(status as Status))
     return bad(`status must be one of ${STATUSES.join(', ')}, got ${describeValue(status)}`);
   const infinite = timeoutMillis === Number.POSITIVE_INFINITY;
@@ -115,7 +136,7 @@ function checkWaitArguments(
       `timeoutMillis must be an integer from 0 to 2147483647 or Infinity, got ${describeValue(timeoutMillis)}`,
     );
   }
-  if (signal !== undefined && !(signal instanceof AbortSignal))
+  if (signal !== undefined && !isAbortSignal(signal))
     return bad(`signal must be an AbortSignal, got ${describeValue(signal)}`);
   return undefined;
 }
@@ -129,6 +150,24 @@ function abortError(status: Status, signal: AbortSignal | undefined): MqError {
  * not listened for: an `error` listener added by a wait would change what a source without listeners does.
  */
 function lastErrorOf(source: StatusSource): MqError | undefined {
-  const last = (source as { lastError?: unknown }).lastError;
-  return MqError.isInstance(last) ? last : undefined;
+  try {
+    const last = (source as { lastError?: unknown }).lastError;
+    return MqError.isInstance(last) ? last : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The source's status for a message, or `unreadable` when reading it throws (inside a timer, it must not). */
+function statusOf(source: StatusSource): string {
+  try {
+    return String(source.status);
+  } catch {
+    return 'unreadable';
+  }
+}
+
+/** A source that throws when read (a revoked proxy, a getter that throws): the typed error naming it. */
+function unreadable(error: unknown): MqError {
+  return coreErrors.argument(`waitForStatus: source could not be read: ${errorText(error)}`);
 }

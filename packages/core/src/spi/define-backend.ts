@@ -3,6 +3,7 @@ import type { Connection } from '../api/connection.js';
 import { coreErrors } from './core-errors.js';
 import { describeValue } from './describe.js';
 import type { PackageErrors } from './errors.js';
+import { isInstanceOf } from './guards.js';
 import { SPI_VERSION } from './version.js';
 
 /**
@@ -41,7 +42,7 @@ export function ownConnection<C extends Connection>(
   connection: Connection,
   type: abstract new (...args: never[]) => C,
 ): C {
-  if (connection instanceof type) return connection;
+  if (isInstanceOf(connection, type)) return connection;
   throw errors.invalid(
     `connection must be ${/^[AEIOU]/.test(type.name) ? 'an' : 'a'} ${type.name} made by this backend, got ${describeValue(connection)}`,
   );

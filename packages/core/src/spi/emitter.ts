@@ -1,4 +1,6 @@
 import { coreErrors } from './core-errors.js';
+import { describeValue } from './describe.js';
+import { errorText } from './errors.js';
 
 /** A map from event name to listener signature. */
 export type EventMap<Events> = { [E in keyof Events]: (...args: never[]) => void };
@@ -25,6 +27,7 @@ export class TypedEmitter<Events extends EventMap<Events>> {
 
   /** Removes a listener added with `on` or `once`. */
   off<E extends keyof Events>(event: E, listener: Events[E]): this {
+    checkEventName(event);
     const list = this.#listeners.get(event);
     if (!list) return this;
     const index = list.findIndex((entry) => entry.fn === listener);
@@ -47,6 +50,7 @@ export class TypedEmitter<Events extends EventMap<Events>> {
 
   /** How many listeners `event` has. */
   listenerCount<E extends keyof Events>(event: E): number {
+    checkEventName(event);
     return this.#listeners.get(event)?.length ?? 0;
   }
 
@@ -73,14 +77,35 @@ export class TypedEmitter<Events extends EventMap<Events>> {
   }
 
   #add<E extends keyof Events>(event: E, fn: Events[E], once: boolean): void {
-    if (typeof fn !== 'function')
-      throw coreErrors.argument(`listener for '${String(event)}' must be a function`);
+    checkEventName(event);
+    if (typeof fn !== 'function') {
+      throw coreErrors.argument(
+        `listener for '${String(event)}' must be a function, got ${describeValue(fn)}`,
+      );
+    }
     const list = this.#listeners.get(event) ?? [];
     list.push({ fn, once });
     this.#listeners.set(event, list);
   }
 }
 
+/**
+ * An event name is a string or a symbol: anything else (an object without prototype, a revoked proxy) would be a
+ * key no event is ever emitted under, and could not even be named in a message.
+ */
+function checkEventName(event: unknown): void {
+  if (typeof event !== 'string' && typeof event !== 'symbol') {
+    throw coreErrors.argument(
+      `event must be an event name such as 'status' or 'error', got ${describeValue(event)}`,
+    );
+  }
+}
+
+/** The stack or message of what a listener threw, even of a value that throws when looked at. */
 function describe(error: unknown): string {
-  return error instanceof Error ? (error.stack ?? error.message) : String(error);
+  try {
+    return error instanceof Error ? (error.stack ?? error.message) : String(error);
+  } catch {
+    return errorText(error);
+  }
 }

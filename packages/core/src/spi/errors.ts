@@ -46,7 +46,12 @@ export function errorText(value: unknown): string {
     if (value instanceof Error) return value.message;
     return String(value);
   } catch {
-    return Object.prototype.toString.call(value);
+    try {
+      return Object.prototype.toString.call(value);
+    } catch {
+      // A revoked proxy throws even here.
+      return 'an unreadable value';
+    }
   }
 }
 

@@ -54,7 +54,7 @@ export {
   type ResolvedSenderOptions,
   resolveQueueOptions,
 } from './options/queue-options.js';
-export { readTlsOptions } from './options/tls-options.js';
+export { type ResolvedTls, readTlsOptions, type TlsConnectOptions } from './options/tls-options.js';
 export { checkUri, redactUri } from './options/uri.js';
 export {
   type ExtraKeys,

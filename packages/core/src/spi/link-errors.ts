@@ -33,6 +33,12 @@ const CERTIFICATE_CODES = new Set([
   'INVALID_PURPOSE',
 ]);
 
+/**
+ * Node's TLS errors, and OpenSSL's own (`ERR_OSSL_BAD_DECRYPT`: a key that cannot be loaded), which retrying
+ * cannot fix either.
+ */
+const TLS_CODE_PREFIXES = ['ERR_SSL_', 'ERR_TLS_', 'ERR_OSSL_'];
+
 /** The `code` of `error` or of any error in its `cause` chain that has a string one. */
 function socketCodes(error: unknown): string[] {
   const codes: string[] = [];
@@ -47,14 +53,14 @@ function socketCodes(error: unknown): string[] {
 
 /**
  * For backends: the mq error code that a failed connection attempt's Node socket or TLS error means, if it is
- * one: `UNREACHABLE` (refused, no such host, no route, timed out), `TLS_FAILED` (any TLS or certificate
+ * one: `UNREACHABLE` (refused, no such host, no route, timed out), `TLS_FAILED` (any TLS, OpenSSL or certificate
  * failure; and, when `tls` is true, a reset during the handshake, as a plain-TCP port gives one). Looks through
  * the `cause` chain. `undefined` when it is none of those (the backend then classifies the protocol's own).
  */
 export function classifyLinkError(error: unknown, tls: boolean): MqErrorCode | undefined {
   for (const code of socketCodes(error)) {
     if (UNREACHABLE_CODES.has(code)) return 'UNREACHABLE';
-    if (CERTIFICATE_CODES.has(code) || code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_'))
+    if (CERTIFICATE_CODES.has(code) || TLS_CODE_PREFIXES.some((prefix) => code.startsWith(prefix)))
       return 'TLS_FAILED';
     if (tls && (code === 'ECONNRESET' || code === 'EPIPE')) return 'TLS_FAILED';
   }

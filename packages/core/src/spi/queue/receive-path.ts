@@ -4,7 +4,9 @@ import type { Message } from '../../api/message.js';
 import type { MessageHandler, MessagesOptions, Queue, QueueEvents } from '../../api/queue.js';
 import type { SendOptions } from '../../api/send-options.js';
 import type { Status } from '../../api/status.js';
+import { describeValue } from '../describe.js';
 import type { PackageErrors } from '../errors.js';
+import { isAbortSignal } from '../guards.js';
 import { type DeliveredMessage, SETTLED, SettleOnceMessage } from '../message.js';
 import type { ResolvedReceiverOptions } from '../options/queue-options.js';
 import { readFields } from '../options/validate.js';
@@ -131,10 +133,11 @@ export class ReceivePath {
       what: 'messages() options',
       keys: MESSAGES_OPTION_KEYS,
       complaint: 'argument',
+      prefix: 'messages() options.',
     });
     const signal = fields.signal;
-    if (signal !== undefined && !(signal instanceof AbortSignal)) {
-      throw errors.argument('messages() options.signal must be an AbortSignal');
+    if (signal !== undefined && !isAbortSignal(signal)) {
+      throw errors.argument(`messages() options.signal must be an AbortSignal, got ${describeValue(signal)}`);
     }
     const status = this.#parts.status();
     if (this.#handler || status !== 'closed') {
