@@ -1,5 +1,5 @@
 // pnpm bench [--quick] [--rounds N] [--count N] [--only TEXT] [--clients raw,amqp-client,acm,mq] [--aa]
-//            [--raw-quiet-log] [--json FILE] [--soak N] [--otel]
+//            [--raw-quiet-log] [--json FILE] [--soak N] [--otel] [--io]
 // Runs each scenario with the raw client, the AMQP peers and mq, alternating, several rounds; prints tables of
 // ratios.
 import { writeFileSync } from 'node:fs';
@@ -11,6 +11,7 @@ import { CLIENTS, type ClientName, type Driver } from './drivers/driver.js';
 import { mqDriver } from './drivers/mq.js';
 import { rawAmqp } from './drivers/raw-amqp.js';
 import { rawMqttDriver } from './drivers/raw-mqtt.js';
+import { countSocketIo } from './io-count.js';
 import { enableOtel } from './otel.js';
 import type { RunResult } from './recorder.js';
 import {
@@ -40,11 +41,14 @@ const { values } = parseArgs({
     aa: { type: 'boolean', default: false },
     'raw-quiet-log': { type: 'boolean', default: false },
     otel: { type: 'boolean', default: false },
+    io: { type: 'boolean', default: false },
   },
 });
 
 // With --otel, mq runs with @mq/otel on (the raw clients are not instrumented): the ratios show its cost.
 if (values.otel) enableOtel();
+// With --io, each round also counts socket writes and reads per message (where the syscalls go).
+if (values.io) countSocketIo();
 
 /** Messages of a round in which the faster client needs at most this long get more (see {@link roundCount}). */
 const ROUND_SECONDS = values.quick ? 0.25 : 1;
@@ -93,6 +97,24 @@ async function measure(
   } finally {
     await Promise.all(runs.map((run) => run.close()));
   }
+}
+
+/** `--io`: each client's socket writes per message sent (sender) and per delivery (receivers), reads per delivery. */
+function printIo(summary: ScenarioSummary, family: string): void {
+  const columns = [
+    ['raw', summary.raw],
+    ...summary.peers.map((p) => [p.name, p.result] as const),
+    ['mq', summary.mq],
+  ] as const;
+  const cells = columns
+    .filter(([, result]) => result.io)
+    .map(
+      ([name, { io }]) =>
+        `${clientLabel(name, family)} ${io?.senderWrites.toFixed(2)}/${io?.receiverWrites.toFixed(2)}/${io?.reads.toFixed(2)}`,
+    );
+  console.log(
+    `  io (sender writes per send / receiver writes per delivery / reads per delivery): ${cells.join(', ')}`,
+  );
 }
 
 async function main(): Promise<number> {
@@ -155,6 +177,7 @@ async function main(): Promise<number> {
         }
       }
       summaries.push(summary);
+      if (values.io) printIo(summary, family);
       const { raw, mq, throughput, p99 } = summary;
       const versus = summary.peers
         .map(

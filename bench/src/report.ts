@@ -88,6 +88,15 @@ export function medianResult(results: RunResult[]): RunResult {
     duplicated: results.reduce((sum, r) => sum + r.duplicated, 0),
     sendFailures: results.reduce((sum, r) => sum + r.sendFailures, 0),
     cpuMicrosPerMsg: median(results.map((r) => r.cpuMicrosPerMsg)),
+    ...(results[0]?.io
+      ? {
+          io: {
+            senderWrites: median(results.map((r) => r.io?.senderWrites ?? Number.NaN)),
+            receiverWrites: median(results.map((r) => r.io?.receiverWrites ?? Number.NaN)),
+            reads: median(results.map((r) => r.io?.reads ?? Number.NaN)),
+          },
+        }
+      : {}),
   };
 }
 
