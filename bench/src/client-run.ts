@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { deleteQueue } from './cleanup.js';
+import { deleteExchange, deleteQueue } from './cleanup.js';
 import type { Driver, Session } from './drivers/driver.js';
 import { makePayload } from './payload.js';
 import { Recorder, type RunResult } from './recorder.js';
@@ -67,11 +67,13 @@ export class ClientRun {
     return result;
   }
 
-  /** Closes every connection and deletes the durable queue (a shared broker keeps nothing of ours). */
+  /** Closes every connection and deletes the durable queue or the exchange (a shared broker keeps nothing of ours). */
   async close(): Promise<void> {
     await this.#session.close();
     const s = this.#scenario;
-    if (s.family === 'amqp' && s.topology !== 'broadcast-1to3') await deleteQueue(this.#name).catch(() => {});
+    if (s.family !== 'amqp') return;
+    const remove = s.topology === 'broadcast-1to3' ? deleteExchange : deleteQueue;
+    await remove(this.#name).catch(() => {});
   }
 }
 
