@@ -177,7 +177,6 @@ async function main(): Promise<number> {
         }
       }
       summaries.push(summary);
-      if (values.io) printIo(summary, family);
       const { raw, mq, throughput, p99 } = summary;
       const versus = summary.peers
         .map(
@@ -188,6 +187,8 @@ async function main(): Promise<number> {
       console.log(
         `${summary.scenario.padEnd(48)} x${count} raw ${raw.msgsPerSec.toFixed(0).padStart(6)}/s  mq ${mq.msgsPerSec.toFixed(0).padStart(6)}/s  ratio ${throughput.median.toFixed(2)} (CI ${throughput.ci.map((r) => r.toFixed(2)).join('-')})  sends/s ${raw.sendsPerSec.toFixed(0)}/${mq.sendsPerSec.toFixed(0)}  p99 ratio ${p99.median.toFixed(2)} (CI ${p99.ci.map((r) => r.toFixed(2)).join('-')})  CPU µs/msg ${raw.cpuMicrosPerMsg.toFixed(0)}/${mq.cpuMicrosPerMsg.toFixed(0)}  lost ${raw.lost}/${mq.lost}  dup ${raw.duplicated}/${mq.duplicated}${versus}`,
       );
+      // Printed under its scenario's line.
+      if (values.io) printIo(summary, family);
     }
   }
   const modes = summarizeModes(summaries);
