@@ -119,7 +119,7 @@ function printIo(summary: ScenarioSummary, family: string): void {
 
 async function main(): Promise<number> {
   if (values.soak) {
-    await soak(Number(values.soak));
+    await soak(Number(values.soak), values.only);
     return 0;
   }
   const quick = values.quick ?? false;
