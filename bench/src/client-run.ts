@@ -1,8 +1,9 @@
-import { deleteQueue } from './cleanup.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { deleteExchange, deleteQueue } from './cleanup.js';
 import type { Driver, Session } from './drivers/driver.js';
 import { makePayload } from './payload.js';
 import { Recorder, type RunResult } from './recorder.js';
-import { expectedDeliveries, receiverCount, type Scenario, WINDOW } from './scenarios.js';
+import { expectedDeliveries, PACED_RATE, receiverCount, type Scenario, WINDOW } from './scenarios.js';
 import { SendWindow } from './window.js';
 
 let sessions = 0;
@@ -66,15 +67,21 @@ export class ClientRun {
     return result;
   }
 
-  /** Closes every connection and deletes the durable queue (a shared broker keeps nothing of ours). */
+  /** Closes every connection and deletes the durable queue or the exchange (a shared broker keeps nothing of ours). */
   async close(): Promise<void> {
     await this.#session.close();
     const s = this.#scenario;
-    if (s.family === 'amqp' && s.topology !== 'broadcast-1to3') await deleteQueue(this.#name).catch(() => {});
+    if (s.family !== 'amqp') return;
+    const remove = s.topology === 'broadcast-1to3' ? deleteExchange : deleteQueue;
+    await remove(this.#name).catch(() => {});
   }
 }
 
-/** Sends `s.count` messages numbered from `first`: one at a time, or up to WINDOW in flight. Returns failures. */
+/**
+ * Sends `s.count` messages numbered from `first`: one at a time, one at a time at {@link PACED_RATE} a second
+ * (message i due i / rate seconds after the first; a send that ran late is not made up by a burst), or up to
+ * WINDOW in flight. Returns failures.
+ */
 async function drive(send: (payload: Buffer) => Promise<void>, s: Scenario, first: number): Promise<number> {
   let failures = 0;
   const count = (error: unknown): void => {
@@ -83,6 +90,16 @@ async function drive(send: (payload: Buffer) => Promise<void>, s: Scenario, firs
       console.error(`  send failed: ${error instanceof Error ? error.message : String(error)}`);
   };
   const end = first + s.count;
+  if (s.pacing === 'paced') {
+    const start = performance.now();
+    for (let seq = first; seq < end; seq += 1) {
+      const due = start + ((seq - first) * 1000) / PACED_RATE - performance.now();
+      // Pacing, not waiting for the broker: the timer sets when the next message leaves.
+      if (due > 0) await sleep(due);
+      await send(makePayload(s.size, seq)).catch(count);
+    }
+    return failures;
+  }
   if (s.pacing === 'awaited') {
     for (let seq = first; seq < end; seq += 1) await send(makePayload(s.size, seq)).catch(count);
     return failures;

@@ -1,3 +1,4 @@
+import { ioSince, ioSnapshot, type RoundIo } from './io-count.js';
 import { readPayload } from './payload.js';
 
 /** What one run measured. */
@@ -28,6 +29,8 @@ export interface RunResult {
    * Unlike msgs/s it barely depends on what else the machine runs, so it shows a client's own cost.
    */
   cpuMicrosPerMsg: number;
+  /** With `--io`: socket writes and reads per message (see `src/io-count.ts`). */
+  io?: RoundIo;
 }
 
 /** Counts deliveries per receiver, latencies, duplicates and RSS during one run. */
@@ -42,6 +45,7 @@ export class Recorder {
   #rssStart = 0;
   #rssPeak = 0;
   #cpuStart: NodeJS.CpuUsage | undefined;
+  #ioStart = ioSnapshot();
   #sampler: NodeJS.Timeout | undefined;
   #wake: (() => void) | undefined;
 
@@ -68,6 +72,7 @@ export class Recorder {
       this.#rssPeak = Math.max(this.#rssPeak, process.memoryUsage.rss());
     }, 20);
     this.#cpuStart = process.cpuUsage();
+    this.#ioStart = ioSnapshot();
     this.#started = performance.now();
   }
 
@@ -126,7 +131,9 @@ export class Recorder {
     const at = (q: number): number =>
       sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
     const seconds = (this.#lastDelivery - this.#started) / 1000;
+    const io = ioSince(this.#ioStart, sent, this.#deliveries);
     return {
+      ...(io ? { io } : {}),
       msgsPerSec: seconds > 0 ? this.#deliveries / seconds : 0,
       seconds,
       sendsPerSec: sent / ((this.#sendsSettled - this.#started) / 1000),

@@ -30,6 +30,34 @@ export interface ScenarioSummary {
   p99Verdict: Verdict;
   /** Every round's result, in the order they ran (round i of raw and of mq ran back to back). */
   rounds: { raw: RunResult[]; mq: RunResult[] };
+  /** mq against each other client of the same protocol that ran in the same rounds (none on MQTT). */
+  peers: PeerSummary[];
+}
+
+/**
+ * mq against another client of the same protocol (amqp-client.js, amqp-connection-manager), from the same
+ * alternating rounds. No target and no verdict: these columns show where mq stands among the Node clients an
+ * app could pick, not a cost mq adds.
+ */
+export interface PeerSummary {
+  /** The peer's column, e.g. `amqp-client` (see {@link clientLabel}). */
+  name: string;
+  /** The peer's medians over rounds (RSS growth the worst round; lost, duplicated and failures summed). */
+  result: RunResult;
+  /** mq msgs/s ÷ the peer's msgs/s, per round (they ran in the same round), with its interval. */
+  throughput: MedianEstimate;
+  /** mq p99 ÷ the peer's p99, paired by round. */
+  p99: MedianEstimate;
+  /** mq CPU per message ÷ the peer's, paired by round. */
+  cpu: MedianEstimate;
+  /** The peer's rounds, in order (round i ran in the same round as mq's round i). */
+  rounds: RunResult[];
+}
+
+/** What a column is called in tables: the raw client by its library, the peers by theirs. */
+export function clientLabel(name: string, family: string): string {
+  if (name === 'raw') return family === 'mqtt' ? 'mqtt.js' : 'amqplib';
+  return name === 'amqp-client' ? 'amqp-client.js' : name;
 }
 
 /** What a client that did not run (`--clients`) shows. */
@@ -60,6 +88,15 @@ export function medianResult(results: RunResult[]): RunResult {
     duplicated: results.reduce((sum, r) => sum + r.duplicated, 0),
     sendFailures: results.reduce((sum, r) => sum + r.sendFailures, 0),
     cpuMicrosPerMsg: median(results.map((r) => r.cpuMicrosPerMsg)),
+    ...(results[0]?.io
+      ? {
+          io: {
+            senderWrites: median(results.map((r) => r.io?.senderWrites ?? Number.NaN)),
+            receiverWrites: median(results.map((r) => r.io?.receiverWrites ?? Number.NaN)),
+            reads: median(results.map((r) => r.io?.reads ?? Number.NaN)),
+          },
+        }
+      : {}),
   };
 }
 
@@ -86,6 +123,7 @@ export function summarize(
   { scenario, mode, count, reliable }: ScenarioInfo,
   raw: RunResult[],
   mq: RunResult[],
+  peers: Record<string, RunResult[]> = {},
 ): ScenarioSummary {
   const throughput = pairedRatio(raw, mq, 'msgsPerSec');
   const p99 = pairedRatio(raw, mq, 'p99');
@@ -101,6 +139,16 @@ export function summarize(
     throughputVerdict: verdict(throughput, THROUGHPUT_TARGET, true),
     p99Verdict: verdict(p99, P99_TARGET, false),
     rounds: { raw, mq },
+    peers: Object.entries(peers)
+      .filter(([, rounds]) => rounds.length > 0)
+      .map(([name, rounds]) => ({
+        name,
+        result: medianResult(rounds),
+        throughput: pairedRatio(rounds, mq, 'msgsPerSec'),
+        p99: pairedRatio(rounds, mq, 'p99'),
+        cpu: pairedRatio(rounds, mq, 'cpuMicrosPerMsg'),
+        rounds,
+      })),
   };
 }
 
@@ -202,6 +250,93 @@ export function modeTable(modes: ModeSummary[]): string {
   for (const m of modes) {
     lines.push(
       `| ${m.mode} | ${m.scenarios} | ${m.ratios} | ${ratio(m.throughput, m.throughputVerdict)} | ${ratio(m.p99, m.p99Verdict)} | ${interval(m.cpu)} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** The names of the peers that ran in `rows`, in order of first appearance. */
+function peerNames(rows: ScenarioSummary[]): string[] {
+  return [...new Set(rows.flatMap((r) => r.peers.map((p) => p.name)))];
+}
+
+/**
+ * The table of mq against the peers, for the rows that had any: each peer's msgs/s, mq ÷ peer with its interval
+ * (throughput and p99), CPU per message peer/mq and the peer's losses.
+ */
+export function peerTable(rows: ScenarioSummary[]): string {
+  const withPeers = rows.filter((r) => r.peers.length > 0);
+  const names = peerNames(withPeers);
+  if (names.length === 0) return '';
+  const family = withPeers[0]?.mode.split(' ')[0] ?? '';
+  const head = names.map((name) => clientLabel(name, family));
+  const lines = [
+    `| scenario | ${head.map((p) => `${p} msgs/s | mq/${p} (CI) | p99 mq/${p} (CI) | CPU µs/msg ${p}/mq | lost/dup ${p}`).join(' | ')} |`,
+    `|---|${head.map(() => '---:|---:|---:|---:|---:|').join('')}`,
+  ];
+  for (const r of withPeers) {
+    const cells = names.map((name) => {
+      const p = r.peers.find((peer) => peer.name === name);
+      if (!p) return '- | - | - | - | -';
+      return `${fmt(p.result.msgsPerSec)} | ${interval(p.throughput)} | ${interval(p.p99)} | ${fmt(p.result.cpuMicrosPerMsg)}/${fmt(r.mq.cpuMicrosPerMsg)} | ${p.result.lost}/${p.result.duplicated}`;
+    });
+    lines.push(`| ${r.scenario} | ${cells.join(' | ')} |`);
+  }
+  return lines.join('\n');
+}
+
+/** One mode against one peer: every round's ratio of all the mode's rows pooled, as {@link summarizeModes} does. */
+export interface PeerModeSummary {
+  /** E.g. `amqp reliable`. */
+  mode: string;
+  /** The peer's column. */
+  peer: string;
+  /** How many per-round throughput ratios it pools. */
+  ratios: number;
+  /** mq msgs/s ÷ the peer's, pooled. */
+  throughput: MedianEstimate;
+  /** mq p99 ÷ the peer's, pooled. */
+  p99: MedianEstimate;
+  /** mq CPU per message ÷ the peer's, pooled. */
+  cpu: MedianEstimate;
+}
+
+/** For each mode and each peer that ran in it, the pooled ratios of mq to that peer. */
+export function summarizePeerModes(rows: ScenarioSummary[]): PeerModeSummary[] {
+  const modes = [...new Set(rows.map((r) => r.mode))];
+  return modes.flatMap((mode) => {
+    const mine = rows.filter((r) => r.mode === mode);
+    return peerNames(mine).map((peer) => {
+      const ratiosOf = (field: RatioField): number[] =>
+        mine
+          .flatMap((r) => {
+            const p = r.peers.find((candidate) => candidate.name === peer);
+            return p ? roundRatios(p.rounds, r.rounds.mq, field) : [];
+          })
+          .filter(Number.isFinite);
+      const throughput = ratiosOf('msgsPerSec');
+      return {
+        mode,
+        peer,
+        ratios: throughput.length,
+        throughput: estimateMedian(throughput),
+        p99: estimateMedian(ratiosOf('p99')),
+        cpu: estimateMedian(ratiosOf('cpuMicrosPerMsg')),
+      };
+    });
+  });
+}
+
+/** The per-mode table of mq against each peer. */
+export function peerModeTable(modes: PeerModeSummary[]): string {
+  if (modes.length === 0) return '';
+  const lines = [
+    '| mode | mq against | ratios pooled | mq/peer (CI) | p99 mq/peer (CI) | CPU per msg mq/peer (CI) |',
+    '|---|---|---:|---:|---:|---:|',
+  ];
+  for (const m of modes) {
+    lines.push(
+      `| ${m.mode} | ${clientLabel(m.peer, m.mode.split(' ')[0] ?? '')} | ${m.ratios} | ${interval(m.throughput)} | ${interval(m.p99)} | ${interval(m.cpu)} |`,
     );
   }
   return lines.join('\n');

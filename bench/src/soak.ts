@@ -31,6 +31,9 @@ async function through(backend: Backend, uri: string, total: number): Promise<vo
   await waitForStatus(recv, 'connected');
   await waitForStatus(send, 'connected');
   const samples: number[] = [];
+  // The heap after a full collection beside RSS: RSS keeps pages a collection freed, so only a heap that keeps
+  // growing is a leak.
+  const heaps: number[] = [];
   let failed = 0;
   const window = new SendWindow(100);
   const started = performance.now();
@@ -41,6 +44,7 @@ async function through(backend: Backend, uri: string, total: number): Promise<vo
     if (seq % (total / 10) === 0) {
       (globalThis as { gc?: () => void }).gc?.();
       samples.push(process.memoryUsage.rss());
+      heaps.push(process.memoryUsage().heapUsed);
     }
   }
   await window.drain();
@@ -50,12 +54,13 @@ async function through(backend: Backend, uri: string, total: number): Promise<vo
   }
   (globalThis as { gc?: () => void }).gc?.();
   samples.push(process.memoryUsage.rss());
+  heaps.push(process.memoryUsage().heapUsed);
   const seconds = (performance.now() - started) / 1000;
   await Promise.allSettled([sendConn.close(), recvConn.close()]);
   if (uri === AMQP_URL) await deleteQueue(name).catch(() => {});
   const first = samples[1] ?? samples[0]!;
   console.log(
-    `${backend.name}: ${total} reliable messages in ${seconds.toFixed(0)} s (${failed} sends failed, ${received} received); RSS at 10%..100%: ${samples.slice(1).map(mib).join(', ')} MiB; growth after 10%: ${mib(Math.max(...samples.slice(1)) - first)} MiB`,
+    `${backend.name}: ${total} reliable messages in ${seconds.toFixed(0)} s (${failed} sends failed, ${received} received); RSS at 10%..100%: ${samples.slice(1).map(mib).join(', ')} MiB; growth after 10%: ${mib(Math.max(...samples.slice(1)) - first)} MiB; heap after GC at 10%..100%: ${heaps.slice(1).map(mib).join(', ')} MiB`,
   );
 }
 
@@ -84,12 +89,16 @@ async function unreachable(backend: Backend, scheme: string, seconds: number): P
   );
 }
 
-/** `--soak N`: N messages through each backend, watching RSS; then sends against an unreachable broker. */
-export async function soak(total: number): Promise<void> {
-  for (const [pkg, uri, scheme] of [
+/**
+ * `--soak N`: N messages through each backend (or those whose scheme contains `only`), watching RSS and the
+ * heap; then sends against an unreachable broker.
+ */
+export async function soak(total: number, only = ''): Promise<void> {
+  const backends = [
     ['@mq/amqp', AMQP_URL, 'amqp'],
     ['@mq/mqtt', MQTT_URL, 'mqtt'],
-  ] as const) {
+  ] as const;
+  for (const [pkg, uri, scheme] of backends.filter(([, , s]) => s.includes(only))) {
     const module = (await import(pkg)) as Record<string, unknown>;
     const backend = Object.values(module).find(isBackend);
     if (!backend) throw new Error(`${pkg} exports no backend`);

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { RunResult } from '../src/recorder.js';
-import { modeTable, summarize, summarizeModes, tally } from '../src/report.js';
+import {
+  modeTable,
+  peerModeTable,
+  peerTable,
+  summarize,
+  summarizeModes,
+  summarizePeerModes,
+  tally,
+} from '../src/report.js';
 
 /** A round with the given rate, p99 and CPU per message; nothing lost. */
 function round(msgsPerSec: number, p99 = 1, cpuMicrosPerMsg = 10): RunResult {
@@ -106,5 +114,67 @@ describe('summarizeModes', () => {
     expect(printed.split('\n')).toHaveLength(4);
     expect(printed).toContain('| amqp reliable | 1 | 3 | 0.92 (0.90–0.94) ✗ |');
     expect(tally(rows, modes)).toContain('modes 1 met ✓, 0 within noise ≈, 1 missed ✗');
+  });
+});
+
+describe('mq against the peers (the other AMQP clients of the same rounds)', () => {
+  /** A row where mq runs at 1000 msgs/s and each peer at the given rates, round by round. */
+  function withPeers(name: string, mode: string, peers: Record<string, number[]>) {
+    const rounds = Object.values(peers)[0]?.length ?? 0;
+    return summarize(
+      { scenario: name, mode, count: 1000, reliable: true },
+      Array.from({ length: rounds }, () => round(1000)),
+      Array.from({ length: rounds }, () => round(1000, 2, 10)),
+      Object.fromEntries(
+        Object.entries(peers).map(([peer, rates]) => [peer, rates.map((rate) => round(rate, 1, 20))]),
+      ),
+    );
+  }
+
+  it('pairs each peer with mq round by round, and leaves out a peer that did not run', () => {
+    const row = withPeers('a', 'amqp reliable', { 'amqp-client': [2000, 1000, 500], acm: [] });
+    expect(row.peers.map((p) => p.name)).toEqual(['amqp-client']);
+    const [peer] = row.peers;
+    // mq ÷ peer per round: 0.5, 1, 2.
+    expect(peer?.throughput.median).toBeCloseTo(1, 6);
+    expect(peer?.throughput.ci).toEqual([0.5, 2]);
+    expect(peer?.p99.median).toBeCloseTo(2, 6);
+    expect(peer?.cpu.median).toBeCloseTo(0.5, 6);
+    expect(peer?.result.msgsPerSec).toBe(1000);
+    // The raw column is untouched by the peers.
+    expect(row.throughput.median).toBeCloseTo(1, 6);
+  });
+
+  it('prints one row per scenario that had peers, naming amqp-client.js by its library', () => {
+    const rows = [
+      withPeers('a', 'amqp reliable', { 'amqp-client': [500, 500, 500], acm: [1000, 1000, 1000] }),
+      withPeers('m', 'mqtt reliable', {}),
+    ];
+    const printed = peerTable(rows).split('\n');
+    expect(printed).toHaveLength(3);
+    expect(printed[0]).toContain('| amqp-client.js msgs/s | mq/amqp-client.js (CI) |');
+    expect(printed[0]).toContain('| acm msgs/s | mq/acm (CI) |');
+    expect(printed[2]).toBe(
+      '| a | 500 | 2.00 (2.00–2.00) | 2.00 (2.00–2.00) | 20/10 | 0/0 | 1000 | 1.00 (1.00–1.00) | 2.00 (2.00–2.00) | 20/10 | 0/0 |',
+    );
+    expect(peerTable([withPeers('m', 'mqtt reliable', {})])).toBe('');
+  });
+
+  it('pools every round of a mode per peer', () => {
+    const rows = [
+      withPeers('a1', 'amqp reliable', { 'amqp-client': [800, 1000, 1250], acm: [500, 500, 500] }),
+      withPeers('a2', 'amqp reliable', { 'amqp-client': [1000, 1000, 1000], acm: [500, 500, 500] }),
+      withPeers('b1', 'amqp best-effort', { acm: [2000, 2000, 2000] }),
+    ];
+    const modes = summarizePeerModes(rows);
+    expect(modes.map((m) => `${m.mode}/${m.peer}/${m.ratios}`)).toEqual([
+      'amqp reliable/amqp-client/6',
+      'amqp reliable/acm/6',
+      'amqp best-effort/acm/3',
+    ]);
+    expect(modes[0]?.throughput.median).toBeCloseTo(1, 6);
+    expect(modes[1]?.throughput.median).toBeCloseTo(2, 6);
+    expect(modes[2]?.throughput.median).toBeCloseTo(0.5, 6);
+    expect(peerModeTable(modes)).toContain('| amqp reliable | amqp-client.js | 6 | 1.00 (0.80–1.25) |');
   });
 });

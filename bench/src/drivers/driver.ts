@@ -8,10 +8,20 @@ export interface Session {
   close(): Promise<void>;
 }
 
-/** Runs scenarios with one client: the raw library or mq. */
+/**
+ * Who a column measures: `raw` is the client mq's backend is built on (amqplib, mqtt.js), `mq` is mq, and the
+ * peers are the other Node AMQP clients an app could pick instead: `amqp-client` (amqp-client.js) and `acm`
+ * (amqp-connection-manager over amqplib).
+ */
+export type ClientName = 'raw' | 'mq' | 'amqp-client' | 'acm';
+
+/** Every client, in the order a round runs them (reversed every other round). */
+export const CLIENTS: readonly ClientName[] = ['raw', 'amqp-client', 'acm', 'mq'];
+
+/** Runs scenarios with one client: a raw library or mq. */
 export interface Driver {
-  /** `raw` or `mq`. */
-  readonly name: 'raw' | 'mq';
+  /** Which column it fills. */
+  readonly name: ClientName;
   /** Opens the sender and receivers for `scenario` on queue/topic `name`; deliveries go to `onDelivery`. */
   open(
     scenario: Scenario,
