@@ -108,7 +108,7 @@ export function declareError(name: string, error: unknown, role?: 'deadLetter'):
   if (refused !== undefined) {
     return errors.error(
       'INVALID_OPTIONS',
-      `queue '${name}': the broker refused ${refused} (${message.slice(message.indexOf('invalid arg'))}): fix ${optionOfArgument(refused)}`,
+      `queue '${name}': the broker refused ${refused} (${brokerDetail(message, 'invalid arg')}): fix ${optionOfArgument(refused)}`,
       { cause: error },
     );
   }
@@ -121,7 +121,7 @@ export function declareError(name: string, error: unknown, role?: 'deadLetter'):
       : option
         ? `set ${option} to match it, attach to it as it is with declare: false, or delete the queue on the broker`
         : 'it was declared by another app with other arguments; use another name, attach to it as it is with declare: false, or delete it on the broker';
-  const detail = message.slice(message.indexOf('inequivalent arg'));
+  const detail = brokerDetail(message, 'inequivalent arg');
   const what = role === 'deadLetter' ? `dead-letter queue '${name}' (deadLetter)` : `queue '${name}'`;
   return errors.error(
     'INVALID_OPTIONS',
@@ -130,4 +130,9 @@ export function declareError(name: string, error: unknown, role?: 'deadLetter'):
       cause: error,
     },
   );
+}
+
+/** RabbitMQ's reason from `from` on, without the quote amqplib closes its message with. */
+function brokerDetail(message: string, from: string): string {
+  return message.slice(message.indexOf(from)).replace(/"$/, '');
 }
