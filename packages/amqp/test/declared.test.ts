@@ -218,6 +218,25 @@ describe('declare: false attaches to what someone else declared', () => {
     await queue.close();
   }, 20_000);
 
+  it('a sender on a missing queue reports NOT_FOUND once and refuses sends (NOT_CONNECTED) rather than losing them, until the queue appears', async () => {
+    const q = foreignName('sender');
+    const { queue, errors, attempts } = watched({ name: q, isRecv: false, declare: false, reliable: true });
+    queue.connect();
+    await until(() => attempts() >= 4, 'four attempts to open');
+    const early = await queue.sendMsg(Buffer.from('too early')).then(
+      () => 'sent',
+      (error: unknown) => (MqError.isInstance(error) ? error.code : 'other'),
+    );
+    expect(early).toBe('NOT_CONNECTED');
+    expect(errors.map((e) => e.code)).toEqual(['NOT_FOUND']);
+    await asOther((channel) => channel.assertQueue(q, { durable: true }));
+    await waitForStatus(queue, 'connected', { timeoutMillis: 10_000 });
+    await queue.sendMsg(Buffer.from('on time'));
+    const kept = await asOther((channel) => channel.get(q, { noAck: true }));
+    expect(kept === false ? 'nothing' : kept.content.toString()).toBe('on time');
+    await queue.close();
+  }, 20_000);
+
   it('a queue declared by plain amqplib with x-dead-letter-exchange and x-max-length: mq attaches, sends and receives, and the arguments keep working', async () => {
     const q = foreignName('dlx');
     const dead = name('dlx-dead');
