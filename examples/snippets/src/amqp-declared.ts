@@ -15,7 +15,7 @@ const billing = new AmqpQueue(
     overflow: 'reject-publish', // a send to a full queue rejects with REJECTED
     messageTtlMillis: 86_400_000, // x-message-ttl: a day
     deadLetterExchange: '', // x-dead-letter-exchange: RabbitMQ dead-letters expired invoices...
-    deadLetterRoutingKey: 'mq-snippet.invoices.expired', // ...to this queue
+    deadLetterRoutingKey: 'mq-snippet.invoices.expired', // ...to the queue of this name (declare it too)
     queueArguments: { 'x-single-active-consumer': true }, // any other x- argument
   },
   conn,
