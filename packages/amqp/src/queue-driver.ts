@@ -64,6 +64,8 @@ export class AmqpQueueDriver implements QueueDriver {
       name: options.name,
       queueType: options.queueType,
       deliveryLimit: options.deliveryLimit,
+      declare: options.declare,
+      arguments: options.arguments,
     });
     this.#route = route(options);
     this.#publishOptions = { deliveryMode: options.persistent ? 2 : 1 };
