@@ -146,6 +146,7 @@ export function settledBy(
     timestamp: message.timestamp,
     redelivered: message.redelivered ?? false,
     deliveryCount: message.deliveryCount,
+    topic: message.topic,
     ack,
     nack,
   };
