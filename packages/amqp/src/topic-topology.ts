@@ -1,3 +1,4 @@
+import { MQ_HEADERS } from '@mq/core/spi';
 import type * as amqp from 'amqplib';
 import { queueArguments, type Topology } from './topology.js';
 
@@ -5,7 +6,7 @@ import { queueArguments, type Topology } from './topology.js';
  * The header a retry copy of a topic message carries its topic in: the copy goes to its queue through the
  * default exchange, whose routing key is the queue's name.
  */
-export const TOPIC_HEADER = 'mq-topic';
+export const TOPIC_HEADER: string = MQ_HEADERS.topic;
 
 /**
  * The durable queue of group `group` in topic space `space`: `<space>:<group>`. The `:` keeps it apart from every
