@@ -62,6 +62,12 @@ describe('every README snippet runs as written, shows what it says, and exits by
     expect(code).toBe(0);
   });
 
+  it('routing (@mq/memory): the billing group gets the created orders with their topic, not the shipped one', async () => {
+    const { code, output } = await run('routing');
+    expect(output).toBe('eu.created: order 1\nus.created: order 2\n');
+    expect(code).toBe(0);
+  });
+
   it('metadata (@mq/memory): the receiver reads what the sender set', async () => {
     const { code, output } = await run('metadata');
     expect(output).toBe('order-1001 for checkout-77 (application/json, tenant acme, redelivered false)\n');

@@ -27,5 +27,7 @@ export const AMQP_TRAITS: Traits = Object.freeze({
   retriesBehind: true,
   // Each broadcast receiver has its own queue: a nack or a retry goes back there.
   broadcastRedelivery: true,
+  // A durable topic exchange per space, a durable queue per group, an exclusive queue per broadcast receiver.
+  topicRouting: true,
   reservedHeaders: [...RESERVED_HEADERS],
 });

@@ -79,6 +79,7 @@ export function replaced(message: Message, ack: () => Promise<void>, nack: () =>
     timestamp: message.timestamp,
     redelivered: message.redelivered,
     deliveryCount: message.deliveryCount,
+    topic: message.topic,
     ack,
     nack,
   };

@@ -86,6 +86,13 @@ export interface Capabilities {
    * @default false
    */
   broadcastRedelivery?: boolean;
+  /**
+   * Queues take `routing: 'topic'`: senders give each message a topic, receivers take `topics` patterns, shared
+   * by a `group` or each getting every match (`broadcast: true`); false: such a queue is refused with
+   * `UNSUPPORTED`. Optional.
+   * @default false
+   */
+  topicRouting?: boolean;
 }
 
 /** The object a backend package exports for the testkit and for scheme-based selection. */

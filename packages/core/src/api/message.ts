@@ -16,6 +16,11 @@ export interface Message {
   readonly redelivered: boolean;
   /** How many times it was delivered before, when known (e.g. RabbitMQ quorum queues' `x-delivery-count`). */
   readonly deliveryCount?: number | undefined;
+  /**
+   * On a topic receiver, the topic it was sent with (words joined by dots; for what a plain MQTT client published,
+   * the levels after the space's, see docs/routing.md); undefined on other queues.
+   */
+  readonly topic?: string | undefined;
   /** Tells the broker the message is done with. */
   ack(): Promise<void>;
   /** Tells the broker the message was not processed and asks for redelivery (see the backend's capabilities). */
@@ -38,6 +43,8 @@ export interface MessageMetadata {
   redelivered?: boolean | undefined;
   /** How many times it was delivered before, when the broker counts (e.g. quorum queues' `x-delivery-count`). */
   deliveryCount?: number | undefined;
+  /** See {@link Message.topic}. */
+  topic?: string | undefined;
 }
 
 /** Headers of a message that has none: one shared, frozen object. */

@@ -29,6 +29,8 @@ export class SettleOnceMessage implements Message {
   readonly redelivered: boolean;
   /** Earlier deliveries, when known: the broker's count, plus those before a retried copy was published. */
   readonly deliveryCount: number | undefined;
+  /** The topic it was sent with, on a topic receiver. */
+  readonly topic: string | undefined;
   readonly #settle: (requeue: boolean) => Promise<void>;
   #settled = false;
   #onSettle: (() => void) | undefined;
@@ -42,6 +44,7 @@ export class SettleOnceMessage implements Message {
     this.correlationId = meta?.correlationId;
     this.contentType = meta?.contentType;
     this.timestamp = meta?.timestamp;
+    this.topic = meta?.topic;
     const before = republishedDeliveries(meta?.headers);
     if (before === undefined) {
       this.redelivered = meta?.redelivered ?? false;
@@ -143,6 +146,7 @@ export function settledBy(
     timestamp: message.timestamp,
     redelivered: message.redelivered ?? false,
     deliveryCount: message.deliveryCount,
+    topic: message.topic,
     ack,
     nack,
   };

@@ -7,6 +7,7 @@ import {
 import type { QueueOptions } from '../../api/queue.js';
 import { describeValue } from '../describe.js';
 import type { PackageErrors } from '../errors.js';
+import { type ResolvedRouting, readRouting } from '../routing/options.js';
 import {
   type FailurePolicyOptions,
   failurePolicy,
@@ -34,6 +35,10 @@ const QUEUE_OPTIONS = {
   maxDeliveries: readMaxDeliveries,
   deadLetter: readDeadLetter,
   ackTimeoutMillis: readAckTimeout,
+  // Read together, by `readRouting`: which of them a queue takes depends on the others.
+  routing: (read) => read.raw('routing'),
+  topics: (read) => read.raw('topics'),
+  group: (read) => read.raw('group'),
 } as const satisfies ReaderTable<QueueOptions>;
 
 /** Options only a receiver takes: a sender given one is refused rather than left to wonder why it does nothing. */
@@ -46,7 +51,7 @@ const RECEIVER_ONLY = [
 ] as const satisfies readonly (keyof QueueOptions)[];
 
 /** What every queue has once its options are validated. */
-interface ResolvedCommonOptions {
+interface ResolvedCommonOptions extends ResolvedRouting {
   /** See {@link QueueOptions.name}. */
   readonly name: string;
   /** See {@link QueueOptions.reliable}. */
@@ -105,10 +110,12 @@ export function resolveQueueOptions<T extends QueueOptions = QueueOptions>(
       );
     }
   }
+  const broadcast = QUEUE_OPTIONS.broadcast(shared);
   const common: ResolvedCommonOptions = {
+    ...readRouting(shared, isRecv, broadcast),
     name,
     reliable: QUEUE_OPTIONS.reliable(shared),
-    broadcast: QUEUE_OPTIONS.broadcast(shared),
+    broadcast,
     reconnectMillis: QUEUE_OPTIONS.reconnectMillis(shared),
     sendTimeoutMillis: QUEUE_OPTIONS.sendTimeoutMillis(shared),
   };
