@@ -25,6 +25,7 @@ const CAPABILITY_KINDS = {
   movesExactlyOnce: 'optional',
   retriesBehind: 'optional',
   broadcastRedelivery: 'optional',
+  requestReply: 'optional',
 } as const satisfies Record<keyof Capabilities, 'required' | 'optional'>;
 
 const ALL_CAPABILITY_KEYS = Object.keys(CAPABILITY_KINDS) as (keyof Capabilities)[];

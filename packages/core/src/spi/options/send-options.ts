@@ -11,6 +11,7 @@ const SEND_OPTION_KEYS = Object.keys({
   messageId: true,
   correlationId: true,
   contentType: true,
+  replyTo: true,
   expirationMillis: true,
 } as const satisfies Record<keyof SendOptions, true>);
 
@@ -18,6 +19,7 @@ const ID_FIELDS = [
   'messageId',
   'correlationId',
   'contentType',
+  'replyTo',
 ] as const satisfies readonly (keyof SendOptions)[];
 
 /** True when `options` asks for any metadata (so that a backend without it must refuse the send). */
@@ -28,6 +30,7 @@ export function hasMetadata(options: SendOptions | undefined): boolean {
     options.messageId !== undefined ||
     options.correlationId !== undefined ||
     options.contentType !== undefined ||
+    options.replyTo !== undefined ||
     options.expirationMillis !== undefined
   );
 }
