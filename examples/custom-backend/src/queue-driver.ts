@@ -1,4 +1,10 @@
-import { type DeliveredMessage, NO_HEADERS, type PendingSend, type QueueCore, type QueueDriver } from '@mq/core/spi';
+import {
+  type DeliveredMessage,
+  NO_HEADERS,
+  type PendingSend,
+  type QueueCore,
+  type QueueDriver,
+} from '@mq/core/spi';
 import type { Redis } from 'ioredis';
 import type { RedisLink } from './connection.js';
 import { errors } from './errors.js';
