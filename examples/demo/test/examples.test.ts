@@ -91,6 +91,7 @@ describe('the examples', () => {
   it.each([
     ['the in-process broker', {}],
     ['RabbitMQ', { MQ_URL: amqpUrl }],
+    ['Mosquitto (MQTT 5)', { MQ_URL: mqttUrl }],
   ])(
     'rpc answers every request of two clients, each to its own caller, on %s',
     async (_label, env) => {

@@ -59,6 +59,7 @@ describe('every README snippet runs as written, shows what it says, and exits by
   it.each([
     ['memory://request-reply', {}],
     [amqpTestUrl(), { MQ_URL: amqpTestUrl() }],
+    [mqttTestUrl(), { MQ_URL: mqttTestUrl() }],
   ])('request-reply on %s: the client gets the price, then aborts a request', async (_uri, env) => {
     const { code, output } = await run('request-reply', env);
     expect(output).toBe('application/json {"sku":"A-1","price":42}\naborted\n');

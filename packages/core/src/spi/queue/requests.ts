@@ -141,7 +141,9 @@ export class RequestPath {
       );
       signal?.addEventListener('abort', onAbort, { once: true });
       const expirationMillis = Math.min(send.expirationMillis ?? timeoutMillis, timeoutMillis);
-      void this.#send(driver, payload, { ...send, correlationId, expirationMillis }).catch(waiting.reject);
+      void this.#send(driver, payload, { ...send, correlationId, expirationMillis }, () =>
+        this.#waiting.has(correlationId),
+      ).catch(waiting.reject);
     });
   }
 
@@ -162,7 +164,12 @@ export class RequestPath {
   }
 
   /** The reply address (made by the driver on first use), then the request, sent as `sendMsg()` sends. */
-  async #send(driver: QueueDriver, payload: Uint8Array, options: SendOptions): Promise<void> {
+  async #send(
+    driver: QueueDriver,
+    payload: Uint8Array,
+    options: SendOptions,
+    waiting: () => boolean,
+  ): Promise<void> {
     const { errors } = this.#parts;
     let replyTo: string;
     try {
@@ -174,6 +181,8 @@ export class RequestPath {
         `opening the reply receiver of '${this.#parts.options.name}' failed`,
       );
     }
+    // Ended (aborted, timed out) while the reply receiver was being made: nobody waits for an answer.
+    if (!waiting()) return;
     await this.#parts.send(payload, { ...options, replyTo });
   }
 
