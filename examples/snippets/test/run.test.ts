@@ -68,6 +68,16 @@ describe('every README snippet runs as written, shows what it says, and exits by
     expect(code).toBe(0);
   });
 
+  it.each([
+    ['memory://request-reply', {}],
+    [amqpTestUrl(), { MQ_URL: amqpTestUrl() }],
+    [mqttTestUrl(), { MQ_URL: mqttTestUrl() }],
+  ])('request-reply on %s: the client gets the price, then aborts a request', async (_uri, env) => {
+    const { code, output } = await run('request-reply', env);
+    expect(output).toBe('application/json {"sku":"A-1","price":42}\naborted\n');
+    expect(code).toBe(0);
+  });
+
   it('metadata (@mq/memory): the receiver reads what the sender set', async () => {
     const { code, output } = await run('metadata');
     expect(output).toBe('order-1001 for checkout-77 (application/json, tenant acme, redelivered false)\n');
