@@ -18,6 +18,7 @@ import {
   prefetchOnSenderIgnored,
   prefetchRequired,
   redeliversSameBuffer,
+  rejectsWhileDown,
   resolvesBeforeStored,
   retriesTooSoon,
   statusAfterClosed,
@@ -121,8 +122,15 @@ describe('the contract catches broken backends', () => {
       'faults.links-cut-mid-stream',
       'faults.unreachable-sends-settle',
     ]);
-    await failsExactly(buffersWhileDisconnected, ['faults.unreachable-sends-settle']);
+    await failsExactly(buffersWhileDisconnected, [
+      'faults.unreachable-sends-settle',
+      'faults.sends-wait-through-drop',
+    ]);
   }, 180_000);
+
+  it('a backend whose sends fail while the link is down for a moment (or right after connect) fails sends-wait-through-drop', async () => {
+    await failsExactly(rejectsWhileDown, ['faults.sends-wait-through-drop']);
+  }, 60_000);
 
   it('backends whose prefetch window is off by one or capped fail the prefetch cases that see it', async () => {
     await failsExactly(prefetchOffByOne, [

@@ -113,8 +113,9 @@ export const resolvesBeforeStored = brokenBackend('resolves-before-stored', (que
   return override(queue, {
     sendMsg: (payload) => {
       const copy = Buffer.from(payload);
+      // Dropped when the link is down by then (the queue itself would hold the send until it is back).
       setTimeout(() => {
-        queue.sendMsg(copy).catch(() => {});
+        if (queue.status === 'connected') queue.sendMsg(copy).catch(() => {});
       }, 5);
       return Promise.resolve();
     },
@@ -365,7 +366,21 @@ export const acksMultiple = brokenBackend('acks-multiple', (queue, options) => {
   });
 });
 
-/** Holds sends made while disconnected and sends them once connected again, instead of rejecting them. */
+/**
+ * Rejects every send made while the queue is not connected with `NOT_CONNECTED` (mq before sends waited for the
+ * link): a send right after `connect()` or during a short drop fails.
+ */
+export const rejectsWhileDown = brokenBackend('rejects-while-down', (queue, options) => {
+  if (options.isRecv) return queue;
+  return override(queue, {
+    sendMsg: (payload, sendOptions) =>
+      queue.status === 'connected'
+        ? queue.sendMsg(payload, sendOptions)
+        : Promise.reject(new MqError('NOT_CONNECTED', `[broken] queue is ${queue.status}`)),
+  });
+});
+
+/** Holds sends made while disconnected, with no deadline, and sends them once connected again. */
 export const buffersWhileDisconnected = brokenBackend('buffers-while-disconnected', (queue, options) => {
   if (options.isRecv) return queue;
   return override(queue, {
