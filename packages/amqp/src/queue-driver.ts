@@ -166,6 +166,9 @@ export class AmqpQueueDriver implements QueueDriver {
     if (blocked) {
       blocked.then(
         () => {
+          // Settled while it waited (TIMEOUT at its deadline, say): the app was told it failed, so it must never
+          // go out now, after a memory alarm has lifted, say.
+          if (send.settled) return;
           if (channel.closed || this.#channel !== channel)
             send.reject(this.#lost('the channel closed; message not sent'));
           else this.#publishNow(channel, payload, send, options);
