@@ -10,6 +10,7 @@ import {
 } from '@mq/core/spi';
 import type * as amqp from 'amqplib';
 import { isBrokerNack } from './amqplib-internals.js';
+import { watchBinding } from './binding-watch.js';
 import { errors } from './errors.js';
 import type { AmqpLink } from './link.js';
 import type { ResolvedAmqpQueueOptions } from './options.js';
@@ -105,6 +106,9 @@ export class AmqpQueueDriver implements QueueDriver {
           noAck: false,
         });
         channel.consuming(consumerTag);
+        if (options.broadcast) {
+          watchBinding(model, channel, this.#topology, queue, (error) => this.#core.reportError(error));
+        }
       }
     } catch (error) {
       await channel.close(this.#millis);
