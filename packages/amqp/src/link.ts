@@ -77,7 +77,11 @@ export class AmqpLink implements LinkDriver {
         ),
       (late) => {
         late.on('error', () => {});
-        late.close().catch(() => {});
+        // Nobody will use it: closed if the broker answers within the connect timeout, else its socket destroyed
+        // (a node that went silent after a slow handshake never answers, and would keep it open for good).
+        withDeadline(late.close(), connectTimeoutMillis, () => new Error('close timed out')).catch(() =>
+          destroySocket(late),
+        );
       },
     ).catch((error: unknown) => {
       throw connectError(error, safeUri, new URL(uri));
