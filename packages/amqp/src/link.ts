@@ -9,6 +9,7 @@ import {
 } from '@mq/core/spi';
 import * as amqp from 'amqplib';
 import { destroySocket } from './amqplib-internals.js';
+import type { FlowEvents } from './connection.js';
 import { errors } from './errors.js';
 import type { AmqpConnectionSettings } from './options.js';
 
@@ -23,6 +24,8 @@ export class AmqpLink implements LinkDriver {
   readonly #uris: readonly string[];
   /** A secure context, `servername` and `rejectUnauthorized`: never a key or passphrase. */
   readonly #tls: TlsConnectOptions | undefined;
+  /** Where RabbitMQ's `blocked` and `unblocked` go. */
+  readonly #flow: FlowEvents | undefined;
   #model: amqp.ChannelModel | undefined;
   /** The address (password redacted) `#model` is connected to. */
   #modelAddress = '';
@@ -32,11 +35,13 @@ export class AmqpLink implements LinkDriver {
     settings: Readonly<AmqpConnectionSettings>,
     uris: readonly string[],
     tls: TlsConnectOptions | undefined,
+    flow?: FlowEvents,
   ) {
     this.#core = core;
     this.#settings = settings;
     this.#uris = uris;
     this.#tls = tls;
+    this.#flow = flow;
   }
 
   /** The live amqplib connection; `undefined` unless connected. */
@@ -100,9 +105,14 @@ export class AmqpLink implements LinkDriver {
       );
     });
     model.on('blocked', (reason: string) => {
+      if (this.#model !== model) return;
       this.#core.reportError(
         errors.error('BROKER', `the broker blocked publishing on this connection: ${reason}`),
       );
+      this.#flow?.emit('blocked', reason);
+    });
+    model.on('unblocked', () => {
+      if (this.#model === model) this.#flow?.emit('unblocked');
     });
     this.#model = model;
     this.#modelAddress = safeUri;

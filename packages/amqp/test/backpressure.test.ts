@@ -93,6 +93,34 @@ describe.skipIf(missing !== undefined)(
       }
     }, 90_000);
 
+    it('the connection emits blocked when RabbitMQ blocks its publishes and unblocked when the alarm lifts; a send made meanwhile goes through', async () => {
+      const name = queueName('blocked-events');
+      const conn = await connected();
+      try {
+        const send = await sender(conn, { name, reliable: true });
+        const flow: string[] = [];
+        conn.on('error', () => {});
+        conn.on('blocked', (reason) => flow.push(`blocked: ${reason}`));
+        conn.on('unblocked', () => flow.push('unblocked'));
+        let sent: Promise<void> = Promise.resolve();
+        try {
+          await raiseMemoryAlarm();
+          // RabbitMQ blocks a connection when it next publishes.
+          sent = send.sendMsg(Buffer.from('during'));
+          await until(() => flow.length > 0, 'the blocked event');
+          expect(flow).toEqual([expect.stringMatching(/^blocked: .*memory/)]);
+        } finally {
+          await clearMemoryAlarm();
+        }
+        await until(() => flow.includes('unblocked'), 'the unblocked event');
+        expect(flow).toHaveLength(2);
+        await sent;
+        expect(conn.listenerCount('unblocked')).toBe(1);
+      } finally {
+        await conn.close();
+      }
+    }, 90_000);
+
     it('reliable sends that time out while waiting for drain are never written once the alarm lifts', async () => {
       const name = queueName('blocked-timeout');
       const conn = await connected();
