@@ -25,6 +25,15 @@ import { deadLetterTopology, declare, declareError, route, type Topology } from 
  */
 const WRITE_BUFFER_FRAMES = 1024;
 
+/**
+ * The largest message RabbitMQ takes at all, whatever its `max_message_size` (which may not be set above it): a
+ * larger payload is refused before it is sent, rather than let the broker close the channel over it.
+ */
+export const MAX_MESSAGE_BYTES = 536_870_912;
+
+/** RabbitMQ's reason for closing a channel over a message above its `max_message_size`. */
+const TOO_LARGE = /message size (\d+) is larger than configured max size (\d+)/;
+
 /** The failure policy's copies (retries, dead letters) are persistent: a broker restart must not lose them. */
 const COPY_OPTIONS: amqp.Options.Publish = Object.freeze({ deliveryMode: 2 });
 
@@ -161,6 +170,14 @@ export class AmqpQueueDriver implements QueueDriver {
   }
 
   publish(payload: Uint8Array, send: PendingSend, options: SendOptions | undefined): void {
+    if (payload.byteLength > MAX_MESSAGE_BYTES) {
+      send.reject(
+        errors.argument(
+          `payload of ${payload.byteLength} bytes is over the ${MAX_MESSAGE_BYTES} bytes (512 MiB) RabbitMQ takes in one message, whatever its max_message_size: message not sent to '${this.#name}'`,
+        ),
+      );
+      return;
+    }
     const channel = this.#channel;
     if (!channel || channel.closed) {
       send.reject(this.#lost('the channel is gone; message not sent'));
@@ -205,7 +222,7 @@ export class AmqpQueueDriver implements QueueDriver {
             routingKey,
             content,
             publish,
-            (error: unknown) => this.#confirmed(send, error),
+            (error: unknown) => this.#confirmed(send, error, channel, content.byteLength),
           )
         : channel.raw.publish(exchange, routingKey, content, publish);
     } catch (error) {
@@ -231,11 +248,22 @@ export class AmqpQueueDriver implements QueueDriver {
     );
   }
 
-  #confirmed(send: PendingSend, error: unknown): void {
+  #confirmed(send: PendingSend, error: unknown, channel?: QueueChannel, size?: number): void {
     if (error === null || error === undefined) send.resolve();
     else if (isBrokerNack(error)) {
       send.reject(errors.error('REJECTED', `the broker refused (nacked) a message for '${this.#name}'`));
-    } else send.reject(this.#lost('the channel closed before the broker confirmed the message', error));
+    } else {
+      const refused = tooLarge(channel?.brokerError, size);
+      if (refused) {
+        send.reject(
+          errors.error(
+            'REJECTED',
+            `the broker refused a message for '${this.#name}' as too large (${refused.message}); sending it again cannot help: raise RabbitMQ's max_message_size or send less`,
+            { cause: refused },
+          ),
+        );
+      } else send.reject(this.#lost('the channel closed before the broker confirmed the message', error));
+    }
   }
 
   async stopReceiving(): Promise<void> {
@@ -359,6 +387,16 @@ export class AmqpQueueDriver implements QueueDriver {
   #lost(what: string, cause?: unknown, code: 'CONNECTION_LOST' | 'CLOSED' = 'CONNECTION_LOST'): MqError {
     return errors.error(code, `queue '${this.#name}': ${what}`, cause === undefined ? {} : { cause });
   }
+}
+
+/**
+ * RabbitMQ's error when it closed the channel over a message above its `max_message_size` and a message of
+ * `size` bytes is above that size (so this one was refused, not one sent before it); else undefined.
+ */
+function tooLarge(brokerError: Error | undefined, size: number | undefined): Error | undefined {
+  const match = brokerError === undefined ? null : TOO_LARGE.exec(brokerError.message);
+  if (!match || size === undefined) return undefined;
+  return size > Number(match[2]) ? brokerError : undefined;
 }
 
 /** A delivery, with the channel it came on: the failure policy's copy of it goes out there, before its ack. */
