@@ -6,6 +6,7 @@ import {
   backsOffWithoutCap,
   broadcastToOne,
   buffersWhileDisconnected,
+  closeWaitsForever,
   dropsEveryTenth,
   escapesRejection,
   foldsNames,
@@ -127,6 +128,10 @@ describe('the contract catches broken backends', () => {
       'faults.sends-wait-through-drop',
     ]);
   }, 180_000);
+
+  it('a backend whose close() waits for a handler that never returns fails bounded-by-close-timeout', async () => {
+    await failsExactly(closeWaitsForever, ['close.bounded-by-close-timeout']);
+  }, 60_000);
 
   it('a backend whose sends fail while the link is down for a moment (or right after connect) fails sends-wait-through-drop', async () => {
     await failsExactly(rejectsWhileDown, ['faults.sends-wait-through-drop']);

@@ -366,6 +366,24 @@ export const acksMultiple = brokenBackend('acks-multiple', (queue, options) => {
   });
 });
 
+/** A receiver whose `close()` waits for every handler it started to return, however long that takes. */
+export const closeWaitsForever = brokenBackend('close-waits-forever', (queue, options) => {
+  if (!options.isRecv) return queue;
+  const running = new Set<Promise<void>>();
+  const tracked = wrapHandler(queue, (handler) => (q, message) => {
+    const run = Promise.resolve(handler(q, message));
+    running.add(run);
+    void run.finally(() => running.delete(run)).catch(() => {});
+    return run;
+  });
+  return override(tracked, {
+    close: async () => {
+      await Promise.allSettled([...running]);
+      await queue.close();
+    },
+  });
+});
+
 /**
  * Rejects every send made while the queue is not connected with `NOT_CONNECTED` (mq before sends waited for the
  * link): a send right after `connect()` or during a short drop fails.
