@@ -11,6 +11,7 @@ import {
   escapesRejection,
   foldsNames,
   handlerOnSenderIgnored,
+  holdsEverySend,
   ignoresNack,
   leavesTimerOnClose,
   neverBacksOff,
@@ -128,6 +129,10 @@ describe('the contract catches broken backends', () => {
       'faults.sends-wait-through-drop',
     ]);
   }, 180_000);
+
+  it('a backend that holds every send while its broker is down, without bound, fails unreachable-sends-settle', async () => {
+    await failsExactly(holdsEverySend, ['faults.unreachable-sends-settle']);
+  }, 60_000);
 
   it('a backend whose close() waits for a handler that never returns fails bounded-by-close-timeout', async () => {
     await failsExactly(closeWaitsForever, ['close.bounded-by-close-timeout']);

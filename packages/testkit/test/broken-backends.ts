@@ -366,6 +366,13 @@ export const acksMultiple = brokenBackend('acks-multiple', (queue, options) => {
   });
 });
 
+/** Holds every send made while the link is down, without bound (each still settles by its deadline). */
+export const holdsEverySend = brokenOptions('holds-every-send', (options) => ({
+  ...options,
+  sendBufferMessages: 1_000_000,
+  sendBufferBytes: 2_147_483_647,
+}));
+
 /** A receiver whose `close()` waits for every handler it started to return, however long that takes. */
 export const closeWaitsForever = brokenBackend('close-waits-forever', (queue, options) => {
   if (!options.isRecv) return queue;

@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { Connection } from '../../api/connection.js';
 import { MqError } from '../../api/errors.js';
 import type { Queue } from '../../api/queue.js';
@@ -227,6 +229,34 @@ async function untilReceived(
     },
     ctx.waitMillis * 3,
   );
+}
+
+/**
+ * The bytes the process holds (heap, external and array buffers), after a full garbage collection where one can
+ * be asked for (`--expose-gc`, or turned on here through V8's flags); else its resident set size, garbage included.
+ */
+function retainedBytes(): number {
+  const gc = garbageCollector();
+  if (!gc) return process.memoryUsage().rss;
+  gc();
+  const { heapUsed, external } = process.memoryUsage();
+  return heapUsed + external;
+}
+
+let collector: (() => void) | null | undefined;
+
+function garbageCollector(): (() => void) | null {
+  if (collector !== undefined) return collector;
+  const exposed = (globalThis as { gc?: () => void }).gc;
+  if (typeof exposed === 'function') return (collector = exposed);
+  try {
+    setFlagsFromString('--expose-gc');
+    const made: unknown = runInNewContext('gc');
+    collector = typeof made === 'function' ? (made as () => void) : null;
+  } catch {
+    collector = null;
+  }
+  return collector;
 }
 
 /** A broker that is down until `bringUp()`: the target's own, or a proxy to the real one that starts late. */
@@ -471,13 +501,13 @@ export const faultCases: ContractCase[] = [
       const statuses = ctx.recordStatuses(conn);
       conn.connect();
       const name = ctx.name();
-      const deadline = 1000;
+      const deadline = 3000;
       // The default send buffer: at most 10,000 sends wait for the link, the rest reject at once.
       const send = ctx.newQueue(conn, { name, isRecv: false, reliable: true, sendTimeoutMillis: deadline });
       send.connect();
       // Down for real: the first attempt has failed, and the connection keeps retrying during the sends.
       await ctx.poll(() => statuses.includes('disconnected'), 'the first connection attempt to fail');
-      const rssBefore = process.memoryUsage().rss;
+      const before = retainedBytes();
       const started = Date.now();
       const codes = new Map<string, number>();
       let settled = 0;
@@ -489,15 +519,25 @@ export const faultCases: ContractCase[] = [
       };
       // In batches, a turn of the event loop apart, as an app's sends come (the retries go on meanwhile); nothing
       // keeps the promises but their own handlers.
+      // 1 KiB each: a client that held every send would hold about 100 MiB of payload alone.
+      const payload = (text: string): Buffer => {
+        const bytes = Buffer.alloc(1024, 0x2e);
+        bytes.write(text, 'latin1');
+        return bytes;
+      };
+      let held = 0;
       for (let batch = 0; batch < 100; batch += 1) {
         for (let i = 0; i < 1000; i += 1) {
-          send.sendMsg(Buffer.from(`lost-${batch}-${i}`, 'latin1')).then(
+          send.sendMsg(payload(`lost-${batch}-${i}`)).then(
             () => count('resolved'),
             (error: unknown) => count(MqError.isInstance(error) ? error.code : String(error)),
           );
         }
         await new Promise((resolve) => setImmediate(resolve));
       }
+      // What the client holds while the sends that fit wait for their deadline (garbage collected first, where
+      // the process allows it).
+      held = retainedBytes() - before;
       const sent = Date.now() - started;
       const scale = Math.max(1, ctx.target.timeScale ?? 1);
       // Against the unscaled wait: a timeScale below 1 (quicker failing cases) must not turn this bound into a
@@ -510,22 +550,25 @@ export const faultCases: ContractCase[] = [
         bound,
       );
       const took = lastSettled - started;
-      const growth = (process.memoryUsage().rss - rssBefore) / 2 ** 20;
+      const growth = held / 2 ** 20;
       const other = [...codes].filter(([code]) => code !== 'NOT_CONNECTED' && code !== 'TIMEOUT');
       check(
         other.length === 0,
         `every send rejected with NOT_CONNECTED or TIMEOUT (all: ${JSON.stringify([...codes])})`,
       );
       check(
-        (codes.get('NOT_CONNECTED') ?? 0) >= 50_000,
-        `most sends rejected at once with NOT_CONNECTED, past the send buffer (all: ${JSON.stringify([...codes])})`,
+        (codes.get('NOT_CONNECTED') ?? 0) > 0,
+        `sends past the send buffer rejected at once with NOT_CONNECTED: the buffer is bounded (all: ${JSON.stringify([...codes])})`,
       );
       check(
         took < sent + deadline + 2000 * scale,
         `the last of 100,000 sends settled ${took} ms after the first was made; each should settle by its ${deadline} ms deadline`,
       );
       // A client that held what it could not send would hold 100,000 payloads.
-      check(growth < 64, `RSS grew by ${growth.toFixed(1)} MiB over 100,000 rejected sends`);
+      check(
+        growth < 64,
+        `the client held ${growth.toFixed(1)} MiB more while 100,000 sends of 1 KiB waited or were rejected`,
+      );
       const upAt = Date.now();
       await down.bringUp();
       await ctx.waitStatus(send, 'connected', ctx.waitMillis);
