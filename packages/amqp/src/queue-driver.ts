@@ -198,8 +198,13 @@ export class AmqpQueueDriver implements QueueDriver {
       ? payload
       : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
     const { exchange } = this.#route;
-    const routingKey = options?.topic ?? this.#route.routingKey;
-    const publish = publishOptions(this.#publishOptions, options);
+    const topic = options?.topic;
+    const routingKey = topic ?? this.#route.routingKey;
+    // A topic alone is no metadata: the queue's shared publish options serve, as for a send without options.
+    const publish = publishOptions(
+      this.#publishOptions,
+      topic !== undefined && onlyTopic(options) ? undefined : options,
+    );
     const { reliable } = this.#core.options;
     let written: boolean;
     try {
@@ -377,6 +382,13 @@ export class AmqpQueueDriver implements QueueDriver {
   #lost(what: string, cause?: unknown, code: 'CONNECTION_LOST' | 'CLOSED' = 'CONNECTION_LOST'): MqError {
     return errors.error(code, `queue '${this.#name}': ${what}`, cause === undefined ? {} : { cause });
   }
+}
+
+/** True when a send's options say nothing but its topic. */
+function onlyTopic(options: SendOptions | undefined): boolean {
+  if (options === undefined) return true;
+  for (const key in options) if (key !== 'topic') return false;
+  return true;
 }
 
 /** A delivery, with the channel it came on: the failure policy's copy of it goes out there, before its ack. */

@@ -150,7 +150,10 @@ export class MemoryBroker {
     const bound = this.#spaces.get(space);
     if (!bound) return;
     const stored = { ...meta, topic };
-    for (const binding of [...bound.groups.values(), ...bound.receivers]) {
+    for (const binding of bound.groups.values()) {
+      if (binding.match(topic)) binding.mailbox.push(Buffer.from(payload), stored);
+    }
+    for (const binding of bound.receivers) {
       if (binding.match(topic)) binding.mailbox.push(Buffer.from(payload), stored);
     }
   }

@@ -139,7 +139,8 @@ export class MqttQueueDriver implements QueueDriver, ReceiverSink {
         ? spaceTopic(this.#name, options.topic)
         : this.#name;
     // A topic alone is no metadata: the hot path's shared publish options serve.
-    const metadata = options !== undefined && Object.keys(options).some((key) => key !== 'topic');
+    let metadata = false;
+    if (options !== undefined) for (const key in options) if (key !== 'topic') metadata = true;
     link.publish(topic, body, qos, send, metadata ? publishProperties(qos, options) : undefined);
   }
 
