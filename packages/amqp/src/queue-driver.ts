@@ -1,4 +1,5 @@
 import {
+  hasMetadata,
   type Message,
   type MqError,
   type PendingSend,
@@ -200,11 +201,8 @@ export class AmqpQueueDriver implements QueueDriver {
     const { exchange } = this.#route;
     const topic = options?.topic;
     const routingKey = topic ?? this.#route.routingKey;
-    // A topic alone is no metadata: the queue's shared publish options serve, as for a send without options.
-    const publish = publishOptions(
-      this.#publishOptions,
-      topic !== undefined && onlyTopic(options) ? undefined : options,
-    );
+    // Without metadata (a topic alone, say) the queue's shared publish options serve.
+    const publish = publishOptions(this.#publishOptions, hasMetadata(options) ? options : undefined);
     const { reliable } = this.#core.options;
     let written: boolean;
     try {
@@ -295,12 +293,14 @@ export class AmqpQueueDriver implements QueueDriver {
       return;
     }
     const { options } = this.#core;
-    const meta = deliveryMetadata(delivery);
     this.#core.deliver(
       new AmqpDelivery(
         delivery.content,
         (requeue) => this.#settle(channel, delivery, requeue),
-        options.routing === 'topic' ? { ...meta, topic: deliveryTopic(delivery, options.name) } : meta,
+        deliveryMetadata(
+          delivery,
+          options.routing === 'topic' ? deliveryTopic(delivery, options.name) : undefined,
+        ),
         channel,
       ),
     );
@@ -382,13 +382,6 @@ export class AmqpQueueDriver implements QueueDriver {
   #lost(what: string, cause?: unknown, code: 'CONNECTION_LOST' | 'CLOSED' = 'CONNECTION_LOST'): MqError {
     return errors.error(code, `queue '${this.#name}': ${what}`, cause === undefined ? {} : { cause });
   }
-}
-
-/** True when a send's options say nothing but its topic. */
-function onlyTopic(options: SendOptions | undefined): boolean {
-  if (options === undefined) return true;
-  for (const key in options) if (key !== 'topic') return false;
-  return true;
 }
 
 /** A delivery, with the channel it came on: the failure policy's copy of it goes out there, before its ack. */

@@ -149,7 +149,7 @@ export class MemoryBroker {
   publishTopic(space: string, topic: string, payload: Buffer, meta: StoredMeta): void {
     const bound = this.#spaces.get(space);
     if (!bound) return;
-    const stored = { ...meta, topic };
+    const stored = meta.topic === topic ? meta : { ...meta, topic };
     for (const binding of bound.groups.values()) {
       if (binding.match(topic)) binding.mailbox.push(Buffer.from(payload), stored);
     }

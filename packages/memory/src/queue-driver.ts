@@ -170,5 +170,6 @@ function storedMeta(options: SendOptions | undefined): StoredMeta {
     contentType: options?.contentType,
     timestamp: now,
     expiresAt: options?.expirationMillis === undefined ? undefined : now + options.expirationMillis,
+    topic: options?.topic,
   };
 }

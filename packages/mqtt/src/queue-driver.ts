@@ -1,4 +1,5 @@
 import {
+  hasMetadata,
   type Message,
   type MqError,
   type PendingSend,
@@ -98,9 +99,7 @@ export class MqttQueueDriver implements QueueDriver, ReceiverSink {
       new SettleOnceMessage(
         payload,
         (requeue) => (requeue ? this.#nack(link, packet) : this.#ack(link, packet)),
-        topic === undefined
-          ? packetMetadata(packet, this.#nacks.get(packet) ?? 0)
-          : { ...packetMetadata(packet, this.#nacks.get(packet) ?? 0), topic },
+        packetMetadata(packet, this.#nacks.get(packet) ?? 0, topic),
       ),
     );
     return true;
@@ -139,9 +138,13 @@ export class MqttQueueDriver implements QueueDriver, ReceiverSink {
         ? spaceTopic(this.#name, options.topic)
         : this.#name;
     // A topic alone is no metadata: the hot path's shared publish options serve.
-    let metadata = false;
-    if (options !== undefined) for (const key in options) if (key !== 'topic') metadata = true;
-    link.publish(topic, body, qos, send, metadata ? publishProperties(qos, options) : undefined);
+    link.publish(
+      topic,
+      body,
+      qos,
+      send,
+      options && hasMetadata(options) ? publishProperties(qos, options) : undefined,
+    );
   }
 
   get #qos(): 0 | 1 {
