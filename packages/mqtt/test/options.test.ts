@@ -304,6 +304,7 @@ describe('connection options', () => {
       movesExactlyOnce: false,
       retriesBehind: false,
       broadcastRedelivery: true,
+      topicRouting: true,
     });
   });
 
