@@ -104,6 +104,22 @@ describe('the examples', () => {
     expect(code).toBe(0);
   }, 60_000);
 
+  it.each([
+    ['the in-process broker', {}],
+    ['RabbitMQ', { MQ_URL: amqpUrl }],
+    ['Mosquitto (MQTT 5)', { MQ_URL: mqttUrl }],
+  ])(
+    'rpc answers every request of two clients, each to its own caller, on %s',
+    async (_label, env) => {
+      const { code, output } = await runExample('rpc', env);
+      expect(output).toContain('client 1: A-1 -> 12.5');
+      expect(output).toContain('client 2: Z-9 -> unknown sku');
+      expect(output).toContain('all 8 requests answered, each to its own caller');
+      expect(code).toBe(0);
+    },
+    60_000,
+  );
+
   it('pubsub gives every subscriber every event', async () => {
     const { code, output } = await runExample('pubsub', { MQTT_URL: mqttUrl });
     expect(output).toContain('every subscriber got every event');

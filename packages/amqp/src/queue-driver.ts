@@ -2,6 +2,7 @@ import {
   hasMetadata,
   type Message,
   type MqError,
+  NO_HEADERS,
   type PendingSend,
   type QueueCore,
   type QueueDriver,
@@ -30,6 +31,16 @@ const WRITE_BUFFER_FRAMES = 1024;
 const COPY_OPTIONS: amqp.Options.Publish = Object.freeze({ deliveryMode: 2 });
 
 /**
+ * RabbitMQ's direct reply-to pseudo-queue: a requester consumes it (no-ack) on the channel it publishes its
+ * requests on, and the broker routes each reply straight to that consumer; nothing is declared, nothing is left
+ * behind, and the consumer goes with its channel.
+ */
+export const DIRECT_REPLY_TO = 'amq.rabbitmq.reply-to';
+
+/** A reply's publish options: transient (direct reply-to keeps nothing; an app's own reply queue may). */
+const REPLY_OPTIONS: amqp.Options.Publish = Object.freeze({});
+
+/**
  * The temporary broadcast queue of a channel the broker closed while the connection stayed up: an exclusive
  * queue lives as long as its connection and, still bound, fills up with every broadcast. Kept per queue, across
  * its `connect()` cycles, until an open on the same connection deletes it.
@@ -54,6 +65,8 @@ export class AmqpQueueDriver implements QueueDriver {
   /** amqplib's publish options, shared by every send: amqplib only reads them. */
   readonly #publishOptions: amqp.Options.Publish;
   #channel: QueueChannel | undefined;
+  /** The channel whose direct reply-to consumer is up (or being set up) for this sender's requests. */
+  #replies: { channel: QueueChannel; ready: Promise<string> } | undefined;
 
   constructor(core: QueueCore<ResolvedAmqpQueueOptions>, link: AmqpLink, stale: StaleTempQueue) {
     this.#core = core;
@@ -66,6 +79,8 @@ export class AmqpQueueDriver implements QueueDriver {
       name: options.name,
       queueType: options.queueType,
       deliveryLimit: options.deliveryLimit,
+      declare: options.declare,
+      arguments: options.arguments,
     });
     this.#route = options.routing === 'topic' ? { exchange: options.name, routingKey: '' } : route(options);
     this.#publishOptions = { deliveryMode: options.persistent ? 2 : 1 };
@@ -165,6 +180,67 @@ export class AmqpQueueDriver implements QueueDriver {
     declare(raw, deadLetterTopology(to)).then(copy, (error: unknown) =>
       send.reject(this.#lost(`declaring dead-letter queue '${to}' failed; copy not published`, error)),
     );
+  }
+
+  /**
+   * Direct reply-to on the sender's own channel (RabbitMQ requires the consumer on the channel that publishes the
+   * requests): consumed once per channel, on the first request, again on the first one after a new channel.
+   */
+  replyAddress(): Promise<string> {
+    const channel = this.#channel;
+    if (!channel || channel.closed) {
+      return Promise.reject(this.#lost('the channel is gone; request not sent'));
+    }
+    if (this.#replies?.channel === channel) return this.#replies.ready;
+    const ready = channel.raw
+      .consume(DIRECT_REPLY_TO, (delivery) => this.#onReply(delivery), { noAck: true })
+      .then(() => DIRECT_REPLY_TO);
+    this.#replies = { channel, ready };
+    // A failed consume is tried again by the next request (the channel, if the broker closed it, is renewed).
+    ready.catch(() => {
+      if (this.#replies?.ready === ready) this.#replies = undefined;
+    });
+    return ready;
+  }
+
+  /**
+   * A reply to `to` (a direct reply-to address, or an app's own queue) through the default exchange, on this
+   * receiver's channel; confirmed on a reliable receiver.
+   */
+  reply(to: string, payload: Uint8Array, send: PendingSend, options: SendOptions): void {
+    const channel = this.#channel;
+    if (!channel || channel.closed) {
+      send.reject(this.#lost('the channel is gone; reply not sent'));
+      return;
+    }
+    const content = Buffer.isBuffer(payload)
+      ? payload
+      : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+    const publish = publishOptions(REPLY_OPTIONS, options);
+    const confirm = this.#core.options.reliable;
+    try {
+      // Receivers' channels are confirm channels (for the failure policy's copies): the callback always comes.
+      (channel.raw as amqp.ConfirmChannel).publish('', to, content, publish, (error: unknown) => {
+        if (confirm) this.#confirmed(send, error);
+      });
+    } catch (error) {
+      send.reject(this.#lost('the channel closed; reply not sent', error));
+      return;
+    }
+    if (!confirm) send.resolve();
+  }
+
+  #onReply(delivery: amqp.ConsumeMessage | null): void {
+    if (delivery === null) return;
+    const meta = deliveryMetadata(delivery);
+    this.#core.deliverReply({
+      payload: delivery.content,
+      headers: meta.headers ?? NO_HEADERS,
+      messageId: meta.messageId,
+      correlationId: meta.correlationId,
+      contentType: meta.contentType,
+      timestamp: meta.timestamp,
+    });
   }
 
   publish(payload: Uint8Array, send: PendingSend, options: SendOptions | undefined): void {

@@ -24,8 +24,8 @@ export interface TopicTopology {
   readonly topics: readonly string[];
   /** A group receiver's group; absent on broadcast receivers and senders. */
   readonly group: string | undefined;
-  /** The group queue's type and limit (`queueArguments`). */
-  readonly queue: Pick<Topology, 'queueType' | 'deliveryLimit'>;
+  /** The group queue's type, limit and `x-` arguments (`queueArguments`). */
+  readonly queue: Pick<Topology, 'queueType' | 'deliveryLimit' | 'arguments'>;
 }
 
 /**
@@ -53,6 +53,8 @@ export async function declareTopic(
       broadcast: false,
       isRecv: true,
       name: queue,
+      // mq names and declares group queues itself.
+      declare: true,
       ...topology.queue,
     });
     await channel.assertQueue(queue, {

@@ -29,5 +29,7 @@ export const AMQP_TRAITS: Traits = Object.freeze({
   broadcastRedelivery: true,
   // A durable topic exchange per space, a durable queue per group, an exclusive queue per broadcast receiver.
   topicRouting: true,
+  // RabbitMQ's direct reply-to: a no-ack consumer of `amq.rabbitmq.reply-to` on each requesting sender's channel.
+  requestReply: true,
   reservedHeaders: [...RESERVED_HEADERS],
 });

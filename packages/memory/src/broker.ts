@@ -14,6 +14,12 @@ export interface Session {
 const brokers = new Map<string, MemoryBroker>();
 
 /**
+ * How the reply addresses of requesting senders start: no queue name can (queue names have no `:`).
+ * @internal
+ */
+export const REPLY_PREFIX = 'mq:reply:';
+
+/**
  * An in-process broker: durable unicast mailboxes by name, and fan-out exchanges whose receivers each get a
  * private mailbox. Brokers are found by name (`memory://<name>`); tests can stop, start and cut links.
  */
@@ -25,6 +31,8 @@ export class MemoryBroker {
   readonly #queues = new Map<string, Mailbox>();
   readonly #exchanges = new Map<string, Set<Mailbox>>();
   readonly #spaces = new Map<string, TopicSpace>();
+  /** Reply addresses of requesting senders, as RabbitMQ's direct reply-to: no mailbox, gone with their link. */
+  readonly #replyAddresses = new Map<string, (payload: Buffer, meta: StoredMeta) => void>();
 
   private constructor(name: string) {
     this.name = name;
@@ -195,6 +203,34 @@ export class MemoryBroker {
       this.#spaces.set(space, bound);
     }
     return bound;
+  }
+
+  /**
+   * Listens for replies to `address` (a sender's reply address); returns what stops listening.
+   * @internal
+   */
+  listenReplies(address: string, listener: (payload: Buffer, meta: StoredMeta) => void): () => void {
+    this.#replyAddresses.set(address, listener);
+    return () => {
+      if (this.#replyAddresses.get(address) === listener) this.#replyAddresses.delete(address);
+    };
+  }
+
+  /**
+   * A reply to `to`: to the sender listening there (in a later microtask, as over a network), dropped when that
+   * sender is gone, or, when `to` names no reply address, to the unicast queue of that name.
+   * @internal
+   */
+  sendReply(to: string, payload: Buffer, meta: StoredMeta): void {
+    const listener = this.#replyAddresses.get(to);
+    if (listener) {
+      queueMicrotask(() => {
+        if (this.#replyAddresses.get(to) === listener) listener(payload, meta);
+      });
+      return;
+    }
+    if (to.startsWith(REPLY_PREFIX)) return;
+    this.queue(to).push(payload, meta);
   }
 
   #drop(session: Session, why: string): void {

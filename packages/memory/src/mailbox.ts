@@ -8,6 +8,8 @@ export interface StoredMeta {
   readonly correlationId?: string | undefined;
   /** The payload's MIME type. */
   readonly contentType?: string | undefined;
+  /** Where the sender wants its answer. */
+  readonly replyTo?: string | undefined;
   /** `Date.now()` when the broker stored it. */
   readonly timestamp: number;
   /** `Date.now()` after which it is dropped undelivered, if it expires. */

@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import {
   type Message,
+  NO_HEADERS,
   type PendingSend,
   type QueueCore,
   type QueueDriver,
@@ -7,7 +9,7 @@ import {
   type SendOptions,
   SettleOnceMessage,
 } from '@mq/core/spi';
-import type { MemoryBroker } from './broker.js';
+import { type MemoryBroker, REPLY_PREFIX } from './broker.js';
 import { errors } from './errors.js';
 import type { MemoryLink } from './link.js';
 import type { Consumer, Mailbox, StoredMeta } from './mailbox.js';
@@ -25,6 +27,8 @@ export class MemoryQueueDriver implements QueueDriver {
   #subscription: { mailbox: Mailbox; consumer: StoppableConsumer; unbind?: () => void } | undefined;
   /** Where each delivered message came from, so that a move can ack it together with storing its copy. */
   readonly #deliveries = new WeakMap<Message, { mailbox: Mailbox; consumer: Consumer; tag: number }>();
+  /** A sender's reply address once a request made one, and what stops listening there. */
+  #replies: { address: string; stop: () => void } | undefined;
 
   constructor(core: QueueCore, link: MemoryLink) {
     this.#core = core;
@@ -37,6 +41,7 @@ export class MemoryQueueDriver implements QueueDriver {
     const { name, broadcast } = options;
     const topic = options.routing === 'topic';
     if (!broadcast && !topic) broker.queue(name);
+    this.#stopReplies();
     if (!options.isRecv) return;
     // The mailbox is known before the consumer is attached, so every delivery can be settled on it.
     const { mailbox, unbind } = topic
@@ -115,16 +120,56 @@ export class MemoryQueueDriver implements QueueDriver {
     send.resolve();
   }
 
+  /** A reply address of this sender's own, made on the first request after each `open()`. */
+  replyAddress(): string {
+    if (this.#replies) return this.#replies.address;
+    if (!this.#link.session) {
+      throw errors.error(
+        'CONNECTION_LOST',
+        `connection lost before requesting on '${this.#core.options.name}'`,
+      );
+    }
+    const address = `${REPLY_PREFIX}${randomUUID()}`;
+    const stop = this.#link.broker.listenReplies(address, (payload, meta) =>
+      this.#core.deliverReply({
+        payload: Buffer.from(payload),
+        headers: meta.headers ?? NO_HEADERS,
+        messageId: meta.messageId,
+        correlationId: meta.correlationId,
+        contentType: meta.contentType,
+        timestamp: meta.timestamp,
+      }),
+    );
+    this.#replies = { address, stop };
+    return address;
+  }
+
+  reply(to: string, payload: Uint8Array, send: PendingSend, options: SendOptions): void {
+    if (!this.#link.session) {
+      send.reject(errors.error('CONNECTION_LOST', `connection lost before replying to '${to}'`));
+      return;
+    }
+    this.#link.broker.sendReply(to, Buffer.from(payload), storedMeta(options));
+    send.resolve();
+  }
+
   async stopReceiving(): Promise<void> {
     this.#subscription?.consumer.stop();
   }
 
   async release(): Promise<void> {
     this.#unsubscribe();
+    this.#stopReplies();
   }
 
   linkDown(): void {
     this.#unsubscribe();
+    this.#stopReplies();
+  }
+
+  #stopReplies(): void {
+    this.#replies?.stop();
+    this.#replies = undefined;
   }
 
   #unsubscribe(): void {
@@ -168,6 +213,7 @@ function storedMeta(options: SendOptions | undefined): StoredMeta {
     messageId: options?.messageId,
     correlationId: options?.correlationId,
     contentType: options?.contentType,
+    replyTo: options?.replyTo,
     timestamp: now,
     expiresAt: options?.expirationMillis === undefined ? undefined : now + options.expirationMillis,
     topic: options?.topic,

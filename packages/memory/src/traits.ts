@@ -19,6 +19,7 @@ export const MEMORY_TRAITS: Traits = Object.freeze({
   retriesBehind: true,
   broadcastRedelivery: true,
   topicRouting: true,
+  requestReply: true,
   // A retry is a copy at the back of the receiver's mailbox: the messages waiting go first.
   requeuesBehind: true,
 });

@@ -2,6 +2,7 @@ import {
   hasMetadata,
   type Message,
   type MqError,
+  NO_HEADERS,
   type PendingSend,
   type QueueCore,
   type QueueDriver,
@@ -18,6 +19,7 @@ import { LateDeliveries } from './late-deliveries.js';
 import { MqttLink } from './link.js';
 import { packetMetadata, publishProperties } from './properties.js';
 import type { ResolvedMqttQueueOptions } from './queue-options.js';
+import type { ReplySink } from './replies.js';
 import type { ReceiverSink } from './subscriptions.js';
 import { type Filters, spaceTopic, topicOfPacket } from './topics.js';
 
@@ -26,7 +28,7 @@ import { type Filters, spaceTopic, topicOfPacket } from './topics.js';
  * a receiver claims its topic in the connection's table as the cycle starts, takes the messages the table
  * routes to it, and PUBACKs a reliable message only when its handler calls `ack()`.
  */
-export class MqttQueueDriver implements QueueDriver, ReceiverSink {
+export class MqttQueueDriver implements QueueDriver, ReceiverSink, ReplySink {
   readonly #core: QueueCore<ResolvedMqttQueueOptions>;
   readonly #connection: MqttConnection;
   readonly #conn: MqttConnectionDriver;
@@ -46,6 +48,8 @@ export class MqttQueueDriver implements QueueDriver, ReceiverSink {
     | undefined;
   /** How many times each packet was nacked (and handed to the handler again by this client). */
   readonly #nacks = new WeakMap<IPublishPacket, number>();
+  /** A requesting sender's response topic, registered with the connection on its first request. */
+  #replyTopic: string | undefined;
 
   /** A receiver claims its topic on the connection now (core has refused a second receiver of it already). */
   constructor(
@@ -89,6 +93,7 @@ export class MqttQueueDriver implements QueueDriver, ReceiverSink {
         receiving.late.track(
           payload,
           packet.qos,
+          packetMetadata(packet, this.#nacks.get(packet) ?? 0),
           () => this.#ack(link, packet),
           () => this.#nack(link, packet),
         ),
@@ -126,7 +131,40 @@ export class MqttQueueDriver implements QueueDriver, ReceiverSink {
     for (const packet of this.#conn.subscriptions.takeHeld(link, this.#name)) this.take(link, packet);
   }
 
+  /** The sender's response topic, once the connection's reply subscription is in place on the current link. */
+  async replyAddress(): Promise<string> {
+    const link = this.#liveLink();
+    this.#replyTopic ??= this.#conn.replies.register(this);
+    await this.#conn.replies.ready(link);
+    if (this.#liveLink() !== link) throw lost(this.#name);
+    return this.#replyTopic;
+  }
+
+  /** For the connection's replies: one reply to this sender's requests. */
+  takeReply(packet: IPublishPacket): void {
+    const meta = packetMetadata(packet, 0);
+    this.#core.deliverReply({
+      payload: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload, 'utf8'),
+      headers: meta.headers ?? NO_HEADERS,
+      messageId: meta.messageId,
+      correlationId: meta.correlationId,
+      contentType: meta.contentType,
+      timestamp: meta.timestamp,
+    });
+  }
+
+  /** The reply, to the request's response topic with its correlation data; QoS 1 on a reliable receiver. */
+  reply(to: string, payload: Uint8Array, send: PendingSend, options: SendOptions): void {
+    if (!validTopic(send, to, 'replyTo')) return;
+    const body = Buffer.isBuffer(payload)
+      ? payload
+      : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+    const qos = this.#qos;
+    this.#liveLink().publish(to, body, qos, send, publishProperties(qos, options));
+  }
+
   publish(payload: Uint8Array, send: PendingSend, options: SendOptions | undefined): void {
+    if (options?.replyTo !== undefined && !validTopic(send, options.replyTo, 'replyTo')) return;
     const link = this.#liveLink();
     // Not copied, as with mqtt.js itself: the app must not change a payload it has handed to sendMsg().
     const body = Buffer.isBuffer(payload)
@@ -178,6 +216,8 @@ export class MqttQueueDriver implements QueueDriver, ReceiverSink {
   }
 
   async release(): Promise<void> {
+    if (this.#replyTopic !== undefined) this.#conn.replies.unregister(this.#replyTopic);
+    this.#replyTopic = undefined;
     const receiving = this.#receiving;
     try {
       if (receiving?.phase === 'closing') await this.#lateSettled(receiving.link, receiving.late);
@@ -291,6 +331,16 @@ export class MqttQueueDriver implements QueueDriver, ReceiverSink {
       if (packet.qos > 0 && link.alive) this.#conn.subscriptions.redispatch(link, packet);
     });
   }
+}
+
+/**
+ * False (with `send` rejected `INVALID_ARGUMENT`) for a topic MQTT refuses as a response topic or a PUBLISH's
+ * topic: a wildcard in it would make the broker drop the link.
+ */
+function validTopic(send: PendingSend, topic: string, what: string): boolean {
+  if (!/[+#]/.test(topic)) return true;
+  send.reject(errors.argument(`${what} must be an MQTT topic name without wildcards (+, #), got '${topic}'`));
+  return false;
 }
 
 function lost(name: string): MqError {

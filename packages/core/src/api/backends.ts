@@ -93,6 +93,12 @@ export interface Capabilities {
    * @default false
    */
   topicRouting?: boolean;
+  /**
+   * `queue.request()` and `message.reply()`: a sender's request gets the answer a receiver sends back, each
+   * reply to its own request; false: `request()` rejects with `UNSUPPORTED`. Optional.
+   * @default false
+   */
+  requestReply?: boolean;
 }
 
 /** The object a backend package exports for the testkit and for scheme-based selection. */

@@ -90,6 +90,7 @@ export function idsOf(message: Message): SendOptions {
     ...(message.messageId === undefined ? {} : { messageId: message.messageId }),
     ...(message.correlationId === undefined ? {} : { correlationId: message.correlationId }),
     ...(message.contentType === undefined ? {} : { contentType: message.contentType }),
+    ...(message.replyTo === undefined ? {} : { replyTo: message.replyTo }),
   };
 }
 
@@ -98,8 +99,8 @@ const NO_RESERVED: ReadonlySet<string> = new Set();
 /** The metadata fields `replayOptions` copies, read from `message`'s own properties only. */
 function ownMetadata(
   message: Message,
-): Pick<Message, 'headers' | 'messageId' | 'correlationId' | 'contentType'> {
-  const own = <K extends 'headers' | 'messageId' | 'correlationId' | 'contentType'>(
+): Pick<Message, 'headers' | 'messageId' | 'correlationId' | 'contentType' | 'replyTo'> {
+  const own = <K extends 'headers' | 'messageId' | 'correlationId' | 'contentType' | 'replyTo'>(
     key: K,
   ): Message[K] | undefined => (Object.hasOwn(message, key) ? message[key] : undefined);
   return {
@@ -107,5 +108,6 @@ function ownMetadata(
     messageId: own('messageId'),
     correlationId: own('correlationId'),
     contentType: own('contentType'),
+    replyTo: own('replyTo'),
   };
 }

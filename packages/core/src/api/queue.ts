@@ -1,6 +1,7 @@
 import type { MqError } from './errors.js';
 import type { Message } from './message.js';
 import type { Observable } from './observable.js';
+import type { Reply, RequestOptions } from './reply.js';
 import type { SendOptions } from './send-options.js';
 import type { Status } from './status.js';
 
@@ -42,6 +43,16 @@ export interface Queue extends Observable<QueueEvents>, AsyncDisposable {
    * taken it. Network backends do not copy `payload`: do not change it afterwards.
    */
   sendMsg(payload: Uint8Array, options?: SendOptions): Promise<void>;
+  /**
+   * Sends a request on a connected sender and resolves with its {@link Reply} (a receiver answers it with
+   * `message.reply()`). Rejects `TIMEOUT` after `timeoutMillis`, `ABORTED` through `signal`, `CONNECTION_LOST`
+   * when the link drops before the reply came, `CLOSED` when the queue closes, and as `sendMsg()` does;
+   * `UNSUPPORTED` on backends without capability `requestReply`. A reply that comes after its request ended is
+   * dropped and counted in `droppedReplies`, never handed to another request.
+   */
+  request(payload: Uint8Array, options?: RequestOptions): Promise<Reply>;
+  /** Replies that came after their request ended (timed out, aborted) or for no request of this queue, dropped. */
+  readonly droppedReplies: number;
   /**
    * The alternative to `setMsgHandler()` on a closed receiver without handler: connects it and yields each
    * message, to be acked or nacked by the loop (the failure policy's `ackTimeoutMillis` applies). Ending the

@@ -11,6 +11,11 @@ export interface SendOptions {
   correlationId?: string;
   /** The payload's MIME type, e.g. `application/json` (1 to 255 characters). */
   contentType?: string;
+  /**
+   * Where the receiver should send its answer (1 to 255 characters): for apps that run their own reply queues;
+   * `request()` sets it itself. AMQP: a queue name (or `amq.rabbitmq.reply-to`); MQTT 5: a topic.
+   */
+  replyTo?: string;
   /** The broker may drop the message once it has waited this long (0 to 2147483647 ms; MQTT rounds up to whole seconds, at least 1). */
   expirationMillis?: number;
   /**

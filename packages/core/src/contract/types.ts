@@ -100,6 +100,7 @@ export type ContractGroup =
   | 'iteration'
   | 'order'
   | 'routing'
+  | 'request-reply'
   // Backends may report their own cases under their own group names.
   | (string & {});
 

@@ -26,6 +26,7 @@ const CAPABILITY_KINDS = {
   retriesBehind: 'optional',
   broadcastRedelivery: 'optional',
   topicRouting: 'optional',
+  requestReply: 'optional',
 } as const satisfies Record<keyof Capabilities, 'required' | 'optional'>;
 
 const ALL_CAPABILITY_KEYS = Object.keys(CAPABILITY_KINDS) as (keyof Capabilities)[];

@@ -86,19 +86,21 @@ export type ResolvedQueueOptions = ResolvedSenderOptions | ResolvedReceiverOptio
 /**
  * Validates the shared queue options (plus the backend's own, named in `extraKeys`, which it reads itself through
  * the returned `read`) and fills in defaults. Reads own fields only. Throws `INVALID_OPTIONS` naming the field
- * and the rule.
+ * and the rule. `readName`, if given, reads `name` instead of the shared rule (`QUEUE_NAME_PATTERN`): for a
+ * backend that attaches to queues it does not declare, whose names follow the broker's rule, not mq's.
  */
 export function resolveQueueOptions<T extends QueueOptions = QueueOptions>(
   errors: PackageErrors,
   input: unknown,
   extraKeys: ExtraKeys<T, QueueOptions>,
+  readName?: (read: OptionReader<T>) => string,
 ): { options: ResolvedQueueOptions; read: OptionReader<T> } {
   const read = new OptionReader<T>(errors, input, {
     what: 'queue options',
     keys: [...Object.keys(QUEUE_OPTIONS), ...Object.keys(extraKeys)],
   });
   const shared: OptionReader<QueueOptions> = read;
-  const name = QUEUE_OPTIONS.name(shared);
+  const name = readName ? readName(read) : QUEUE_OPTIONS.name(shared);
   const isRecv = QUEUE_OPTIONS.isRecv(shared);
   if (!isRecv) {
     const given = RECEIVER_ONLY.find((key) => shared.has(key));

@@ -12,6 +12,7 @@ const SEND_OPTION_KEYS = Object.keys({
   messageId: true,
   correlationId: true,
   contentType: true,
+  replyTo: true,
   expirationMillis: true,
   topic: true,
 } as const satisfies Record<keyof SendOptions, true>);
@@ -20,6 +21,7 @@ const ID_FIELDS = [
   'messageId',
   'correlationId',
   'contentType',
+  'replyTo',
 ] as const satisfies readonly (keyof SendOptions)[];
 
 /**
@@ -33,6 +35,7 @@ export function hasMetadata(options: SendOptions | undefined): boolean {
     options.messageId !== undefined ||
     options.correlationId !== undefined ||
     options.contentType !== undefined ||
+    options.replyTo !== undefined ||
     options.expirationMillis !== undefined
   );
 }
