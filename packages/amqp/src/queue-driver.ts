@@ -349,6 +349,7 @@ export class AmqpQueueDriver implements QueueDriver {
     if (options.routing !== 'topic') return declare(raw, this.#topology);
     return declareTopic(raw, {
       space: options.name,
+      declareSpace: options.declare,
       topics: options.topics ?? [],
       group: options.group,
       queue: this.#topology,
