@@ -305,6 +305,7 @@ describe('connection options', () => {
       retriesBehind: false,
       broadcastRedelivery: true,
       topicRouting: true,
+      requestReply: true,
     });
   });
 
