@@ -1,4 +1,5 @@
 import {
+  hasMetadata,
   type Message,
   type MqError,
   NO_HEADERS,
@@ -298,8 +299,10 @@ export class AmqpQueueDriver implements QueueDriver {
       ? payload
       : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
     const { exchange } = this.#route;
-    const routingKey = options?.topic ?? this.#route.routingKey;
-    const publish = publishOptions(this.#publishOptions, options);
+    const topic = options?.topic;
+    const routingKey = topic ?? this.#route.routingKey;
+    // Without metadata (a topic alone, say) the queue's shared publish options serve.
+    const publish = publishOptions(this.#publishOptions, hasMetadata(options) ? options : undefined);
     const { reliable } = this.#core.options;
     let written: boolean;
     try {
@@ -381,6 +384,7 @@ export class AmqpQueueDriver implements QueueDriver {
     if (options.routing !== 'topic') return declare(raw, this.#topology);
     return declareTopic(raw, {
       space: options.name,
+      declareSpace: options.declare,
       topics: options.topics ?? [],
       group: options.group,
       queue: this.#topology,
@@ -401,12 +405,14 @@ export class AmqpQueueDriver implements QueueDriver {
       return;
     }
     const { options } = this.#core;
-    const meta = deliveryMetadata(delivery);
     this.#core.deliver(
       new AmqpDelivery(
         delivery.content,
         (requeue) => this.#settle(channel, delivery, requeue),
-        options.routing === 'topic' ? { ...meta, topic: deliveryTopic(delivery, options.name) } : meta,
+        deliveryMetadata(
+          delivery,
+          options.routing === 'topic' ? deliveryTopic(delivery, options.name) : undefined,
+        ),
         channel,
       ),
     );
