@@ -386,7 +386,7 @@ export const ENTRY_POINTS: readonly EntryPoint[] = [
         const proto: unknown = options === undefined ? undefined : Object.getPrototypeOf(options);
         if (
           (proto === Object.prototype || proto === null) &&
-          !Object.hasOwn(options as object, 'timeoutMillis')
+          (options as { timeoutMillis?: unknown }).timeoutMillis === undefined
         )
           bounded = { ...(options as object), timeoutMillis: 20 };
       } catch {

@@ -111,6 +111,7 @@ export abstract class BaseQueue<O extends ResolvedQueueOptions = ResolvedQueueOp
       },
       status: () => this.#lifecycle.status,
       driver: () => this.#lifecycle.driver,
+      check: (sendOptions) => this.#sending.checkOptions(sendOptions),
       send: (payload, sendOptions) => this.#sending.send(payload, sendOptions),
     });
     this.#receiving = options.isRecv

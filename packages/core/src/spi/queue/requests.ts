@@ -25,6 +25,8 @@ export interface RequestParts {
   status(): Status;
   /** The driver of the current cycle. */
   driver(): QueueDriver | undefined;
+  /** Checks the request's metadata as `sendMsg()` does; throws `INVALID_ARGUMENT` naming the field. */
+  check(options: SendOptions): SendOptions | undefined;
   /** Sends the request as `sendMsg()` does (checks, tracing, deadline). */
   send(payload: Uint8Array, options: SendOptions): Promise<void>;
 }
@@ -216,8 +218,8 @@ export class RequestPath {
     if (signal !== undefined && !isAbortSignal(signal)) {
       throw errors.argument(`request options.signal must be an AbortSignal, got ${describeValue(signal)}`);
     }
-    // The metadata fields are checked with the send, as `sendMsg()` checks them.
-    return { send: send as SendOptions, timeoutMillis, signal };
+    // Checked now, as `sendMsg()` checks them: the correlation id and the expiration are used before the send.
+    return { send: this.#parts.check(send as SendOptions) ?? {}, timeoutMillis, signal };
   }
 
   #aborted(): MqError {

@@ -79,6 +79,13 @@ export class SendPath {
     );
   }
 
+  /** Checks `SendOptions` as `sendMsg()` does (throws `INVALID_ARGUMENT` naming the field); a frozen copy. */
+  checkOptions(options: SendOptions | undefined): SendOptions | undefined {
+    return options === undefined
+      ? undefined
+      : checkSendOptions(this.#parts.errors, options, this.#parts.reservedHeaders);
+  }
+
   /** `sendMsg()`: checks, traces (while someone listens) and sends; never throws. */
   send(payload: Uint8Array, options: SendOptions | undefined): Promise<void> {
     const { errors, options: queueOptions, carriesMetadata } = this.#parts;
