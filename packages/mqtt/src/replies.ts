@@ -22,7 +22,7 @@ export class Replies {
   readonly #sinks = new Map<string, ReplySink>();
   #next = 0;
   /** The subscription on the current link, made or being made; undefined before the first request. */
-  #subscribed: { link: MqttLink; ready: Promise<void> } | undefined;
+  #subscribed: { link: MqttLink; ready: Promise<void>; done: boolean } | undefined;
   /** True once a request needed the subscription: each later link makes it again at once. */
   #wanted = false;
 
@@ -44,12 +44,19 @@ export class Replies {
     this.#sinks.delete(topic);
   }
 
+  /** True once the reply subscription is in place on `link`. */
+  readyOn(link: MqttLink): boolean {
+    return this.#subscribed?.link === link && this.#subscribed.done;
+  }
+
   /** Resolves once the reply subscription is in place on `link` (made on the first call per link). */
   ready(link: MqttLink): Promise<void> {
     this.#wanted = true;
     if (this.#subscribed?.link === link) return this.#subscribed.ready;
-    const ready = link.subscribe(`${this.#base}+`, 1);
-    const entry = { link, ready };
+    const ready = link.subscribe(`${this.#base}+`, 1).then(() => {
+      entry.done = true;
+    });
+    const entry = { link, ready, done: false };
     this.#subscribed = entry;
     // A failed subscription is tried again by the next request.
     ready.catch(() => {

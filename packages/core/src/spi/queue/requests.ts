@@ -27,8 +27,10 @@ export interface RequestParts {
   driver(): QueueDriver | undefined;
   /** Checks the request's metadata as `sendMsg()` does; throws `INVALID_ARGUMENT` naming the field. */
   check(options: SendOptions): SendOptions | undefined;
-  /** Sends the request as `sendMsg()` does (checks, tracing, deadline). */
-  send(payload: Uint8Array, options: SendOptions): Promise<void>;
+  /** Checks a payload as `sendMsg()` does; throws `INVALID_ARGUMENT`. */
+  checkPayload(payload: unknown): void;
+  /** Sends the request as `sendMsg()` does (tracing, deadline), its payload and metadata checked already. */
+  sendChecked(payload: Uint8Array, options: SendOptions): Promise<void>;
 }
 
 /** One request waiting for its reply. */
@@ -94,6 +96,7 @@ export class RequestPath {
     let timeoutMillis: number;
     let signal: AbortSignal | undefined;
     try {
+      this.#parts.checkPayload(payload);
       ({ send, timeoutMillis, signal } = this.#read(options));
     } catch (error) {
       return Promise.reject(error);
@@ -165,27 +168,36 @@ export class RequestPath {
     for (const waiting of [...this.#waiting.values()]) waiting.reject(error);
   }
 
-  /** The reply address (made by the driver on first use), then the request, sent as `sendMsg()` sends. */
-  async #send(
+  /**
+   * The reply address (made by the driver on first use), then the request, sent as `sendMsg()` sends (its
+   * metadata already checked). No promise hop when the driver has the address at hand.
+   */
+  #send(
     driver: QueueDriver,
     payload: Uint8Array,
     options: SendOptions,
     waiting: () => boolean,
   ): Promise<void> {
-    const { errors } = this.#parts;
-    let replyTo: string;
-    try {
-      replyTo = await (driver.replyAddress as () => string | Promise<string>).call(driver);
-    } catch (error) {
-      throw errors.wrap(
+    const failed = (error: unknown): never => {
+      throw this.#parts.errors.wrap(
         error,
         'BROKER',
         `opening the reply receiver of '${this.#parts.options.name}' failed`,
       );
+    };
+    let address: string | Promise<string>;
+    try {
+      address = (driver.replyAddress as () => string | Promise<string>).call(driver);
+    } catch (error) {
+      return Promise.reject(this.#parts.errors.wrap(error, 'BROKER', 'no reply receiver'));
     }
-    // Ended (aborted, timed out) while the reply receiver was being made: nobody waits for an answer.
-    if (!waiting()) return;
-    await this.#parts.send(payload, { ...options, replyTo });
+    if (typeof address === 'string')
+      return this.#parts.sendChecked(payload, { ...options, replyTo: address });
+    return address.then((replyTo) => {
+      // Ended (aborted, timed out) while the reply receiver was being made: nobody waits for an answer.
+      if (!waiting()) return undefined;
+      return this.#parts.sendChecked(payload, { ...options, replyTo });
+    }, failed);
   }
 
   /** Splits and checks `request()`'s options: what goes with the message, the deadline, the signal. */

@@ -111,6 +111,13 @@ export class SendPath {
         errors.error('SEND_ON_RECEIVER', `queue '${name}' is a receiver and cannot send`),
       );
     }
+    return this.sendChecked(payload, checked);
+  }
+
+  /** `sendMsg()` past its checks (`request()` checked the payload and options itself): traces and sends. */
+  sendChecked(payload: Uint8Array, checked: SendOptions | undefined): Promise<void> {
+    const { errors, options: queueOptions, carriesMetadata } = this.#parts;
+    const name = queueOptions.name;
     if (!traced(SEND_CHANNEL)) return this.#send(payload, checked);
     const context: SendTrace = {
       queue: this.#parts.queue,
