@@ -191,6 +191,16 @@ async function round(
   return { perSec: throughputCount / seconds, p50: at(0.5), p99: at(0.99) };
 }
 
+/**
+ * Both sessions of a family on one fresh queue name, open: for profiling one side alone
+ * (`node --cpu-prof --import tsx` on a script that calls it).
+ */
+export async function rpcSessions(family: Family): Promise<{ raw: RpcSession; mq: RpcSession }> {
+  const name = `mq-bench.rpc.${family}.${randomUUID().slice(0, 8)}`;
+  const raw = family === 'amqp' ? await rawAmqp(name) : await rawMqtt(name);
+  return { raw, mq: await mqSession(family, name) };
+}
+
 const fmt = (e: MedianEstimate): string =>
   `${e.median.toFixed(2)} (CI ${e.ci[0].toFixed(2)}-${e.ci[1].toFixed(2)})`;
 
