@@ -241,6 +241,18 @@ export class AmqpQueueDriver implements QueueDriver {
       send.reject(this.#lost('the channel is gone; message not sent'));
       return;
     }
+    if (
+      options?.replyTo === DIRECT_REPLY_TO &&
+      !(this.#replies?.channel === channel && this.#replies.consuming)
+    ) {
+      // RabbitMQ closes a channel that publishes with this replyTo and does not consume direct reply-to itself.
+      send.reject(
+        errors.argument(
+          `replyTo '${DIRECT_REPLY_TO}' needs a consumer of it on the sending channel: use request() on '${this.#name}'`,
+        ),
+      );
+      return;
+    }
     const blocked = channel.blockedWait();
     if (blocked) {
       blocked.then(
