@@ -33,6 +33,9 @@ export interface RequestParts {
   sendChecked(payload: Uint8Array, options: SendOptions): Promise<void>;
 }
 
+/** The metadata of a request that has none. */
+const NO_METADATA: SendOptions = Object.freeze({});
+
 /** One request waiting for its reply. */
 interface Waiting {
   resolve(reply: Reply): void;
@@ -208,7 +211,7 @@ export class RequestPath {
   } {
     const { errors, options: queueOptions } = this.#parts;
     if (options === undefined) {
-      return { send: {}, timeoutMillis: queueOptions.sendTimeoutMillis, signal: undefined };
+      return { send: NO_METADATA, timeoutMillis: queueOptions.sendTimeoutMillis, signal: undefined };
     }
     const fields = readFields(errors, options, {
       what: 'request options',
@@ -231,7 +234,14 @@ export class RequestPath {
       throw errors.argument(`request options.signal must be an AbortSignal, got ${describeValue(signal)}`);
     }
     // Checked now, as `sendMsg()` checks them: the correlation id and the expiration are used before the send.
-    return { send: this.#parts.check(send as SendOptions) ?? {}, timeoutMillis, signal };
+    // Only a deadline or a signal (the common case): nothing to check, and no frozen copy to spread later.
+    let metadata = false;
+    for (const key in send) if (send[key] !== undefined) metadata = true;
+    return {
+      send: metadata ? (this.#parts.check(send as SendOptions) ?? NO_METADATA) : NO_METADATA,
+      timeoutMillis,
+      signal,
+    };
   }
 
   #aborted(): MqError {
