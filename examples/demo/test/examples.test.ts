@@ -69,6 +69,22 @@ describe('the demo', () => {
 });
 
 describe('the examples', () => {
+  it.each([
+    ['the in-process broker by default', {}],
+    ['Mosquitto, with 50 plain mqtt.js devices', { MQ_URL: mqttUrl }],
+    ['RabbitMQ', { MQ_URL: amqpUrl }],
+  ])(
+    'routing: the *.temperature subscriber gets the 50 temperatures and no humidity, on %s',
+    async (_label, env) => {
+      const { code, output } = await runExample('routing', env);
+      expect(output).toContain(
+        'the *.temperature subscriber got 50 temperatures (d1: 18.0) and 0 other readings',
+      );
+      expect(code).toBe(0);
+    },
+    60_000,
+  );
+
   it('simple sends and receives five messages over AMQP', async () => {
     const { code, output } = await runExample('simple', { AMQP_URL: amqpUrl });
     expect(output).toContain('all 5 messages received');

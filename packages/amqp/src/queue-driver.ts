@@ -16,6 +16,7 @@ import type { AmqpLink } from './link.js';
 import type { ResolvedAmqpQueueOptions } from './options.js';
 import { deliveryMetadata, publishOptions, withoutReserved } from './properties.js';
 import { QueueChannel } from './queue-channel.js';
+import { declareTopic, deliveryTopic, groupQueueName, TOPIC_HEADER } from './topic-topology.js';
 import { deadLetterTopology, declare, declareError, route, type Topology } from './topology.js';
 
 /**
@@ -77,8 +78,10 @@ export class AmqpQueueDriver implements QueueDriver {
       name: options.name,
       queueType: options.queueType,
       deliveryLimit: options.deliveryLimit,
+      declare: options.declare,
+      arguments: options.arguments,
     });
-    this.#route = route(options);
+    this.#route = options.routing === 'topic' ? { exchange: options.name, routingKey: '' } : route(options);
     this.#publishOptions = { deliveryMode: options.persistent ? 2 : 1 };
   }
 
@@ -104,7 +107,7 @@ export class AmqpQueueDriver implements QueueDriver {
     let declaring = this.#name;
     try {
       await this.#dropStaleTemp(raw, model);
-      const queue = await declare(raw, this.#topology);
+      const queue = await this.#declare(raw);
       const deadLetter = options.isRecv ? options.failure.deadLetter : undefined;
       if (deadLetter !== undefined) {
         declaring = deadLetter;
@@ -112,7 +115,8 @@ export class AmqpQueueDriver implements QueueDriver {
         declaring = this.#name;
       }
       if (options.isRecv && queue !== undefined) {
-        if (options.broadcast) channel.ownTempQueue(queue);
+        if (options.broadcast || (options.routing === 'topic' && options.group === undefined))
+          channel.ownTempQueue(queue);
         await raw.prefetch(options.prefetch);
         const { consumerTag } = await raw.consume(queue, (delivery) => this.#onDelivery(channel, delivery), {
           noAck: false,
@@ -141,12 +145,20 @@ export class AmqpQueueDriver implements QueueDriver {
   republish(to: string | undefined, message: Message, send: PendingSend, options: SendOptions): void {
     // On the channel the message came on (the only one that can ack it after), also while the queue opens.
     const channel = message instanceof AmqpDelivery ? AmqpDelivery.channelOf(message) : this.#channel;
-    const routingKey = to ?? (this.#core.options.broadcast ? channel?.tempQueue : this.#name);
+    const { options: queueOptions } = this.#core;
+    const own =
+      queueOptions.routing === 'topic' && queueOptions.group !== undefined
+        ? groupQueueName(this.#name, queueOptions.group)
+        : this.#name;
+    const routingKey = to ?? (queueOptions.broadcast ? channel?.tempQueue : own);
     if (!channel || channel.closed || routingKey === undefined) {
       send.reject(this.#lost('the channel the message came on is gone; copy not published'));
       return;
     }
-    const headers = withoutReserved(options.headers);
+    // A retry of a topic message goes through the default exchange: its topic travels in a header.
+    const topic = to === undefined ? message.topic : undefined;
+    const kept = withoutReserved(options.headers);
+    const headers = topic === undefined ? kept : { ...kept, [TOPIC_HEADER]: topic };
     const publish = publishOptions(COPY_OPTIONS, headers === undefined ? options : { ...options, headers });
     const raw = channel.raw as amqp.ConfirmChannel;
     const copy = (): void => {
@@ -278,7 +290,8 @@ export class AmqpQueueDriver implements QueueDriver {
     const content = Buffer.isBuffer(payload)
       ? payload
       : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-    const { exchange, routingKey } = this.#route;
+    const { exchange } = this.#route;
+    const routingKey = options?.topic ?? this.#route.routingKey;
     const publish = publishOptions(this.#publishOptions, options);
     const { reliable } = this.#core.options;
     let written: boolean;
@@ -344,6 +357,18 @@ export class AmqpQueueDriver implements QueueDriver {
     channel?.fail(this.#lost('connection lost'));
   }
 
+  /** Declares what this queue uses on the broker; the queue a receiver consumes from. */
+  #declare(raw: amqp.Channel): Promise<string | undefined> {
+    const { options } = this.#core;
+    if (options.routing !== 'topic') return declare(raw, this.#topology);
+    return declareTopic(raw, {
+      space: options.name,
+      topics: options.topics ?? [],
+      group: options.group,
+      queue: this.#topology,
+    });
+  }
+
   get #millis(): number {
     return this.#link.timeoutMillis;
   }
@@ -357,11 +382,13 @@ export class AmqpQueueDriver implements QueueDriver {
       );
       return;
     }
+    const { options } = this.#core;
+    const meta = deliveryMetadata(delivery);
     this.#core.deliver(
       new AmqpDelivery(
         delivery.content,
         (requeue) => this.#settle(channel, delivery, requeue),
-        deliveryMetadata(delivery),
+        options.routing === 'topic' ? { ...meta, topic: deliveryTopic(delivery, options.name) } : meta,
         channel,
       ),
     );

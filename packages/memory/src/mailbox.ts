@@ -14,6 +14,8 @@ export interface StoredMeta {
   readonly timestamp: number;
   /** `Date.now()` after which it is dropped undelivered, if it expires. */
   readonly expiresAt?: number | undefined;
+  /** The topic it was published with, in a topic space. */
+  readonly topic?: string | undefined;
 }
 
 /** One message held by a mailbox. */

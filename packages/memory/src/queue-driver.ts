@@ -5,10 +5,11 @@ import {
   type PendingSend,
   type QueueCore,
   type QueueDriver,
+  type ResolvedReceiverOptions,
   type SendOptions,
   SettleOnceMessage,
 } from '@mq/core/spi';
-import { REPLY_PREFIX } from './broker.js';
+import { type MemoryBroker, REPLY_PREFIX } from './broker.js';
 import { errors } from './errors.js';
 import type { MemoryLink } from './link.js';
 import type { Consumer, Mailbox, StoredMeta } from './mailbox.js';
@@ -38,13 +39,16 @@ export class MemoryQueueDriver implements QueueDriver {
     const { broker } = this.#link;
     const { options } = this.#core;
     const { name, broadcast } = options;
-    if (!broadcast) broker.queue(name);
+    const topic = options.routing === 'topic';
+    if (!broadcast && !topic) broker.queue(name);
     this.#stopReplies();
     if (!options.isRecv) return;
     // The mailbox is known before the consumer is attached, so every delivery can be settled on it.
-    const { mailbox, unbind } = broadcast
-      ? broker.bindPrivate(name)
-      : { mailbox: broker.queue(name), unbind: undefined };
+    const { mailbox, unbind } = topic
+      ? topicMailbox(broker, options)
+      : broadcast
+        ? broker.bindPrivate(name)
+        : { mailbox: broker.queue(name), unbind: undefined };
     const { prefetch } = options;
     let accepting = true;
     const consumer: StoppableConsumer = {
@@ -78,7 +82,8 @@ export class MemoryQueueDriver implements QueueDriver {
     }
     const copy = Buffer.from(payload);
     const meta = storedMeta(options);
-    if (broadcast) broker.fanOut(name, copy, meta);
+    if (this.#core.options.routing === 'topic') broker.publishTopic(name, options?.topic ?? '', copy, meta);
+    else if (broadcast) broker.fanOut(name, copy, meta);
     else broker.queue(name).push(copy, meta);
     // Stored in the broker's memory at once: done, reliable or not.
     send.resolve();
@@ -92,7 +97,12 @@ export class MemoryQueueDriver implements QueueDriver {
   republish(to: string | undefined, message: Message, send: PendingSend, options: SendOptions): void {
     const delivery = this.#deliveries.get(message);
     const target = to === undefined ? delivery?.mailbox : this.#link.broker.queue(to);
-    const meta = { ...storedMeta(options), timestamp: message.timestamp ?? Date.now() };
+    // A retry keeps its topic; a dead letter goes to a named queue, where messages have none.
+    const meta = {
+      ...storedMeta(options),
+      timestamp: message.timestamp ?? Date.now(),
+      topic: to === undefined ? message.topic : undefined,
+    };
     const moved =
       target !== undefined &&
       delivery !== undefined &&
@@ -183,6 +193,16 @@ export class MemoryQueueDriver implements QueueDriver {
     }
     return Promise.resolve();
   }
+}
+
+/** A topic receiver's mailbox: its group's (durable, shared) or, for broadcast, a private one of its own. */
+function topicMailbox(
+  broker: MemoryBroker,
+  options: ResolvedReceiverOptions,
+): { mailbox: Mailbox; unbind: (() => void) | undefined } {
+  const topics = options.topics ?? [];
+  if (options.broadcast) return broker.bindTopicPrivate(options.name, topics);
+  return { mailbox: broker.topicGroup(options.name, options.group ?? '', topics), unbind: undefined };
 }
 
 /** What the mailbox keeps of a send's options, stamped now. */

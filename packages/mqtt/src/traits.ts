@@ -27,6 +27,8 @@ export const MQTT_TRAITS: Traits = Object.freeze({
   retriesBehind: false,
   // A nack hands the message to the same receiver again, broadcast or not.
   broadcastRedelivery: true,
+  // A space is the first topic level, a group a `$share/<group>/` subscription (MQTT 5 and 3.1.1 on Mosquitto).
+  topicRouting: true,
   // MQTT 5 response topic and correlation data; one reply subscription per connection.
   requestReply: true,
   reasons: { sameConnectionReceivers: 'MQTT cannot tell their messages apart' },

@@ -80,6 +80,7 @@ export function replaced(message: Message, ack: () => Promise<void>, nack: () =>
     replyTo: message.replyTo,
     redelivered: message.redelivered,
     deliveryCount: message.deliveryCount,
+    topic: message.topic,
     reply: (payload, options) => message.reply(payload, options),
     ack,
     nack,

@@ -18,6 +18,11 @@ export interface Message {
   readonly redelivered: boolean;
   /** How many times it was delivered before, when known (e.g. RabbitMQ quorum queues' `x-delivery-count`). */
   readonly deliveryCount?: number | undefined;
+  /**
+   * On a topic receiver, the topic it was sent with (words joined by dots; for what a plain MQTT client published,
+   * the levels after the space's, see docs/routing.md); undefined on other queues.
+   */
+  readonly topic?: string | undefined;
   /** Where the sender wants its answer (a request's reply address, or `SendOptions.replyTo`), if anywhere. */
   readonly replyTo?: string | undefined;
   /**
@@ -50,6 +55,8 @@ export interface MessageMetadata {
   redelivered?: boolean | undefined;
   /** How many times it was delivered before, when the broker counts (e.g. quorum queues' `x-delivery-count`). */
   deliveryCount?: number | undefined;
+  /** See {@link Message.topic}. */
+  topic?: string | undefined;
 }
 
 /** Headers of a message that has none: one shared, frozen object. */

@@ -22,6 +22,8 @@ export const MQ_HEADERS = Object.freeze({
   deadLetterError: 'mq-dead-letter-error',
   /** On a dead letter: when it was given up on (ISO 8601). */
   deadLetterTime: 'mq-dead-letter-time',
+  /** On a retried copy of a topic message, where the copy cannot keep its topic otherwise (AMQP): the topic. */
+  topic: 'mq-topic',
 } as const);
 
 /** The `mq-deliveries` of a retried copy, if it carries a valid one. */

@@ -71,8 +71,31 @@ export interface MessagesOptions {
 
 /** Options every backend's queues take. */
 export interface QueueOptions {
-  /** The queue name: lower-case ASCII words of `[a-z0-9_-]` joined by single dots. */
+  /**
+   * The queue name: lower-case ASCII words of `[a-z0-9_-]` joined by single dots. With `routing: 'topic'` it
+   * names the topic space (AMQP: a durable topic exchange; MQTT: the first topic level).
+   */
   name: string;
+  /**
+   * `'queue'`: messages go to the queue `name`. `'topic'`: `name` is a topic space, a sender gives each message a
+   * `topic` (`sendMsg`'s `SendOptions.topic`) and a receiver gets those that match one of its `topics`; backends
+   * with capability `topicRouting` (elsewhere `UNSUPPORTED`). See docs/routing.md.
+   * @default 'queue'
+   */
+  routing?: 'queue' | 'topic';
+  /**
+   * Topic receivers only (`routing: 'topic'`, `isRecv: true`; required there): 1 to 64 patterns of words joined
+   * by dots, where `*` stands for exactly one word and a last `#` for zero or more words. A message matching
+   * several of them arrives once.
+   * @default undefined
+   */
+  topics?: readonly string[];
+  /**
+   * Topic receivers with `broadcast: false` only (required there): receivers of one group share its messages
+   * (each to one of them), and each group gets its own copy of every matching message. `[a-z0-9_-]`, 1 to 64.
+   * @default undefined
+   */
+  group?: string;
   /** True for a receiver, false for a sender. */
   isRecv: boolean;
   /**

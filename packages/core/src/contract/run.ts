@@ -19,6 +19,7 @@ import { prefetchCases } from './cases/prefetch.js';
 import { reliableCases } from './cases/reliable.js';
 import { moreReliableCases } from './cases/reliable-more.js';
 import { requestReplyCases } from './cases/request-reply.js';
+import { routingCases } from './cases/routing.js';
 import { silentBrokerCases } from './cases/silent-broker.js';
 import { unicastCases } from './cases/unicast.js';
 import { moreUnicastCases } from './cases/unicast-more.js';
@@ -51,6 +52,7 @@ export const contractCases: readonly ContractCase[] = Object.freeze([
   ...moreFailureCases,
   ...iterationCases,
   ...orderCases,
+  ...routingCases,
   ...requestReplyCases,
 ]);
 

@@ -25,6 +25,7 @@ const CAPABILITY_KINDS = {
   movesExactlyOnce: 'optional',
   retriesBehind: 'optional',
   broadcastRedelivery: 'optional',
+  topicRouting: 'optional',
   requestReply: 'optional',
 } as const satisfies Record<keyof Capabilities, 'required' | 'optional'>;
 

@@ -40,6 +40,8 @@ export class SettleOnceMessage implements Message {
   readonly redelivered: boolean;
   /** Earlier deliveries, when known: the broker's count, plus those before a retried copy was published. */
   readonly deliveryCount: number | undefined;
+  /** The topic it was sent with, on a topic receiver. */
+  readonly topic: string | undefined;
   readonly #settle: (requeue: boolean) => Promise<void>;
   #settled = false;
   #onSettle: (() => void) | undefined;
@@ -54,6 +56,7 @@ export class SettleOnceMessage implements Message {
     this.correlationId = meta?.correlationId;
     this.contentType = meta?.contentType;
     this.timestamp = meta?.timestamp;
+    this.topic = meta?.topic;
     this.replyTo = meta?.replyTo;
     const before = republishedDeliveries(meta?.headers);
     if (before === undefined) {
@@ -176,6 +179,7 @@ export function settledBy(
     replyTo: message.replyTo,
     redelivered: message.redelivered ?? false,
     deliveryCount: message.deliveryCount,
+    topic: message.topic,
     reply: (payload, options) =>
       message.reply
         ? message.reply(payload, options)

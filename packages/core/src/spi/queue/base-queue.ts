@@ -249,6 +249,12 @@ export abstract class BaseQueue<O extends ResolvedQueueOptions = ResolvedQueueOp
         `broadcast queues are not supported by this backend (capability broadcast is false)${hint(traits, 'broadcast')}: use a unicast queue`,
       );
     }
+    if (options.routing === 'topic' && traits.topicRouting !== true) {
+      throw this.#errors.error(
+        'UNSUPPORTED',
+        `topic routing (routing: 'topic') is not supported by this backend (capability topicRouting is false)${hint(traits, 'topicRouting')}: use routing 'queue'`,
+      );
+    }
     if (!options.isRecv) return;
     const { maxDeliveries, deadLetter } = options.failure;
     if (maxDeliveries !== undefined && traits.countsDeliveries !== true) {

@@ -49,6 +49,7 @@ const REQUEST_OPTION_KEYS = Object.keys({
   correlationId: true,
   contentType: true,
   expirationMillis: true,
+  topic: true,
   timeoutMillis: true,
   signal: true,
 } as const satisfies Record<keyof RequestOptions, true>);

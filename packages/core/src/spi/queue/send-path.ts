@@ -118,6 +118,8 @@ export class SendPath {
   sendChecked(payload: Uint8Array, checked: SendOptions | undefined): Promise<void> {
     const { errors, options: queueOptions, carriesMetadata } = this.#parts;
     const name = queueOptions.name;
+    const topicProblem = topicRefusal(queueOptions, checked, name);
+    if (topicProblem !== undefined) return Promise.reject(errors.argument(topicProblem));
     if (!traced(SEND_CHANNEL)) return this.#send(payload, checked);
     const context: SendTrace = {
       queue: this.#parts.queue,
@@ -246,4 +248,21 @@ export class SendPath {
     // Settled inside publish() (a best-effort write the socket took at once): nothing for close() or the deadline.
     return this.#sends.watch(send);
   }
+}
+
+/** Why a send's `topic` does not fit its queue's routing, or `undefined` when it does. */
+function topicRefusal(
+  options: ResolvedQueueOptions,
+  checked: SendOptions | undefined,
+  name: string,
+): string | undefined {
+  const topic = checked?.topic;
+  if (options.routing === 'topic') {
+    return topic === undefined
+      ? `topic is required on '${name}', a topic sender (routing: 'topic'): sendMsg(payload, { topic: 'eu.created' })`
+      : undefined;
+  }
+  return topic === undefined
+    ? undefined
+    : `topic is for topic senders (routing: 'topic'), got ${JSON.stringify(topic)} on '${name}', a queue with routing 'queue'`;
 }
