@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { MqError } from '@mq/core/spi';
 import type { IPublishPacket } from 'mqtt';
 import { errors } from './errors.js';
@@ -11,13 +11,15 @@ export interface ReplySink {
 }
 
 /**
- * The replies of one connection's requesting senders: one subscription, `mq/reply/<random>/+`, made on the first
+ * The replies of one connection's requesting senders: one subscription, `mq/reply/<client>/+`, made on the first
  * request and again on every link after that (a clean session forgets it), and a response topic under it per
- * sender. No mq queue name has a `/`, so these topics never meet a queue's.
+ * sender. `<client>` is a hash of the client id (which may hold characters a topic level cannot): one prefix per
+ * client, also across restarts, so a persistent session keeps one reply subscription, not one per process. No mq
+ * queue name has a `/`, so these topics never meet a queue's.
  */
 export class Replies {
   /** The topics' common prefix, with its trailing `/`. */
-  readonly #base = `mq/reply/${randomUUID()}/`;
+  readonly #base: string;
   readonly #report: (error: MqError) => void;
   readonly #sinks = new Map<string, ReplySink>();
   #next = 0;
@@ -26,8 +28,9 @@ export class Replies {
   /** True once a request needed the subscription: each later link makes it again at once. */
   #wanted = false;
 
-  /** `report` emits an `error` on the connection. */
-  constructor(report: (error: MqError) => void) {
+  /** `clientId` is the connection's; `report` emits an `error` on the connection. */
+  constructor(clientId: string, report: (error: MqError) => void) {
+    this.#base = `mq/reply/${createHash('sha256').update(clientId).digest('hex').slice(0, 32)}/`;
     this.#report = report;
   }
 
