@@ -1,5 +1,5 @@
 // pnpm bench [--quick] [--rounds N] [--count N] [--only TEXT] [--clients raw,amqp-client,acm,mq] [--aa]
-//            [--raw-quiet-log] [--json FILE] [--soak N] [--otel] [--io] [--routing]
+//            [--raw-quiet-log] [--json FILE] [--soak N] [--otel] [--io] [--routing] [--rpc]
 // Runs each scenario with the raw client, the AMQP peers and mq, alternating, several rounds; prints tables of
 // ratios.
 import { writeFileSync } from 'node:fs';
@@ -26,6 +26,7 @@ import {
   table,
   tally,
 } from './report.js';
+import { rpcBench } from './rpc.js';
 import { label, modeOf, type Scenario, scenarios } from './scenarios.js';
 import { soak } from './soak.js';
 
@@ -43,6 +44,7 @@ const { values } = parseArgs({
     otel: { type: 'boolean', default: false },
     io: { type: 'boolean', default: false },
     routing: { type: 'boolean', default: false },
+    rpc: { type: 'boolean', default: false },
   },
 });
 
@@ -125,6 +127,11 @@ async function main(): Promise<number> {
   }
   const quick = values.quick ?? false;
   const rounds = Number(values.rounds ?? (quick ? 3 : 5));
+  // --rpc: only the request/reply round trips (src/rpc.ts).
+  if (values.rpc) {
+    console.log(`\n${await rpcBench({ rounds, quick, ...(values.only ? { only: values.only } : {}) })}`);
+    return 0;
+  }
   const list = scenarios({
     quick,
     ...(values.only ? { only: values.only } : {}),

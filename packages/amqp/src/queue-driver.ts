@@ -76,7 +76,7 @@ export class AmqpQueueDriver implements QueueDriver {
   readonly #publishOptions: amqp.Options.Publish;
   #channel: QueueChannel | undefined;
   /** The channel whose direct reply-to consumer is up (or being set up) for this sender's requests. */
-  #replies: { channel: QueueChannel; ready: Promise<string> } | undefined;
+  #replies: { channel: QueueChannel; ready: Promise<string>; consuming: boolean } | undefined;
 
   constructor(core: QueueCore<ResolvedAmqpQueueOptions>, link: AmqpLink, stale: StaleTempQueue) {
     this.#core = core;
@@ -199,16 +199,21 @@ export class AmqpQueueDriver implements QueueDriver {
    * Direct reply-to on the sender's own channel (RabbitMQ requires the consumer on the channel that publishes the
    * requests): consumed once per channel, on the first request, again on the first one after a new channel.
    */
-  replyAddress(): Promise<string> {
+  replyAddress(): string | Promise<string> {
     const channel = this.#channel;
     if (!channel || channel.closed) {
       return Promise.reject(this.#lost('the channel is gone; request not sent'));
     }
-    if (this.#replies?.channel === channel) return this.#replies.ready;
+    const replies = this.#replies;
+    if (replies?.channel === channel) return replies.consuming ? DIRECT_REPLY_TO : replies.ready;
     const ready = channel.raw
       .consume(DIRECT_REPLY_TO, (delivery) => this.#onReply(delivery), { noAck: true })
-      .then(() => DIRECT_REPLY_TO);
-    this.#replies = { channel, ready };
+      .then(() => {
+        entry.consuming = true;
+        return DIRECT_REPLY_TO;
+      });
+    const entry = { channel, ready, consuming: false };
+    this.#replies = entry;
     // A failed consume is tried again by the next request (the channel, if the broker closed it, is renewed).
     ready.catch(() => {
       if (this.#replies?.ready === ready) this.#replies = undefined;
@@ -268,6 +273,18 @@ export class AmqpQueueDriver implements QueueDriver {
     const channel = this.#channel;
     if (!channel || channel.closed) {
       send.reject(this.#lost('the channel is gone; message not sent'));
+      return;
+    }
+    if (
+      options?.replyTo === DIRECT_REPLY_TO &&
+      !(this.#replies?.channel === channel && this.#replies.consuming)
+    ) {
+      // RabbitMQ closes a channel that publishes with this replyTo and does not consume direct reply-to itself.
+      send.reject(
+        errors.argument(
+          `replyTo '${DIRECT_REPLY_TO}' needs a consumer of it on the sending channel: use request() on '${this.#name}'`,
+        ),
+      );
       return;
     }
     const blocked = channel.blockedWait();

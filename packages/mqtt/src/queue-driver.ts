@@ -132,12 +132,15 @@ export class MqttQueueDriver implements QueueDriver, ReceiverSink, ReplySink {
   }
 
   /** The sender's response topic, once the connection's reply subscription is in place on the current link. */
-  async replyAddress(): Promise<string> {
+  replyAddress(): string | Promise<string> {
     const link = this.#liveLink();
-    this.#replyTopic ??= this.#conn.replies.register(this);
-    await this.#conn.replies.ready(link);
-    if (this.#liveLink() !== link) throw lost(this.#name);
-    return this.#replyTopic;
+    const topic = this.#replyTopic ?? this.#conn.replies.register(this);
+    this.#replyTopic = topic;
+    if (this.#conn.replies.readyOn(link)) return topic;
+    return this.#conn.replies.ready(link).then(() => {
+      if (this.#liveLink() !== link) throw lost(this.#name);
+      return topic;
+    });
   }
 
   /** For the connection's replies: one reply to this sender's requests. */
