@@ -248,7 +248,10 @@ let collector: (() => void) | null | undefined;
 function garbageCollector(): (() => void) | null {
   if (collector !== undefined) return collector;
   const exposed = (globalThis as { gc?: () => void }).gc;
-  if (typeof exposed === 'function') return (collector = exposed);
+  if (typeof exposed === 'function') {
+    collector = exposed;
+    return collector;
+  }
   try {
     setFlagsFromString('--expose-gc');
     const made: unknown = runInNewContext('gc');
