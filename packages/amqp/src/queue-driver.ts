@@ -318,6 +318,17 @@ export class AmqpQueueDriver implements QueueDriver {
     } else send.reject(this.#lost('the channel closed before the broker confirmed the message', error));
   }
 
+  /** A consumer is on an open channel, not cancelled by the broker (a deleted queue cancels it before the channel closes). */
+  attached(): boolean {
+    const channel = this.#channel;
+    return (
+      channel !== undefined &&
+      !channel.closed &&
+      channel.consumerTag !== undefined &&
+      channel.brokerError === undefined
+    );
+  }
+
   async stopReceiving(): Promise<void> {
     const channel = this.#channel;
     if (!channel?.consumerTag || channel.closed) return;

@@ -84,6 +84,11 @@ export class ReceivePath {
   }
 
   /** True while a handler or a failure-policy copy is still at work. */
+  /** Handlers running now. */
+  get running(): number {
+    return this.#running;
+  }
+
   get busy(): boolean {
     return this.#running > 0 || this.#policy.moving;
   }
