@@ -93,8 +93,8 @@ export class MqClient extends ClientProxy<MqTransportEvents, Status> {
   health(): MqTransportHealth {
     return {
       started: this.#link !== undefined,
-      connection: this.#connectionWatch?.connectionHealth(this.#connection?.address),
-      queues: [...this.#senders].map(([pattern, { watch }]) => watch.senderHealth(pattern)),
+      connection: this.#connection && this.#connectionWatch?.connectionHealth(this.#connection),
+      queues: [...this.#senders].map(([pattern, { queue, watch }]) => watch.senderHealth(pattern, queue)),
     };
   }
 
@@ -111,12 +111,7 @@ export class MqClient extends ClientProxy<MqTransportEvents, Status> {
     const { payload, options } = encodePacket(packet.data, pattern);
     const sender = await this.#sender(pattern);
     if (!sender.watch.connectedOnce) await this.#firstConnection(sender.queue);
-    sender.watch.running += 1;
-    try {
-      await sender.queue.sendMsg(payload, options);
-    } finally {
-      sender.watch.running -= 1;
-    }
+    await sender.queue.sendMsg(payload, options);
     return undefined as T;
   }
 

@@ -98,8 +98,8 @@ export class MqServer extends Server<MqTransportEvents, Status> implements Custo
   health(): MqTransportHealth {
     return {
       started: this.#started,
-      connection: this.#connectionWatch?.connectionHealth(this.#connection?.address),
-      queues: [...this.#receivers].map(([pattern, { watch }]) => watch.receiverHealth(pattern)),
+      connection: this.#connection && this.#connectionWatch?.connectionHealth(this.#connection),
+      queues: [...this.#receivers].map(([pattern, { queue, watch }]) => watch.receiverHealth(pattern, queue)),
     };
   }
 
@@ -146,29 +146,23 @@ export class MqServer extends Server<MqTransportEvents, Status> implements Custo
       const watch = new Watch(queue);
       this.#receivers.set(pattern, { queue, watch });
       queue.on('error', (error) => this.#reportError(`@EventPattern('${pattern}')`, error));
-      queue.setMsgHandler((_queue, message) => this.#handle(pattern, message, watch));
+      queue.setMsgHandler((_queue, message) => this.#handle(pattern, message));
       queue.connect();
     }
   }
 
-  async #handle(pattern: string, message: Message, watch: Watch): Promise<void> {
-    watch.lastDeliveryAt = Date.now();
-    watch.running += 1;
-    try {
-      const handler = this.getHandlerByPattern(pattern);
-      if (!handler) throw nestError('NO_HANDLER', `no handler for '${pattern}'`);
-      const data = decodeMessage(message);
-      const context = new MqContext([message, pattern]);
-      await this.#withProcessingHooks(context, async () => {
-        const result = this.transformToObservable(await handler(data, context));
-        await lastValueFrom(result, { defaultValue: undefined }).catch((failure: unknown) => {
-          throw asError(takeFailure(context) ?? failure);
-        });
+  async #handle(pattern: string, message: Message): Promise<void> {
+    const handler = this.getHandlerByPattern(pattern);
+    if (!handler) throw nestError('NO_HANDLER', `no handler for '${pattern}'`);
+    const data = decodeMessage(message);
+    const context = new MqContext([message, pattern]);
+    await this.#withProcessingHooks(context, async () => {
+      const result = this.transformToObservable(await handler(data, context));
+      await lastValueFrom(result, { defaultValue: undefined }).catch((failure: unknown) => {
+        throw asError(takeFailure(context) ?? failure);
       });
-      await message.ack();
-    } finally {
-      watch.running -= 1;
-    }
+    });
+    await message.ack();
   }
 
   /** Runs `work` between the processing hooks instrumentation may have set (Nest 11 and later). */
