@@ -1,9 +1,8 @@
 import { type Backend, type Connection, type Queue, type Status, waitForStatus } from '@mq/core';
 import { Logger } from '@nestjs/common';
 import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microservices';
-import { type Observable, throwError } from 'rxjs';
 import { resolveBackend } from './backend.js';
-import { encodePacket } from './codec.js';
+import { decodeReply, encodePacket } from './codec.js';
 import { nestError } from './errors.js';
 import { logMqError, type MqTransportEvents } from './events.js';
 import {
@@ -27,15 +26,14 @@ interface Link {
   connectedOnce: boolean;
 }
 
-/** Why `send()` is refused, until mq has request/reply. */
-const NO_REQUEST_REPLY =
-  'send() needs request/reply (@MessagePattern), which @mq/nestjs does not support yet: use emit() and @EventPattern';
-
 /**
  * A Nest `ClientProxy` on mq: `emit(pattern, data)` sends `data` as JSON (or an {@link MqRecord} with metadata)
  * on a sender of the queue named `pattern`, reliable by default, and its observable completes once the broker
  * has the message (confirmed on a reliable queue) or errors with the `MqError` (`NOT_CONNECTED` at once while
- * the link is down: nothing is buffered). `send()` is refused with `UNSUPPORTED` until mq has request/reply.
+ * the link is down: nothing is buffered). `send(pattern, data)` makes a request (`queue.request()`) on that
+ * sender and yields the `@MessagePattern` handler's result, then completes; it errors with the handler's error
+ * as Nest's exception filter made it (`{ status: 'error', message }`), or with the `MqError` (`TIMEOUT` after
+ * `requestTimeoutMillis`, `CONNECTION_LOST`, ...). Unsubscribing aborts the request.
  */
 export class MqClient extends ClientProxy<MqTransportEvents, Status> {
   readonly #options: ResolvedTransportOptions;
@@ -84,11 +82,6 @@ export class MqClient extends ClientProxy<MqTransportEvents, Status> {
     return this.#connection as T;
   }
 
-  /** Refused with `UNSUPPORTED` (request/reply is not in mq yet), without connecting. */
-  override send<TResult = unknown, TInput = unknown>(pattern: unknown, _data: TInput): Observable<TResult> {
-    return throwError(() => nestError('UNSUPPORTED', `send('${String(pattern)}'): ${NO_REQUEST_REPLY}`));
-  }
-
   /** The connection's and every sender's health, for {@link MqHealthIndicator}. */
   health(): MqTransportHealth {
     return {
@@ -99,11 +92,33 @@ export class MqClient extends ClientProxy<MqTransportEvents, Status> {
   }
 
   protected publish(packet: ReadPacket, callback: (packet: WritePacket) => void): () => void {
-    callback({
-      err: nestError('UNSUPPORTED', `send('${String(packet.pattern)}'): ${NO_REQUEST_REPLY}`),
-      isDisposed: true,
+    const abort = new AbortController();
+    this.#request(packet, abort.signal).then(
+      ({ failed, value }) => {
+        if (abort.signal.aborted) return;
+        callback(failed ? { err: value, isDisposed: true } : { response: value, isDisposed: true });
+      },
+      (error: unknown) => {
+        if (!abort.signal.aborted) callback({ err: error, isDisposed: true });
+      },
+    );
+    return () => abort.abort();
+  }
+
+  async #request(packet: ReadPacket, signal: AbortSignal): Promise<{ failed: boolean; value: unknown }> {
+    const pattern = this.normalizePattern(packet.pattern);
+    const { payload, options } = encodePacket(packet.data, pattern);
+    const { replyTo: _replyTo, ...requestOptions } = options;
+    const sender = await this.#sender(pattern);
+    if (!sender.watch.connectedOnce) await this.#firstConnection(sender.queue);
+    signal.throwIfAborted();
+    const timeoutMillis = this.#options.requestTimeoutMillis;
+    const reply = await sender.queue.request(payload, {
+      ...requestOptions,
+      signal,
+      ...(timeoutMillis === undefined ? {} : { timeoutMillis }),
     });
-    return () => {};
+    return decodeReply(reply);
   }
 
   protected async dispatchEvent<T = undefined>(packet: ReadPacket): Promise<T> {

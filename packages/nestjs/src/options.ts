@@ -34,6 +34,12 @@ export interface MqTransportOptions {
    * @default 30000
    */
   startTimeoutMillis?: number;
+  /**
+   * Clients: milliseconds `send()` waits for the reply before erroring with `TIMEOUT` (the request also expires
+   * on the broker then).
+   * @default the sender's `sendTimeoutMillis` (30000 unless set)
+   */
+  requestTimeoutMillis?: number;
 }
 
 /** {@link MqTransportOptions} checked, with their defaults. */
@@ -50,6 +56,8 @@ export interface ResolvedTransportOptions {
   readonly queues: Readonly<Record<string, MqQueueOptions>>;
   /** As given, or the default. */
   readonly startTimeoutMillis: number;
+  /** As given; undefined: the sender's `sendTimeoutMillis`. */
+  readonly requestTimeoutMillis: number | undefined;
 }
 
 /** Every option of {@link MqTransportOptions}; `satisfies` keeps the list in step with the interface. */
@@ -60,6 +68,7 @@ const TRANSPORT_KEYS = Object.keys({
   queueDefaults: true,
   queues: true,
   startTimeoutMillis: true,
+  requestTimeoutMillis: true,
 } satisfies Record<keyof MqTransportOptions, true>);
 
 /**
@@ -135,6 +144,16 @@ export function readTransportOptions(options: unknown, where: string): ResolvedT
     throw invalidOption(
       `startTimeoutMillis must be a positive integer, got ${describeValue(startTimeoutMillis)}`,
     );
+  const requestTimeoutMillis = own(options, 'requestTimeoutMillis');
+  if (
+    requestTimeoutMillis !== undefined &&
+    (typeof requestTimeoutMillis !== 'number' ||
+      !Number.isInteger(requestTimeoutMillis) ||
+      requestTimeoutMillis < 1)
+  )
+    throw invalidOption(
+      `requestTimeoutMillis must be a positive integer, got ${describeValue(requestTimeoutMillis)}`,
+    );
   return {
     uri: uri as string | readonly string[],
     backends: backends as readonly Backend[] | undefined,
@@ -142,6 +161,7 @@ export function readTransportOptions(options: unknown, where: string): ResolvedT
     queueDefaults: { reliable: true, ...queueOptions('queueDefaults', own(options, 'queueDefaults')) },
     queues: checkedQueues,
     startTimeoutMillis,
+    requestTimeoutMillis: requestTimeoutMillis as number | undefined,
   };
 }
 

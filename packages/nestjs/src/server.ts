@@ -4,6 +4,7 @@ import {
   type Message,
   type MqError,
   type Queue,
+  type SendOptions,
   type Status,
   waitForStatus,
 } from '@mq/core';
@@ -11,7 +12,7 @@ import { Logger } from '@nestjs/common';
 import { type CustomTransportStrategy, type MessageHandler, Server } from '@nestjs/microservices';
 import { lastValueFrom } from 'rxjs';
 import { resolveBackend } from './backend.js';
-import { decodeMessage } from './codec.js';
+import { decodeMessage, encodeFailure, encodeResult } from './codec.js';
 import { MqContext } from './context.js';
 import { asError, nestError } from './errors.js';
 import { logMqError, type MqTransportEvents } from './events.js';
@@ -36,8 +37,9 @@ interface Receiver {
  * })`, or `app.connectMicroservice({ strategy })` in a hybrid app): each `@EventPattern('name')` gets a receiver
  * on the queue of that name. A message is acked once its handler's promise resolves (or its observable
  * completes); a handler that throws leaves it to the queue's failure policy (`retryDelayMillis`,
- * `maxDeliveries`, `deadLetter`), and `@Ctx()` is an {@link MqContext}. `@MessagePattern` (request/reply) is
- * refused with `UNSUPPORTED` until mq has request/reply.
+ * `maxDeliveries`, `deadLetter`), and `@Ctx()` is an {@link MqContext}. A `@MessagePattern('name')` answers
+ * requests on the queue of that name (a client's `send()`, or any mq `queue.request()`) with its result; on
+ * backends with capability `requestReply` (memory, AMQP, MQTT 5).
  */
 export class MqServer extends Server<MqTransportEvents, Status> implements CustomTransportStrategy {
   /** Lets `@EventPattern('name', MQ_TRANSPORT)` pick this transport in an app that has several. */
@@ -65,7 +67,7 @@ export class MqServer extends Server<MqTransportEvents, Status> implements Custo
 
   /**
    * Connects and opens one receiver per event pattern; calls back once every receiver is connected, or with
-   * the error (`UNSUPPORTED` for a `@MessagePattern`, `TIMEOUT` after `startTimeoutMillis`, ...), having closed
+   * the error (`TIMEOUT` after `startTimeoutMillis`, ...), having closed
    * what it opened.
    */
   listen(callback: (error?: unknown) => void): void {
@@ -109,13 +111,6 @@ export class MqServer extends Server<MqTransportEvents, Status> implements Custo
     try {
       if (this.#connection) throw nestError('INVALID_ARGUMENT', 'MqServer.listen(): already listening');
       const patterns = [...this.getHandlers()];
-      const requests = patterns.filter(([, handler]) => !handler.isEventHandler).map(([pattern]) => pattern);
-      if (requests.length > 0) {
-        throw nestError(
-          'UNSUPPORTED',
-          `@MessagePattern(${requests.map((p) => `'${p}'`).join(', ')}) needs request/reply (send()), which @mq/nestjs does not support yet: use @EventPattern and emit()`,
-        );
-      }
       const backend = await resolveBackend(this.#options.uri, this.#options.backends);
       starting.signal.throwIfAborted();
       this.#open(backend, patterns);
@@ -145,8 +140,11 @@ export class MqServer extends Server<MqTransportEvents, Status> implements Custo
       const queue = backend.createQueue(receiverOptions(this.#options, pattern, handler.extras), connection);
       const watch = new Watch(queue);
       this.#receivers.set(pattern, { queue, watch });
-      queue.on('error', (error) => this.#reportError(`@EventPattern('${pattern}')`, error));
-      queue.setMsgHandler((_queue, message) => this.#handle(pattern, message));
+      const where = handler.isEventHandler ? `@EventPattern('${pattern}')` : `@MessagePattern('${pattern}')`;
+      queue.on('error', (error) => this.#reportError(where, error));
+      queue.setMsgHandler((_queue, message) =>
+        handler.isEventHandler ? this.#handle(pattern, message) : this.#answer(pattern, message),
+      );
       queue.connect();
     }
   }
@@ -162,6 +160,37 @@ export class MqServer extends Server<MqTransportEvents, Status> implements Custo
         throw asError(takeFailure(context) ?? failure);
       });
     });
+    await message.ack();
+  }
+
+  /**
+   * A request to a `@MessagePattern`: replies with the handler's result (an observable's last value), or with
+   * the error Nest's exception filter made of its failure (header `x-nest-status: error`), then acks. Only a
+   * reply that cannot be sent fails the message, which the failure policy then retries. A message without a
+   * reply address (an `emit()` to a message pattern) is handled and acked without reply.
+   */
+  async #answer(pattern: string, message: Message): Promise<void> {
+    const handler = this.getHandlerByPattern(pattern);
+    if (!handler) throw nestError('NO_HANDLER', `no handler for '${pattern}'`);
+    const context = new MqContext([message, pattern]);
+    const answer: { reply?: { payload: Buffer; options: SendOptions } } = {};
+    await this.#withProcessingHooks(context, async () => {
+      try {
+        const result = this.transformToObservable(await handler(decodeMessage(message), context));
+        answer.reply = encodeResult(await lastValueFrom(result, { defaultValue: undefined }), pattern);
+      } catch (failure) {
+        // What the client gets is what Nest's exception filter made of the error (never a stack trace).
+        takeFailure(context);
+        answer.reply = encodeFailure(failure);
+      }
+    });
+    if (message.replyTo === undefined) {
+      this.logger.warn(
+        `@MessagePattern('${pattern}') got a message with no reply address: handled, not answered`,
+      );
+    } else if (answer.reply) {
+      await message.reply(answer.reply.payload, answer.reply.options);
+    }
     await message.ack();
   }
 

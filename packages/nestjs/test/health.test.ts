@@ -1,6 +1,6 @@
 import { amqpTestUrl } from '@mq/testkit';
 import { Controller } from '@nestjs/common';
-import { EventPattern } from '@nestjs/microservices';
+import { EventPattern, Payload } from '@nestjs/microservices';
 import * as amqp from 'amqplib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MqHealthIndicator } from '../src/index.js';
@@ -16,8 +16,8 @@ describe('MqHealthIndicator reads core health', () => {
     const queue = names('health-consumer');
     @Controller()
     class Handlers {
-      @EventPattern(queue.events)
-      onEvent(): void {}
+      @EventPattern<string>(queue.events)
+      onEvent(@Payload() _data: unknown): void {}
     }
     const { app } = await startMicroservice(
       { uri: amqpTestUrl(), queueDefaults: { reconnectMillis: 300 } },
