@@ -11,6 +11,7 @@ import {
   readTransportOptions,
   senderOptions,
 } from './options.js';
+import { parseTopicPattern } from './topic.js';
 import { type MqTransportHealth, Watch } from './watch.js';
 
 /** One sender: its queue, and what the health indicator reads of it. */
@@ -124,9 +125,10 @@ export class MqClient extends ClientProxy<MqTransportEvents, Status> {
   protected async dispatchEvent<T = undefined>(packet: ReadPacket): Promise<T> {
     const pattern = this.normalizePattern(packet.pattern);
     const { payload, options } = encodePacket(packet.data, pattern);
-    const sender = await this.#sender(pattern);
+    const topic = parseTopicPattern(pattern);
+    const sender = topic ? await this.#sender(topic.space, true) : await this.#sender(pattern);
     if (!sender.watch.connectedOnce) await this.#firstConnection(sender.queue);
-    await sender.queue.sendMsg(payload, options);
+    await sender.queue.sendMsg(payload, topic ? { ...options, topic: topic.topic } : options);
     return undefined as T;
   }
 
@@ -161,18 +163,24 @@ export class MqClient extends ClientProxy<MqTransportEvents, Status> {
     return waitForStatus(source, 'connected', { timeoutMillis: this.#options.startTimeoutMillis });
   }
 
-  async #sender(pattern: string): Promise<Sender> {
-    const existing = this.#senders.get(pattern);
+  /** The sender of queue `name`, or of topic space `name` (`topics`), made on first use. */
+  async #sender(name: string, topics = false): Promise<Sender> {
+    const key = topics ? `${name} (topics)` : name;
+    const existing = this.#senders.get(key);
     if (existing) return existing;
     const link = await this.#makeLink();
     if (!link.connectedOnce) await this.#firstConnection(link.connection);
-    const again = this.#senders.get(pattern);
+    const again = this.#senders.get(key);
     if (again) return again;
-    const queue = link.backend.createQueue(senderOptions(this.#options, pattern), link.connection);
+    const options = senderOptions(this.#options, name);
+    const queue = link.backend.createQueue(
+      topics ? { ...options, routing: 'topic' } : options,
+      link.connection,
+    );
     const sender: Sender = { queue, watch: new Watch(queue) };
-    queue.on('error', (error) => this.#reportError(`emit('${pattern}')`, error));
+    queue.on('error', (error) => this.#reportError(`emit('${key}')`, error));
     queue.connect();
-    this.#senders.set(pattern, sender);
+    this.#senders.set(key, sender);
     return sender;
   }
 

@@ -75,7 +75,15 @@ const TRANSPORT_KEYS = Object.keys({
  * Receiver-only queue options: a sender made for `emit()` leaves them out of `queueDefaults` and `queues` (mq
  * refuses them on senders), so one `queues` entry serves both sides of a pattern.
  */
-const RECEIVER_ONLY = ['prefetch', 'retryDelayMillis', 'maxDeliveries', 'deadLetter', 'ackTimeoutMillis'];
+const RECEIVER_ONLY = [
+  'prefetch',
+  'retryDelayMillis',
+  'maxDeliveries',
+  'deadLetter',
+  'ackTimeoutMillis',
+  'group',
+  'topics',
+];
 
 /** The default of `startTimeoutMillis`. */
 export const DEFAULT_START_TIMEOUT_MILLIS = 30_000;
@@ -165,7 +173,10 @@ export function readTransportOptions(options: unknown, where: string): ResolvedT
   };
 }
 
-/** A receiver's options for `pattern`: defaults, then `queues[pattern]`, then the handler's extras. */
+/**
+ * A receiver's options for `pattern`: defaults, then `queues[pattern]`, then the handler's extras. A `group`
+ * (for topic patterns, see `MqTopicPattern`) is left out of a named queue's receiver, which has no groups.
+ */
 export function receiverOptions(
   options: ResolvedTransportOptions,
   pattern: string,
@@ -178,6 +189,18 @@ export function receiverOptions(
     name: pattern,
     isRecv: true,
   };
+}
+
+/** {@link receiverOptions} for a named queue (not a topic space): without `group`, which only topic receivers take. */
+export function namedReceiverOptions(
+  options: ResolvedTransportOptions,
+  pattern: string,
+  extras: Readonly<Record<string, unknown>> | undefined,
+): QueueOptions & Record<string, unknown> {
+  const merged = receiverOptions(options, pattern, extras);
+  if (merged.routing === 'topic') return merged;
+  const { group: _group, ...rest } = merged;
+  return rest as QueueOptions & Record<string, unknown>;
 }
 
 /** A sender's options for `pattern`: defaults, then `queues[pattern]`, without the receiver-only options. */

@@ -4,10 +4,12 @@ import {
   type Message,
   type MqError,
   type Queue,
+  type QueueOptions,
   type SendOptions,
   type Status,
   waitForStatus,
 } from '@mq/core';
+import { topicMatches } from '@mq/core/spi';
 import { Logger } from '@nestjs/common';
 import { type CustomTransportStrategy, type MessageHandler, Server } from '@nestjs/microservices';
 import { lastValueFrom } from 'rxjs';
@@ -19,12 +21,20 @@ import { logMqError, type MqTransportEvents } from './events.js';
 import { takeFailure } from './interceptor.js';
 import {
   type MqTransportOptions,
+  namedReceiverOptions,
   type ResolvedTransportOptions,
   readTransportOptions,
   receiverOptions,
 } from './options.js';
+import { parseTopicPattern } from './topic.js';
 import { MQ_TRANSPORT } from './transport.js';
 import { type MqTransportHealth, Watch } from './watch.js';
+
+/** The handlers of one topic space and group (or broadcast), which share one topic receiver. */
+interface TopicGroup {
+  readonly options: QueueOptions & Record<string, unknown>;
+  readonly handlers: { pattern: string; topic: string }[];
+}
 
 /** One receiver: its queue and what the health indicator reads of it. */
 interface Receiver {
@@ -136,8 +146,43 @@ export class MqServer extends Server<MqTransportEvents, Status> implements Custo
     });
     connection.on('error', (error) => this.#reportError('connection', error));
     connection.connect();
+    const topicGroups = new Map<string, TopicGroup>();
     for (const [pattern, handler] of patterns) {
-      const queue = backend.createQueue(receiverOptions(this.#options, pattern, handler.extras), connection);
+      const topic = parseTopicPattern(pattern);
+      if (topic === undefined) continue;
+      if (!handler.isEventHandler) {
+        throw nestError(
+          'UNSUPPORTED',
+          `@MessagePattern(${pattern}): request/reply goes to a named queue, not a topic pattern`,
+        );
+      }
+      const options = receiverOptions(this.#options, topic.space, handler.extras);
+      const { group, broadcast } = options;
+      if (broadcast !== true && typeof group !== 'string') {
+        throw nestError(
+          'INVALID_OPTIONS',
+          `@EventPattern(${pattern}) needs a group (its extras, queues['${topic.space}'] or queueDefaults: { group: 'billing' }) whose receivers share its messages, or broadcast: true`,
+        );
+      }
+      const key = broadcast === true ? `${topic.space} (broadcast)` : `${topic.space} (group ${group})`;
+      const entry = topicGroups.get(key) ?? { options, handlers: [] };
+      entry.handlers.push({ pattern, topic: topic.topic });
+      topicGroups.set(key, entry);
+    }
+    for (const [key, { options, handlers }] of topicGroups) {
+      const topics = [...new Set(handlers.map((h) => h.topic))];
+      const queue = backend.createQueue({ ...options, routing: 'topic', topics }, connection);
+      this.#receivers.set(key, { queue, watch: new Watch(queue) });
+      queue.on('error', (error) => this.#reportError(`@EventPattern(${key})`, error));
+      queue.setMsgHandler((_queue, message) => this.#dispatch(handlers, message));
+      queue.connect();
+    }
+    for (const [pattern, handler] of patterns) {
+      if (parseTopicPattern(pattern) !== undefined) continue;
+      const queue = backend.createQueue(
+        namedReceiverOptions(this.#options, pattern, handler.extras),
+        connection,
+      );
       const watch = new Watch(queue);
       this.#receivers.set(pattern, { queue, watch });
       const where = handler.isEventHandler ? `@EventPattern('${pattern}')` : `@MessagePattern('${pattern}')`;
@@ -149,7 +194,25 @@ export class MqServer extends Server<MqTransportEvents, Status> implements Custo
     }
   }
 
+  /**
+   * A message of a topic receiver: every handler of its space and group whose topic pattern matches the message's
+   * topic runs (in turn); acked once all succeeded, else left to the failure policy, which runs them all again.
+   */
+  async #dispatch(handlers: readonly { pattern: string; topic: string }[], message: Message): Promise<void> {
+    const topic = message.topic ?? '';
+    for (const { pattern } of handlers.filter((h) => topicMatches(h.topic, topic))) {
+      await this.#run(pattern, message);
+    }
+    await message.ack();
+  }
+
   async #handle(pattern: string, message: Message): Promise<void> {
+    await this.#run(pattern, message);
+    await message.ack();
+  }
+
+  /** Runs the handler of `pattern` on `message`; throws what it failed with. */
+  async #run(pattern: string, message: Message): Promise<void> {
     const handler = this.getHandlerByPattern(pattern);
     if (!handler) throw nestError('NO_HANDLER', `no handler for '${pattern}'`);
     const data = decodeMessage(message);
@@ -160,7 +223,6 @@ export class MqServer extends Server<MqTransportEvents, Status> implements Custo
         throw asError(takeFailure(context) ?? failure);
       });
     });
-    await message.ack();
   }
 
   /**
