@@ -91,6 +91,47 @@ describe.each(BACKENDS)('@EventPattern topic patterns on %s', (_label, uriOf) =>
   });
 });
 
+describe.each(BACKENDS)('two instances of a service on %s', (_label, uriOf) => {
+  it('share the messages of their group (each to one of them) while a broadcast handler in each gets every one', async () => {
+    const space = names('topics-instances').events;
+    const uri = uriOf();
+    const got: [instance: number, handler: string, data: unknown][] = [];
+    const instance = (index: number) => {
+      @Controller()
+      class Instance {
+        @MqEventPattern({ space, topic: 'jobs.*' }, { group: 'workers' })
+        work(@Payload() data: unknown): void {
+          got.push([index, 'work', data]);
+        }
+
+        @MqEventPattern({ space: `${space}-all`, topic: 'jobs.*' }, { broadcast: true })
+        watch(@Payload() data: unknown): void {
+          got.push([index, 'watch', data]);
+        }
+      }
+      return Instance;
+    };
+    const one = await startMicroservice({ uri }, { controllers: [instance(1)] });
+    closers.push(() => one.app.close());
+    const two = await startMicroservice({ uri }, { controllers: [instance(2)] });
+    closers.push(() => two.app.close());
+    const ids = Array.from({ length: 20 }, (_, i) => i);
+    for (const id of ids) {
+      await lastValueFrom(one.client.emit({ space, topic: `jobs.n${id % 3}` }, id));
+      await lastValueFrom(one.client.emit({ space: `${space}-all`, topic: `jobs.n${id % 3}` }, id));
+    }
+    await until(() => got.filter(([, h]) => h === 'work').length >= 20, 'twenty jobs worked');
+    await until(() => got.filter(([, h]) => h === 'watch').length >= 40, 'forty watched');
+    const worked = got.filter(([, h]) => h === 'work');
+    expect(worked.map(([, , d]) => d).sort((a, b) => Number(a) - Number(b))).toEqual(ids);
+    expect(new Set(worked.map(([i]) => i)).size).toBe(2);
+    for (const index of [1, 2]) {
+      const watched = got.filter(([i, h]) => i === index && h === 'watch').map(([, , d]) => d);
+      expect(watched.sort((a, b) => Number(a) - Number(b))).toEqual(ids);
+    }
+  });
+});
+
 describe('topic patterns refused', () => {
   it('a topic pattern without group or broadcast fails listen() with INVALID_OPTIONS naming the fix', async () => {
     const space = names('topics-nogroup').events;
