@@ -11,6 +11,7 @@ import {
 } from '@mq/core/spi';
 import type * as amqp from 'amqplib';
 import { isBrokerNack } from './amqplib-internals.js';
+import { watchBinding } from './binding-watch.js';
 import { errors } from './errors.js';
 import type { AmqpLink } from './link.js';
 import type { ResolvedAmqpQueueOptions } from './options.js';
@@ -25,6 +26,15 @@ import { deadLetterTopology, declare, declareError, route, type Topology } from 
  * best-effort sends 2-2.7x slower than amqplib's (a 'drain' round trip every 128 frames; `pnpm bench` sends/s).
  */
 const WRITE_BUFFER_FRAMES = 1024;
+
+/**
+ * The largest message RabbitMQ takes at all, whatever its `max_message_size` (which may not be set above it): a
+ * larger payload is refused before it is sent, rather than let the broker close the channel over it.
+ */
+export const MAX_MESSAGE_BYTES = 536_870_912;
+
+/** RabbitMQ's reason for closing a channel over a message above its `max_message_size`. */
+const TOO_LARGE = /message size (\d+) is larger than configured max size (\d+)/;
 
 /** The failure policy's copies (retries, dead letters) are persistent: a broker restart must not lose them. */
 const COPY_OPTIONS: amqp.Options.Publish = Object.freeze({ deliveryMode: 2 });
@@ -122,6 +132,9 @@ export class AmqpQueueDriver implements QueueDriver {
           noAck: false,
         });
         channel.consuming(consumerTag);
+        if (options.broadcast) {
+          watchBinding(model, channel, this.#topology, queue, (error) => this.#core.reportError(error));
+        }
       }
     } catch (error) {
       await channel.close(this.#millis);
@@ -243,6 +256,14 @@ export class AmqpQueueDriver implements QueueDriver {
   }
 
   publish(payload: Uint8Array, send: PendingSend, options: SendOptions | undefined): void {
+    if (payload.byteLength > MAX_MESSAGE_BYTES) {
+      send.reject(
+        errors.argument(
+          `payload of ${payload.byteLength} bytes is over the ${MAX_MESSAGE_BYTES} bytes (512 MiB) RabbitMQ takes in one message, whatever its max_message_size: message not sent to '${this.#name}'`,
+        ),
+      );
+      return;
+    }
     const channel = this.#channel;
     if (!channel || channel.closed) {
       send.reject(this.#lost('the channel is gone; message not sent'));
@@ -252,6 +273,9 @@ export class AmqpQueueDriver implements QueueDriver {
     if (blocked) {
       blocked.then(
         () => {
+          // Settled while it waited (TIMEOUT at its deadline, say): the app was told it failed, so it must never
+          // go out now, after a memory alarm has lifted, say.
+          if (send.settled) return;
           if (channel.closed || this.#channel !== channel)
             send.reject(this.#lost('the channel closed; message not sent'));
           else this.#publishNow(channel, payload, send, options);
@@ -285,7 +309,7 @@ export class AmqpQueueDriver implements QueueDriver {
             routingKey,
             content,
             publish,
-            (error: unknown) => this.#confirmed(send, error),
+            (error: unknown) => this.#confirmed(send, error, channel, content.byteLength),
           )
         : channel.raw.publish(exchange, routingKey, content, publish);
     } catch (error) {
@@ -311,11 +335,22 @@ export class AmqpQueueDriver implements QueueDriver {
     );
   }
 
-  #confirmed(send: PendingSend, error: unknown): void {
+  #confirmed(send: PendingSend, error: unknown, channel?: QueueChannel, size?: number): void {
     if (error === null || error === undefined) send.resolve();
     else if (isBrokerNack(error)) {
       send.reject(errors.error('REJECTED', `the broker refused (nacked) a message for '${this.#name}'`));
-    } else send.reject(this.#lost('the channel closed before the broker confirmed the message', error));
+    } else {
+      const refused = tooLarge(channel?.brokerError, size);
+      if (refused) {
+        send.reject(
+          errors.error(
+            'REJECTED',
+            `the broker refused a message for '${this.#name}' as too large (${refused.message}); sending it again cannot help: raise RabbitMQ's max_message_size or send less`,
+            { cause: refused },
+          ),
+        );
+      } else send.reject(this.#lost('the channel closed before the broker confirmed the message', error));
+    }
   }
 
   /** A consumer is on an open channel, not cancelled by the broker (a deleted queue cancels it before the channel closes). */
@@ -464,6 +499,16 @@ export class AmqpQueueDriver implements QueueDriver {
   #lost(what: string, cause?: unknown, code: 'CONNECTION_LOST' | 'CLOSED' = 'CONNECTION_LOST'): MqError {
     return errors.error(code, `queue '${this.#name}': ${what}`, cause === undefined ? {} : { cause });
   }
+}
+
+/**
+ * RabbitMQ's error when it closed the channel over a message above its `max_message_size` and a message of
+ * `size` bytes is above that size (so this one was refused, not one sent before it); else undefined.
+ */
+function tooLarge(brokerError: Error | undefined, size: number | undefined): Error | undefined {
+  const match = brokerError === undefined ? null : TOO_LARGE.exec(brokerError.message);
+  if (!match || size === undefined) return undefined;
+  return size > Number(match[2]) ? brokerError : undefined;
 }
 
 /** A delivery, with the channel it came on: the failure policy's copy of it goes out there, before its ack. */

@@ -37,6 +37,31 @@ describe('health() on memory', () => {
   });
 });
 
+describe('health() of sends waiting for the link', () => {
+  it('counts the buffered sends and their bytes until the link is up, then none', async () => {
+    const name = `health-buffer-${Math.random().toString(36).slice(2)}`;
+    const conn = new MemoryConnection({ uri: `memory://${name}` });
+    const send = new MemoryQueue({ name, isRecv: false, reliable: true }, conn);
+    send.connect(); // its connection is not connected: sends wait for the link
+    const sends = [send.sendMsg(Buffer.from('abc')), send.sendMsg(Buffer.from('de'))];
+    expect(send.health()).toMatchObject({
+      status: 'connecting',
+      sendsBuffered: 2,
+      bufferedBytes: 5,
+      sendsInFlight: 0,
+    });
+    conn.connect();
+    await Promise.all(sends);
+    expect(send.health()).toMatchObject({
+      status: 'connected',
+      sendsBuffered: 0,
+      bufferedBytes: 0,
+      sendsInFlight: 0,
+    });
+    await conn.close();
+  });
+});
+
 async function waitUntil(predicate: () => boolean): Promise<void> {
   const deadline = Date.now() + 5_000;
   while (!predicate()) {

@@ -15,7 +15,13 @@ import {
   connect as mqttConnect,
 } from 'mqtt';
 import { errors } from './errors.js';
-import { forgetSecrets, PUBACK_DEFERRED, quietOrRedactedLog, sendPuback } from './mqttjs-internals.js';
+import {
+  forgetSecrets,
+  holdWritesUntilImmediate,
+  PUBACK_DEFERRED,
+  quietOrRedactedLog,
+  sendPuback,
+} from './mqttjs-internals.js';
 import { connectionSecrets, type MqttAddress, type ResolvedConnectionOptions } from './options.js';
 import type { Filters } from './topics.js';
 
@@ -261,6 +267,8 @@ export class MqttLink {
   /** Sends the PUBACK of an incoming QoS 1 message; false when the link is no longer alive. */
   puback(messageId: number): boolean {
     if (!this.alive) return false;
+    // PUBACKs of one turn (a batch of handlers acking) share one write; none waits past the turn.
+    holdWritesUntilImmediate(this.client);
     sendPuback(this.client, messageId);
     return true;
   }

@@ -47,6 +47,8 @@ export interface MqQueueHealth {
   readonly handlersRunning?: number;
   /** Sends (senders), replies and failure-policy copies (receivers) waiting for the broker now. */
   readonly sendsInFlight?: number;
+  /** Senders: emits waiting for the link now (mq's send buffer, `sendBufferMessages`). */
+  readonly sendsBuffered?: number;
 }
 
 /** What one transport (a server or a client) reports about its connection and queues. */
@@ -130,6 +132,7 @@ export class Watch {
       since: this.since,
       lastError: this.lastError,
       sendsInFlight: core.sendsInFlight,
+      sendsBuffered: core.sendsBuffered,
     };
   }
 }

@@ -22,8 +22,12 @@ export interface QueueHealth {
   readonly lastDeliveryAgeMillis: number | undefined;
   /** Receivers: handlers running now (0 on a sender). */
   readonly handlersRunning: number;
-  /** Sends (and replies, failure-policy copies) waiting for the broker now. */
+  /** Sends (and replies, failure-policy copies) handed to the broker and waiting for it now. */
   readonly sendsInFlight: number;
+  /** Sends waiting for the link (while the queue is not connected, within `sendBufferMessages`). */
+  readonly sendsBuffered: number;
+  /** Payload bytes of the sends waiting for the link (within `sendBufferBytes`). */
+  readonly bufferedBytes: number;
   /** Requests (`request()`) waiting for their reply now. */
   readonly requestsPending: number;
   /** The code and message of the last error reported since the queue was last `connected`, if any. */

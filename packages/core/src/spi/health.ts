@@ -19,6 +19,8 @@ export interface QueueHealthParts {
   readonly lastDeliveryAt: number | undefined;
   readonly handlersRunning: number;
   readonly sendsInFlight: number;
+  readonly sendsBuffered: number;
+  readonly bufferedBytes: number;
   readonly requestsPending: number;
   readonly lastError: MqError | undefined;
 }
@@ -36,6 +38,8 @@ export function queueHealth(parts: QueueHealthParts): QueueHealth {
       parts.lastDeliveryAt === undefined ? undefined : Math.max(0, now - parts.lastDeliveryAt),
     handlersRunning: parts.handlersRunning,
     sendsInFlight: parts.sendsInFlight,
+    sendsBuffered: parts.sendsBuffered,
+    bufferedBytes: parts.bufferedBytes,
     requestsPending: parts.requestsPending,
     lastError: errorSummary(parts.lastError),
   };

@@ -76,6 +76,7 @@ export abstract class BaseQueue<O extends ResolvedQueueOptions = ResolvedQueueOp
       errors,
       name: options.name,
       reconnectMillis: options.reconnectMillis,
+      closeTimeoutMillis: options.closeTimeoutMillis,
       host: connection,
       emitStatus: (status) => this.#emitStatus(status),
       emitError: (error) => this.#emitError(error),
@@ -85,8 +86,12 @@ export abstract class BaseQueue<O extends ResolvedQueueOptions = ResolvedQueueOp
         this.#sending.linkGone();
         this.#requestsLost();
       },
-      stopping: () => this.#receiving?.stop(),
+      stopping: () => {
+        this.#sending.closing();
+        this.#receiving?.stop();
+      },
       drained: () => this.#drained(),
+      abandon: () => this.#abandon(),
     });
     this.#sending = new SendPath({
       errors,
@@ -232,7 +237,10 @@ export abstract class BaseQueue<O extends ResolvedQueueOptions = ResolvedQueueOp
         : undefined,
       lastDeliveryAt: this.#lastDeliveryAt,
       handlersRunning: receiving?.running ?? 0,
-      sendsInFlight: this.#sending.pending,
+      // Buffered sends count in `pending` too, from the moment they are held.
+      sendsInFlight: this.#sending.pending - this.#sending.waiting,
+      sendsBuffered: this.#sending.waiting,
+      bufferedBytes: this.#sending.waitingBytes,
       requestsPending: this.#requests.pending,
       lastError: this.#lifecycle.lastError,
     });
@@ -361,8 +369,32 @@ export abstract class BaseQueue<O extends ResolvedQueueOptions = ResolvedQueueOp
     }
   }
 
+  /** What `close()` gives up on at `closeTimeoutMillis`: sends still pending reject with `CLOSED`. */
+  #abandon(): string {
+    const handlers = this.#receiving?.running ?? 0;
+    const sends = this.#sending.pending;
+    const copies = this.#receiving?.busy === true && handlers === 0;
+    if (sends > 0) {
+      this.#sending.failAll(
+        this.#errors.error(
+          'CLOSED',
+          `queue '${this.name}' was closed (closeTimeoutMillis ${this.options.closeTimeoutMillis}) before the broker confirmed the message: it may or may not have it`,
+        ),
+        true,
+      );
+    }
+    const parts = [
+      ...(handlers > 0 ? [`${handlers} handler${handlers === 1 ? '' : 's'} still running`] : []),
+      ...(sends > 0 ? [`${sends} send${sends === 1 ? '' : 's'} not settled (rejected with CLOSED)`] : []),
+      ...(copies ? ["the failure policy's copies in flight"] : []),
+    ];
+    return parts.length > 0 ? parts.join(', ') : 'work that finished meanwhile';
+  }
+
   #emitStatus(status: Status): void {
     this.#statusSince = Date.now();
+    // The sends that waited for the link go first, before any a `connected` listener makes.
+    if (status === 'connected') this.#sending.linkUp();
     emitOn<QueueEvents, 'status'>(this, 'status', status);
     if (STATUS_CHANNEL.hasSubscribers) {
       STATUS_CHANNEL.publish({ kind: 'queue', source: this, name: this.name, status } satisfies StatusEvent);

@@ -84,13 +84,13 @@ export class ReceivePath {
   }
 
   /** True while a handler or a failure-policy copy is still at work. */
-  /** Handlers running now. */
-  get running(): number {
-    return this.#running;
-  }
-
   get busy(): boolean {
     return this.#running > 0 || this.#policy.moving;
+  }
+
+  /** Handlers running now (returned promises not settled yet). */
+  get running(): number {
+    return this.#running;
   }
 
   /** Sets the handler (checked). */
