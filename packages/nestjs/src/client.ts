@@ -30,9 +30,9 @@ interface Link {
 /**
  * A Nest `ClientProxy` on mq: `emit(pattern, data)` sends `data` as JSON (or an {@link MqRecord} with metadata)
  * on a sender of the queue named `pattern`, reliable by default, and its observable completes once the broker
- * has the message (confirmed on a reliable queue) or errors with the `MqError` (`NOT_CONNECTED` at once while
- * the link is down: nothing is buffered). `send(pattern, data)` makes a request (`queue.request()`) on that
- * sender and yields the `@MessagePattern` handler's result, then completes; it errors with the handler's error
+ * has the message (confirmed on a reliable queue) or errors with the `MqError` (while the link is down it waits
+ * for it within `sendTimeoutMillis` and mq's send buffer, `sendBufferMessages`). `send(pattern, data)` makes a
+ * request (`queue.request()`) on that sender and yields the `@MessagePattern` handler's result, then completes; it errors with the handler's error
  * as Nest's exception filter made it (`{ status: 'error', message }`), or with the `MqError` (`TIMEOUT` after
  * `requestTimeoutMillis`, `CONNECTION_LOST`, ...). Unsubscribing aborts the request.
  */
