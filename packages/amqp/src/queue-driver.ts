@@ -1,4 +1,5 @@
 import {
+  hasMetadata,
   type Message,
   type MqError,
   NO_HEADERS,
@@ -75,7 +76,7 @@ export class AmqpQueueDriver implements QueueDriver {
   readonly #publishOptions: amqp.Options.Publish;
   #channel: QueueChannel | undefined;
   /** The channel whose direct reply-to consumer is up (or being set up) for this sender's requests. */
-  #replies: { channel: QueueChannel; ready: Promise<string> } | undefined;
+  #replies: { channel: QueueChannel; ready: Promise<string>; consuming: boolean } | undefined;
 
   constructor(core: QueueCore<ResolvedAmqpQueueOptions>, link: AmqpLink, stale: StaleTempQueue) {
     this.#core = core;
@@ -198,16 +199,21 @@ export class AmqpQueueDriver implements QueueDriver {
    * Direct reply-to on the sender's own channel (RabbitMQ requires the consumer on the channel that publishes the
    * requests): consumed once per channel, on the first request, again on the first one after a new channel.
    */
-  replyAddress(): Promise<string> {
+  replyAddress(): string | Promise<string> {
     const channel = this.#channel;
     if (!channel || channel.closed) {
       return Promise.reject(this.#lost('the channel is gone; request not sent'));
     }
-    if (this.#replies?.channel === channel) return this.#replies.ready;
+    const replies = this.#replies;
+    if (replies?.channel === channel) return replies.consuming ? DIRECT_REPLY_TO : replies.ready;
     const ready = channel.raw
       .consume(DIRECT_REPLY_TO, (delivery) => this.#onReply(delivery), { noAck: true })
-      .then(() => DIRECT_REPLY_TO);
-    this.#replies = { channel, ready };
+      .then(() => {
+        entry.consuming = true;
+        return DIRECT_REPLY_TO;
+      });
+    const entry = { channel, ready, consuming: false };
+    this.#replies = entry;
     // A failed consume is tried again by the next request (the channel, if the broker closed it, is renewed).
     ready.catch(() => {
       if (this.#replies?.ready === ready) this.#replies = undefined;
@@ -269,6 +275,18 @@ export class AmqpQueueDriver implements QueueDriver {
       send.reject(this.#lost('the channel is gone; message not sent'));
       return;
     }
+    if (
+      options?.replyTo === DIRECT_REPLY_TO &&
+      !(this.#replies?.channel === channel && this.#replies.consuming)
+    ) {
+      // RabbitMQ closes a channel that publishes with this replyTo and does not consume direct reply-to itself.
+      send.reject(
+        errors.argument(
+          `replyTo '${DIRECT_REPLY_TO}' needs a consumer of it on the sending channel: use request() on '${this.#name}'`,
+        ),
+      );
+      return;
+    }
     const blocked = channel.blockedWait();
     if (blocked) {
       blocked.then(
@@ -298,8 +316,10 @@ export class AmqpQueueDriver implements QueueDriver {
       ? payload
       : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
     const { exchange } = this.#route;
-    const routingKey = options?.topic ?? this.#route.routingKey;
-    const publish = publishOptions(this.#publishOptions, options);
+    const topic = options?.topic;
+    const routingKey = topic ?? this.#route.routingKey;
+    // Without metadata (a topic alone, say) the queue's shared publish options serve.
+    const publish = publishOptions(this.#publishOptions, hasMetadata(options) ? options : undefined);
     const { reliable } = this.#core.options;
     let written: boolean;
     try {
@@ -392,6 +412,7 @@ export class AmqpQueueDriver implements QueueDriver {
     if (options.routing !== 'topic') return declare(raw, this.#topology);
     return declareTopic(raw, {
       space: options.name,
+      declareSpace: options.declare,
       topics: options.topics ?? [],
       group: options.group,
       queue: this.#topology,
@@ -412,12 +433,14 @@ export class AmqpQueueDriver implements QueueDriver {
       return;
     }
     const { options } = this.#core;
-    const meta = deliveryMetadata(delivery);
     this.#core.deliver(
       new AmqpDelivery(
         delivery.content,
         (requeue) => this.#settle(channel, delivery, requeue),
-        options.routing === 'topic' ? { ...meta, topic: deliveryTopic(delivery, options.name) } : meta,
+        deliveryMetadata(
+          delivery,
+          options.routing === 'topic' ? deliveryTopic(delivery, options.name) : undefined,
+        ),
         channel,
       ),
     );

@@ -13,6 +13,7 @@ import { queueHealth } from '../health.js';
 import { emitOn, Observed } from '../observed.js';
 import type { ResolvedQueueOptions } from '../options/queue-options.js';
 import type { Traits } from '../traits.js';
+import { checkPayload } from './arguments.js';
 import { QueueLifecycle } from './lifecycle.js';
 import type { QueueCore, QueueDriver, QueueDriverFactory } from './queue-driver.js';
 import { ReceivePath } from './receive-path.js';
@@ -121,7 +122,9 @@ export abstract class BaseQueue<O extends ResolvedQueueOptions = ResolvedQueueOp
       },
       status: () => this.#lifecycle.status,
       driver: () => this.#lifecycle.driver,
-      send: (payload, sendOptions) => this.#sending.send(payload, sendOptions),
+      check: (sendOptions) => this.#sending.checkOptions(sendOptions),
+      checkPayload: (payload) => checkPayload(errors, payload),
+      sendChecked: (payload, sendOptions) => this.#sending.sendChecked(payload, sendOptions),
     });
     this.#receiving = options.isRecv
       ? new ReceivePath({

@@ -140,6 +140,13 @@ export class SendPath {
     );
   }
 
+  /** Checks `SendOptions` as `sendMsg()` does (throws `INVALID_ARGUMENT` naming the field); a frozen copy. */
+  checkOptions(options: SendOptions | undefined): SendOptions | undefined {
+    return options === undefined
+      ? undefined
+      : checkSendOptions(this.#parts.errors, options, this.#parts.reservedHeaders);
+  }
+
   /** `sendMsg()`: checks, traces (while someone listens) and sends; never throws. */
   send(payload: Uint8Array, options: SendOptions | undefined): Promise<void> {
     const { errors, options: queueOptions, carriesMetadata } = this.#parts;
@@ -165,6 +172,13 @@ export class SendPath {
         errors.error('SEND_ON_RECEIVER', `queue '${name}' is a receiver and cannot send`),
       );
     }
+    return this.sendChecked(payload, checked);
+  }
+
+  /** `sendMsg()` past its checks (`request()` checked the payload and options itself): traces and sends. */
+  sendChecked(payload: Uint8Array, checked: SendOptions | undefined): Promise<void> {
+    const { errors, options: queueOptions, carriesMetadata } = this.#parts;
+    const name = queueOptions.name;
     const topicProblem = topicRefusal(queueOptions, checked, name);
     if (topicProblem !== undefined) return Promise.reject(errors.argument(topicProblem));
     if (!traced(SEND_CHANNEL)) return this.#send(payload, checked);
