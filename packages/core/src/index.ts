@@ -13,6 +13,7 @@ export {
   type StatusEvent,
 } from './api/diagnostics.js';
 export { MqError, type MqErrorCode, type MqErrorOptions } from './api/errors.js';
+export type { ConnectionHealth, QueueHealth } from './api/health.js';
 export {
   DEFAULT_PREFETCH,
   DEFAULT_RETRY_DELAY_MILLIS,

@@ -1,4 +1,5 @@
 import type { MqError } from './errors.js';
+import type { QueueHealth } from './health.js';
 import type { Message } from './message.js';
 import type { Observable } from './observable.js';
 import type { Reply, RequestOptions } from './reply.js';
@@ -51,6 +52,11 @@ export interface Queue extends Observable<QueueEvents>, AsyncDisposable {
    * dropped and counted in `droppedReplies`, never handed to another request.
    */
   request(payload: Uint8Array, options?: RequestOptions): Promise<Reply>;
+  /**
+   * The queue's health now: status; receivers: whether the consumer or subscription is attached at the broker,
+   * age of the last delivery, handlers running; sends and requests in flight. Cheap; reads no broker.
+   */
+  health(): QueueHealth;
   /** Replies that came after their request ended (timed out, aborted) or for no request of this queue, dropped. */
   readonly droppedReplies: number;
   /**

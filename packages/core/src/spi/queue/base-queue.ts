@@ -1,6 +1,7 @@
 import type { Connection } from '../../api/connection.js';
 import { ERROR_CHANNEL, type ErrorEvent, STATUS_CHANNEL, type StatusEvent } from '../../api/diagnostics.js';
 import type { MqError } from '../../api/errors.js';
+import type { QueueHealth } from '../../api/health.js';
 import type { Message } from '../../api/message.js';
 import type { MessageHandler, MessagesOptions, Queue, QueueEvents } from '../../api/queue.js';
 import type { Reply, RequestOptions } from '../../api/reply.js';
@@ -8,6 +9,7 @@ import type { SendOptions } from '../../api/send-options.js';
 import type { Status } from '../../api/status.js';
 import { attachQueue, detachQueue, queuesOf } from '../connection/attachments.js';
 import type { PackageErrors } from '../errors.js';
+import { queueHealth } from '../health.js';
 import { emitOn, Observed } from '../observed.js';
 import type { ResolvedQueueOptions } from '../options/queue-options.js';
 import type { Traits } from '../traits.js';
@@ -55,6 +57,9 @@ export abstract class BaseQueue<O extends ResolvedQueueOptions = ResolvedQueueOp
   readonly #receiving: ReceivePath | undefined;
   /** Ends the current cycle's `QueueCore`: a driver of an earlier cycle can no longer act on this queue. */
   #endCycle: () => void = () => {};
+  /** When the status last changed and when the last message came (`Date.now()`), for `health()`. */
+  #statusSince = Date.now();
+  #lastDeliveryAt: number | undefined;
 
   /** Sets up a closed queue from what its class resolved (see `QueueSetup`). */
   protected constructor(setup: QueueSetup<O>) {
@@ -219,6 +224,31 @@ export abstract class BaseQueue<O extends ResolvedQueueOptions = ResolvedQueueOp
     return this.#requests.request(payload, options);
   }
 
+  /** The queue's health now: status, consumer attached at the broker, last delivery, work in flight. */
+  health(): QueueHealth {
+    const receiving = this.#receiving;
+    const driver = this.#lifecycle.driver;
+    return queueHealth({
+      name: this.name,
+      isRecv: this.isRecv,
+      status: this.#lifecycle.status,
+      statusSince: this.#statusSince,
+      // Connected means the driver's open() put the consumer or subscription in place; a driver that can lose it
+      // without the queue going down (a consumer the broker cancelled) says so itself.
+      attached: receiving
+        ? this.#lifecycle.status === 'connected' && (driver?.attached?.() ?? true)
+        : undefined,
+      lastDeliveryAt: this.#lastDeliveryAt,
+      handlersRunning: receiving?.running ?? 0,
+      // Buffered sends count in `pending` too, from the moment they are held.
+      sendsInFlight: this.#sending.pending - this.#sending.waiting,
+      sendsBuffered: this.#sending.waiting,
+      bufferedBytes: this.#sending.waitingBytes,
+      requestsPending: this.#requests.pending,
+      lastError: this.#lifecycle.lastError,
+    });
+  }
+
   /** Replies dropped because no request of theirs was waiting (any more). */
   get droppedReplies(): number {
     return this.#requests.dropped;
@@ -302,7 +332,10 @@ export abstract class BaseQueue<O extends ResolvedQueueOptions = ResolvedQueueOp
         return lifecycle.status;
       },
       // Deliveries are handled whenever they come: a handler set on a closed receiver still settles them.
-      deliver: (message) => this.#receiving?.deliver(message),
+      deliver: (message) => {
+        this.#lastDeliveryAt = Date.now();
+        this.#receiving?.deliver(message);
+      },
       resourceLost: (error) => {
         if (!live) return;
         this.#requestsLost();
@@ -362,6 +395,7 @@ export abstract class BaseQueue<O extends ResolvedQueueOptions = ResolvedQueueOp
   }
 
   #emitStatus(status: Status): void {
+    this.#statusSince = Date.now();
     // The sends that waited for the link go first, before any a `connected` listener makes.
     if (status === 'connected') this.#sending.linkUp();
     emitOn<QueueEvents, 'status'>(this, 'status', status);
