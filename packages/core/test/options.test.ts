@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { BYTES_CODEC } from '../src/spi/codec/codecs.js';
 import {
   checkUri,
   classifyLinkError,
@@ -32,6 +33,8 @@ describe('resolveQueueOptions', () => {
       broadcast: false,
       reconnectMillis: 1000,
       sendTimeoutMillis: 30000,
+      codec: BYTES_CODEC,
+      schema: undefined,
     });
     expect(resolve({ name: 'a.b', isRecv: true })).toStrictEqual({
       name: 'a.b',
@@ -47,6 +50,10 @@ describe('resolveQueueOptions', () => {
         deadLetter: undefined,
         ackTimeoutMillis: undefined,
       },
+      codec: BYTES_CODEC,
+      schema: undefined,
+      concurrency: undefined,
+      orderingKey: undefined,
     });
   });
 

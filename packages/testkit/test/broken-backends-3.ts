@@ -17,7 +17,7 @@ import { brokenBackend, brokenOptions, override, replaced, wrapHandler } from '.
 /** The memory backend with every queue made by `make`, which also gets the connection: a deliberately broken backend. */
 function brokenWithConnection(
   name: string,
-  make: (options: QueueOptions & Record<string, unknown>, connection: Connection) => Queue,
+  make: (options: QueueOptions<unknown> & Record<string, unknown>, connection: Connection) => Queue,
 ): Backend {
   return { ...memoryBackend, name, createQueue: make };
 }
@@ -37,7 +37,7 @@ function changed(message: Message, fields: Partial<Message>): Message {
 /** Each delivered message passed through `change` before the handler sees it. */
 function changedOnReceive(
   name: string,
-  change: (message: Message, options: QueueOptions) => Partial<Message> | undefined,
+  change: (message: Message, options: QueueOptions<unknown>) => Partial<Message> | undefined,
 ): Backend {
   return brokenBackend(name, (queue, options) => {
     if (!options.isRecv) return queue;

@@ -13,7 +13,7 @@ import {
 import { type MemoryQueueOptions, memoryBackend, memoryQueueSetup } from '@mq/memory';
 
 /** Turns a healthy queue into a broken one. */
-export type QueueWrapper = (queue: Queue, options: QueueOptions) => Queue;
+export type QueueWrapper = (queue: Queue, options: QueueOptions<unknown>) => Queue;
 
 /** A driver's `republish`. */
 type Republish = NonNullable<QueueDriver['republish']>;
@@ -40,7 +40,9 @@ function brokenConnections(name: string, wrap: (connection: Connection) => Conne
 /** The memory backend with every queue's options passed through `map` first: a deliberately broken backend. */
 export function brokenOptions(
   name: string,
-  map: (options: QueueOptions & Record<string, unknown>) => QueueOptions & Record<string, unknown>,
+  map: (
+    options: QueueOptions<unknown> & Record<string, unknown>,
+  ) => QueueOptions<unknown> & Record<string, unknown>,
 ): Backend {
   return {
     ...memoryBackend,
@@ -72,6 +74,7 @@ export function wrapHandler(queue: Queue, wrap: (handler: MessageHandler) => Mes
 export function replaced(message: Message, ack: () => Promise<void>, nack: () => Promise<void>): Message {
   return {
     payload: message.payload,
+    body: message.body,
     headers: message.headers,
     messageId: message.messageId,
     correlationId: message.correlationId,

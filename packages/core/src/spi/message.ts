@@ -12,8 +12,8 @@ export const SETTLED: Promise<void> = Promise.resolve();
  * A received message whose first `ack()` or `nack()` settles it; later calls resolve and do nothing (settling
  * twice would close an AMQP channel, for instance). For backends: give it the bytes and one `settle` function.
  */
-export class SettleOnceMessage implements Message {
-  /** The body, byte for byte as sent. */
+export class SettleOnceMessage<T = Buffer> implements Message<T> {
+  /** The bytes, exactly as sent. */
   readonly payload: Buffer;
   /** Application headers; `{}` when none. */
   readonly headers: Readonly<Record<string, string>>;
@@ -30,12 +30,15 @@ export class SettleOnceMessage implements Message {
   /** Earlier deliveries, when known: the broker's count, plus those before a retried copy was published. */
   readonly deliveryCount: number | undefined;
   readonly #settle: (requeue: boolean) => Promise<void>;
+  /** The decoded body; the payload until core decodes it. */
+  #body: unknown;
   #settled = false;
   #onSettle: (() => void) | undefined;
 
   /** `settle(false)` acks, `settle(true)` nacks (asks for redelivery); `meta` is what the broker said of it. */
   constructor(payload: Buffer, settle: (requeue: boolean) => Promise<void>, meta?: MessageMetadata) {
     this.payload = payload;
+    this.#body = payload;
     this.#settle = settle;
     this.headers = meta?.headers ?? NO_HEADERS;
     this.messageId = meta?.messageId;
@@ -54,6 +57,19 @@ export class SettleOnceMessage implements Message {
       // handler, when its receiver went away.
       this.deliveryCount = before + (meta?.deliveryCount ?? 0);
     }
+  }
+
+  /** The decoded body (see the queue option `codec`); the payload itself for `'bytes'`. */
+  get body(): T {
+    return this.#body as T;
+  }
+
+  /**
+   * Sets the decoded body, before the handler sees the message.
+   * @internal
+   */
+  decoded(body: unknown): void {
+    this.#body = body;
   }
 
   /** True once `ack()` or `nack()` was called. */
@@ -121,21 +137,22 @@ export class SettleOnceMessage implements Message {
 }
 
 /** What a backend hands to `deliver()`: a {@link Message}, whose metadata fields a backend written before them may lack. */
-export type DeliveredMessage = Omit<Message, 'headers' | 'redelivered'> &
-  Partial<Pick<Message, 'headers' | 'redelivered'>>;
+export type DeliveredMessage = Omit<Message, 'headers' | 'redelivered' | 'body'> &
+  Partial<Pick<Message, 'headers' | 'redelivered' | 'body'>>;
 
 /**
  * A copy of `message` (its payload and every metadata field, `{}` headers and `redelivered: false` where it has
  * none) whose `ack()` and `nack()` are `ack` and `nack`.
  * @internal
  */
-export function settledBy(
-  message: DeliveredMessage,
+export function settledBy<T = Buffer>(
+  message: DeliveredMessage | Message<T>,
   ack: () => Promise<void>,
   nack: () => Promise<void>,
-): Message {
+): Message<T> {
   return {
     payload: message.payload,
+    body: ('body' in message ? message.body : message.payload) as T,
     headers: message.headers ?? NO_HEADERS,
     messageId: message.messageId,
     correlationId: message.correlationId,
