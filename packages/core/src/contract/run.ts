@@ -19,6 +19,7 @@ import { prefetchCases } from './cases/prefetch.js';
 import { reliableCases } from './cases/reliable.js';
 import { moreReliableCases } from './cases/reliable-more.js';
 import { silentBrokerCases } from './cases/silent-broker.js';
+import { typedCases } from './cases/typed.js';
 import { unicastCases } from './cases/unicast.js';
 import { moreUnicastCases } from './cases/unicast-more.js';
 import { validationCases } from './cases/validation.js';
@@ -50,6 +51,7 @@ export const contractCases: readonly ContractCase[] = Object.freeze([
   ...moreFailureCases,
   ...iterationCases,
   ...orderCases,
+  ...typedCases,
 ]);
 
 /** The requirements of `contractCase` that `target` does not meet; non-empty means the case is skipped. */

@@ -99,6 +99,7 @@ export type ContractGroup =
   | 'failures'
   | 'iteration'
   | 'order'
+  | 'typed'
   // Backends may report their own cases under their own group names.
   | (string & {});
 

@@ -106,6 +106,7 @@ export abstract class BaseQueue<O extends ResolvedQueueOptions = ResolvedQueueOp
           options,
           queue: this as Queue<unknown> as Queue,
           bodies: this.#bodies,
+          connection,
           get requeuesBehind() {
             return queue.#traits.requeuesBehind === true;
           },

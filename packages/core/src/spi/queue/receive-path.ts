@@ -28,6 +28,8 @@ export interface ReceiveParts {
   readonly requeuesBehind: boolean;
   /** Decodes and checks bodies (see the options `codec` and `schema`). */
   readonly bodies: TypedBodies;
+  /** The queue's connection: receivers of one name on it that order by key share that order. */
+  readonly connection: object;
   /** The queue's status. */
   status(): Status;
   /** The connection's broker address (password redacted), if it reports one. */
@@ -101,7 +103,9 @@ export class ReceivePath {
     limit: number | undefined,
     keyOf: ((message: Message<unknown>) => string | undefined) | undefined,
   ): void {
-    this.#gate = new ConcurrencyGate(limit, keyOf);
+    // Broadcast receivers each get every message: each keeps its own order.
+    const { connection, options } = this.#parts;
+    this.#gate = new ConcurrencyGate(limit, keyOf, options.broadcast ? {} : connection, options.name);
     // A message waiting for its turn is not failing: its ack deadline starts when its handler does.
     if (!this.#streaming) this.#policy.deferAckDeadlines(true);
   }
