@@ -1,4 +1,10 @@
-import { type Message, NO_HEADERS, type PendingSend, type QueueCore, type QueueDriver } from '@mq/core/spi';
+import {
+  type DeliveredMessage,
+  NO_HEADERS,
+  type PendingSend,
+  type QueueCore,
+  type QueueDriver,
+} from '@mq/core/spi';
 import type { Redis } from 'ioredis';
 import type { RedisLink } from './connection.js';
 import { errors } from './errors.js';
@@ -361,7 +367,7 @@ export class RedisQueueDriver implements QueueDriver {
 const settled = (): Promise<void> => Promise.resolve();
 
 /** A received message; settling it twice is ignored. */
-function message(payload: Buffer, ack: () => Promise<void>, nack: () => Promise<void>): Message {
+function message(payload: Buffer, ack: () => Promise<void>, nack: () => Promise<void>): DeliveredMessage {
   let done = false;
   const once = (settle: () => Promise<void>) => (): Promise<void> => {
     if (done) return Promise.resolve();

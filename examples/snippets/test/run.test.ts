@@ -56,6 +56,19 @@ describe('every README snippet runs as written, shows what it says, and exits by
     expect(code).toBe(0);
   });
 
+  it('typed-orders (RabbitMQ): a zod-typed order is handled, an invalid one refused, a malformed one from plain amqplib dead-lettered once', async () => {
+    const { code, output } = await run('typed-orders', { AMQP_URL: amqpTestUrl() });
+    expect(output.trim().split('\n').sort()).toEqual(
+      [
+        'order 1: 2 x tea',
+        'refused: 2 issues',
+        'dead letter broken-3: invalid payload',
+        'worker: INVALID_PAYLOAD',
+      ].sort(),
+    );
+    expect(code).toBe(0);
+  });
+
   it('metadata (@mq/memory): the receiver reads what the sender set', async () => {
     const { code, output } = await run('metadata');
     expect(output).toBe('order-1001 for checkout-77 (application/json, tenant acme, redelivered false)\n');

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { BYTES_CODEC } from '../src/spi/codec/codecs.js';
 import {
   MqError,
   ownConnection,
@@ -74,6 +75,8 @@ describe('options are read through own properties only', () => {
         broadcast: false,
         reconnectMillis: 1000,
         sendTimeoutMillis: 30000,
+        codec: BYTES_CODEC,
+        schema: undefined,
       });
       const receiver = resolveQueueOptions(x, { name: 'jobs', isRecv: true }, {}).options;
       expect(receiver).toMatchObject({
