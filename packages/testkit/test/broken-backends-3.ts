@@ -437,7 +437,8 @@ export const deepQueueOverflowLifo = brokenWithConnection(
       sendMsg: (payload, sendOptions) => {
         if (overflow.length === 0 && broker.depth(options.name) < QUEUE_BOUND)
           return queue.sendMsg(payload, sendOptions);
-        if (queue.status !== 'connected') return queue.sendMsg(payload, sendOptions);
+        if (queue.status !== 'connected' || !(payload instanceof Uint8Array))
+          return queue.sendMsg(payload, sendOptions);
         overflow.push({ payload: Buffer.from(payload), options: sendOptions });
         timer ??= setInterval(() => {
           if (flushing) return;
