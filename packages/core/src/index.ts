@@ -34,6 +34,7 @@ export type {
   QueueOptions,
   UntypedQueueOptions,
 } from './api/queue.js';
+export type { Reply, RequestOptions } from './api/reply.js';
 export type { SendOptions } from './api/send-options.js';
 export type { StandardSchemaV1 } from './api/standard-schema.js';
 export type { Status } from './api/status.js';

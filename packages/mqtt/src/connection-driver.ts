@@ -1,6 +1,7 @@
 import { type LinkCore, type LinkDriver, MqError, STABLE_LINK_MILLIS } from '@mq/core/spi';
 import { MqttLink } from './link.js';
 import type { ResolvedConnectionOptions } from './options.js';
+import { Replies } from './replies.js';
 import { Subscriptions } from './subscriptions.js';
 
 /**
@@ -13,6 +14,8 @@ export class MqttConnectionDriver implements LinkDriver {
   readonly settings: Readonly<ResolvedConnectionOptions>;
   /** Where each topic's messages go on this connection. */
   readonly subscriptions: Subscriptions;
+  /** The replies to this connection's requests. */
+  readonly replies: Replies;
   readonly #core: LinkCore;
   #link: MqttLink | undefined;
 
@@ -20,6 +23,7 @@ export class MqttConnectionDriver implements LinkDriver {
     this.#core = core;
     this.settings = settings;
     this.subscriptions = new Subscriptions((error) => core.reportError(error));
+    this.replies = new Replies((error) => core.reportError(error));
   }
 
   /** The open link, if any. */
@@ -29,7 +33,8 @@ export class MqttConnectionDriver implements LinkDriver {
 
   async open(): Promise<void> {
     const link = new MqttLink(this.settings, this.#core.addressIndex, {
-      onMessage: (from, packet) => this.subscriptions.dispatch(from, packet),
+      onMessage: (from, packet) =>
+        this.replies.owns(packet) ? this.replies.dispatch(packet) : this.subscriptions.dispatch(from, packet),
       onLost: (from, error, takenOver) => this.#onLost(from, error, takenOver),
       onError: (error) => this.#core.reportError(error),
     });
@@ -41,10 +46,12 @@ export class MqttConnectionDriver implements LinkDriver {
       throw error;
     }
     this.subscriptions.unsubscribeAbandoned(link);
+    this.replies.linkOpened(link);
   }
 
   async close(): Promise<void> {
     this.subscriptions.linkEnded();
+    this.replies.linkEnded();
     const link = this.#link;
     this.#link = undefined;
     await link?.close();
@@ -54,6 +61,7 @@ export class MqttConnectionDriver implements LinkDriver {
     if (this.#link !== link) return;
     this.#link = undefined;
     this.subscriptions.linkEnded();
+    this.replies.linkEnded();
     // Mosquitto 2.0 and MQTT 3.1.1 brokers just close the socket on a takeover: a young link hints at one (the
     // backoff of BaseConnection keeps growing while links drop young, so a client id fight slows down).
     const lived = this.#core.connectedMillis;

@@ -42,6 +42,12 @@ export interface CaseQueueOptions {
   concurrency?: number;
   /** @default none */
   orderingKey?: (message: Message<unknown>) => string | undefined;
+  /** @default 'queue' */
+  routing?: 'queue' | 'topic';
+  /** @default none */
+  topics?: readonly string[];
+  /** @default none */
+  group?: string;
 }
 
 /** A message as a {@link Collector} saw it. */

@@ -99,6 +99,8 @@ export type ContractGroup =
   | 'failures'
   | 'iteration'
   | 'order'
+  | 'routing'
+  | 'request-reply'
   | 'typed'
   // Backends may report their own cases under their own group names.
   | (string & {});

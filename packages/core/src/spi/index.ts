@@ -36,6 +36,7 @@ export type {
   QueueOptions,
   UntypedQueueOptions,
 } from '../api/queue.js';
+export type { Reply, RequestOptions } from '../api/reply.js';
 export type { SendOptions } from '../api/send-options.js';
 export type { StandardSchemaV1 } from '../api/standard-schema.js';
 export type { Status } from '../api/status.js';
@@ -78,5 +79,17 @@ export {
 export { BaseQueue, type QueueSetup } from './queue/base-queue.js';
 export type { PendingSend } from './queue/in-flight.js';
 export type { QueueCore, QueueDriver, QueueDriverFactory } from './queue/queue-driver.js';
+export { topicMatcher, topicMatches } from './routing/matcher.js';
+export type { ResolvedRouting } from './routing/options.js';
+export {
+  checkTopic,
+  checkTopicPattern,
+  GROUP_PATTERN,
+  MAX_TOPIC_LENGTH,
+  MAX_TOPIC_PATTERNS,
+  MAX_TOPIC_WORDS,
+  TOPIC_WORD_PATTERN,
+  topicOfLevels,
+} from './routing/rules.js';
 export { type NarrowableCapability, narrowTraits, type Traits } from './traits.js';
 export { SPI_VERSION } from './version.js';

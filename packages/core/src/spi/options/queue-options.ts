@@ -16,6 +16,7 @@ import {
 } from '../codec/codecs.js';
 import { describeValue } from '../describe.js';
 import type { PackageErrors } from '../errors.js';
+import { type ResolvedRouting, readRouting } from '../routing/options.js';
 import {
   type FailurePolicyOptions,
   failurePolicy,
@@ -43,6 +44,10 @@ const QUEUE_OPTIONS = {
   maxDeliveries: readMaxDeliveries,
   deadLetter: readDeadLetter,
   ackTimeoutMillis: readAckTimeout,
+  // Read together, by `readRouting`: which of them a queue takes depends on the others.
+  routing: (read) => read.raw('routing'),
+  topics: (read) => read.raw('topics'),
+  group: (read) => read.raw('group'),
   codec: readCodec,
   schema: readSchema,
   concurrency: readConcurrency,
@@ -61,7 +66,7 @@ const RECEIVER_ONLY = [
 ] as const satisfies readonly (keyof QueueOptions)[];
 
 /** What every queue has once its options are validated. */
-interface ResolvedCommonOptions {
+interface ResolvedCommonOptions extends ResolvedRouting {
   /** See {@link QueueOptions.name}. */
   readonly name: string;
   /** See {@link QueueOptions.reliable}. */
@@ -104,19 +109,21 @@ export type ResolvedQueueOptions = ResolvedSenderOptions | ResolvedReceiverOptio
 /**
  * Validates the shared queue options (plus the backend's own, named in `extraKeys`, which it reads itself through
  * the returned `read`) and fills in defaults. Reads own fields only. Throws `INVALID_OPTIONS` naming the field
- * and the rule.
+ * and the rule. `readName`, if given, reads `name` instead of the shared rule (`QUEUE_NAME_PATTERN`): for a
+ * backend that attaches to queues it does not declare, whose names follow the broker's rule, not mq's.
  */
 export function resolveQueueOptions<T extends QueueOptions = QueueOptions>(
   errors: PackageErrors,
   input: unknown,
   extraKeys: ExtraKeys<T, QueueOptions>,
+  readName?: (read: OptionReader<T>) => string,
 ): { options: ResolvedQueueOptions; read: OptionReader<T> } {
   const read = new OptionReader<T>(errors, input, {
     what: 'queue options',
     keys: [...Object.keys(QUEUE_OPTIONS), ...Object.keys(extraKeys)],
   });
   const shared: OptionReader<QueueOptions> = read;
-  const name = QUEUE_OPTIONS.name(shared);
+  const name = readName ? readName(read) : QUEUE_OPTIONS.name(shared);
   const isRecv = QUEUE_OPTIONS.isRecv(shared);
   if (!isRecv) {
     const given = RECEIVER_ONLY.find((key) => shared.has(key));
@@ -126,10 +133,12 @@ export function resolveQueueOptions<T extends QueueOptions = QueueOptions>(
       );
     }
   }
+  const broadcast = QUEUE_OPTIONS.broadcast(shared);
   const common: ResolvedCommonOptions = {
+    ...readRouting(shared, isRecv, broadcast),
     name,
     reliable: QUEUE_OPTIONS.reliable(shared),
-    broadcast: QUEUE_OPTIONS.broadcast(shared),
+    broadcast,
     reconnectMillis: QUEUE_OPTIONS.reconnectMillis(shared),
     sendTimeoutMillis: QUEUE_OPTIONS.sendTimeoutMillis(shared),
     codec: QUEUE_OPTIONS.codec(shared),
