@@ -17,7 +17,7 @@ export type CodecName = 'bytes' | 'json' | 'text';
 /**
  * What a queue's `codec` option takes for body type `T`: `'bytes'` where `T` is a `Buffer`, `'text'` where it takes
  * a string, `'json'` for any other type (give the type, `new AmqpQueue<Order>(...)`, or a `schema`), or a
- * {@link Codec}.
+ * `Codec`.
  */
 export type CodecOption<T> =
   | Codec<T>

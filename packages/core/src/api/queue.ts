@@ -170,7 +170,7 @@ export interface QueueOptions<T = Buffer> {
   ackTimeoutMillis?: number;
   /**
    * How bodies become bytes and back: `'bytes'` (a `Buffer` in and out, no content type), `'json'`, `'text'`, or
-   * a {@link Codec}. Senders set the codec's content type (not on MQTT 3.1.1, which has none); receivers decode by
+   * a `Codec`. Senders set the codec's content type (not on MQTT 3.1.1, which has none); receivers decode by
    * the content type of each message when it names a built-in codec or this one, else by this codec.
    * @default 'bytes'
    */
