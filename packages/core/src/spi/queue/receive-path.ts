@@ -110,9 +110,14 @@ export class ReceivePath {
     limit: number | undefined,
     keyOf: ((message: Message<unknown>) => string | undefined) | undefined,
   ): void {
-    // Broadcast receivers each get every message: each keeps its own order.
+    // Broadcast receivers each get every message: each keeps its own order. Topic receivers share it with those
+    // of the same group and patterns only (another group gets copies of its own).
     const { connection, options } = this.#parts;
-    this.#gate = new ConcurrencyGate(limit, keyOf, options.broadcast ? {} : connection, options.name);
+    const source =
+      options.routing === 'topic'
+        ? `${options.name}\u0000${options.group}\u0000${options.topics?.join(' ')}`
+        : options.name;
+    this.#gate = new ConcurrencyGate(limit, keyOf, options.broadcast ? {} : connection, source);
     // A message waiting for its turn is not failing: its ack deadline starts when its handler does.
     if (!this.#streaming) this.#policy.deferAckDeadlines(true);
   }
