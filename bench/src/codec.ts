@@ -46,7 +46,7 @@ type Family = 'amqp' | 'mqtt';
 type Variant = 'by hand' | 'by hand + type' | "'json' codec";
 
 function connectionFor(family: Family): Connection {
-  const connection =
+  const connection: Connection =
     family === 'amqp' ? new AmqpConnection({ uri: AMQP_URL }) : new MqttConnection({ uri: MQTT_URL });
   connection.on('error', () => {});
   connection.connect();

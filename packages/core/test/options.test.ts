@@ -33,6 +33,9 @@ describe('resolveQueueOptions', () => {
       broadcast: false,
       reconnectMillis: 1000,
       sendTimeoutMillis: 30000,
+      sendBufferMessages: 10000,
+      sendBufferBytes: 33554432,
+      closeTimeoutMillis: 30000,
       codec: BYTES_CODEC,
       schema: undefined,
     });
@@ -43,6 +46,9 @@ describe('resolveQueueOptions', () => {
       broadcast: false,
       reconnectMillis: 1000,
       sendTimeoutMillis: 30000,
+      sendBufferMessages: 10000,
+      sendBufferBytes: 33554432,
+      closeTimeoutMillis: 30000,
       prefetch: 100,
       failure: {
         retryDelayMillis: 1000,

@@ -1,4 +1,5 @@
 import {
+  hasMetadata,
   type Message,
   type MqError,
   NO_HEADERS,
@@ -75,15 +76,15 @@ export class MqttQueueDriver implements QueueDriver, ReceiverSink, ReplySink {
   take(link: MqttLink, packet: IPublishPacket): boolean {
     const receiving = this.#receiving;
     if (receiving === undefined || receiving.phase === 'stopped' || receiving.link !== link) return false;
-    // Each delivery gets its own copy: a nack hands the same packet to the handler again, and what the handler
-    // did to its copy's bytes must not reach the next one. Its cost is within the bench's noise (A/B, 5 rounds:
-    // 256 B 1→1 CPU mq/raw 48/55 with the copy, 51/51 without; 16 KiB 1→3 132/110 with, 119/101 without).
     const topic = this.#matches === undefined ? undefined : topicOfPacket(packet.topic);
     if (topic !== undefined && !this.#matches?.(topic)) {
       // Under the space-wide filter of overlapping patterns, and none of them matches: not for this receiver.
       void this.#ack(link, packet).catch(() => {});
       return true;
     }
+    // Each delivery gets its own copy: a nack hands the same packet to the handler again, and what the handler
+    // did to its copy's bytes must not reach the next one. Its cost is within the bench's noise (A/B, 5 rounds:
+    // 256 B 1→1 CPU mq/raw 48/55 with the copy, 51/51 without; 16 KiB 1→3 132/110 with, 119/101 without).
     const payload = Buffer.isBuffer(packet.payload)
       ? Buffer.from(packet.payload)
       : Buffer.from(packet.payload, 'utf8');
@@ -92,7 +93,7 @@ export class MqttQueueDriver implements QueueDriver, ReceiverSink, ReplySink {
         receiving.late.track(
           payload,
           packet.qos,
-          packetMetadata(packet, this.#nacks.get(packet) ?? 0),
+          packetMetadata(packet, this.#nacks.get(packet) ?? 0, topic),
           () => this.#ack(link, packet),
           () => this.#nack(link, packet),
         ),
@@ -103,9 +104,7 @@ export class MqttQueueDriver implements QueueDriver, ReceiverSink, ReplySink {
       new SettleOnceMessage(
         payload,
         (requeue) => (requeue ? this.#nack(link, packet) : this.#ack(link, packet)),
-        topic === undefined
-          ? packetMetadata(packet, this.#nacks.get(packet) ?? 0)
-          : { ...packetMetadata(packet, this.#nacks.get(packet) ?? 0), topic },
+        packetMetadata(packet, this.#nacks.get(packet) ?? 0, topic),
       ),
     );
     return true;
@@ -133,12 +132,15 @@ export class MqttQueueDriver implements QueueDriver, ReceiverSink, ReplySink {
   }
 
   /** The sender's response topic, once the connection's reply subscription is in place on the current link. */
-  async replyAddress(): Promise<string> {
+  replyAddress(): string | Promise<string> {
     const link = this.#liveLink();
-    this.#replyTopic ??= this.#conn.replies.register(this);
-    await this.#conn.replies.ready(link);
-    if (this.#liveLink() !== link) throw lost(this.#name);
-    return this.#replyTopic;
+    const topic = this.#replyTopic ?? this.#conn.replies.register(this);
+    this.#replyTopic = topic;
+    if (this.#conn.replies.readyOn(link)) return topic;
+    return this.#conn.replies.ready(link).then(() => {
+      if (this.#liveLink() !== link) throw lost(this.#name);
+      return topic;
+    });
   }
 
   /** For the connection's replies: one reply to this sender's requests. */
@@ -177,8 +179,13 @@ export class MqttQueueDriver implements QueueDriver, ReceiverSink, ReplySink {
         ? spaceTopic(this.#name, options.topic)
         : this.#name;
     // A topic alone is no metadata: the hot path's shared publish options serve.
-    const metadata = options !== undefined && Object.keys(options).some((key) => key !== 'topic');
-    link.publish(topic, body, qos, send, metadata ? publishProperties(qos, options) : undefined);
+    link.publish(
+      topic,
+      body,
+      qos,
+      send,
+      options && hasMetadata(options) ? publishProperties(qos, options) : undefined,
+    );
   }
 
   get #qos(): 0 | 1 {

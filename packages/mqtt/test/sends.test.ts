@@ -27,9 +27,9 @@ describe('sends', () => {
     },
   );
 
-  it('sends while disconnected reject with NOT_CONNECTED instead of queueing', async () => {
+  it('with sendBufferMessages 0, sends while disconnected reject with NOT_CONNECTED instead of waiting', async () => {
     const conn = await connection({ reconnectMillis: 500 });
-    const send = await sender(conn, { name: queueName('offline'), reliable: true });
+    const send = await sender(conn, { name: queueName('offline'), reliable: true, sendBufferMessages: 0 });
     conn.simulateDrop();
     await waitForStatus(send, 'disconnected');
     await expect(send.sendMsg(Buffer.from('x'))).rejects.toMatchObject({ code: 'NOT_CONNECTED' });

@@ -1,6 +1,9 @@
 import {
+  DEFAULT_CLOSE_TIMEOUT_MILLIS,
   DEFAULT_PREFETCH,
   DEFAULT_RECONNECT_MILLIS,
+  DEFAULT_SEND_BUFFER_BYTES,
+  DEFAULT_SEND_BUFFER_MESSAGES,
   DEFAULT_SEND_TIMEOUT_MILLIS,
   MAX_PREFETCH,
 } from '../../api/limits.js';
@@ -39,6 +42,15 @@ const QUEUE_OPTIONS = {
   broadcast: (read) => read.boolean('broadcast', false),
   reconnectMillis: (read) => read.millis('reconnectMillis', DEFAULT_RECONNECT_MILLIS),
   sendTimeoutMillis: (read) => read.millis('sendTimeoutMillis', DEFAULT_SEND_TIMEOUT_MILLIS),
+  sendBufferMessages: (read) =>
+    read.integer(
+      'sendBufferMessages',
+      { min: 0, max: MAX_SEND_BUFFER_MESSAGES },
+      DEFAULT_SEND_BUFFER_MESSAGES,
+    ),
+  sendBufferBytes: (read) =>
+    read.integer('sendBufferBytes', { min: 0, max: MAX_SEND_BUFFER_BYTES }, DEFAULT_SEND_BUFFER_BYTES),
+  closeTimeoutMillis: (read) => read.millis('closeTimeoutMillis', DEFAULT_CLOSE_TIMEOUT_MILLIS),
   prefetch: (read) => read.integer('prefetch', { min: 1, max: MAX_PREFETCH }, DEFAULT_PREFETCH),
   retryDelayMillis: readRetryDelay,
   maxDeliveries: readMaxDeliveries,
@@ -53,6 +65,12 @@ const QUEUE_OPTIONS = {
   concurrency: readConcurrency,
   orderingKey: readOrderingKey,
 } as const satisfies ReaderTable<QueueOptions>;
+
+/** The largest `sendBufferMessages`: far more waiting sends than any link catches up on within a deadline. */
+const MAX_SEND_BUFFER_MESSAGES = 1_000_000;
+
+/** The largest `sendBufferBytes` (2 GiB - 1): more than a process should hold for a link that is down. */
+const MAX_SEND_BUFFER_BYTES = 2_147_483_647;
 
 /** Options only a receiver takes: a sender given one is refused rather than left to wonder why it does nothing. */
 const RECEIVER_ONLY = [
@@ -77,6 +95,12 @@ interface ResolvedCommonOptions extends ResolvedRouting {
   readonly reconnectMillis: number;
   /** See {@link QueueOptions.sendTimeoutMillis}. */
   readonly sendTimeoutMillis: number;
+  /** See {@link QueueOptions.sendBufferMessages}. */
+  readonly sendBufferMessages: number;
+  /** See {@link QueueOptions.sendBufferBytes}. */
+  readonly sendBufferBytes: number;
+  /** See {@link QueueOptions.closeTimeoutMillis}. */
+  readonly closeTimeoutMillis: number;
   /** See {@link QueueOptions.codec}; the `'bytes'` codec when none was given. */
   readonly codec: ResolvedCodec;
   /** See {@link QueueOptions.schema}. */
@@ -141,6 +165,9 @@ export function resolveQueueOptions<T extends QueueOptions = QueueOptions>(
     broadcast,
     reconnectMillis: QUEUE_OPTIONS.reconnectMillis(shared),
     sendTimeoutMillis: QUEUE_OPTIONS.sendTimeoutMillis(shared),
+    sendBufferMessages: QUEUE_OPTIONS.sendBufferMessages(shared),
+    sendBufferBytes: QUEUE_OPTIONS.sendBufferBytes(shared),
+    closeTimeoutMillis: QUEUE_OPTIONS.closeTimeoutMillis(shared),
     codec: QUEUE_OPTIONS.codec(shared),
     schema: QUEUE_OPTIONS.schema(shared),
   };
