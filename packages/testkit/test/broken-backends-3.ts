@@ -536,7 +536,8 @@ export const confirmsLargeEarly = brokenBackend('confirms-large-early', (queue, 
   if (options.isRecv || !options.reliable) return queue;
   return override(queue, {
     sendMsg: (payload, sendOptions) => {
-      if (payload.byteLength < 64 * 1024) return queue.sendMsg(payload, sendOptions);
+      if (!(payload instanceof Uint8Array) || payload.byteLength < 64 * 1024)
+        return queue.sendMsg(payload, sendOptions);
       const copy = Buffer.from(payload);
       setTimeout(() => void queue.sendMsg(copy, sendOptions).catch(() => {}), 5);
       return Promise.resolve();
@@ -594,7 +595,8 @@ export const republishesConfirmedAfterReconnect = brokenBackend(
     return override(queue, {
       sendMsg: (payload, sendOptions) =>
         queue.sendMsg(payload, sendOptions).then(() => {
-          recent.push({ payload: Buffer.from(payload), options: sendOptions });
+          if (payload instanceof Uint8Array)
+            recent.push({ payload: Buffer.from(payload), options: sendOptions });
           if (recent.length > 20) recent.shift();
         }),
     });
