@@ -20,6 +20,11 @@ import { connectionSecrets, type MqttAddress, type ResolvedConnectionOptions } f
 
 /** MQTT 5 DISCONNECT reason code: another client connected with the same client id. */
 const SESSION_TAKEN_OVER = 142;
+/**
+ * MQTT 5 PUBACK reason code 0x10: the broker accepted the message but no subscription matched, so it discarded
+ * it. mqtt.js treats it as success; for a unicast send it means nobody got it.
+ */
+const NO_MATCHING_SUBSCRIBERS = 0x10;
 
 /** What a link reports to its owner. */
 export interface LinkEvents {
@@ -69,6 +74,8 @@ export class MqttLink {
    * long-lived promise: such a race leaves a reaction on that promise per operation until the link dies.
    */
   readonly #waiting = new Set<(error: MqError) => void>();
+  /** Packet ids of QoS 1 publishes the broker PUBACKed with "no matching subscribers", until their callback runs. */
+  readonly #unmatched = new Set<number>();
 
   /** Starts connecting at once to `options.addresses[address]`; await {@link MqttLink.opened}. */
   constructor(options: ResolvedConnectionOptions, address: number, events: LinkEvents) {
@@ -103,6 +110,11 @@ export class MqttLink {
       );
     });
     this.client.on('close', () => this.#onClose());
+    // mqtt.js drops the PUBACK's reason code before the publish callback runs, and emits each packet first.
+    this.client.on('packetreceive', (packet) => {
+      if (packet.cmd === 'puback' && packet.reasonCode === NO_MATCHING_SUBSCRIBERS)
+        this.#unmatched.add(packet.messageId as number);
+    });
     try {
       this.client.connect();
     } catch (error) {
@@ -233,17 +245,30 @@ export class MqttLink {
 
   /**
    * Publishes one message; `send` resolves once written (QoS 0) or on its PUBACK (QoS 1), and rejects with
-   * `REJECTED` when the broker refused it (an MQTT 5 reason code) or `CONNECTION_LOST` when mqtt.js failed it. A
-   * link that has ended rejects it at once; one that drops later leaves it to the queue, which rejects every
-   * pending send when its connection drops.
+   * `REJECTED` when the broker refused it (an MQTT 5 reason code) or `CONNECTION_LOST` when mqtt.js failed it. With
+   * `needsReceiver` (a reliable unicast send) an MQTT 5 PUBACK saying "no matching subscribers" rejects it with
+   * `NO_RECEIVER`: the broker discarded it. A link that has ended rejects it at once; one that drops later leaves
+   * it to the queue, which rejects every pending send when its connection drops.
    */
-  publish(topic: string, body: Buffer, qos: 0 | 1, send: PendingSend, options?: IClientPublishOptions): void {
+  publish(
+    topic: string,
+    body: Buffer,
+    qos: 0 | 1,
+    send: PendingSend,
+    options?: IClientPublishOptions,
+    needsReceiver = false,
+  ): void {
     if (this.#failure) {
       send.reject(this.#failure);
       return;
     }
-    this.client.publish(topic, body, options ?? (qos === 0 ? QOS_0 : QOS_1), (error) => {
+    this.client.publish(topic, body, options ?? (qos === 0 ? QOS_0 : QOS_1), (error, packet) => {
+      const unmatched =
+        this.#unmatched.size > 0 &&
+        packet?.messageId !== undefined &&
+        this.#unmatched.delete(packet.messageId);
       if (error) send.reject(sendError(topic, error));
+      else if (unmatched && needsReceiver) send.reject(noReceiver(topic));
       else send.resolve();
     });
   }
@@ -314,6 +339,14 @@ export class MqttLink {
       this.#waiting.delete(reject);
     };
   }
+}
+
+/** A reliable unicast send the broker discarded because no receiver was subscribed (PUBACK reason 0x10). */
+function noReceiver(topic: string): MqError {
+  return errors.error(
+    'NO_RECEIVER',
+    `the broker discarded a message on '${topic}': no receiver was subscribed (MQTT 5 PUBACK "no matching subscribers"); nothing was delivered, send it again once a receiver is there`,
+  );
 }
 
 /** CONNACK reason codes of refused credentials: 4 and 5 in MQTT 3.1.1, 134 and 135 in MQTT 5. */

@@ -119,7 +119,9 @@ export class MqttQueueDriver implements QueueDriver, ReceiverSink {
       ? payload
       : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
     const qos = this.#qos;
-    link.publish(this.#name, body, qos, send, options && publishProperties(qos, options));
+    // A reliable unicast message the broker discards for want of a receiver must not resolve as delivered.
+    const needsReceiver = qos === 1 && !this.#core.options.broadcast;
+    link.publish(this.#name, body, qos, send, options && publishProperties(qos, options), needsReceiver);
   }
 
   get #qos(): 0 | 1 {

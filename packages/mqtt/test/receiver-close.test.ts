@@ -2,7 +2,7 @@ import { type MqError, waitForStatus } from '@mq/core';
 import { mqttTestUrl, TcpProxy, uniqueId } from '@mq/testkit';
 import { describe, expect, it } from 'vitest';
 import type { MqttConnection } from '../src/index.js';
-import { connection, queueName, receiver, sendAll, sender, until } from './helpers.js';
+import { connection, queueName, receiver, sendAll, sender, sendUnreceived, until } from './helpers.js';
 
 const texts = (prefix: string, count: number): string[] =>
   Array.from({ length: count }, (_, i) => `${prefix}${i}`);
@@ -29,7 +29,7 @@ async function expectReopenedReceiverGetsOnlyNew(conn: MqttConnection): Promise<
   const first = await receiver(conn, { name, reliable: true });
   await first.queue.close();
   const send = await sender(await connection(), { name, reliable: true });
-  await sendAll(send, ['gone']);
+  await sendUnreceived(send, ['gone']);
   const second = await receiver(conn, { name, reliable: true });
   await sendAll(send, ['kept']);
   await until(() => second.inbox.texts.includes('kept'), 'the new message');
@@ -49,7 +49,7 @@ describe.each([5, 4] as const)(
       const other = await receiver(conn, { name: b, reliable: true });
       await first.queue.close();
       const send = await connection();
-      await sendAll(await sender(send, { name: a, reliable: true }), texts('a', 25));
+      await sendUnreceived(await sender(send, { name: a, reliable: true }), texts('a', 25));
       await sendAll(await sender(send, { name: b, reliable: true }), ['for-b']);
       await until(() => other.inbox.texts.includes('for-b'), 'the message for the other receiver', 3000);
       expect(first.inbox.texts).toEqual([]);

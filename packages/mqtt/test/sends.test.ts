@@ -28,8 +28,10 @@ describe('sends', () => {
   );
 
   it('sends while disconnected reject with NOT_CONNECTED instead of queueing', async () => {
+    const name = queueName('offline');
+    await receiver(await connection(), { name, reliable: true });
     const conn = await connection({ reconnectMillis: 500 });
-    const send = await sender(conn, { name: queueName('offline'), reliable: true });
+    const send = await sender(conn, { name, reliable: true });
     conn.simulateDrop();
     await waitForStatus(send, 'disconnected');
     await expect(send.sendMsg(Buffer.from('x'))).rejects.toMatchObject({ code: 'NOT_CONNECTED' });
