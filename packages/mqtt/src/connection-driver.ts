@@ -19,7 +19,7 @@ export class MqttConnectionDriver implements LinkDriver {
   constructor(core: LinkCore, settings: Readonly<ResolvedConnectionOptions>) {
     this.#core = core;
     this.settings = settings;
-    this.subscriptions = new Subscriptions((error) => core.reportError(error));
+    this.subscriptions = new Subscriptions((error) => core.reportError(error), !settings.cleanSession);
   }
 
   /** The open link, if any. */

@@ -239,9 +239,18 @@ export class MqttQueueDriver implements QueueDriver, ReceiverSink {
     }
     const receiving = this.#receiving;
     if (receiving?.phase === 'closing' && receiving.link === link) {
-      // Closing: the topic is unsubscribed and MQTT cannot hand the message back to the group. Left unacked it
-      // would hold a place in the in-flight window every other receiver of the connection needs until the link
-      // ends, and be dropped then anyway: settle it now and say so.
+      if (!this.#conn.settings.cleanSession) {
+        // A persistent session delivers it again (to a receiver of this name on this link, or on the session's
+        // next link): it stays unacked, held by the connection, at the cost of a place in its in-flight window.
+        this.#conn.subscriptions.keep(link, packet);
+        throw errors.error(
+          'ACK_FAILED',
+          `cannot redeliver on '${this.#name}' while it closes: the message stays unacked for the persistent session, which delivers it again`,
+        );
+      }
+      // Closing a clean session: the topic is unsubscribed and MQTT cannot hand the message back to the group.
+      // Left unacked it would hold a place in the in-flight window every other receiver of the connection needs
+      // until the link ends, and be dropped then anyway: settle it now and say so.
       await this.#ack(link, packet);
       throw errors.error(
         'ACK_FAILED',
@@ -256,7 +265,7 @@ export class MqttQueueDriver implements QueueDriver, ReceiverSink {
       if (packet.qos > 0) this.#conn.subscriptions.redispatch(link, packet);
       throw errors.error(
         'ACK_FAILED',
-        `cannot redeliver on '${this.#name}': the receiver has closed; the message went back to its connection, which hands it to a receiver of this name or acks and drops it (reported)`,
+        `cannot redeliver on '${this.#name}': the receiver has closed; the message went back to its connection, which hands it to a receiver of this name, or keeps it unacked for a persistent session, or (clean session) acks and drops it (reported)`,
       );
     }
     // MQTT has no negative ack: the message stays unacked at the broker and goes to this receiver again.
