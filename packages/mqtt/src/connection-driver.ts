@@ -1,6 +1,7 @@
 import { type LinkCore, type LinkDriver, MqError, STABLE_LINK_MILLIS } from '@mq/core/spi';
 import { MqttLink } from './link.js';
 import type { ResolvedConnectionOptions } from './options.js';
+import { ReadGate } from './read-gate.js';
 import { Subscriptions } from './subscriptions.js';
 
 /**
@@ -13,6 +14,8 @@ export class MqttConnectionDriver implements LinkDriver {
   readonly settings: Readonly<ResolvedConnectionOptions>;
   /** Where each topic's messages go on this connection. */
   readonly subscriptions: Subscriptions;
+  /** Holds socket reads while a receiver holds its prefetch of messages in the process. */
+  readonly readGate = new ReadGate();
   readonly #core: LinkCore;
   #link: MqttLink | undefined;
 
@@ -32,6 +35,7 @@ export class MqttConnectionDriver implements LinkDriver {
       onMessage: (from, packet) => this.subscriptions.dispatch(from, packet),
       onLost: (from, error, takenOver) => this.#onLost(from, error, takenOver),
       onError: (error) => this.#core.reportError(error),
+      whenReadable: (resume) => this.readGate.whenOpen(resume),
     });
     this.#link = link;
     try {
@@ -45,6 +49,7 @@ export class MqttConnectionDriver implements LinkDriver {
 
   async close(): Promise<void> {
     this.subscriptions.linkEnded();
+    this.readGate.reset();
     const link = this.#link;
     this.#link = undefined;
     await link?.close();
@@ -54,6 +59,8 @@ export class MqttConnectionDriver implements LinkDriver {
     if (this.#link !== link) return;
     this.#link = undefined;
     this.subscriptions.linkEnded();
+    // Packets waiting behind a full receiver belong to the dead link.
+    this.readGate.reset();
     // Mosquitto 2.0 and MQTT 3.1.1 brokers just close the socket on a takeover: a young link hints at one (the
     // backoff of BaseConnection keeps growing while links drop young, so a client id fight slows down).
     const lived = this.#core.connectedMillis;

@@ -37,6 +37,8 @@ export interface LinkEvents {
   onLost(link: MqttLink, error: MqError, takenOver: boolean): void;
   /** A non-fatal error while the link stays up. */
   onError(error: MqError): void;
+  /** Runs `resume` once the next incoming packet may be handled (at once unless a receiver is at its prefetch). */
+  whenReadable?(resume: () => void): void;
 }
 
 /** Publish options, shared: mqtt.js copies them (`{ ...defaults, ...opts }`) and never keeps or changes them. */
@@ -92,8 +94,12 @@ export class MqttLink {
       } catch (error) {
         this.#events.onError(errors.wrap(error, 'BROKER', `dispatching a message failed`));
       }
-      // mqtt.js sends the PUBACK only when this callback gets no error; an error just skips it.
-      callback(deferred ? PUBACK_DEFERRED : undefined);
+      // mqtt.js sends the PUBACK only when this callback gets no error; an error just skips it. It handles the
+      // next packet (and reads the socket again) only once this is called: that is how a receiver at its prefetch
+      // slows the reads, never the acks.
+      const done = (): void => callback(deferred ? PUBACK_DEFERRED : undefined);
+      if (this.#events.whenReadable) this.#events.whenReadable(done);
+      else done();
     };
     this.client.on('error', (error) => {
       this.#lastError = error;
