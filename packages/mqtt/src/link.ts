@@ -17,6 +17,7 @@ import {
 import { errors } from './errors.js';
 import { forgetSecrets, PUBACK_DEFERRED, quietOrRedactedLog, sendPuback } from './mqttjs-internals.js';
 import { connectionSecrets, type MqttAddress, type ResolvedConnectionOptions } from './options.js';
+import { MAX_REMAINING_LENGTH, publishPacketSize } from './properties.js';
 
 /** MQTT 5 DISCONNECT reason code: another client connected with the same client id. */
 const SESSION_TAKEN_OVER = 142;
@@ -146,6 +147,8 @@ export class MqttLink {
   }
 
   #sessionPresent = false;
+  /** The broker's CONNACK `maximumPacketSize` (MQTT 5), if it sent one. */
+  #maximumPacketSize: number | undefined;
 
   /** Resolves once the broker accepted the connection; rejects on failure or after the connect timeout. */
   opened(): Promise<void> {
@@ -176,9 +179,13 @@ export class MqttLink {
         this.destroy();
         reject(error);
       };
-      const onConnect = (connack: { sessionPresent: boolean }): void => {
+      const onConnect = (connack: {
+        sessionPresent: boolean;
+        properties?: { maximumPacketSize?: number };
+      }): void => {
         cleanup();
         this.#sessionPresent = connack.sessionPresent;
+        this.#maximumPacketSize = connack.properties?.maximumPacketSize;
         // A link closed while it was connecting stays ended.
         if (this.#state === 'connecting') this.#state = 'open';
         resolve();
@@ -268,6 +275,11 @@ export class MqttLink {
       send.reject(this.#failure);
       return;
     }
+    const tooLarge = this.#tooLarge(topic, body.byteLength, qos, options);
+    if (tooLarge) {
+      send.reject(tooLarge);
+      return;
+    }
     this.client.publish(topic, body, options ?? (qos === 0 ? QOS_0 : QOS_1), (error, packet) => {
       const unmatched =
         this.#unmatched.size > 0 &&
@@ -277,6 +289,34 @@ export class MqttLink {
       else if (unmatched && needsReceiver) send.reject(noReceiver(topic));
       else send.resolve();
     });
+  }
+
+  /**
+   * `INVALID_ARGUMENT` when the PUBLISH of a message cannot go out: over MQTT's ceiling (a remaining length of
+   * 268,435,455 bytes), which mqtt.js cannot encode and which would drop the link, or over the broker's CONNACK
+   * `maximumPacketSize`, which the broker answers by closing the connection. Checked before anything is written.
+   */
+  #tooLarge(
+    topic: string,
+    payloadBytes: number,
+    qos: 0 | 1,
+    options: IClientPublishOptions | undefined,
+  ): MqError | undefined {
+    const size = publishPacketSize(topic, payloadBytes, qos, this.#options.protocolVersion === 5, options);
+    if (size.remaining > MAX_REMAINING_LENGTH) {
+      return errors.error(
+        'INVALID_ARGUMENT',
+        `payload of ${payloadBytes} bytes on '${topic}' is too large for MQTT: a packet carries at most ${MAX_REMAINING_LENGTH} bytes after its header (this one ${size.remaining}); nothing was sent`,
+      );
+    }
+    const limit = this.#maximumPacketSize;
+    if (limit !== undefined && size.total > limit) {
+      return errors.error(
+        'INVALID_ARGUMENT',
+        `payload of ${payloadBytes} bytes on '${topic}' is too large for ${this.#address.safeUri}: its packet would be ${size.total} bytes, over the broker's maximumPacketSize of ${limit} (CONNACK); nothing was sent`,
+      );
+    }
+    return undefined;
   }
 
   /** True when `error` says the link ended (lost or closed), not that the broker refused or stayed silent. */
