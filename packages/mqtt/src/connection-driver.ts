@@ -1,4 +1,6 @@
+import { connect as connectTcp } from 'node:net';
 import { type LinkCore, type LinkDriver, MqError, STABLE_LINK_MILLIS } from '@mq/core/spi';
+import { errors } from './errors.js';
 import { MqttLink } from './link.js';
 import type { ResolvedConnectionOptions } from './options.js';
 import { ReadGate } from './read-gate.js';
@@ -18,6 +20,8 @@ export class MqttConnectionDriver implements LinkDriver {
   readonly readGate = new ReadGate();
   readonly #core: LinkCore;
   #link: MqttLink | undefined;
+  /** A link of this connection has had the persistent session (so a CONNACK without it means it was lost). */
+  #hadSession = false;
 
   constructor(core: LinkCore, settings: Readonly<ResolvedConnectionOptions>) {
     this.#core = core;
@@ -45,6 +49,19 @@ export class MqttConnectionDriver implements LinkDriver {
       throw error;
     }
     this.subscriptions.unsubscribeAbandoned(link);
+    if (!this.settings.cleanSession) {
+      // A persistent session this connection had before and the broker did not keep (restarted without
+      // persistence, session expired, taken and cleaned by another client): what it held is gone. Say so.
+      if (this.#hadSession && !link.sessionPresent) {
+        this.#core.reportError(
+          errors.error(
+            'BROKER',
+            `${link.url} did not resume the persistent session of clientId '${this.settings.clientId}' (CONNACK session present false): what it kept for the session (messages sent while away, unacked ones) is gone; the receivers subscribe again`,
+          ),
+        );
+      }
+      this.#hadSession = true;
+    }
   }
 
   async close(): Promise<void> {
@@ -61,19 +78,54 @@ export class MqttConnectionDriver implements LinkDriver {
     this.subscriptions.linkEnded();
     // Packets waiting behind a full receiver belong to the dead link.
     this.readGate.reset();
-    // Mosquitto 2.0 and MQTT 3.1.1 brokers just close the socket on a takeover: a young link hints at one (the
-    // backoff of BaseConnection keeps growing while links drop young, so a client id fight slows down).
     const lived = this.#core.connectedMillis;
-    const hint =
-      lived < STABLE_LINK_MILLIS && !takenOver
-        ? `; it dropped ${lived} ms after connecting: does another client use clientId '${this.settings.clientId}'?`
-        : '';
-    // A takeover is no accident: the backoff keeps growing, so that two clients with one id do not keep fighting.
-    this.#core.linkLost(
-      new MqError(error.code, `${error.message}${hint}`, { cause: error.cause }),
-      takenOver,
+    const report = (hint: string): void =>
+      // A takeover is no accident: the backoff keeps growing, so that two clients with one id do not keep fighting.
+      this.#core.linkLost(
+        new MqError(error.code, `${error.message}${hint}`, { cause: error.cause }),
+        takenOver,
+      );
+    if (lived >= STABLE_LINK_MILLIS || takenOver || link.disconnectedWithReason) {
+      report('');
+      return;
+    }
+    // Mosquitto 2.0 and MQTT 3.1.1 brokers just close the socket on a takeover, as they do when they stop: a young
+    // link hints at a client id clash only while the broker still takes connections (one that restarts does not).
+    // The backoff of BaseConnection keeps growing while links drop young, so a client id fight slows down.
+    void brokerTakesConnections(link.url, this.settings.connectTimeoutMillis).then((up) =>
+      report(
+        up
+          ? `; it dropped ${lived} ms after connecting while the broker still takes connections: does another client use clientId '${this.settings.clientId}'?`
+          : '',
+      ),
     );
   }
+}
+
+/** Default ports of the MQTT URI schemes. */
+const DEFAULT_PORTS: Readonly<Record<string, number>> = {
+  'mqtt:': 1883,
+  'mqtts:': 8883,
+  'ws:': 80,
+  'wss:': 443,
+};
+
+/** Resolves true when a TCP connection to the host and port of `url` opens within `timeoutMillis`. */
+function brokerTakesConnections(url: string, timeoutMillis: number): Promise<boolean> {
+  const parsed = new URL(url);
+  const port = Number(parsed.port || DEFAULT_PORTS[parsed.protocol] || 1883);
+  const host = parsed.hostname.replace(/^\[|\]$/g, '');
+  return new Promise((resolve) => {
+    const socket = connectTcp({ host, port });
+    const done = (up: boolean): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(up);
+    };
+    const timer = setTimeout(() => done(false), Math.min(timeoutMillis, 1000));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
 }
 
 /** The driver of each connection of this backend. */

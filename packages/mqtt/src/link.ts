@@ -111,6 +111,7 @@ export class MqttLink {
       });
     });
     this.client.on('disconnect', (packet) => {
+      this.#disconnectReason = packet.reasonCode ?? 0;
       if (packet.reasonCode === SESSION_TAKEN_OVER) this.#takenOver = true;
       this.#lastError = new Error(
         `broker sent DISCONNECT, reason ${packet.reasonCode ?? 0} ${packet.properties?.reasonString ?? ''}`.trim(),
@@ -140,6 +141,18 @@ export class MqttLink {
   get alive(): boolean {
     return this.#state === 'open' && this.client.connected;
   }
+
+  /** The URI of the broker this link goes to, without credentials. */
+  get url(): string {
+    return this.#address.url;
+  }
+
+  /** True when the broker closed the link with an MQTT 5 DISCONNECT saying why (other than a takeover). */
+  get disconnectedWithReason(): boolean {
+    return this.#disconnectReason !== undefined && this.#disconnectReason !== SESSION_TAKEN_OVER;
+  }
+
+  #disconnectReason: number | undefined;
 
   /** True when the broker said the session was resumed (persistent session). */
   get sessionPresent(): boolean {
