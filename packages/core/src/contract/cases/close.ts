@@ -153,7 +153,7 @@ export const closeCases: ContractCase[] = [
         ctx.waitMillis,
       );
     },
-    { requires: ['keepsUnacked'] },
+    { requires: ['keepsUnacked', 'nackRequeue'] },
   ),
 
   defineCase(
