@@ -17,7 +17,7 @@ export class MqttConnectionDriver implements LinkDriver {
   /** Where each topic's messages go on this connection. */
   readonly subscriptions: Subscriptions;
   /** Holds socket reads while a receiver holds its prefetch of messages in the process. */
-  readonly readGate = new ReadGate();
+  readonly readGate = new ReadGate((held) => this.#link?.holdReads(held));
   readonly #core: LinkCore;
   #link: MqttLink | undefined;
   /** A link of this connection has had the persistent session (so a CONNACK without it means it was lost). */
@@ -49,6 +49,7 @@ export class MqttConnectionDriver implements LinkDriver {
       throw error;
     }
     this.subscriptions.unsubscribeAbandoned(link);
+    if (this.readGate.held) link.holdReads(true);
     if (!this.settings.cleanSession) {
       // A persistent session this connection had before and the broker did not keep (restarted without
       // persistence, session expired, taken and cleaned by another client): what it held is gone. Say so.

@@ -337,6 +337,34 @@ export class MqttLink {
     return MqError.hasCode(error, 'CONNECTION_LOST') || MqError.hasCode(error, 'CLOSED');
   }
 
+  /**
+   * Reads are held (a receiver is at its prefetch) or go on again. While they are held no PINGRESP is read, so
+   * mqtt.js would end the link after 1.5 × keepalive and the broker would end it for want of PINGREQs: this link
+   * keeps sending PINGREQs every half keepalive and keeps mqtt.js's keepalive deadline ahead, so that a handler
+   * slower than the keepalive costs no reconnect (and no redelivery). A broker that dies meanwhile is noticed when
+   * the socket fails or the reads go on.
+   */
+  holdReads(held: boolean): void {
+    clearInterval(this.#pings);
+    this.#pings = undefined;
+    const { keepaliveSeconds } = this.#options;
+    if (!held || keepaliveSeconds === 0 || this.#state !== 'open') return;
+    this.#pings = setInterval(
+      () => {
+        if (!this.alive) {
+          clearInterval(this.#pings);
+          return;
+        }
+        this.client.sendPing();
+        this.client.reschedulePing(true);
+      },
+      (keepaliveSeconds * 1000) / 2,
+    );
+    this.#pings.unref();
+  }
+
+  #pings: NodeJS.Timeout | undefined;
+
   /** Sends the PUBACK of an incoming QoS 1 message; false when the link is no longer alive. */
   puback(messageId: number): boolean {
     if (!this.alive) return false;
@@ -381,6 +409,8 @@ export class MqttLink {
 
   #end(error: MqError): void {
     this.#state = 'ended';
+    clearInterval(this.#pings);
+    this.#pings = undefined;
     this.#failure ??= error;
     const waiting = [...this.#waiting];
     this.#waiting.clear();

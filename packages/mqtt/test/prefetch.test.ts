@@ -83,6 +83,29 @@ describe.skipIf(missing !== undefined)(
       await queue.close();
     }, 60_000);
 
+    it('a handler slower than 1.5 × keepalive at prefetch 1: the link stays up (pings go on while reads are held) and nothing comes twice', async () => {
+      const name = queueName('slow');
+      const conn = await connection({ uri: broker!.url, keepaliveSeconds: 1 });
+      const errors: string[] = [];
+      conn.on('error', (error) => errors.push(`${error.code} ${error.message}`));
+      const queue = new MqttQueue({ name, isRecv: true, reliable: true, prefetch: 1 }, conn);
+      const got: string[] = [];
+      queue.setMsgHandler(async (_q, message) => {
+        got.push(message.payload.toString());
+        // Three keepalive deadlines (1.5 s each) while this one message holds the reads.
+        if (got.length === 1) await new Promise((resolve) => setTimeout(resolve, 4500));
+        await message.ack();
+      });
+      queue.connect();
+      await until(() => queue.status === 'connected', 'the receiver');
+      const send = await sender(await connection({ uri: broker!.url }), { name, reliable: true });
+      for (const text of ['s-0', 's-1', 's-2']) await send.sendMsg(Buffer.from(text));
+      await until(() => got.length >= 3, 'the three messages', 15_000);
+      expect(got).toEqual(['s-0', 's-1', 's-2']);
+      expect(errors).toEqual([]);
+      await queue.close();
+    }, 30_000);
+
     it('close() of a receiver fed faster than it handles resolves in bounded time', async () => {
       const name = queueName('close');
       const conn = await connection({ uri: broker!.url });
