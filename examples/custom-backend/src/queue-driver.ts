@@ -1,4 +1,10 @@
-import { type Message, NO_HEADERS, type PendingSend, type QueueCore, type QueueDriver } from '@mq/core/spi';
+import {
+  type DeliveredMessage,
+  NO_HEADERS,
+  type PendingSend,
+  type QueueCore,
+  type QueueDriver,
+} from '@mq/core/spi';
 import type { Redis } from 'ioredis';
 import type { RedisLink } from './connection.js';
 import { errors } from './errors.js';
@@ -24,6 +30,9 @@ return n`;
  * whose lease has run out belongs to a receiver that died: the other receivers of the queue requeue it.
  */
 const LEASE_MILLIS = 3000;
+
+/** At most this many waiting messages are taken in one round trip after the first. */
+const MAX_BATCH = 64;
 
 /**
  * Moves one nacked message from a processing list to the back of its queue (behind the messages waiting, so that
@@ -215,7 +224,11 @@ export class RedisQueueDriver implements QueueDriver {
     this.#teardown();
   }
 
-  /** Takes messages one at a time, holding at most `prefetch` unacked on a reliable queue. */
+  /**
+   * Takes messages as they come, holding at most `prefetch` unacked on a reliable queue: one blocking move waits
+   * for the first, then one pipelined round trip takes what else is waiting (up to the room left), so a backlog
+   * drains at a batch per round trip instead of a message per round trip.
+   */
   async #consume(rx: Receiver): Promise<void> {
     const { options } = this.#core;
     if (!options.isRecv) return;
@@ -227,36 +240,60 @@ export class RedisQueueDriver implements QueueDriver {
         });
         continue;
       }
-      let payload: Buffer | null;
+      let payloads: Buffer[];
       try {
-        payload = reliable
+        const first = reliable
           ? await rx.client.blmoveBuffer(this.#keys.queueKey, this.#keys.processingKey, 'RIGHT', 'LEFT', 0)
           : ((await rx.client.brpopBuffer(this.#keys.queueKey, 0))?.[1] ?? null);
+        if (first === null) continue;
+        const room = reliable ? Math.min(prefetch - rx.inFlight - 1, MAX_BATCH) : MAX_BATCH;
+        payloads = [first, ...(rx.stopped || room <= 0 ? [] : await this.#takeWaiting(rx, room))];
       } catch (error) {
         this.#lost(rx, error);
         return;
       }
-      // A message moved after stop stays in the processing list, which release() or open() requeues.
-      if (payload === null || rx.stopped) continue;
-      if (!reliable) {
-        this.#core.deliver(message(payload, settled, settled));
-        continue;
-      }
-      rx.inFlight += 1;
-      // The processing list is searched by value: keep a copy of our own, as the handler may change the bytes
-      // it is given (then nack), and a changed body would match nothing and stay stuck in the list.
-      const body = Buffer.from(payload);
-      this.#core.deliver(
-        message(
-          payload,
-          () => this.#settle(rx, 'ack', (c) => c.lrem(this.#keys.processingKey, -1, body)),
-          () =>
-            this.#settle(rx, 'nack', (c) =>
-              c.eval(REQUEUE_ONE, 2, this.#keys.processingKey, this.#keys.queueKey, body),
-            ),
-        ),
-      );
+      // Messages moved after stop stay in the processing list, which release() or open() requeues.
+      if (rx.stopped) continue;
+      for (const payload of payloads) this.#deliver(rx, payload);
     }
+  }
+
+  /** Up to `count` more waiting messages in one round trip, without blocking (moved to the processing list if reliable). */
+  async #takeWaiting(rx: Receiver, count: number): Promise<Buffer[]> {
+    const { queueKey, processingKey } = this.#keys;
+    if (!this.#core.options.reliable) return (await rx.client.rpopBuffer(queueKey, count)) ?? [];
+    const pipeline = rx.client.pipeline();
+    for (let i = 0; i < count; i += 1) pipeline.lmoveBuffer(queueKey, processingKey, 'RIGHT', 'LEFT');
+    const results = (await pipeline.exec()) ?? [];
+    const taken: Buffer[] = [];
+    for (const [error, payload] of results) {
+      if (error) throw error;
+      if (payload === null) break;
+      taken.push(payload as Buffer);
+    }
+    return taken;
+  }
+
+  /** Hands one taken message to core; a reliable one counts against `prefetch` until settled. */
+  #deliver(rx: Receiver, payload: Buffer): void {
+    if (!this.#core.options.reliable) {
+      this.#core.deliver(message(payload, settled, settled));
+      return;
+    }
+    rx.inFlight += 1;
+    // The processing list is searched by value: keep a copy of our own, as the handler may change the bytes
+    // it is given (then nack), and a changed body would match nothing and stay stuck in the list.
+    const body = Buffer.from(payload);
+    this.#core.deliver(
+      message(
+        payload,
+        () => this.#settle(rx, 'ack', (c) => c.lrem(this.#keys.processingKey, -1, body)),
+        () =>
+          this.#settle(rx, 'nack', (c) =>
+            c.eval(REQUEUE_ONE, 2, this.#keys.processingKey, this.#keys.queueKey, body),
+          ),
+      ),
+    );
   }
 
   /**
@@ -361,7 +398,7 @@ export class RedisQueueDriver implements QueueDriver {
 const settled = (): Promise<void> => Promise.resolve();
 
 /** A received message; settling it twice is ignored. */
-function message(payload: Buffer, ack: () => Promise<void>, nack: () => Promise<void>): Message {
+function message(payload: Buffer, ack: () => Promise<void>, nack: () => Promise<void>): DeliveredMessage {
   let done = false;
   const once = (settle: () => Promise<void>) => (): Promise<void> => {
     if (done) return Promise.resolve();

@@ -69,6 +69,22 @@ describe('the demo', () => {
 });
 
 describe('the examples', () => {
+  it.each([
+    ['the in-process broker by default', {}],
+    ['Mosquitto, with 50 plain mqtt.js devices', { MQ_URL: mqttUrl }],
+    ['RabbitMQ', { MQ_URL: amqpUrl }],
+  ])(
+    'routing: the *.temperature subscriber gets the 50 temperatures and no humidity, on %s',
+    async (_label, env) => {
+      const { code, output } = await runExample('routing', env);
+      expect(output).toContain(
+        'the *.temperature subscriber got 50 temperatures (d1: 18.0) and 0 other readings',
+      );
+      expect(code).toBe(0);
+    },
+    60_000,
+  );
+
   it('simple sends and receives five messages over AMQP', async () => {
     const { code, output } = await runExample('simple', { AMQP_URL: amqpUrl });
     expect(output).toContain('all 5 messages received');
@@ -87,6 +103,22 @@ describe('the examples', () => {
     expect(output).toContain('all 12 jobs done, each once');
     expect(code).toBe(0);
   }, 60_000);
+
+  it.each([
+    ['the in-process broker', {}],
+    ['RabbitMQ', { MQ_URL: amqpUrl }],
+    ['Mosquitto (MQTT 5)', { MQ_URL: mqttUrl }],
+  ])(
+    'rpc answers every request of two clients, each to its own caller, on %s',
+    async (_label, env) => {
+      const { code, output } = await runExample('rpc', env);
+      expect(output).toContain('client 1: A-1 -> 12.5');
+      expect(output).toContain('client 2: Z-9 -> unknown sku');
+      expect(output).toContain('all 8 requests answered, each to its own caller');
+      expect(code).toBe(0);
+    },
+    60_000,
+  );
 
   it('pubsub gives every subscriber every event', async () => {
     const { code, output } = await runExample('pubsub', { MQTT_URL: mqttUrl });

@@ -40,6 +40,7 @@ const ERROR_CODES = Object.keys({
   VHOST_REFUSED: true,
   TLS_FAILED: true,
   PROTOCOL_MISMATCH: true,
+  NOT_FOUND: true,
   UNSUPPORTED: true,
   TIMEOUT: true,
   ABORTED: true,

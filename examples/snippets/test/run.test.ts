@@ -50,9 +50,31 @@ describe('every README snippet runs as written, shows what it says, and exits by
     expect(code).toBe(0);
   });
 
+  it('amqp-declared: a queue declared with arguments, and a receiver attached to it with declare: false', async () => {
+    const { code, output } = await run('amqp-declared', { AMQP_URL: amqpTestUrl() });
+    expect(output).toBe('got invoice 42\n');
+    expect(code).toBe(0);
+  });
+
   it('the @mq/mqtt quick start: hello through Mosquitto', async () => {
     const { code, output } = await run('mqtt-quickstart', { MQTT_URL: mqttTestUrl() });
     expect(output).toBe('hello\n');
+    expect(code).toBe(0);
+  });
+
+  it('routing (@mq/memory): the billing group gets the created orders with their topic, not the shipped one', async () => {
+    const { code, output } = await run('routing');
+    expect(output).toBe('eu.created: order 1\nus.created: order 2\n');
+    expect(code).toBe(0);
+  });
+
+  it.each([
+    ['memory://request-reply', {}],
+    [amqpTestUrl(), { MQ_URL: amqpTestUrl() }],
+    [mqttTestUrl(), { MQ_URL: mqttTestUrl() }],
+  ])('request-reply on %s: the client gets the price, then aborts a request', async (_uri, env) => {
+    const { code, output } = await run('request-reply', env);
+    expect(output).toBe('application/json {"sku":"A-1","price":42}\naborted\n');
     expect(code).toBe(0);
   });
 

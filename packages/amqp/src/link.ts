@@ -8,7 +8,7 @@ import {
   withDeadline,
 } from '@mq/core/spi';
 import * as amqp from 'amqplib';
-import { destroySocket } from './amqplib-internals.js';
+import { coalesceWrites, destroySocket } from './amqplib-internals.js';
 import { errors } from './errors.js';
 import type { AmqpConnectionSettings } from './options.js';
 
@@ -82,6 +82,8 @@ export class AmqpLink implements LinkDriver {
     ).catch((error: unknown) => {
       throw connectError(error, safeUri, new URL(uri));
     });
+    // Frames written in one tick (a burst of publishes, a round of acks) leave in one syscall.
+    coalesceWrites(model);
     let failure: Error | undefined;
     // amqplib emits 'error' (fatal close, socket error, missed heartbeats) and then 'close'; only 'close' acts.
     model.on('error', (error: Error) => {

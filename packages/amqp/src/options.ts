@@ -12,6 +12,7 @@ import {
   type TlsOptions,
 } from '@mq/core/spi';
 import { errors } from './errors.js';
+import { readDeclaration, readName } from './queue-arguments.js';
 
 /** TLS settings for `amqps:` URIs, passed to Node's `tls.connect` (the same for every backend). */
 export type AmqpTlsOptions = TlsOptions;
@@ -86,6 +87,56 @@ export interface AmqpQueueOptions extends QueueOptions {
    * @default none (RabbitMQ 3.x: no limit; RabbitMQ 4: 20)
    */
   deliveryLimit?: number;
+  /**
+   * `false` attaches to a queue (broadcast: an exchange) that someone else declared, as it is: mq never declares
+   * it, only checks that it exists (a passive declare). A missing one is one `NOT_FOUND` error naming it, then
+   * quiet retries with the queue's backoff until it appears. `name` may then be any name RabbitMQ takes (upper
+   * case, `:`, `/`; no whitespace or control characters, at most 255 bytes); `queueType`, `deliveryLimit` and the
+   * argument options are refused, as mq could not check them. A broadcast receiver still declares its own queue.
+   * @default true (mq declares the queue, with `name` following `QUEUE_NAME_PATTERN`)
+   */
+  declare?: boolean;
+  /**
+   * Unicast only: `x-max-length`, the most ready messages the queue holds (an integer from 0); see `overflow`.
+   * @default none (no limit)
+   */
+  maxLength?: number;
+  /**
+   * Unicast only: `x-max-length-bytes`, the most bytes of ready message bodies the queue holds (an integer from 0).
+   * @default none (no limit)
+   */
+  maxLengthBytes?: number;
+  /**
+   * Unicast only: `x-overflow`, what a full queue does: `'drop-head'` drops (or dead-letters) its oldest message,
+   * `'reject-publish'` refuses new ones (a reliable send rejects with `REJECTED`), `'reject-publish-dlx'` also
+   * dead-letters them (classic queues).
+   * @default none (RabbitMQ: 'drop-head')
+   */
+  overflow?: 'drop-head' | 'reject-publish' | 'reject-publish-dlx';
+  /**
+   * Unicast only: `x-message-ttl`, milliseconds a message may wait in the queue before RabbitMQ drops (or
+   * dead-letters) it; an integer from 0.
+   * @default none (messages wait for ever)
+   */
+  messageTtlMillis?: number;
+  /**
+   * Unicast only: `x-dead-letter-exchange`, where RabbitMQ itself dead-letters messages (expired, dropped by
+   * `overflow`, over `deliveryLimit`); `''` is the default exchange. Not mq's `deadLetter`, which is where a
+   * receiver moves a message after `maxDeliveries`.
+   * @default none
+   */
+  deadLetterExchange?: string;
+  /**
+   * Unicast only, with `deadLetterExchange`: `x-dead-letter-routing-key`, the routing key of dead-lettered messages.
+   * @default none (their own routing key)
+   */
+  deadLetterRoutingKey?: string;
+  /**
+   * Unicast only: other `x-` arguments of the queue (strings, booleans, finite numbers; at most 64), e.g.
+   * `{ 'x-single-active-consumer': true }`. An argument that has an option above is refused here.
+   * @default none
+   */
+  queueArguments?: Readonly<Record<string, string | number | boolean>>;
 }
 
 /** The non-secret connection settings after validation, safe to log. */
@@ -218,6 +269,10 @@ interface AmqpQueueExtras {
   readonly queueType: 'classic' | 'quorum';
   /** See {@link AmqpQueueOptions.deliveryLimit}. */
   readonly deliveryLimit: number | undefined;
+  /** See {@link AmqpQueueOptions.declare}. */
+  readonly declare: boolean;
+  /** The `x-` arguments of `maxLength` ... `queueArguments` (not `x-queue-type`, `x-delivery-limit`). */
+  readonly arguments: Readonly<Record<string, unknown>>;
 }
 
 /** AMQP queue options after validation: a sender's or a receiver's, with the AMQP ones. */
@@ -229,14 +284,28 @@ const AMQP_QUEUE_KEYS = {
   persistent: true,
   queueType: true,
   deliveryLimit: true,
+  declare: true,
+  maxLength: true,
+  maxLengthBytes: true,
+  overflow: true,
+  messageTtlMillis: true,
+  deadLetterExchange: true,
+  deadLetterRoutingKey: true,
+  queueArguments: true,
 } as const satisfies ExtraKeys<AmqpQueueOptions, QueueOptions>;
 
 /**
- * Validates queue options (the shared ones plus `persistent`, `queueType`, `deliveryLimit`; own fields only) and
- * fills in defaults (`queueType` classic).
+ * Validates queue options (the shared ones plus `persistent`, `queueType`, `deliveryLimit`, `declare` and the
+ * queue arguments; own fields only) and fills in defaults (`queueType` classic). With `declare: false`, `name`
+ * follows the broker's rule rather than mq's (`readName`).
  */
 export function resolveAmqpQueueOptions(input: unknown): ResolvedAmqpQueueOptions {
-  const { options: shared, read } = resolveQueueOptions<AmqpQueueOptions>(errors, input, AMQP_QUEUE_KEYS);
+  const { options: shared, read } = resolveQueueOptions<AmqpQueueOptions>(
+    errors,
+    input,
+    AMQP_QUEUE_KEYS,
+    readName,
+  );
   const persistent = read.boolean('persistent', false);
   const givenType = read.raw('queueType');
   const queueType = givenType === undefined ? 'classic' : givenType;
@@ -252,6 +321,7 @@ export function resolveAmqpQueueOptions(input: unknown): ResolvedAmqpQueueOption
   if (deliveryLimit !== undefined && queueType !== 'quorum') {
     throw errors.invalid(`deliveryLimit needs queueType 'quorum', got queueType ${describeValue(queueType)}`);
   }
-  return Object.freeze({ ...shared, persistent, queueType, deliveryLimit });
+  const declaration = readDeclaration(read, shared.broadcast);
+  return Object.freeze({ ...shared, persistent, queueType, deliveryLimit, ...declaration });
 }
 // #endregion spi

@@ -53,6 +53,7 @@ export function publishOptions(
     ...(options.messageId === undefined ? {} : { messageId: options.messageId }),
     ...(options.correlationId === undefined ? {} : { correlationId: options.correlationId }),
     ...(options.contentType === undefined ? {} : { contentType: options.contentType }),
+    ...(options.replyTo === undefined ? {} : { replyTo: options.replyTo }),
     ...(options.expirationMillis === undefined ? {} : { expiration: String(options.expirationMillis) }),
   };
 }
@@ -81,6 +82,7 @@ export function deliveryMetadata(raw: amqp.ConsumeMessage): MessageMetadata {
     messageId: stringOrUndefined(properties.messageId),
     correlationId: stringOrUndefined(properties.correlationId),
     contentType: stringOrUndefined(properties.contentType),
+    replyTo: stringOrUndefined(properties.replyTo),
     timestamp: typeof properties.timestamp === 'number' ? properties.timestamp * 1000 : undefined,
     redelivered: fields.redelivered === true,
     deliveryCount,

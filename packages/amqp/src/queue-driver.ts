@@ -1,6 +1,7 @@
 import {
   type Message,
   type MqError,
+  NO_HEADERS,
   type PendingSend,
   type QueueCore,
   type QueueDriver,
@@ -15,6 +16,7 @@ import type { AmqpLink } from './link.js';
 import type { ResolvedAmqpQueueOptions } from './options.js';
 import { deliveryMetadata, publishOptions, withoutReserved } from './properties.js';
 import { QueueChannel } from './queue-channel.js';
+import { declareTopic, deliveryTopic, groupQueueName, TOPIC_HEADER } from './topic-topology.js';
 import { deadLetterTopology, declare, declareError, route, type Topology } from './topology.js';
 
 /**
@@ -26,6 +28,16 @@ const WRITE_BUFFER_FRAMES = 1024;
 
 /** The failure policy's copies (retries, dead letters) are persistent: a broker restart must not lose them. */
 const COPY_OPTIONS: amqp.Options.Publish = Object.freeze({ deliveryMode: 2 });
+
+/**
+ * RabbitMQ's direct reply-to pseudo-queue: a requester consumes it (no-ack) on the channel it publishes its
+ * requests on, and the broker routes each reply straight to that consumer; nothing is declared, nothing is left
+ * behind, and the consumer goes with its channel.
+ */
+export const DIRECT_REPLY_TO = 'amq.rabbitmq.reply-to';
+
+/** A reply's publish options: transient (direct reply-to keeps nothing; an app's own reply queue may). */
+const REPLY_OPTIONS: amqp.Options.Publish = Object.freeze({});
 
 /**
  * The temporary broadcast queue of a channel the broker closed while the connection stayed up: an exclusive
@@ -52,6 +64,8 @@ export class AmqpQueueDriver implements QueueDriver {
   /** amqplib's publish options, shared by every send: amqplib only reads them. */
   readonly #publishOptions: amqp.Options.Publish;
   #channel: QueueChannel | undefined;
+  /** The channel whose direct reply-to consumer is up (or being set up) for this sender's requests. */
+  #replies: { channel: QueueChannel; ready: Promise<string> } | undefined;
 
   constructor(core: QueueCore<ResolvedAmqpQueueOptions>, link: AmqpLink, stale: StaleTempQueue) {
     this.#core = core;
@@ -64,8 +78,10 @@ export class AmqpQueueDriver implements QueueDriver {
       name: options.name,
       queueType: options.queueType,
       deliveryLimit: options.deliveryLimit,
+      declare: options.declare,
+      arguments: options.arguments,
     });
-    this.#route = route(options);
+    this.#route = options.routing === 'topic' ? { exchange: options.name, routingKey: '' } : route(options);
     this.#publishOptions = { deliveryMode: options.persistent ? 2 : 1 };
   }
 
@@ -91,7 +107,7 @@ export class AmqpQueueDriver implements QueueDriver {
     let declaring = this.#name;
     try {
       await this.#dropStaleTemp(raw, model);
-      const queue = await declare(raw, this.#topology);
+      const queue = await this.#declare(raw);
       const deadLetter = options.isRecv ? options.failure.deadLetter : undefined;
       if (deadLetter !== undefined) {
         declaring = deadLetter;
@@ -99,7 +115,8 @@ export class AmqpQueueDriver implements QueueDriver {
         declaring = this.#name;
       }
       if (options.isRecv && queue !== undefined) {
-        if (options.broadcast) channel.ownTempQueue(queue);
+        if (options.broadcast || (options.routing === 'topic' && options.group === undefined))
+          channel.ownTempQueue(queue);
         await raw.prefetch(options.prefetch);
         const { consumerTag } = await raw.consume(queue, (delivery) => this.#onDelivery(channel, delivery), {
           noAck: false,
@@ -128,12 +145,20 @@ export class AmqpQueueDriver implements QueueDriver {
   republish(to: string | undefined, message: Message, send: PendingSend, options: SendOptions): void {
     // On the channel the message came on (the only one that can ack it after), also while the queue opens.
     const channel = message instanceof AmqpDelivery ? AmqpDelivery.channelOf(message) : this.#channel;
-    const routingKey = to ?? (this.#core.options.broadcast ? channel?.tempQueue : this.#name);
+    const { options: queueOptions } = this.#core;
+    const own =
+      queueOptions.routing === 'topic' && queueOptions.group !== undefined
+        ? groupQueueName(this.#name, queueOptions.group)
+        : this.#name;
+    const routingKey = to ?? (queueOptions.broadcast ? channel?.tempQueue : own);
     if (!channel || channel.closed || routingKey === undefined) {
       send.reject(this.#lost('the channel the message came on is gone; copy not published'));
       return;
     }
-    const headers = withoutReserved(options.headers);
+    // A retry of a topic message goes through the default exchange: its topic travels in a header.
+    const topic = to === undefined ? message.topic : undefined;
+    const kept = withoutReserved(options.headers);
+    const headers = topic === undefined ? kept : { ...kept, [TOPIC_HEADER]: topic };
     const publish = publishOptions(COPY_OPTIONS, headers === undefined ? options : { ...options, headers });
     const raw = channel.raw as amqp.ConfirmChannel;
     const copy = (): void => {
@@ -154,6 +179,67 @@ export class AmqpQueueDriver implements QueueDriver {
     declare(raw, deadLetterTopology(to)).then(copy, (error: unknown) =>
       send.reject(this.#lost(`declaring dead-letter queue '${to}' failed; copy not published`, error)),
     );
+  }
+
+  /**
+   * Direct reply-to on the sender's own channel (RabbitMQ requires the consumer on the channel that publishes the
+   * requests): consumed once per channel, on the first request, again on the first one after a new channel.
+   */
+  replyAddress(): Promise<string> {
+    const channel = this.#channel;
+    if (!channel || channel.closed) {
+      return Promise.reject(this.#lost('the channel is gone; request not sent'));
+    }
+    if (this.#replies?.channel === channel) return this.#replies.ready;
+    const ready = channel.raw
+      .consume(DIRECT_REPLY_TO, (delivery) => this.#onReply(delivery), { noAck: true })
+      .then(() => DIRECT_REPLY_TO);
+    this.#replies = { channel, ready };
+    // A failed consume is tried again by the next request (the channel, if the broker closed it, is renewed).
+    ready.catch(() => {
+      if (this.#replies?.ready === ready) this.#replies = undefined;
+    });
+    return ready;
+  }
+
+  /**
+   * A reply to `to` (a direct reply-to address, or an app's own queue) through the default exchange, on this
+   * receiver's channel; confirmed on a reliable receiver.
+   */
+  reply(to: string, payload: Uint8Array, send: PendingSend, options: SendOptions): void {
+    const channel = this.#channel;
+    if (!channel || channel.closed) {
+      send.reject(this.#lost('the channel is gone; reply not sent'));
+      return;
+    }
+    const content = Buffer.isBuffer(payload)
+      ? payload
+      : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+    const publish = publishOptions(REPLY_OPTIONS, options);
+    const confirm = this.#core.options.reliable;
+    try {
+      // Receivers' channels are confirm channels (for the failure policy's copies): the callback always comes.
+      (channel.raw as amqp.ConfirmChannel).publish('', to, content, publish, (error: unknown) => {
+        if (confirm) this.#confirmed(send, error);
+      });
+    } catch (error) {
+      send.reject(this.#lost('the channel closed; reply not sent', error));
+      return;
+    }
+    if (!confirm) send.resolve();
+  }
+
+  #onReply(delivery: amqp.ConsumeMessage | null): void {
+    if (delivery === null) return;
+    const meta = deliveryMetadata(delivery);
+    this.#core.deliverReply({
+      payload: delivery.content,
+      headers: meta.headers ?? NO_HEADERS,
+      messageId: meta.messageId,
+      correlationId: meta.correlationId,
+      contentType: meta.contentType,
+      timestamp: meta.timestamp,
+    });
   }
 
   publish(payload: Uint8Array, send: PendingSend, options: SendOptions | undefined): void {
@@ -187,7 +273,8 @@ export class AmqpQueueDriver implements QueueDriver {
     const content = Buffer.isBuffer(payload)
       ? payload
       : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-    const { exchange, routingKey } = this.#route;
+    const { exchange } = this.#route;
+    const routingKey = options?.topic ?? this.#route.routingKey;
     const publish = publishOptions(this.#publishOptions, options);
     const { reliable } = this.#core.options;
     let written: boolean;
@@ -253,6 +340,18 @@ export class AmqpQueueDriver implements QueueDriver {
     channel?.fail(this.#lost('connection lost'));
   }
 
+  /** Declares what this queue uses on the broker; the queue a receiver consumes from. */
+  #declare(raw: amqp.Channel): Promise<string | undefined> {
+    const { options } = this.#core;
+    if (options.routing !== 'topic') return declare(raw, this.#topology);
+    return declareTopic(raw, {
+      space: options.name,
+      topics: options.topics ?? [],
+      group: options.group,
+      queue: this.#topology,
+    });
+  }
+
   get #millis(): number {
     return this.#link.timeoutMillis;
   }
@@ -266,11 +365,13 @@ export class AmqpQueueDriver implements QueueDriver {
       );
       return;
     }
+    const { options } = this.#core;
+    const meta = deliveryMetadata(delivery);
     this.#core.deliver(
       new AmqpDelivery(
         delivery.content,
         (requeue) => this.#settle(channel, delivery, requeue),
-        deliveryMetadata(delivery),
+        options.routing === 'topic' ? { ...meta, topic: deliveryTopic(delivery, options.name) } : meta,
         channel,
       ),
     );

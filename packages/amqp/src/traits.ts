@@ -27,5 +27,9 @@ export const AMQP_TRAITS: Traits = Object.freeze({
   retriesBehind: true,
   // Each broadcast receiver has its own queue: a nack or a retry goes back there.
   broadcastRedelivery: true,
+  // A durable topic exchange per space, a durable queue per group, an exclusive queue per broadcast receiver.
+  topicRouting: true,
+  // RabbitMQ's direct reply-to: a no-ack consumer of `amq.rabbitmq.reply-to` on each requesting sender's channel.
+  requestReply: true,
   reservedHeaders: [...RESERVED_HEADERS],
 });

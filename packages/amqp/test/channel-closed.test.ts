@@ -94,7 +94,7 @@ describe('a channel the broker closes', () => {
       await until(() => attempts >= 3, 'three attempts');
       expect(errors.map((e) => e.code)).toEqual(['INVALID_OPTIONS']);
       expect(errors[0]!.message).toMatch(
-        /exists on the broker with a different durable \(inequivalent arg 'durable'.*\): it was declared by another app with other arguments; use another name, or delete it on the broker/,
+        /exists on the broker with a different durable \(inequivalent arg 'durable'.*\): it was declared by another app with other arguments; use another name, attach to it as it is with declare: false, or delete it on the broker/,
       );
       expect(conn.status).toBe('connected');
       await channel.deleteQueue(name);

@@ -22,7 +22,12 @@ export function amqpTarget(
       const queue: Queue = amqpBackend.createQueue(options, connection);
       queue.on('status', (status) => {
         if (status !== 'connected') return;
-        if (options.broadcast) exchanges.add(options.name);
+        if (options.routing === 'topic') {
+          // A topic space is a durable topic exchange; a group's queue is `<space>:<group>`.
+          exchanges.add(options.name);
+          if (typeof options.group === 'string' && !options.broadcast)
+            queues.add(`${options.name}:${options.group}`);
+        } else if (options.broadcast) exchanges.add(options.name);
         else queues.add(options.name);
       });
       return queue;

@@ -26,6 +26,7 @@ export type { Message, MessageMetadata } from './api/message.js';
 export { MQ_HEADERS, replayOptions } from './api/mq-headers.js';
 export type { Observable } from './api/observable.js';
 export type { MessageHandler, MessagesOptions, Queue, QueueEvents, QueueOptions } from './api/queue.js';
+export type { Reply, RequestOptions } from './api/reply.js';
 export type { SendOptions } from './api/send-options.js';
 export type { Status } from './api/status.js';
 export type { TlsOptions } from './api/tls.js';

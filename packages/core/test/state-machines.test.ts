@@ -204,6 +204,39 @@ describe('failures that need attention', () => {
     await conn.close();
   });
 
+  it('a queue that is not there yet (NOT_FOUND) is reported once while retries go on, and a messages() loop keeps waiting for it', async () => {
+    const conn = await connectedConnection();
+    const queue = new ScriptedQueue(conn, { isRecv: true });
+    const errors: MqError[] = [];
+    queue.on('error', (error) => errors.push(error));
+    const loop = queue.messages();
+    const first = loop.next();
+    let ended = false;
+    void first.then(
+      () => {
+        ended = true;
+      },
+      () => {
+        ended = true;
+      },
+    );
+    const missing = new MqError('NOT_FOUND', "[mq/test] queue 'q' does not exist on the broker");
+    for (let attempt = 1; attempt <= 3; attempt += 1) {
+      const before = queue.opens.length;
+      queue.lastOpen.reject(missing);
+      await flush();
+      while (queue.opens.length === before) await vi.advanceTimersByTimeAsync(10);
+    }
+    expect(errors.map((e) => e.code)).toEqual(['NOT_FOUND']);
+    expect(ended).toBe(false);
+    queue.lastOpen.resolve();
+    await flush();
+    expect(queue.status).toBe('connected');
+    await loop.return?.();
+    await queue.close();
+    await conn.close();
+  });
+
   it('with several addresses, each address reports its refusal once, however the attempts rotate', async () => {
     const conn = new ScriptedConnection(100, 800, ['x://a', 'x://b', 'x://c']);
     const errors: MqError[] = [];

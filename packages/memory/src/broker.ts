@@ -1,4 +1,4 @@
-import type { MqError } from '@mq/core/spi';
+import { type MqError, topicMatcher } from '@mq/core/spi';
 import { errors } from './errors.js';
 import { Mailbox, type StoredMeta } from './mailbox.js';
 
@@ -14,6 +14,12 @@ export interface Session {
 const brokers = new Map<string, MemoryBroker>();
 
 /**
+ * How the reply addresses of requesting senders start: no queue name can (queue names have no `:`).
+ * @internal
+ */
+export const REPLY_PREFIX = 'mq:reply:';
+
+/**
  * An in-process broker: durable unicast mailboxes by name, and fan-out exchanges whose receivers each get a
  * private mailbox. Brokers are found by name (`memory://<name>`); tests can stop, start and cut links.
  */
@@ -24,6 +30,9 @@ export class MemoryBroker {
   readonly #sessions = new Set<Session>();
   readonly #queues = new Map<string, Mailbox>();
   readonly #exchanges = new Map<string, Set<Mailbox>>();
+  readonly #spaces = new Map<string, TopicSpace>();
+  /** Reply addresses of requesting senders, as RabbitMQ's direct reply-to: no mailbox, gone with their link. */
+  readonly #replyAddresses = new Map<string, (payload: Buffer, meta: StoredMeta) => void>();
 
   private constructor(name: string) {
     this.name = name;
@@ -72,6 +81,7 @@ export class MemoryBroker {
   reset(): void {
     this.#queues.clear();
     this.#exchanges.clear();
+    this.#spaces.clear();
   }
 
   /**
@@ -138,8 +148,107 @@ export class MemoryBroker {
     };
   }
 
+  /**
+   * Publishes to the topic space `space` with `topic`: each group whose patterns match gets one copy (in its
+   * durable mailbox), and so does each broadcast receiver whose patterns match; none matching drops it. A
+   * message matching several patterns of one binding is still one copy.
+   * @internal
+   */
+  publishTopic(space: string, topic: string, payload: Buffer, meta: StoredMeta): void {
+    const bound = this.#spaces.get(space);
+    if (!bound) return;
+    const stored = { ...meta, topic };
+    for (const binding of [...bound.groups.values(), ...bound.receivers]) {
+      if (binding.match(topic)) binding.mailbox.push(Buffer.from(payload), stored);
+    }
+  }
+
+  /**
+   * The durable mailbox of group `group` in topic space `space`, declared on first use and bound with `patterns`
+   * on top of those it had (bindings stay, as an AMQP queue's do).
+   * @internal
+   */
+  topicGroup(space: string, group: string, patterns: readonly string[]): Mailbox {
+    const bound = this.#space(space);
+    let binding = bound.groups.get(group);
+    if (!binding) {
+      binding = newBinding(new Mailbox(), patterns);
+      bound.groups.set(group, binding);
+    } else if (patterns.some((pattern) => !binding!.patterns.includes(pattern))) {
+      binding = newBinding(binding.mailbox, [...new Set([...binding.patterns, ...patterns])]);
+      bound.groups.set(group, binding);
+    }
+    return binding.mailbox;
+  }
+
+  /**
+   * Binds a new private mailbox to topic space `space` with `patterns` (a broadcast receiver); returns it and the
+   * unbind function.
+   * @internal
+   */
+  bindTopicPrivate(space: string, patterns: readonly string[]): { mailbox: Mailbox; unbind: () => void } {
+    const bound = this.#space(space);
+    const binding = newBinding(new Mailbox(), patterns);
+    bound.receivers.add(binding);
+    return { mailbox: binding.mailbox, unbind: () => bound.receivers.delete(binding) };
+  }
+
+  #space(space: string): TopicSpace {
+    let bound = this.#spaces.get(space);
+    if (!bound) {
+      bound = { groups: new Map(), receivers: new Set() };
+      this.#spaces.set(space, bound);
+    }
+    return bound;
+  }
+
+  /**
+   * Listens for replies to `address` (a sender's reply address); returns what stops listening.
+   * @internal
+   */
+  listenReplies(address: string, listener: (payload: Buffer, meta: StoredMeta) => void): () => void {
+    this.#replyAddresses.set(address, listener);
+    return () => {
+      if (this.#replyAddresses.get(address) === listener) this.#replyAddresses.delete(address);
+    };
+  }
+
+  /**
+   * A reply to `to`: to the sender listening there (in a later microtask, as over a network), dropped when that
+   * sender is gone, or, when `to` names no reply address, to the unicast queue of that name.
+   * @internal
+   */
+  sendReply(to: string, payload: Buffer, meta: StoredMeta): void {
+    const listener = this.#replyAddresses.get(to);
+    if (listener) {
+      queueMicrotask(() => {
+        if (this.#replyAddresses.get(to) === listener) listener(payload, meta);
+      });
+      return;
+    }
+    if (to.startsWith(REPLY_PREFIX)) return;
+    this.queue(to).push(payload, meta);
+  }
+
   #drop(session: Session, why: string): void {
     if (!this.#sessions.delete(session)) return;
     session.onDrop(errors.error('BROKER', `broker '${this.name}': ${why}`));
   }
+}
+
+/** A mailbox bound to a topic space with patterns. */
+interface TopicBinding {
+  readonly mailbox: Mailbox;
+  readonly patterns: readonly string[];
+  readonly match: (topic: string) => boolean;
+}
+
+/** What is bound to one topic space: a durable mailbox per group, a private one per broadcast receiver. */
+interface TopicSpace {
+  readonly groups: Map<string, TopicBinding>;
+  readonly receivers: Set<TopicBinding>;
+}
+
+function newBinding(mailbox: Mailbox, patterns: readonly string[]): TopicBinding {
+  return { mailbox, patterns, match: topicMatcher(patterns) };
 }

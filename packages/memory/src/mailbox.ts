@@ -8,10 +8,14 @@ export interface StoredMeta {
   readonly correlationId?: string | undefined;
   /** The payload's MIME type. */
   readonly contentType?: string | undefined;
+  /** Where the sender wants its answer. */
+  readonly replyTo?: string | undefined;
   /** `Date.now()` when the broker stored it. */
   readonly timestamp: number;
   /** `Date.now()` after which it is dropped undelivered, if it expires. */
   readonly expiresAt?: number | undefined;
+  /** The topic it was published with, in a topic space. */
+  readonly topic?: string | undefined;
 }
 
 /** One message held by a mailbox. */

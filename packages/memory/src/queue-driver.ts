@@ -1,11 +1,15 @@
+import { randomUUID } from 'node:crypto';
 import {
   type Message,
+  NO_HEADERS,
   type PendingSend,
   type QueueCore,
   type QueueDriver,
+  type ResolvedReceiverOptions,
   type SendOptions,
   SettleOnceMessage,
 } from '@mq/core/spi';
+import { type MemoryBroker, REPLY_PREFIX } from './broker.js';
 import { errors } from './errors.js';
 import type { MemoryLink } from './link.js';
 import type { Consumer, Mailbox, StoredMeta } from './mailbox.js';
@@ -23,6 +27,8 @@ export class MemoryQueueDriver implements QueueDriver {
   #subscription: { mailbox: Mailbox; consumer: StoppableConsumer; unbind?: () => void } | undefined;
   /** Where each delivered message came from, so that a move can ack it together with storing its copy. */
   readonly #deliveries = new WeakMap<Message, { mailbox: Mailbox; consumer: Consumer; tag: number }>();
+  /** A sender's reply address once a request made one, and what stops listening there. */
+  #replies: { address: string; stop: () => void } | undefined;
 
   constructor(core: QueueCore, link: MemoryLink) {
     this.#core = core;
@@ -33,12 +39,16 @@ export class MemoryQueueDriver implements QueueDriver {
     const { broker } = this.#link;
     const { options } = this.#core;
     const { name, broadcast } = options;
-    if (!broadcast) broker.queue(name);
+    const topic = options.routing === 'topic';
+    if (!broadcast && !topic) broker.queue(name);
+    this.#stopReplies();
     if (!options.isRecv) return;
     // The mailbox is known before the consumer is attached, so every delivery can be settled on it.
-    const { mailbox, unbind } = broadcast
-      ? broker.bindPrivate(name)
-      : { mailbox: broker.queue(name), unbind: undefined };
+    const { mailbox, unbind } = topic
+      ? topicMailbox(broker, options)
+      : broadcast
+        ? broker.bindPrivate(name)
+        : { mailbox: broker.queue(name), unbind: undefined };
     const { prefetch } = options;
     let accepting = true;
     const consumer: StoppableConsumer = {
@@ -72,7 +82,8 @@ export class MemoryQueueDriver implements QueueDriver {
     }
     const copy = Buffer.from(payload);
     const meta = storedMeta(options);
-    if (broadcast) broker.fanOut(name, copy, meta);
+    if (this.#core.options.routing === 'topic') broker.publishTopic(name, options?.topic ?? '', copy, meta);
+    else if (broadcast) broker.fanOut(name, copy, meta);
     else broker.queue(name).push(copy, meta);
     // Stored in the broker's memory at once: done, reliable or not.
     send.resolve();
@@ -86,7 +97,12 @@ export class MemoryQueueDriver implements QueueDriver {
   republish(to: string | undefined, message: Message, send: PendingSend, options: SendOptions): void {
     const delivery = this.#deliveries.get(message);
     const target = to === undefined ? delivery?.mailbox : this.#link.broker.queue(to);
-    const meta = { ...storedMeta(options), timestamp: message.timestamp ?? Date.now() };
+    // A retry keeps its topic; a dead letter goes to a named queue, where messages have none.
+    const meta = {
+      ...storedMeta(options),
+      timestamp: message.timestamp ?? Date.now(),
+      topic: to === undefined ? message.topic : undefined,
+    };
     const moved =
       target !== undefined &&
       delivery !== undefined &&
@@ -104,16 +120,56 @@ export class MemoryQueueDriver implements QueueDriver {
     send.resolve();
   }
 
+  /** A reply address of this sender's own, made on the first request after each `open()`. */
+  replyAddress(): string {
+    if (this.#replies) return this.#replies.address;
+    if (!this.#link.session) {
+      throw errors.error(
+        'CONNECTION_LOST',
+        `connection lost before requesting on '${this.#core.options.name}'`,
+      );
+    }
+    const address = `${REPLY_PREFIX}${randomUUID()}`;
+    const stop = this.#link.broker.listenReplies(address, (payload, meta) =>
+      this.#core.deliverReply({
+        payload: Buffer.from(payload),
+        headers: meta.headers ?? NO_HEADERS,
+        messageId: meta.messageId,
+        correlationId: meta.correlationId,
+        contentType: meta.contentType,
+        timestamp: meta.timestamp,
+      }),
+    );
+    this.#replies = { address, stop };
+    return address;
+  }
+
+  reply(to: string, payload: Uint8Array, send: PendingSend, options: SendOptions): void {
+    if (!this.#link.session) {
+      send.reject(errors.error('CONNECTION_LOST', `connection lost before replying to '${to}'`));
+      return;
+    }
+    this.#link.broker.sendReply(to, Buffer.from(payload), storedMeta(options));
+    send.resolve();
+  }
+
   async stopReceiving(): Promise<void> {
     this.#subscription?.consumer.stop();
   }
 
   async release(): Promise<void> {
     this.#unsubscribe();
+    this.#stopReplies();
   }
 
   linkDown(): void {
     this.#unsubscribe();
+    this.#stopReplies();
+  }
+
+  #stopReplies(): void {
+    this.#replies?.stop();
+    this.#replies = undefined;
   }
 
   #unsubscribe(): void {
@@ -139,6 +195,16 @@ export class MemoryQueueDriver implements QueueDriver {
   }
 }
 
+/** A topic receiver's mailbox: its group's (durable, shared) or, for broadcast, a private one of its own. */
+function topicMailbox(
+  broker: MemoryBroker,
+  options: ResolvedReceiverOptions,
+): { mailbox: Mailbox; unbind: (() => void) | undefined } {
+  const topics = options.topics ?? [];
+  if (options.broadcast) return broker.bindTopicPrivate(options.name, topics);
+  return { mailbox: broker.topicGroup(options.name, options.group ?? '', topics), unbind: undefined };
+}
+
 /** What the mailbox keeps of a send's options, stamped now. */
 function storedMeta(options: SendOptions | undefined): StoredMeta {
   const now = Date.now();
@@ -147,6 +213,7 @@ function storedMeta(options: SendOptions | undefined): StoredMeta {
     messageId: options?.messageId,
     correlationId: options?.correlationId,
     contentType: options?.contentType,
+    replyTo: options?.replyTo,
     timestamp: now,
     expiresAt: options?.expirationMillis === undefined ? undefined : now + options.expirationMillis,
   };

@@ -18,6 +18,8 @@ export const MEMORY_TRAITS: Traits = Object.freeze({
   movesExactlyOnce: true,
   retriesBehind: true,
   broadcastRedelivery: true,
+  topicRouting: true,
+  requestReply: true,
   // A retry is a copy at the back of the receiver's mailbox: the messages waiting go first.
   requeuesBehind: true,
 });

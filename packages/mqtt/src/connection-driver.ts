@@ -4,6 +4,7 @@ import { errors } from './errors.js';
 import { MqttLink } from './link.js';
 import type { ResolvedConnectionOptions } from './options.js';
 import { ReadGate } from './read-gate.js';
+import { Replies } from './replies.js';
 import { Subscriptions } from './subscriptions.js';
 
 /**
@@ -18,6 +19,8 @@ export class MqttConnectionDriver implements LinkDriver {
   readonly subscriptions: Subscriptions;
   /** Holds socket reads while a receiver holds its prefetch of messages in the process. */
   readonly readGate = new ReadGate((held) => this.#link?.holdReads(held));
+  /** The replies to this connection's requests. */
+  readonly replies: Replies;
   readonly #core: LinkCore;
   #link: MqttLink | undefined;
   /** A link of this connection has had the persistent session (so a CONNACK without it means it was lost). */
@@ -27,6 +30,7 @@ export class MqttConnectionDriver implements LinkDriver {
     this.#core = core;
     this.settings = settings;
     this.subscriptions = new Subscriptions((error) => core.reportError(error), !settings.cleanSession);
+    this.replies = new Replies((error) => core.reportError(error));
   }
 
   /** The open link, if any. */
@@ -36,7 +40,8 @@ export class MqttConnectionDriver implements LinkDriver {
 
   async open(): Promise<void> {
     const link = new MqttLink(this.settings, this.#core.addressIndex, {
-      onMessage: (from, packet) => this.subscriptions.dispatch(from, packet),
+      onMessage: (from, packet) =>
+        this.replies.owns(packet) ? this.replies.dispatch(packet) : this.subscriptions.dispatch(from, packet),
       onLost: (from, error, takenOver) => this.#onLost(from, error, takenOver),
       onError: (error) => this.#core.reportError(error),
       whenReadable: (resume) => this.readGate.whenOpen(resume),
@@ -49,6 +54,7 @@ export class MqttConnectionDriver implements LinkDriver {
       throw error;
     }
     this.subscriptions.unsubscribeAbandoned(link);
+    this.replies.linkOpened(link);
     if (this.readGate.held) link.holdReads(true);
     if (!this.settings.cleanSession) {
       // A persistent session this connection had before and the broker did not keep (restarted without
@@ -68,6 +74,7 @@ export class MqttConnectionDriver implements LinkDriver {
   async close(): Promise<void> {
     this.subscriptions.linkEnded();
     this.readGate.reset();
+    this.replies.linkEnded();
     const link = this.#link;
     this.#link = undefined;
     await link?.close();
@@ -77,6 +84,7 @@ export class MqttConnectionDriver implements LinkDriver {
     if (this.#link !== link) return;
     this.#link = undefined;
     this.subscriptions.linkEnded();
+    this.replies.linkEnded();
     // Packets waiting behind a full receiver belong to the dead link.
     this.readGate.reset();
     const lived = this.#core.connectedMillis;

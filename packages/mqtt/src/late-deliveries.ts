@@ -1,4 +1,4 @@
-import { SettleOnceMessage } from '@mq/core/spi';
+import { type MessageMetadata, SettleOnceMessage } from '@mq/core/spi';
 import type { MqttMessage } from './message.js';
 
 /** The deliveries that reach a receiver after it began to close, so that its close can wait until they are settled. */
@@ -8,11 +8,19 @@ export class LateDeliveries {
   readonly #unsettled = new Set<MqttMessage>();
   #wake: (() => void) | undefined;
 
-  /** Builds the message of one delivery, counted until it is acked or nacked. */
-  track(payload: Buffer, qos: number, ack: () => Promise<void>, nack: () => Promise<void>): MqttMessage {
+  /** Builds the message of one delivery (with its metadata), counted until it is acked or nacked. */
+  track(
+    payload: Buffer,
+    qos: number,
+    meta: MessageMetadata,
+    ack: () => Promise<void>,
+    nack: () => Promise<void>,
+  ): MqttMessage {
     this.delivered += 1;
-    const message: MqttMessage = new SettleOnceMessage(payload, (requeue) =>
-      this.#settle(message, requeue ? nack : ack),
+    const message: MqttMessage = new SettleOnceMessage(
+      payload,
+      (requeue) => this.#settle(message, requeue ? nack : ack),
+      meta,
     );
     if (qos > 0) this.#unsettled.add(message);
     return message;

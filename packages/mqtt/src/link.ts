@@ -15,9 +15,16 @@ import {
   connect as mqttConnect,
 } from 'mqtt';
 import { errors } from './errors.js';
-import { forgetSecrets, PUBACK_DEFERRED, quietOrRedactedLog, sendPuback } from './mqttjs-internals.js';
+import {
+  forgetSecrets,
+  holdWritesUntilImmediate,
+  PUBACK_DEFERRED,
+  quietOrRedactedLog,
+  sendPuback,
+} from './mqttjs-internals.js';
 import { connectionSecrets, type MqttAddress, type ResolvedConnectionOptions } from './options.js';
 import { MAX_REMAINING_LENGTH, publishPacketSize } from './properties.js';
+import type { Filters } from './topics.js';
 
 /** MQTT 5 DISCONNECT reason code: another client connected with the same client id. */
 const SESSION_TAKEN_OVER = 142;
@@ -240,11 +247,15 @@ export class MqttLink {
    * Subscribes to `filter` at `qos`; resolves once the broker granted at least that QoS. Rejects with `BROKER`
    * when it refused, and as {@link MqttLink.guard} does when the link ends or the broker stays silent.
    */
-  async subscribe(filter: string, qos: 0 | 1): Promise<void> {
+  async subscribe(filter: Filters, qos: 0 | 1): Promise<void> {
     let granted: number | undefined;
     try {
-      const grants = await this.guard(this.client.subscribeAsync(filter, { qos }));
-      granted = grants[0]?.qos;
+      const grants = await this.guard(
+        this.client.subscribeAsync(typeof filter === 'string' ? filter : [...filter], { qos }),
+      );
+      // Every filter of a topic receiver must be granted: a refusal (0x80 and up) wins, else the lowest QoS.
+      const codes = grants.map((grant) => grant.qos);
+      granted = codes.find((code) => code >= 0x80) ?? (codes.length === 0 ? undefined : Math.min(...codes));
     } catch (error) {
       throw errors.wrap(error, 'BROKER', `subscribing to '${filter}' failed`);
     }
@@ -261,9 +272,9 @@ export class MqttLink {
    * before. Rejects with `CONNECTION_LOST` or `CLOSED` when the link ends first (see {@link MqttLink.lostWith}),
    * `TIMEOUT` when the broker stays silent, `BROKER` when the client library fails it.
    */
-  async unsubscribe(filter: string): Promise<void> {
+  async unsubscribe(filter: Filters): Promise<void> {
     try {
-      await this.guard(this.client.unsubscribeAsync(filter));
+      await this.guard(this.client.unsubscribeAsync(typeof filter === 'string' ? filter : [...filter]));
     } catch (error) {
       throw errors.wrap(error, 'BROKER', `unsubscribing from '${filter}' failed`);
     }
@@ -368,6 +379,8 @@ export class MqttLink {
   /** Sends the PUBACK of an incoming QoS 1 message; false when the link is no longer alive. */
   puback(messageId: number): boolean {
     if (!this.alive) return false;
+    // PUBACKs of one turn (a batch of handlers acking) share one write; none waits past the turn.
+    holdWritesUntilImmediate(this.client);
     sendPuback(this.client, messageId);
     return true;
   }

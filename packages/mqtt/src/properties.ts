@@ -6,7 +6,8 @@ export const MESSAGE_ID_PROPERTY = 'mq-message-id';
 
 /**
  * mqtt.js publish options for one MQTT 5 send: `qos` plus user properties (the headers, and the message id under
- * {@link MESSAGE_ID_PROPERTY}), `contentType`, `correlationData` (the correlation id, UTF-8) and
+ * {@link MESSAGE_ID_PROPERTY}), `contentType`, `correlationData` (the correlation id, UTF-8), `responseTopic`
+ * (`replyTo`) and
  * `messageExpiryInterval` (the expiration, rounded up to whole seconds, at least 1).
  */
 export function publishProperties(qos: 0 | 1, options: SendOptions): IClientPublishOptions {
@@ -18,6 +19,7 @@ export function publishProperties(qos: 0 | 1, options: SendOptions): IClientPubl
       ...(Object.keys(userProperties).length > 0 ? { userProperties } : {}),
       ...(options.contentType === undefined ? {} : { contentType: options.contentType }),
       ...(options.correlationId === undefined ? {} : { correlationData: Buffer.from(options.correlationId) }),
+      ...(options.replyTo === undefined ? {} : { responseTopic: options.replyTo }),
       ...(options.expirationMillis === undefined
         ? {}
         : // MQTT counts whole seconds, and 0 would mean "never expires": at least 1 s.
@@ -52,6 +54,7 @@ export function packetMetadata(packet: IPublishPacket, nacks: number): MessageMe
     messageId,
     correlationId: correlation === undefined ? undefined : Buffer.from(correlation).toString('utf8'),
     contentType: typeof properties?.contentType === 'string' ? properties.contentType : undefined,
+    replyTo: typeof properties?.responseTopic === 'string' ? properties.responseTopic : undefined,
     redelivered: packet.dup === true || nacks > 0,
     deliveryCount: nacks > 0 ? nacks : undefined,
   };

@@ -1,12 +1,14 @@
 import {
   type Message,
   type MqError,
+  NO_HEADERS,
   type PendingSend,
   type QueueCore,
   type QueueDriver,
   SETTLED,
   type SendOptions,
   SettleOnceMessage,
+  topicMatcher,
 } from '@mq/core/spi';
 import type { IPublishPacket } from 'mqtt';
 import type { MqttConnection } from './connection.js';
@@ -16,19 +18,23 @@ import { LateDeliveries } from './late-deliveries.js';
 import { MqttLink } from './link.js';
 import { packetMetadata, publishProperties } from './properties.js';
 import type { ResolvedMqttQueueOptions } from './queue-options.js';
+import type { ReplySink } from './replies.js';
 import type { ReceiverSink } from './subscriptions.js';
+import { type Filters, spaceTopic, topicOfPacket } from './topics.js';
 
 /**
  * One `connect()`..`closed` cycle of an `MqttQueue`. Topic = queue name; best effort = QoS 0, reliable = QoS 1;
  * a receiver claims its topic in the connection's table as the cycle starts, takes the messages the table
  * routes to it, and PUBACKs a reliable message only when its handler calls `ack()`.
  */
-export class MqttQueueDriver implements QueueDriver, ReceiverSink {
+export class MqttQueueDriver implements QueueDriver, ReceiverSink, ReplySink {
   readonly #core: QueueCore<ResolvedMqttQueueOptions>;
   readonly #connection: MqttConnection;
   readonly #conn: MqttConnectionDriver;
-  /** The topic filter a receiver subscribes to. */
-  readonly #filter: string;
+  /** The topic filter a receiver subscribes to (a topic receiver's filters). */
+  readonly #filter: Filters;
+  /** A topic receiver's patterns as one test: what a space-wide filter brings that they do not match is dropped. */
+  readonly #matches: ((topic: string) => boolean) | undefined;
   /**
    * A receiver's one state: `receiving` on the link its subscription lives on; `closing` while it closes and
    * takes what the broker had already assigned to it; `stopped` once it takes nothing more (with whether its
@@ -47,18 +53,23 @@ export class MqttQueueDriver implements QueueDriver, ReceiverSink {
   #waiting: IPublishPacket[] = [];
   /** Counts the receiver's releases, so that a message of an earlier open settled late counts for nothing. */
   #releases = 0;
+  /** A requesting sender's response topic, registered with the connection on its first request. */
+  #replyTopic: string | undefined;
 
   /** A receiver claims its topic on the connection now (core has refused a second receiver of it already). */
   constructor(
     core: QueueCore<ResolvedMqttQueueOptions>,
     connection: MqttConnection,
     conn: MqttConnectionDriver,
-    filter: string,
+    filter: Filters,
   ) {
     this.#core = core;
     this.#connection = connection;
     this.#conn = conn;
     this.#filter = filter;
+    const { options } = core;
+    this.#matches =
+      options.routing === 'topic' && options.isRecv ? topicMatcher(options.topics ?? []) : undefined;
     if (core.options.isRecv) conn.subscriptions.claim(this.#name, this);
   }
 
@@ -70,6 +81,11 @@ export class MqttQueueDriver implements QueueDriver, ReceiverSink {
   take(link: MqttLink, packet: IPublishPacket): boolean {
     const receiving = this.#receiving;
     if (receiving === undefined || receiving.phase === 'stopped' || receiving.link !== link) return false;
+    if (this.#matches !== undefined && !this.#matches(topicOfPacket(packet.topic))) {
+      // Under the space-wide filter of overlapping patterns, and none of them matches: not for this receiver.
+      void this.#ack(link, packet).catch(() => {});
+      return true;
+    }
     // At prefetch (held messages handed over at once, a nack's redelivery): it waits its turn, unacked.
     if (this.#inProcess >= this.#prefetch || this.#waiting.length > 0) {
       this.#waiting.push(packet);
@@ -103,6 +119,7 @@ export class MqttQueueDriver implements QueueDriver, ReceiverSink {
     // Each delivery gets its own copy: a nack hands the same packet to the handler again, and what the handler
     // did to its copy's bytes must not reach the next one. Its cost is within the bench's noise (A/B, 5 rounds:
     // 256 B 1→1 CPU mq/raw 48/55 with the copy, 51/51 without; 16 KiB 1→3 132/110 with, 119/101 without).
+    const topic = this.#matches === undefined ? undefined : topicOfPacket(packet.topic);
     const payload = Buffer.isBuffer(packet.payload)
       ? Buffer.from(packet.payload)
       : Buffer.from(packet.payload, 'utf8');
@@ -112,6 +129,7 @@ export class MqttQueueDriver implements QueueDriver, ReceiverSink {
         receiving.late.track(
           payload,
           packet.qos,
+          packetMetadata(packet, this.#nacks.get(packet) ?? 0),
           () => settled(this.#ack(link, packet)),
           () => settled(this.#nack(link, packet)),
         ),
@@ -122,7 +140,9 @@ export class MqttQueueDriver implements QueueDriver, ReceiverSink {
       new SettleOnceMessage(
         payload,
         (requeue) => settled(requeue ? this.#nack(link, packet) : this.#ack(link, packet)),
-        packetMetadata(packet, this.#nacks.get(packet) ?? 0),
+        topic === undefined
+          ? packetMetadata(packet, this.#nacks.get(packet) ?? 0)
+          : { ...packetMetadata(packet, this.#nacks.get(packet) ?? 0), topic },
       ),
     );
   }
@@ -167,16 +187,64 @@ export class MqttQueueDriver implements QueueDriver, ReceiverSink {
     for (const packet of this.#conn.subscriptions.takeHeld(link, this.#name)) this.take(link, packet);
   }
 
+  /** The sender's response topic, once the connection's reply subscription is in place on the current link. */
+  async replyAddress(): Promise<string> {
+    const link = this.#liveLink();
+    this.#replyTopic ??= this.#conn.replies.register(this);
+    await this.#conn.replies.ready(link);
+    if (this.#liveLink() !== link) throw lost(this.#name);
+    return this.#replyTopic;
+  }
+
+  /** For the connection's replies: one reply to this sender's requests. */
+  takeReply(packet: IPublishPacket): void {
+    const meta = packetMetadata(packet, 0);
+    this.#core.deliverReply({
+      payload: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload, 'utf8'),
+      headers: meta.headers ?? NO_HEADERS,
+      messageId: meta.messageId,
+      correlationId: meta.correlationId,
+      contentType: meta.contentType,
+      timestamp: meta.timestamp,
+    });
+  }
+
+  /** The reply, to the request's response topic with its correlation data; QoS 1 on a reliable receiver. */
+  reply(to: string, payload: Uint8Array, send: PendingSend, options: SendOptions): void {
+    if (!validTopic(send, to, 'replyTo')) return;
+    const body = Buffer.isBuffer(payload)
+      ? payload
+      : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+    const qos = this.#qos;
+    this.#liveLink().publish(to, body, qos, send, publishProperties(qos, options));
+  }
+
   publish(payload: Uint8Array, send: PendingSend, options: SendOptions | undefined): void {
+    if (options?.replyTo !== undefined && !validTopic(send, options.replyTo, 'replyTo')) return;
     const link = this.#liveLink();
     // Not copied, as with mqtt.js itself: the app must not change a payload it has handed to sendMsg().
     const body = Buffer.isBuffer(payload)
       ? payload
       : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
     const qos = this.#qos;
-    // A reliable unicast message the broker discards for want of a receiver must not resolve as delivered.
-    const needsReceiver = qos === 1 && !this.#core.options.broadcast;
-    link.publish(this.#name, body, qos, send, options && publishProperties(qos, options), needsReceiver);
+    const topic =
+      this.#core.options.routing === 'topic' && options?.topic !== undefined
+        ? spaceTopic(this.#name, options.topic)
+        : this.#name;
+    // A topic alone is no metadata: the hot path's shared publish options serve.
+    const metadata = options !== undefined && Object.keys(options).some((key) => key !== 'topic');
+    // A reliable unicast message the broker discards for want of a receiver must not resolve as delivered (a topic
+    // message that matches no group is dropped by design, as a broadcast one is).
+    const { broadcast, routing } = this.#core.options;
+    const needsReceiver = qos === 1 && !broadcast && routing !== 'topic';
+    link.publish(
+      topic,
+      body,
+      qos,
+      send,
+      metadata ? publishProperties(qos, options) : undefined,
+      needsReceiver,
+    );
   }
 
   /** A receiver's `prefetch` (only receivers take messages). */
@@ -216,6 +284,8 @@ export class MqttQueueDriver implements QueueDriver, ReceiverSink {
   }
 
   async release(): Promise<void> {
+    if (this.#replyTopic !== undefined) this.#conn.replies.unregister(this.#replyTopic);
+    this.#replyTopic = undefined;
     const receiving = this.#receiving;
     try {
       if (receiving?.phase === 'closing') await this.#lateSettled(receiving.link, receiving.late);
@@ -351,6 +421,16 @@ export class MqttQueueDriver implements QueueDriver, ReceiverSink {
       if (packet.qos > 0 && link.alive) this.#conn.subscriptions.redispatch(link, packet);
     });
   }
+}
+
+/**
+ * False (with `send` rejected `INVALID_ARGUMENT`) for a topic MQTT refuses as a response topic or a PUBLISH's
+ * topic: a wildcard in it would make the broker drop the link.
+ */
+function validTopic(send: PendingSend, topic: string, what: string): boolean {
+  if (!/[+#]/.test(topic)) return true;
+  send.reject(errors.argument(`${what} must be an MQTT topic name without wildcards (+, #), got '${topic}'`));
+  return false;
 }
 
 function lost(name: string): MqError {

@@ -5,6 +5,7 @@ import {
   resolveQueueOptions,
 } from '@mq/core/spi';
 import { errors } from './errors.js';
+import { topicFilters } from './topics.js';
 
 /** The shared-subscription prefix unicast receivers use when none is given. */
 export const DEFAULT_SHARED_PREFIX = '$share/mq/';
@@ -53,4 +54,15 @@ export function resolveMqttQueueOptions(input: unknown): ResolvedMqttQueueOption
 /** The topic filter a receiver subscribes to: the name itself for broadcast, the shared form for unicast. */
 export function subscriptionFilter(options: ResolvedMqttQueueOptions): string {
   return options.broadcast ? options.name : `${options.sharedPrefix}${options.name}`;
+}
+
+/**
+ * Every filter a receiver subscribes to: {@link subscriptionFilter}'s one, or a topic receiver's (one per pattern
+ * under its space, shared as `$share/<group>/` for a group; see `topicFilters`).
+ */
+export function subscriptionFilters(options: ResolvedMqttQueueOptions): readonly string[] {
+  if (options.routing !== 'topic') return [subscriptionFilter(options)];
+  return Object.freeze(
+    topicFilters(options.name, options.topics ?? [], options.broadcast ? undefined : options.group),
+  );
 }

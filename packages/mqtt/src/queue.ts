@@ -7,7 +7,7 @@ import {
   type MqttQueueOptions,
   type ResolvedMqttQueueOptions,
   resolveMqttQueueOptions,
-  subscriptionFilter,
+  subscriptionFilters,
 } from './queue-options.js';
 import { MQTT_311_TRAITS, MQTT_TRAITS } from './traits.js';
 
@@ -19,14 +19,17 @@ import { MQTT_311_TRAITS, MQTT_TRAITS } from './traits.js';
 export class MqttQueue extends BaseQueue<ResolvedMqttQueueOptions> {
   /** The MQTT-specific options after validation. */
   readonly mqttOptions: Readonly<ResolvedMqttQueueOptions>;
-  /** The topic filter a receiver subscribes to. */
+  /** The topic filter a receiver subscribes to (a topic receiver's first; see `topicFilters`). */
   readonly topicFilter: string;
+  /** Every topic filter a receiver subscribes to: one, or a topic receiver's (one per pattern, or `<space>/#`). */
+  readonly topicFilters: readonly string[];
 
   /** Validates the options and that `connection` is an {@link MqttConnection}; the queue starts `closed`. */
   constructor(options: MqttQueueOptions, connection: MqttConnection) {
     super(mqttQueueSetup(options, connection));
     this.mqttOptions = this.options;
-    this.topicFilter = subscriptionFilter(this.options);
+    this.topicFilters = subscriptionFilters(this.options);
+    this.topicFilter = this.topicFilters[0] as string;
   }
 }
 
@@ -42,7 +45,9 @@ function mqttQueueSetup(
   const resolved = resolveMqttQueueOptions(options);
   const conn = ownConnection(errors, connection, MqttConnection);
   const driver = mqttDriverOf(conn) as MqttConnectionDriver;
-  const filter = subscriptionFilter(resolved);
+  const filters = subscriptionFilters(resolved);
+  // A named receiver's one filter as a string, as before; a topic receiver's list.
+  const filter = filters.length === 1 && resolved.routing !== 'topic' ? (filters[0] as string) : filters;
   return {
     errors,
     options: resolved,

@@ -2,6 +2,7 @@ import type { MqError } from '@mq/core/spi';
 import type { IPublishPacket } from 'mqtt';
 import { errors } from './errors.js';
 import { MqttLink } from './link.js';
+import { type Filters, routeKey } from './topics.js';
 
 /** Messages dropped for one closed topic within this long after the first are reported in one `error` event. */
 const DROP_REPORT_MILLIS = 100;
@@ -32,7 +33,7 @@ export class Subscriptions {
   readonly #persistent: boolean;
   readonly #receivers = new Map<string, ReceiverSink>();
   /** Abandoned topics: their subscription filter and whether the broker confirmed the UNSUBSCRIBE. */
-  readonly #abandoned = new Map<string, { filter: string; unsubscribed: boolean }>();
+  readonly #abandoned = new Map<string, { filter: Filters; unsubscribed: boolean }>();
   /** QoS 1 messages of unknown topics, held unacked on `link` (their packet ids mean nothing on another). */
   #held: { link: MqttLink; byTopic: Map<string, IPublishPacket[]> } | undefined;
   /** Late messages acked and dropped (clean session) or kept unacked (persistent) per abandoned topic, not yet reported. */
@@ -75,7 +76,7 @@ export class Subscriptions {
    * A receiver closed on its own and no longer wants `topic`: it becomes abandoned (see the class). When
    * `unsubscribed` is false the subscription `filter` is dropped on `link` now, or on the next link.
    */
-  abandon(topic: string, filter: string, unsubscribed: boolean, link: MqttLink | undefined): void {
+  abandon(topic: string, filter: Filters, unsubscribed: boolean, link: MqttLink | undefined): void {
     if (this.#receivers.has(topic)) return;
     this.#abandoned.set(topic, { filter, unsubscribed });
     if (!link) return;
@@ -93,10 +94,12 @@ export class Subscriptions {
    * to take it, or an abandoned topic); true means a receiver took it or it is held.
    */
   dispatch(link: MqttLink, packet: IPublishPacket): boolean {
-    if (this.#receivers.get(packet.topic)?.take(link, packet)) return true;
+    // By first level: a named queue's topic, or a topic space whose receiver takes every topic under it.
+    const topic = routeKey(packet.topic);
+    if (this.#receivers.get(topic)?.take(link, packet)) return true;
     if (packet.qos === 0) return false;
-    if (this.#abandoned.has(packet.topic)) {
-      this.#countDropped(packet.topic);
+    if (this.#abandoned.has(topic)) {
+      this.#countDropped(topic);
       if (!this.#persistent) return false;
     }
     this.#hold(link, packet);
@@ -108,15 +111,16 @@ export class Subscriptions {
    * on `link` (the session delivers it again on its next link otherwise), and counts it for the report.
    */
   keep(link: MqttLink, packet: IPublishPacket): void {
-    this.#countDropped(packet.topic);
+    this.#countDropped(routeKey(packet.topic));
     this.#hold(link, packet);
   }
 
   #hold(link: MqttLink, packet: IPublishPacket): void {
+    const topic = routeKey(packet.topic);
     if (this.#held?.link !== link) this.#held = { link, byTopic: new Map() };
-    const list = this.#held.byTopic.get(packet.topic) ?? [];
+    const list = this.#held.byTopic.get(topic) ?? [];
     list.push(packet);
-    this.#held.byTopic.set(packet.topic, list);
+    this.#held.byTopic.set(topic, list);
   }
 
   /**

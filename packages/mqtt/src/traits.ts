@@ -28,11 +28,19 @@ export const MQTT_TRAITS: Traits = Object.freeze({
   retriesBehind: false,
   // A nack hands the message to the same receiver again, broadcast or not.
   broadcastRedelivery: true,
+  // A space is the first topic level, a group a `$share/<group>/` subscription (MQTT 5 and 3.1.1 on Mosquitto).
+  topicRouting: true,
+  // MQTT 5 response topic and correlation data; one reply subscription per connection.
+  requestReply: true,
   reasons: { sameConnectionReceivers: 'MQTT cannot tell their messages apart' },
 });
 
-/** An MQTT 3.1.1 connection's: no message properties, so no metadata, and no user properties to say why a message was dead-lettered. */
+/**
+ * An MQTT 3.1.1 connection's: no message properties, so no metadata, no user properties to say why a message was
+ * dead-lettered, and no response topic for requests.
+ */
 export const MQTT_311_TRAITS: Traits = narrowTraits(MQTT_TRAITS, {
   metadata: 'MQTT 3.1.1 has no message properties (connect with protocolVersion 5)',
   deadLetter: 'MQTT 3.1.1 has no user properties to say why (connect with protocolVersion 5)',
+  requestReply: 'MQTT 3.1.1 has no response topic or correlation data (connect with protocolVersion 5)',
 });

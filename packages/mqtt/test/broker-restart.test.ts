@@ -114,5 +114,44 @@ describe.skipIf(missing !== undefined)(
       // The window was there: the broker told the senders it had discarded some (MQTT 5).
       expect(codes.get('NO_RECEIVER') ?? 0).toBeGreaterThan(0);
     }, 90_000);
+
+    it('a topic receiver of a group keeps receiving after the restart: its $share/<group>/<space>/... filters are subscribed again', async () => {
+      const url = broker!.url;
+      const space = queueName('space');
+      const worker = await connection({ uri: url, clientId: uniqueId('worker'), cleanSession: false });
+      const { inbox } = await receiver(worker, {
+        name: space,
+        routing: 'topic',
+        reliable: true,
+        topics: ['*.temperature'],
+        group: 'ingest',
+      });
+      const producer = await connection({ uri: url });
+      const send = await sender(producer, { name: space, routing: 'topic', reliable: true });
+      const confirmed: string[] = [];
+      const sendBatch = async (prefix: string, n: number): Promise<void> => {
+        for (let i = 0; i < n; i += 1) {
+          await send.sendMsg(Buffer.from(`${prefix}-${i}`), { topic: `d${i % 7}.temperature` });
+          confirmed.push(`${prefix}-${i}`);
+        }
+      };
+      await sendBatch('before', 100);
+      await until(() => inbox.texts.length >= 100, 'the messages sent before the restart');
+      await broker!.stop();
+      await broker!.start();
+      await waitForStatus(worker, 'connected', { timeoutMillis: 15_000 });
+      expect(worker.sessionPresent).toBe(true);
+      await waitForStatus(send, 'connected', { timeoutMillis: 15_000 });
+      await sendBatch('after', 200);
+      await until(
+        () => {
+          const got = new Set(inbox.texts);
+          return confirmed.every((text) => got.has(text));
+        },
+        `all ${confirmed.length} confirmed messages (got ${new Set(inbox.texts).size})`,
+        15_000,
+      );
+      expect(inbox.messages.at(-1)?.topic).toMatch(/^d\d\.temperature$/);
+    }, 60_000);
   },
 );

@@ -1,7 +1,13 @@
 import { mqttTestUrl, uniqueId } from '@mq/testkit';
 import { connect, connectAsync, type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import { describe, expect, it } from 'vitest';
-import { forgetSecrets, PUBACK_DEFERRED, quietOrRedactedLog, sendPuback } from '../src/mqttjs-internals.js';
+import {
+  forgetSecrets,
+  holdWritesUntilImmediate,
+  PUBACK_DEFERRED,
+  quietOrRedactedLog,
+  sendPuback,
+} from '../src/mqttjs-internals.js';
 import { until } from './helpers.js';
 
 /** Connects with `handleMessage` set first: a resumed session delivers as soon as the broker accepts the link. */
@@ -100,6 +106,68 @@ describe('what @mq/mqtt relies on in mqtt.js', () => {
     } finally {
       await publisher.endAsync();
       // Drop the session, whatever happened.
+      const cleanup = await connectAsync(mqttTestUrl(), {
+        ...options,
+        clean: true,
+        properties: { sessionExpiryInterval: 0 },
+      });
+      await cleanup.endAsync();
+    }
+  }, 20_000);
+
+  it('PUBACKs written while holdWritesUntilImmediate holds the socket leave in one write, and the broker takes them all', async () => {
+    const topic = uniqueId('canary-hold');
+    const options = {
+      clientId: uniqueId('canary'),
+      clean: false,
+      protocolVersion: 5 as const,
+      reconnectPeriod: 0,
+      properties: { sessionExpiryInterval: 60 },
+    };
+    const publisher = await connectAsync(mqttTestUrl(), { reconnectPeriod: 0 });
+    try {
+      const held: IPublishPacket[] = [];
+      const receiver = await connectWith(options, (_client, packet, callback) => {
+        held.push(packet);
+        callback(PUBACK_DEFERRED);
+      });
+      await receiver.subscribeAsync(topic, { qos: 1 });
+      // Fewer than Mosquitto's in-flight window (20 by default), so that all are delivered before any PUBACK.
+      for (let i = 0; i < 15; i += 1) await publisher.publishAsync(topic, `m${i}`, { qos: 1 });
+      await until(() => held.length === 15, 'the 15 deliveries');
+      const stream = receiver.stream as unknown as Record<string, (...args: unknown[]) => unknown>;
+      let writes = 0;
+      for (const method of ['_write', '_writev']) {
+        const original = stream[method];
+        if (typeof original !== 'function') continue;
+        stream[method] = function counted(this: unknown, ...args: unknown[]) {
+          writes += 1;
+          return original.apply(this, args);
+        };
+      }
+      // Each in a tick of its own, as handlers ack: mqtt-packet alone would write each one on its own.
+      for (const packet of held) {
+        await new Promise<void>((resolve) => process.nextTick(resolve));
+        holdWritesUntilImmediate(receiver);
+        sendPuback(receiver, packet.messageId as number);
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(writes).toBeLessThanOrEqual(2);
+      expect(writes).toBeGreaterThanOrEqual(1);
+      await receiver.endAsync();
+      // The session resumes with nothing to resend: every held PUBACK reached the broker.
+      await publisher.publishAsync(topic, 'after', { qos: 1 });
+      const later: string[] = [];
+      const again = await connectWith(options, (_client, packet, callback) => {
+        later.push(packet.payload.toString());
+        callback();
+      });
+      await until(() => later.includes('after'), 'the message sent while away');
+      expect(later).toEqual(['after']);
+      await again.endAsync();
+    } finally {
+      await publisher.endAsync();
       const cleanup = await connectAsync(mqttTestUrl(), {
         ...options,
         clean: true,

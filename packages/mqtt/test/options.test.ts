@@ -304,6 +304,8 @@ describe('connection options', () => {
       movesExactlyOnce: false,
       retriesBehind: false,
       broadcastRedelivery: true,
+      topicRouting: true,
+      requestReply: true,
     });
   });
 

@@ -6,13 +6,18 @@ import { type MqttConnection, mqttBackend } from '../src/index.js';
 export function mosquittoTarget(protocolVersion: 4 | 5): ContractTarget {
   const brokerUrl = new URL(mqttTestUrl());
   return {
-    // MQTT 3.1.1 has no message properties: its connections refuse metadata, and the contract checks that.
+    // MQTT 3.1.1 has no message properties: its connections refuse metadata and requests, and the contract checks that.
     backend:
       protocolVersion === 5
         ? mqttBackend
         : {
             ...mqttBackend,
-            capabilities: { ...mqttBackend.capabilities, metadata: false, deadLetter: false },
+            capabilities: {
+              ...mqttBackend.capabilities,
+              metadata: false,
+              deadLetter: false,
+              requestReply: false,
+            },
           },
     connectionOptions: () => ({
       uri: mqttTestUrl(),

@@ -147,6 +147,7 @@ export class MqInstrumentation {
         ...(send.options.correlationId === undefined
           ? {}
           : { 'messaging.message.conversation_id': send.options.correlationId }),
+        ...topicAttributes(send.backend, send.options.topic),
         ...serverAttributes(send.address),
       };
       const span = this.#tracer.startSpan(`send ${send.destination}`, {
@@ -197,6 +198,7 @@ export class MqInstrumentation {
         ...(received.deliveryCount === undefined
           ? {}
           : { 'messaging.message.delivery_count': received.deliveryCount }),
+        ...topicAttributes(run.backend, received.topic),
         ...serverAttributes(run.address),
       };
       // From the root: a message without trace context starts a trace of its own, never a child of whatever
@@ -253,13 +255,27 @@ function describe(error: unknown): string {
   }
 }
 
-/** The attributes metrics keep: low-cardinality ones only (no message or conversation id, no body size). */
+/** A topic message's topic (its destination within the space the span is named after); RabbitMQ's routing key. */
+const TOPIC_ATTRIBUTE = 'mq.topic';
+const ROUTING_KEY_ATTRIBUTE = 'messaging.rabbitmq.destination.routing_key';
+
+/** The attributes of a message's topic, if it has one: `mq.topic`, and on RabbitMQ the routing key it is. */
+function topicAttributes(backend: string, topic: string | undefined): Attributes {
+  if (topic === undefined) return {};
+  return messagingSystem(backend) === 'rabbitmq'
+    ? { [TOPIC_ATTRIBUTE]: topic, [ROUTING_KEY_ATTRIBUTE]: topic }
+    : { [TOPIC_ATTRIBUTE]: topic };
+}
+
+/** The attributes metrics keep: low-cardinality ones only (no message or conversation id, no body size, no topic). */
 function metricAttributes(attributes: Attributes): Attributes {
   const {
     'messaging.message.id': _id,
     'messaging.message.conversation_id': _conversation,
     'messaging.message.body.size': _size,
     'messaging.message.delivery_count': _count,
+    [TOPIC_ATTRIBUTE]: _topic,
+    [ROUTING_KEY_ATTRIBUTE]: _key,
     ...kept
   } = attributes;
   return kept;

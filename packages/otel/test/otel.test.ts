@@ -180,6 +180,41 @@ describe('MqInstrumentation', () => {
     await conn.close();
   });
 
+  it('a topic message: spans named after the space, with the topic in mq.topic; metrics leave the topic out', async () => {
+    const conn = new MemoryConnection({ uri: `memory://${uniqueId('otel')}` });
+    conn.connect();
+    const seen: Message[] = [];
+    const worker = new MemoryQueue(
+      { name: 'orders', isRecv: true, routing: 'topic', topics: ['*.created'], group: 'billing' },
+      conn,
+    );
+    worker.setMsgHandler(async (_q, message) => {
+      seen.push(message);
+      await message.ack();
+    });
+    worker.connect();
+    await waitForStatus(worker, 'connected');
+    const out = new MemoryQueue({ name: 'orders', isRecv: false, routing: 'topic' }, conn);
+    out.connect();
+    await waitForStatus(out, 'connected');
+    await out.sendMsg(Buffer.from('order'), { topic: 'eu.created' });
+    await until(
+      () => exporter.getFinishedSpans().some((s) => s.name === 'process orders'),
+      'the process span',
+    );
+    expect(span('send orders').attributes).toMatchObject({
+      'messaging.destination.name': 'orders',
+      'mq.topic': 'eu.created',
+    });
+    expect(span('process orders').attributes).toMatchObject({ 'mq.topic': 'eu.created' });
+    const { resourceMetrics } = await reader.collect();
+    const keys = resourceMetrics.scopeMetrics.flatMap((scope) =>
+      scope.metrics.flatMap((m) => m.dataPoints.flatMap((point) => Object.keys(point.attributes))),
+    );
+    expect(keys).not.toContain('mq.topic');
+    await conn.close();
+  });
+
   it('disabled, it unsubscribes: no spans, and mq has no subscriber to pay for', async () => {
     instrumentation.disable();
     try {

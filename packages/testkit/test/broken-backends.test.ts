@@ -156,6 +156,8 @@ describe('the contract catches broken backends', () => {
       'faults.failover-to-next-address',
       'faults.failover-then-work',
       'metadata.refused-without-capability',
+      'routing.unsupported',
+      'request-reply.unsupported-refused',
     ]);
   }, 120_000);
 });

@@ -77,8 +77,11 @@ export function replaced(message: Message, ack: () => Promise<void>, nack: () =>
     correlationId: message.correlationId,
     contentType: message.contentType,
     timestamp: message.timestamp,
+    replyTo: message.replyTo,
     redelivered: message.redelivered,
     deliveryCount: message.deliveryCount,
+    topic: message.topic,
+    reply: (payload, options) => message.reply(payload, options),
     ack,
     nack,
   };

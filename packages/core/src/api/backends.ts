@@ -86,6 +86,19 @@ export interface Capabilities {
    * @default false
    */
   broadcastRedelivery?: boolean;
+  /**
+   * Queues take `routing: 'topic'`: senders give each message a topic, receivers take `topics` patterns, shared
+   * by a `group` or each getting every match (`broadcast: true`); false: such a queue is refused with
+   * `UNSUPPORTED`. Optional.
+   * @default false
+   */
+  topicRouting?: boolean;
+  /**
+   * `queue.request()` and `message.reply()`: a sender's request gets the answer a receiver sends back, each
+   * reply to its own request; false: `request()` rejects with `UNSUPPORTED`. Optional.
+   * @default false
+   */
+  requestReply?: boolean;
 }
 
 /** The object a backend package exports for the testkit and for scheme-based selection. */

@@ -48,6 +48,11 @@ export type MqErrorCode =
   | 'TLS_FAILED'
   /** What answers at the address speaks another protocol (an MQTT port given to an AMQP client, say). */
   | 'PROTOCOL_MISMATCH'
+  /**
+   * A queue or exchange the app attaches to without declaring it (AMQP `declare: false`) does not exist on the
+   * broker; reported once, the queue retries quietly until it does.
+   */
+  | 'NOT_FOUND'
   /** The backend cannot do what was asked (see its capabilities). */
   | 'UNSUPPORTED'
   /** A wait ran past its deadline. */

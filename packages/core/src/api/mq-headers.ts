@@ -22,6 +22,8 @@ export const MQ_HEADERS = Object.freeze({
   deadLetterError: 'mq-dead-letter-error',
   /** On a dead letter: when it was given up on (ISO 8601). */
   deadLetterTime: 'mq-dead-letter-time',
+  /** On a retried copy of a topic message, where the copy cannot keep its topic otherwise (AMQP): the topic. */
+  topic: 'mq-topic',
 } as const);
 
 /** The `mq-deliveries` of a retried copy, if it carries a valid one. */
@@ -88,6 +90,7 @@ export function idsOf(message: Message): SendOptions {
     ...(message.messageId === undefined ? {} : { messageId: message.messageId }),
     ...(message.correlationId === undefined ? {} : { correlationId: message.correlationId }),
     ...(message.contentType === undefined ? {} : { contentType: message.contentType }),
+    ...(message.replyTo === undefined ? {} : { replyTo: message.replyTo }),
   };
 }
 
@@ -96,8 +99,8 @@ const NO_RESERVED: ReadonlySet<string> = new Set();
 /** The metadata fields `replayOptions` copies, read from `message`'s own properties only. */
 function ownMetadata(
   message: Message,
-): Pick<Message, 'headers' | 'messageId' | 'correlationId' | 'contentType'> {
-  const own = <K extends 'headers' | 'messageId' | 'correlationId' | 'contentType'>(
+): Pick<Message, 'headers' | 'messageId' | 'correlationId' | 'contentType' | 'replyTo'> {
+  const own = <K extends 'headers' | 'messageId' | 'correlationId' | 'contentType' | 'replyTo'>(
     key: K,
   ): Message[K] | undefined => (Object.hasOwn(message, key) ? message[key] : undefined);
   return {
@@ -105,5 +108,6 @@ function ownMetadata(
     messageId: own('messageId'),
     correlationId: own('correlationId'),
     contentType: own('contentType'),
+    replyTo: own('replyTo'),
   };
 }

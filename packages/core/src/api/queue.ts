@@ -1,6 +1,7 @@
 import type { MqError } from './errors.js';
 import type { Message } from './message.js';
 import type { Observable } from './observable.js';
+import type { Reply, RequestOptions } from './reply.js';
 import type { SendOptions } from './send-options.js';
 import type { Status } from './status.js';
 
@@ -43,6 +44,16 @@ export interface Queue extends Observable<QueueEvents>, AsyncDisposable {
    */
   sendMsg(payload: Uint8Array, options?: SendOptions): Promise<void>;
   /**
+   * Sends a request on a connected sender and resolves with its {@link Reply} (a receiver answers it with
+   * `message.reply()`). Rejects `TIMEOUT` after `timeoutMillis`, `ABORTED` through `signal`, `CONNECTION_LOST`
+   * when the link drops before the reply came, `CLOSED` when the queue closes, and as `sendMsg()` does;
+   * `UNSUPPORTED` on backends without capability `requestReply`. A reply that comes after its request ended is
+   * dropped and counted in `droppedReplies`, never handed to another request.
+   */
+  request(payload: Uint8Array, options?: RequestOptions): Promise<Reply>;
+  /** Replies that came after their request ended (timed out, aborted) or for no request of this queue, dropped. */
+  readonly droppedReplies: number;
+  /**
    * The alternative to `setMsgHandler()` on a closed receiver without handler: connects it and yields each
    * message, to be acked or nacked by the loop (the failure policy's `ackTimeoutMillis` applies). Ending the
    * loop (`break`), aborting `options.signal` (the loop then throws `ABORTED`) or a queue error that retrying
@@ -60,8 +71,31 @@ export interface MessagesOptions {
 
 /** Options every backend's queues take. */
 export interface QueueOptions {
-  /** The queue name: lower-case ASCII words of `[a-z0-9_-]` joined by single dots. */
+  /**
+   * The queue name: lower-case ASCII words of `[a-z0-9_-]` joined by single dots. With `routing: 'topic'` it
+   * names the topic space (AMQP: a durable topic exchange; MQTT: the first topic level).
+   */
   name: string;
+  /**
+   * `'queue'`: messages go to the queue `name`. `'topic'`: `name` is a topic space, a sender gives each message a
+   * `topic` (`sendMsg`'s `SendOptions.topic`) and a receiver gets those that match one of its `topics`; backends
+   * with capability `topicRouting` (elsewhere `UNSUPPORTED`). See docs/routing.md.
+   * @default 'queue'
+   */
+  routing?: 'queue' | 'topic';
+  /**
+   * Topic receivers only (`routing: 'topic'`, `isRecv: true`; required there): 1 to 64 patterns of words joined
+   * by dots, where `*` stands for exactly one word and a last `#` for zero or more words. A message matching
+   * several of them arrives once.
+   * @default undefined
+   */
+  topics?: readonly string[];
+  /**
+   * Topic receivers with `broadcast: false` only (required there): receivers of one group share its messages
+   * (each to one of them), and each group gets its own copy of every matching message. `[a-z0-9_-]`, 1 to 64.
+   * @default undefined
+   */
+  group?: string;
   /** True for a receiver, false for a sender. */
   isRecv: boolean;
   /**

@@ -32,6 +32,12 @@ export interface CaseQueueOptions {
   deadLetter?: string;
   /** @default none */
   ackTimeoutMillis?: number;
+  /** @default 'queue' */
+  routing?: 'queue' | 'topic';
+  /** @default none */
+  topics?: readonly string[];
+  /** @default none */
+  group?: string;
 }
 
 /** A message as a {@link Collector} saw it. */

@@ -18,6 +18,8 @@ import { payloadCases } from './cases/payloads.js';
 import { prefetchCases } from './cases/prefetch.js';
 import { reliableCases } from './cases/reliable.js';
 import { moreReliableCases } from './cases/reliable-more.js';
+import { requestReplyCases } from './cases/request-reply.js';
+import { routingCases } from './cases/routing.js';
 import { silentBrokerCases } from './cases/silent-broker.js';
 import { unicastCases } from './cases/unicast.js';
 import { moreUnicastCases } from './cases/unicast-more.js';
@@ -50,6 +52,8 @@ export const contractCases: readonly ContractCase[] = Object.freeze([
   ...moreFailureCases,
   ...iterationCases,
   ...orderCases,
+  ...routingCases,
+  ...requestReplyCases,
 ]);
 
 /** The requirements of `contractCase` that `target` does not meet; non-empty means the case is skipped. */

@@ -111,6 +111,8 @@ export type ContractGroup =
   | 'failures'
   | 'iteration'
   | 'order'
+  | 'routing'
+  | 'request-reply'
   // Backends may report their own cases under their own group names.
   | (string & {});
 

@@ -25,6 +25,8 @@ const CAPABILITY_KINDS = {
   movesExactlyOnce: 'optional',
   retriesBehind: 'optional',
   broadcastRedelivery: 'optional',
+  topicRouting: 'optional',
+  requestReply: 'optional',
 } as const satisfies Record<keyof Capabilities, 'required' | 'optional'>;
 
 const ALL_CAPABILITY_KEYS = Object.keys(CAPABILITY_KINDS) as (keyof Capabilities)[];

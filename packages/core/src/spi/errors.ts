@@ -71,3 +71,12 @@ const NEEDS_ATTENTION: ReadonlySet<MqErrorCode> = new Set<MqErrorCode>([
 export function needsAttention(error: MqError): boolean {
   return NEEDS_ATTENTION.has(error.code);
 }
+
+/**
+ * True for a failure that repeats unchanged on every retry until something outside changes: those that need
+ * attention, and `NOT_FOUND` (a queue the app attaches to, not there yet). A queue reports such a failure once per
+ * change, not on every retry; unlike the others, `NOT_FOUND` does not end a `messages()` loop, as it may pass.
+ */
+export function reportedOnce(error: MqError): boolean {
+  return needsAttention(error) || error.code === 'NOT_FOUND';
+}

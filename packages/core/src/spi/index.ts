@@ -28,6 +28,7 @@ export { NO_HEADERS } from '../api/message.js';
 export { MQ_HEADERS, replayOptions } from '../api/mq-headers.js';
 export type { Observable } from '../api/observable.js';
 export type { MessageHandler, MessagesOptions, Queue, QueueEvents, QueueOptions } from '../api/queue.js';
+export type { Reply, RequestOptions } from '../api/reply.js';
 export type { SendOptions } from '../api/send-options.js';
 export type { Status } from '../api/status.js';
 export type { TlsOptions } from '../api/tls.js';
@@ -68,5 +69,17 @@ export {
 export { BaseQueue, type QueueSetup } from './queue/base-queue.js';
 export type { PendingSend } from './queue/in-flight.js';
 export type { QueueCore, QueueDriver, QueueDriverFactory } from './queue/queue-driver.js';
+export { topicMatcher, topicMatches } from './routing/matcher.js';
+export type { ResolvedRouting } from './routing/options.js';
+export {
+  checkTopic,
+  checkTopicPattern,
+  GROUP_PATTERN,
+  MAX_TOPIC_LENGTH,
+  MAX_TOPIC_PATTERNS,
+  MAX_TOPIC_WORDS,
+  TOPIC_WORD_PATTERN,
+  topicOfLevels,
+} from './routing/rules.js';
 export { type NarrowableCapability, narrowTraits, type Traits } from './traits.js';
 export { SPI_VERSION } from './version.js';

@@ -1,5 +1,7 @@
+import { MqError } from '../api/errors.js';
 import { type Message, type MessageMetadata, NO_HEADERS } from '../api/message.js';
 import { republishedDeliveries } from '../api/mq-headers.js';
+import type { SendOptions } from '../api/send-options.js';
 
 /**
  * One promise, already resolved, for work that finished synchronously: a backend's `publish()` that returns it
@@ -7,6 +9,13 @@ import { republishedDeliveries } from '../api/mq-headers.js';
  * handler that returns it (an `ack()` with nothing left to do). Hot paths return it instead of a new promise.
  */
 export const SETTLED: Promise<void> = Promise.resolve();
+
+/** Sends `message`'s answer (see `SettleOnceMessage.bindReplier`). @internal */
+export type Replier = (
+  message: SettleOnceMessage,
+  payload: Uint8Array,
+  options: SendOptions | undefined,
+) => Promise<void>;
 
 /**
  * A received message whose first `ack()` or `nack()` settles it; later calls resolve and do nothing (settling
@@ -25,13 +34,18 @@ export class SettleOnceMessage implements Message {
   readonly contentType: string | undefined;
   /** Milliseconds since the epoch, when the sender or broker set one. */
   readonly timestamp: number | undefined;
+  /** Where the sender wants its answer, if anywhere. */
+  readonly replyTo: string | undefined;
   /** True when this is known not to be the first delivery (also for a copy mq's failure policy retried). */
   readonly redelivered: boolean;
   /** Earlier deliveries, when known: the broker's count, plus those before a retried copy was published. */
   readonly deliveryCount: number | undefined;
+  /** The topic it was sent with, on a topic receiver. */
+  readonly topic: string | undefined;
   readonly #settle: (requeue: boolean) => Promise<void>;
   #settled = false;
   #onSettle: (() => void) | undefined;
+  #replier: Replier | undefined;
 
   /** `settle(false)` acks, `settle(true)` nacks (asks for redelivery); `meta` is what the broker said of it. */
   constructor(payload: Buffer, settle: (requeue: boolean) => Promise<void>, meta?: MessageMetadata) {
@@ -42,6 +56,8 @@ export class SettleOnceMessage implements Message {
     this.correlationId = meta?.correlationId;
     this.contentType = meta?.contentType;
     this.timestamp = meta?.timestamp;
+    this.topic = meta?.topic;
+    this.replyTo = meta?.replyTo;
     const before = republishedDeliveries(meta?.headers);
     if (before === undefined) {
       this.redelivered = meta?.redelivered ?? false;
@@ -59,6 +75,25 @@ export class SettleOnceMessage implements Message {
   /** True once `ack()` or `nack()` was called. */
   get settled(): boolean {
     return this.#settled;
+  }
+
+  /** Sends the answer to `replyTo` with this message's correlation id; `INVALID_ARGUMENT` without `replyTo`. */
+  reply(payload: Uint8Array, options?: SendOptions): Promise<void> {
+    if (this.#replier) return this.#replier(this, payload, options);
+    return Promise.reject(
+      this.replyTo === undefined
+        ? new MqError('INVALID_ARGUMENT', '[mq/core] reply(): this message has no replyTo')
+        : new MqError('UNSUPPORTED', '[mq/core] reply(): this message was not delivered through a receiver'),
+    );
+  }
+
+  /**
+   * Core's receive path: how `reply()` sends, through the receiver the message came from (one function per
+   * receiver, so that binding costs a field per message).
+   * @internal
+   */
+  bindReplier(replier: Replier): void {
+    this.#replier = replier;
   }
 
   /** Tells the broker the message is done with. */
@@ -121,8 +156,8 @@ export class SettleOnceMessage implements Message {
 }
 
 /** What a backend hands to `deliver()`: a {@link Message}, whose metadata fields a backend written before them may lack. */
-export type DeliveredMessage = Omit<Message, 'headers' | 'redelivered'> &
-  Partial<Pick<Message, 'headers' | 'redelivered'>>;
+export type DeliveredMessage = Omit<Message, 'headers' | 'redelivered' | 'reply'> &
+  Partial<Pick<Message, 'headers' | 'redelivered' | 'reply'>>;
 
 /**
  * A copy of `message` (its payload and every metadata field, `{}` headers and `redelivered: false` where it has
@@ -141,8 +176,14 @@ export function settledBy(
     correlationId: message.correlationId,
     contentType: message.contentType,
     timestamp: message.timestamp,
+    replyTo: message.replyTo,
     redelivered: message.redelivered ?? false,
     deliveryCount: message.deliveryCount,
+    topic: message.topic,
+    reply: (payload, options) =>
+      message.reply
+        ? message.reply(payload, options)
+        : Promise.reject(new MqError('UNSUPPORTED', '[mq/core] reply(): this message cannot be answered')),
     ack,
     nack,
   };

@@ -31,7 +31,13 @@ export interface Traits extends Capabilities {
 }
 
 /** The capabilities a connection may lack although its backend has them, e.g. by protocol version. */
-export type NarrowableCapability = 'metadata' | 'deadLetter' | 'countsDeliveries' | 'broadcast' | 'prefetch';
+export type NarrowableCapability =
+  | 'metadata'
+  | 'deadLetter'
+  | 'countsDeliveries'
+  | 'broadcast'
+  | 'prefetch'
+  | 'requestReply';
 
 /**
  * `traits` for one connection that cannot do what `off` names: each becomes `false`, and its value says why

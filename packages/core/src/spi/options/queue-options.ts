@@ -7,6 +7,7 @@ import {
 import type { QueueOptions } from '../../api/queue.js';
 import { describeValue } from '../describe.js';
 import type { PackageErrors } from '../errors.js';
+import { type ResolvedRouting, readRouting } from '../routing/options.js';
 import {
   type FailurePolicyOptions,
   failurePolicy,
@@ -34,6 +35,10 @@ const QUEUE_OPTIONS = {
   maxDeliveries: readMaxDeliveries,
   deadLetter: readDeadLetter,
   ackTimeoutMillis: readAckTimeout,
+  // Read together, by `readRouting`: which of them a queue takes depends on the others.
+  routing: (read) => read.raw('routing'),
+  topics: (read) => read.raw('topics'),
+  group: (read) => read.raw('group'),
 } as const satisfies ReaderTable<QueueOptions>;
 
 /** Options only a receiver takes: a sender given one is refused rather than left to wonder why it does nothing. */
@@ -46,7 +51,7 @@ const RECEIVER_ONLY = [
 ] as const satisfies readonly (keyof QueueOptions)[];
 
 /** What every queue has once its options are validated. */
-interface ResolvedCommonOptions {
+interface ResolvedCommonOptions extends ResolvedRouting {
   /** See {@link QueueOptions.name}. */
   readonly name: string;
   /** See {@link QueueOptions.reliable}. */
@@ -81,19 +86,21 @@ export type ResolvedQueueOptions = ResolvedSenderOptions | ResolvedReceiverOptio
 /**
  * Validates the shared queue options (plus the backend's own, named in `extraKeys`, which it reads itself through
  * the returned `read`) and fills in defaults. Reads own fields only. Throws `INVALID_OPTIONS` naming the field
- * and the rule.
+ * and the rule. `readName`, if given, reads `name` instead of the shared rule (`QUEUE_NAME_PATTERN`): for a
+ * backend that attaches to queues it does not declare, whose names follow the broker's rule, not mq's.
  */
 export function resolveQueueOptions<T extends QueueOptions = QueueOptions>(
   errors: PackageErrors,
   input: unknown,
   extraKeys: ExtraKeys<T, QueueOptions>,
+  readName?: (read: OptionReader<T>) => string,
 ): { options: ResolvedQueueOptions; read: OptionReader<T> } {
   const read = new OptionReader<T>(errors, input, {
     what: 'queue options',
     keys: [...Object.keys(QUEUE_OPTIONS), ...Object.keys(extraKeys)],
   });
   const shared: OptionReader<QueueOptions> = read;
-  const name = QUEUE_OPTIONS.name(shared);
+  const name = readName ? readName(read) : QUEUE_OPTIONS.name(shared);
   const isRecv = QUEUE_OPTIONS.isRecv(shared);
   if (!isRecv) {
     const given = RECEIVER_ONLY.find((key) => shared.has(key));
@@ -103,10 +110,12 @@ export function resolveQueueOptions<T extends QueueOptions = QueueOptions>(
       );
     }
   }
+  const broadcast = QUEUE_OPTIONS.broadcast(shared);
   const common: ResolvedCommonOptions = {
+    ...readRouting(shared, isRecv, broadcast),
     name,
     reliable: QUEUE_OPTIONS.reliable(shared),
-    broadcast: QUEUE_OPTIONS.broadcast(shared),
+    broadcast,
     reconnectMillis: QUEUE_OPTIONS.reconnectMillis(shared),
     sendTimeoutMillis: QUEUE_OPTIONS.sendTimeoutMillis(shared),
   };

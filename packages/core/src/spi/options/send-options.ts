@@ -3,6 +3,7 @@ import { MAX_HEADER_BYTES, MAX_HEADERS, MAX_TIMER_MILLIS } from '../../api/limit
 import type { SendOptions } from '../../api/send-options.js';
 import { describeValue } from '../describe.js';
 import type { PackageErrors } from '../errors.js';
+import { checkTopic } from '../routing/rules.js';
 import { readFields } from './validate.js';
 
 /** Every field of `SendOptions`: the names `sendMsg` takes (the compiler keeps them in step with the interface). */
@@ -11,13 +12,16 @@ const SEND_OPTION_KEYS = Object.keys({
   messageId: true,
   correlationId: true,
   contentType: true,
+  replyTo: true,
   expirationMillis: true,
+  topic: true,
 } as const satisfies Record<keyof SendOptions, true>);
 
 const ID_FIELDS = [
   'messageId',
   'correlationId',
   'contentType',
+  'replyTo',
 ] as const satisfies readonly (keyof SendOptions)[];
 
 /** True when `options` asks for any metadata (so that a backend without it must refuse the send). */
@@ -28,6 +32,7 @@ export function hasMetadata(options: SendOptions | undefined): boolean {
     options.messageId !== undefined ||
     options.correlationId !== undefined ||
     options.contentType !== undefined ||
+    options.replyTo !== undefined ||
     options.expirationMillis !== undefined
   );
 }
@@ -73,6 +78,7 @@ export function checkSendOptions(
       );
     out.expirationMillis = expiration;
   }
+  if (options.topic !== undefined) out.topic = checkTopic(options.topic, 'topic', bad);
   return Object.freeze(out);
 }
 

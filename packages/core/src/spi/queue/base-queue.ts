@@ -3,6 +3,7 @@ import { ERROR_CHANNEL, type ErrorEvent, STATUS_CHANNEL, type StatusEvent } from
 import type { MqError } from '../../api/errors.js';
 import type { Message } from '../../api/message.js';
 import type { MessageHandler, MessagesOptions, Queue, QueueEvents } from '../../api/queue.js';
+import type { Reply, RequestOptions } from '../../api/reply.js';
 import type { SendOptions } from '../../api/send-options.js';
 import type { Status } from '../../api/status.js';
 import { attachQueue, detachQueue, queuesOf } from '../connection/attachments.js';
@@ -13,6 +14,7 @@ import type { Traits } from '../traits.js';
 import { QueueLifecycle } from './lifecycle.js';
 import type { QueueCore, QueueDriver, QueueDriverFactory } from './queue-driver.js';
 import { ReceivePath } from './receive-path.js';
+import { RequestPath } from './requests.js';
 import { SendPath } from './send-path.js';
 
 /** What a queue class passes to `BaseQueue`'s constructor. */
@@ -47,6 +49,7 @@ export abstract class BaseQueue<O extends ResolvedQueueOptions = ResolvedQueueOp
   readonly #traits: Traits;
   readonly #lifecycle: QueueLifecycle;
   readonly #sending: SendPath;
+  readonly #requests: RequestPath;
   /** A receiver's deliveries; undefined on a sender. */
   readonly #receiving: ReceivePath | undefined;
   /** Ends the current cycle's `QueueCore`: a driver of an earlier cycle can no longer act on this queue. */
@@ -73,7 +76,10 @@ export abstract class BaseQueue<O extends ResolvedQueueOptions = ResolvedQueueOp
       emitError: (error) => this.#emitError(error),
       newDriver: () => this.#newDriver(setup.driver),
       joined: (joined) => this.#joined(joined),
-      linkGone: () => this.#sending.linkGone(),
+      linkGone: () => {
+        this.#sending.linkGone();
+        this.#requestsLost();
+      },
       stopping: () => this.#receiving?.stop(),
       drained: () => this.#drained(),
     });
@@ -94,6 +100,19 @@ export abstract class BaseQueue<O extends ResolvedQueueOptions = ResolvedQueueOp
       address: () => this.#host.address,
       driver: () => this.#lifecycle.driver,
     });
+    this.#requests = new RequestPath({
+      errors,
+      options,
+      get supported() {
+        return queue.#traits.requestReply === true;
+      },
+      get unsupportedHint() {
+        return hint(queue.#traits, 'requestReply');
+      },
+      status: () => this.#lifecycle.status,
+      driver: () => this.#lifecycle.driver,
+      send: (payload, sendOptions) => this.#sending.send(payload, sendOptions),
+    });
     this.#receiving = options.isRecv
       ? new ReceivePath({
           errors,
@@ -106,6 +125,8 @@ export abstract class BaseQueue<O extends ResolvedQueueOptions = ResolvedQueueOp
           address: () => this.#host.address,
           errorListeners: () => this.listenerCount('error'),
           republish: (to, message, sendOptions) => this.#sending.republish(to, message, sendOptions),
+          reply: (to, correlationId, payload, sendOptions) =>
+            this.#sending.reply(to, correlationId, payload, sendOptions),
           report: (error) => this.#lifecycle.reportError(error),
           connect: () => this.connect(),
           close: () => this.close(),
@@ -159,6 +180,11 @@ export abstract class BaseQueue<O extends ResolvedQueueOptions = ResolvedQueueOp
 
   /** Stops receiving, waits for running handlers and in-flight sends, releases the queue; idempotent. */
   close(): Promise<void> {
+    if (this.#requests.pending > 0) {
+      this.#requests.failAll(
+        this.#errors.error('CLOSED', `queue '${this.name}' was closed before the reply to a request came`),
+      );
+    }
     return this.#lifecycle.close();
   }
 
@@ -180,6 +206,27 @@ export abstract class BaseQueue<O extends ResolvedQueueOptions = ResolvedQueueOp
     return this.#sending.send(payload, options);
   }
 
+  /** Sends a request and resolves with its reply (see the `Queue` interface's `request()`). */
+  request(payload: Uint8Array, options?: RequestOptions): Promise<Reply> {
+    return this.#requests.request(payload, options);
+  }
+
+  /** Replies dropped because no request of theirs was waiting (any more). */
+  get droppedReplies(): number {
+    return this.#requests.dropped;
+  }
+
+  /** The link or the driver's resources are gone, and with them whatever received the replies. */
+  #requestsLost(): void {
+    if (this.#requests.pending === 0) return;
+    this.#requests.failAll(
+      this.#errors.error(
+        'CONNECTION_LOST',
+        `the link of '${this.name}' dropped before the reply to a request came: the server may or may not have answered`,
+      ),
+    );
+  }
+
   /** The receive path, or `HANDLER_ON_SENDER` for a call only receivers take. */
   #receiver(call: string): ReceivePath {
     if (this.#receiving) return this.#receiving;
@@ -197,6 +244,12 @@ export abstract class BaseQueue<O extends ResolvedQueueOptions = ResolvedQueueOp
       throw this.#errors.error(
         'UNSUPPORTED',
         `broadcast queues are not supported by this backend (capability broadcast is false)${hint(traits, 'broadcast')}: use a unicast queue`,
+      );
+    }
+    if (options.routing === 'topic' && traits.topicRouting !== true) {
+      throw this.#errors.error(
+        'UNSUPPORTED',
+        `topic routing (routing: 'topic') is not supported by this backend (capability topicRouting is false)${hint(traits, 'topicRouting')}: use routing 'queue'`,
       );
     }
     if (!options.isRecv) return;
@@ -243,10 +296,17 @@ export abstract class BaseQueue<O extends ResolvedQueueOptions = ResolvedQueueOp
       // Deliveries are handled whenever they come: a handler set on a closed receiver still settles them.
       deliver: (message) => this.#receiving?.deliver(message),
       resourceLost: (error) => {
-        if (live) lifecycle.resourceLost(error);
+        if (!live) return;
+        this.#requestsLost();
+        lifecycle.resourceLost(error);
       },
       failPendingSends: (error) => {
-        if (live) this.#sending.failAll(error);
+        if (!live) return;
+        this.#sending.failAll(error);
+        if (this.#requests.pending > 0) this.#requests.failAll(error);
+      },
+      deliverReply: (reply) => {
+        if (live) this.#requests.deliver(reply);
       },
       reportError: (error) => {
         if (live) lifecycle.reportError(error);

@@ -3,7 +3,7 @@ import { DEFAULT_RECONNECT_MAX_MILLIS } from '../../api/limits.js';
 import type { Status } from '../../api/status.js';
 import type { StatusSource } from '../../api/wait.js';
 import { Backoff } from '../backoff.js';
-import { needsAttention, type PackageErrors } from '../errors.js';
+import { type PackageErrors, reportedOnce } from '../errors.js';
 import { StatusCell } from '../status-cell.js';
 import type { QueueDriver } from './queue-driver.js';
 
@@ -187,8 +187,8 @@ export class QueueLifecycle {
   #openFailed(error: unknown, epoch: number): void {
     if (this.#status.value !== 'connecting' || epoch !== this.#linkEpoch) return;
     const failure = this.#parts.errors.wrap(error, 'BROKER', `opening queue '${this.#parts.name}' failed`);
-    // A failure retrying cannot fix is reported once, until it changes or the queue opens.
-    const attention = needsAttention(failure) ? `${failure.code} ${failure.message}` : undefined;
+    // A failure that repeats unchanged on each retry is reported once, until it changes or the queue opens.
+    const attention = reportedOnce(failure) ? `${failure.code} ${failure.message}` : undefined;
     if (attention === undefined || attention !== this.#reportedAttention) this.reportError(failure);
     this.#reportedAttention = attention;
     // An `error` listener may have closed the queue meanwhile.

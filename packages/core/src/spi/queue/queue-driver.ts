@@ -1,5 +1,6 @@
 import type { MqError } from '../../api/errors.js';
 import type { Message } from '../../api/message.js';
+import type { Reply } from '../../api/reply.js';
 import type { SendOptions } from '../../api/send-options.js';
 import type { Status } from '../../api/status.js';
 import type { DeliveredMessage } from '../message.js';
@@ -30,6 +31,11 @@ export interface QueueCore<O extends ResolvedQueueOptions = ResolvedQueueOptions
   failPendingSends(error: MqError): void;
   /** Emits an `error` on the queue, unless it is closed. */
   reportError(error: MqError): void;
+  /**
+   * Hands core one reply that came to this sender's reply address: core gives it to the request of its
+   * `correlationId`, or drops and counts it when no request of that id is waiting (any more).
+   */
+  deliverReply(reply: Reply): void;
 }
 
 /**
@@ -58,6 +64,18 @@ export interface QueueDriver {
    * and `deadLetter`; absent, such a copy rejects with `UNSUPPORTED`.
    */
   republish?(to: string | undefined, message: Message, send: PendingSend, options: SendOptions): void;
+  /**
+   * For `request()` (capability `requestReply`): the address replies to this sender come to, once whatever
+   * receives them is in place (AMQP: a consumer of direct reply-to on the sender's channel; MQTT: one
+   * subscription per connection); called before each request, so cache it. Replies go to `core.deliverReply()`.
+   * A reply receiver lost with the link is made again on the first request after `open()`.
+   */
+  replyAddress?(): string | Promise<string>;
+  /**
+   * For `message.reply()`: sends `payload` (with `options`, already validated, the correlation id included) to
+   * the address `to` a request named, settling `send` as `publish()` does. Needed for capability `requestReply`.
+   */
+  reply?(to: string, payload: Uint8Array, send: PendingSend, options: SendOptions): void;
   /** Stops new deliveries (cancels the consumer), keeping what acks need; first on `close()`. */
   stopReceiving?(): Promise<void>;
   /** Drops the broker-side resources; last on `close()`. Must not throw when there is nothing to drop. Bounded. */

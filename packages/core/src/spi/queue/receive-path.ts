@@ -30,6 +30,13 @@ export interface ReceiveParts {
   address(): string | undefined;
   /** How many `error` listeners the queue has. */
   errorListeners(): number;
+  /** Sends a reply to `to` (see the send path's `reply()`). */
+  reply(
+    to: string,
+    correlationId: string | undefined,
+    payload: Uint8Array,
+    options: SendOptions | undefined,
+  ): Promise<void>;
   /** A confirmed, tracked copy of a message (see the send path). */
   republish(to: string | undefined, message: SettleOnceMessage, options: SendOptions): Promise<void>;
   /** Emits an `error` on the queue. */
@@ -119,9 +126,27 @@ export class ReceivePath {
             (requeue) => (requeue ? incoming.nack() : incoming.ack()),
             incoming,
           );
+    message.bindReplier(this.#reply);
     if (this.#policy.passes(message)) this.#run(message);
     else this.#policy.admit(message, this.#run);
   }
+
+  /** Every message's `reply()`: to its `replyTo`, with its correlation id (or else its message id). */
+  readonly #reply = (
+    message: SettleOnceMessage,
+    payload: Uint8Array,
+    options: SendOptions | undefined,
+  ): Promise<void> => {
+    const to = message.replyTo;
+    if (to === undefined) {
+      return Promise.reject(
+        this.#parts.errors.argument(
+          `reply() on a message of '${this.#parts.options.name}' without replyTo: it was sent neither by request() nor with SendOptions.replyTo`,
+        ),
+      );
+    }
+    return this.#parts.reply(to, message.correlationId ?? message.messageId, payload, options);
+  };
 
   /**
    * A closed receiver without handler, connected, its messages yielded to a `for await` loop (see the `Queue`

@@ -104,6 +104,8 @@ export class SendPath {
         errors.error('SEND_ON_RECEIVER', `queue '${name}' is a receiver and cannot send`),
       );
     }
+    const topicProblem = topicRefusal(queueOptions, checked, name);
+    if (topicProblem !== undefined) return Promise.reject(errors.argument(topicProblem));
     if (!traced(SEND_CHANNEL)) return this.#send(payload, checked);
     const context: SendTrace = {
       queue: this.#parts.queue,
@@ -146,6 +148,56 @@ export class SendPath {
   }
 
   /**
+   * `message.reply()`: checks as `sendMsg()` does, then a tracked, deadline-bound send through the driver's
+   * `reply()` to the address `to` the request named, on a receiver that is connected, connecting or closing (a
+   * handler may answer while its receiver closes). `correlationId` is the request's, unless `options` gives one.
+   */
+  reply(
+    to: string,
+    correlationId: string | undefined,
+    payload: Uint8Array,
+    options: SendOptions | undefined,
+  ): Promise<void> {
+    const { errors, carriesMetadata } = this.#parts;
+    const name = this.#parts.options.name;
+    let checked: SendOptions | undefined;
+    try {
+      checkPayload(errors, payload);
+      checked =
+        options === undefined ? undefined : checkSendOptions(errors, options, this.#parts.reservedHeaders);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (!carriesMetadata && hasMetadata(checked)) {
+      return Promise.reject(
+        errors.error(
+          'UNSUPPORTED',
+          `queue '${name}' cannot carry message metadata (headers, ids, content type, expiration)${this.#parts.metadataHint}`,
+        ),
+      );
+    }
+    const status = this.#parts.status();
+    const driver = this.#parts.driver();
+    if (!driver || (status !== 'connected' && status !== 'connecting' && status !== 'closing')) {
+      return Promise.reject(
+        errors.error('NOT_CONNECTED', `queue '${name}' is ${status}, not connected: reply not sent`),
+      );
+    }
+    const withId: SendOptions =
+      checked?.correlationId !== undefined || correlationId === undefined
+        ? (checked ?? {})
+        : { ...checked, correlationId };
+    const send = this.#sends.begin();
+    try {
+      if (driver.reply) driver.reply(to, payload, send, withId);
+      else send.reject(errors.error('UNSUPPORTED', `queue '${name}' cannot send replies`));
+    } catch (error) {
+      send.reject(errors.wrap(error, 'BROKER', `reply from '${name}' to '${to}' failed`));
+    }
+    return this.#sends.watch(send);
+  }
+
+  /**
    * The app's options plus the headers `start` subscribers added, when those pass the same checks; otherwise the
    * app's options alone: tracing never makes a send fail (a subscriber's header too many, say, is dropped).
    */
@@ -182,4 +234,21 @@ export class SendPath {
     // Settled inside publish() (a best-effort write the socket took at once): nothing for close() or the deadline.
     return this.#sends.watch(send);
   }
+}
+
+/** Why a send's `topic` does not fit its queue's routing, or `undefined` when it does. */
+function topicRefusal(
+  options: ResolvedQueueOptions,
+  checked: SendOptions | undefined,
+  name: string,
+): string | undefined {
+  const topic = checked?.topic;
+  if (options.routing === 'topic') {
+    return topic === undefined
+      ? `topic is required on '${name}', a topic sender (routing: 'topic'): sendMsg(payload, { topic: 'eu.created' })`
+      : undefined;
+  }
+  return topic === undefined
+    ? undefined
+    : `topic is for topic senders (routing: 'topic'), got ${JSON.stringify(topic)} on '${name}', a queue with routing 'queue'`;
 }
