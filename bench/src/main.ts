@@ -1,5 +1,5 @@
 // pnpm bench [--quick] [--rounds N] [--count N] [--only TEXT] [--clients raw,amqp-client,acm,mq] [--aa]
-//            [--raw-quiet-log] [--json FILE] [--soak N] [--otel] [--io]
+//            [--raw-quiet-log] [--json FILE] [--soak N] [--otel] [--io] [--routing] [--rpc]
 // Runs each scenario with the raw client, the AMQP peers and mq, alternating, several rounds; prints tables of
 // ratios.
 import { writeFileSync } from 'node:fs';
@@ -8,7 +8,7 @@ import { ClientRun } from './client-run.js';
 import { acmDriver } from './drivers/acm.js';
 import { amqpClientDriver } from './drivers/amqp-client.js';
 import { CLIENTS, type ClientName, type Driver } from './drivers/driver.js';
-import { mqDriver } from './drivers/mq.js';
+import { mqDriver, mqTopicDriver } from './drivers/mq.js';
 import { rawAmqp } from './drivers/raw-amqp.js';
 import { rawMqttDriver } from './drivers/raw-mqtt.js';
 import { countSocketIo } from './io-count.js';
@@ -26,6 +26,7 @@ import {
   table,
   tally,
 } from './report.js';
+import { rpcBench } from './rpc.js';
 import { label, modeOf, type Scenario, scenarios } from './scenarios.js';
 import { soak } from './soak.js';
 
@@ -42,6 +43,8 @@ const { values } = parseArgs({
     'raw-quiet-log': { type: 'boolean', default: false },
     otel: { type: 'boolean', default: false },
     io: { type: 'boolean', default: false },
+    routing: { type: 'boolean', default: false },
+    rpc: { type: 'boolean', default: false },
   },
 });
 
@@ -124,6 +127,11 @@ async function main(): Promise<number> {
   }
   const quick = values.quick ?? false;
   const rounds = Number(values.rounds ?? (quick ? 3 : 5));
+  // --rpc: only the request/reply round trips (src/rpc.ts).
+  if (values.rpc) {
+    console.log(`\n${await rpcBench({ rounds, quick, ...(values.only ? { only: values.only } : {}) })}`);
+    return 0;
+  }
   const list = scenarios({
     quick,
     ...(values.only ? { only: values.only } : {}),
@@ -133,14 +141,21 @@ async function main(): Promise<number> {
   console.log(
     `mq bench: ${list.length} scenarios x ${rounds} rounds, ${wanted.join(', ')} alternating (node ${process.version})`,
   );
+  if (values.routing) {
+    console.log(
+      "--routing: the raw column is mq on a named queue, the mq column mq with routing: 'topic' (topic eu.created, receivers of *.created); ratio = topic / named",
+    );
+  }
   const summaries: ScenarioSummary[] = [];
   for (const family of ['amqp', 'mqtt'] as const) {
     const raw = family === 'amqp' ? rawAmqp : rawMqttDriver(values['raw-quiet-log']);
     // --aa: the raw client in both columns, so the ratios show the noise floor of this machine.
-    const other: Driver = values.aa ? { ...raw, name: 'mq' } : mqDriver;
+    // --routing: mq with named queues in the raw column, mq with topic routing in the mq column.
+    const first: Driver = values.routing ? { ...mqDriver, name: 'raw' } : raw;
+    const other: Driver = values.aa ? { ...raw, name: 'mq' } : values.routing ? mqTopicDriver : mqDriver;
     // The other Node AMQP clients an app could pick, in the same rounds (mqtt.js has no peer of its weight).
-    const peers = family === 'amqp' && !values.aa ? [amqpClientDriver, acmDriver] : [];
-    const drivers = [raw, ...peers, other].filter((d) => wanted.includes(d.name));
+    const peers = family === 'amqp' && !values.aa && !values.routing ? [amqpClientDriver, acmDriver] : [];
+    const drivers = [first, ...peers, other].filter((d) => wanted.includes(d.name));
     const mine = list.filter((s) => s.family === family);
     if (mine.length === 0) continue;
     // Warm up both clients (JIT of every send, confirm and ack path) before anything is measured.

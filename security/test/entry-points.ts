@@ -85,6 +85,9 @@ const QUEUE_FIELDS = {
   broadcast: fc.oneof({ arbitrary: fc.boolean(), weight: 3 }, { arbitrary: anyValue, weight: 1 }),
   reconnectMillis: someInteger,
   sendTimeoutMillis: someInteger,
+  sendBufferMessages: someInteger,
+  sendBufferBytes: someInteger,
+  closeTimeoutMillis: someInteger,
   prefetch: someInteger,
   retryDelayMillis: fc.oneof(someInteger, fc.constant(false)),
   maxDeliveries: someInteger,
@@ -332,6 +335,68 @@ export const ENTRY_POINTS: readonly EntryPoint[] = [
       'metadata',
     ],
     call: (world, [payload, options]) => world.sender.sendMsg(payload as never, options as never),
+  },
+  {
+    name: 'request(payload, options)',
+    scope: 'each',
+    input: () =>
+      fc.tuple(
+        fc.oneof(
+          { arbitrary: fc.uint8Array({ maxLength: 64 }).map((bytes) => Buffer.from(bytes)), weight: 4 },
+          { arbitrary: anyValue, weight: 2 },
+        ),
+        fc.oneof(
+          { arbitrary: fc.constant(undefined), weight: 1 },
+          {
+            arbitrary: optionsObject({
+              headers: fc.oneof(
+                fc.dictionary(edgyString, fc.oneof(edgyString, anyValue), { maxKeys: 6 }),
+                anyValue,
+              ),
+              correlationId: fc.oneof(edgyString, anyValue),
+              contentType: fc.oneof(fc.constantFrom('application/json'), edgyString, anyValue),
+              expirationMillis: fc.oneof(someInteger, edgyNumber),
+              // Valid timeouts stay short: the property waits for each request to end (nobody answers).
+              timeoutMillis: fc.oneof(
+                fc.integer({ min: 1, max: 30 }),
+                fc.constantFrom(0, -1, 0.5, Number.NaN, 2_147_483_648, '10', null),
+                anyValue.filter((value) => typeof value !== 'number'),
+              ),
+              signal: fc.oneof(hostile, anyValue),
+            }),
+            weight: 6,
+          },
+        ),
+      ),
+    codes: [...REFUSED, 'REJECTED', 'TIMEOUT', 'ABORTED'],
+    names: () => [
+      'payload',
+      'request options',
+      'headers',
+      'header',
+      'correlationId',
+      'contentType',
+      'expirationMillis',
+      'timeoutMillis',
+      'signal',
+      'metadata',
+      'requests',
+    ],
+    call: (world, [payload, options]) => {
+      // Without a short deadline a valid request waits its queue's sendTimeoutMillis (30 s) for a reply.
+      let bounded: unknown = options ?? { timeoutMillis: 20 };
+      try {
+        const proto: unknown = options === undefined ? undefined : Object.getPrototypeOf(options);
+        if (
+          (proto === Object.prototype || proto === null) &&
+          (options as { timeoutMillis?: unknown }).timeoutMillis === undefined
+        )
+          bounded = { ...(options as object), timeoutMillis: 20 };
+      } catch {
+        // A hostile object (a throwing getter, a revoked proxy) goes in as it is: it is refused, never waited on.
+      }
+      return world.sender.request(payload as never, bounded as never);
+    },
   },
   {
     name: 'messages(options)',

@@ -4,7 +4,7 @@ import { MemoryBroker, MemoryConnection, MemoryQueue } from '@mq/memory';
 import { describe, expect, it } from 'vitest';
 
 describe('an app on @mq/memory', () => {
-  it('sees sends rejected while its broker is down, and keeps what was sent before', async () => {
+  it('sees a send made while its broker is down wait for it, and keeps what was sent before', async () => {
     const broker = MemoryBroker.named(randomUUID()); // one broker per test: nothing leaks between tests
     const conn = new MemoryConnection({ uri: `memory://${broker.name}`, reconnectMillis: 10 });
     conn.connect();
@@ -15,12 +15,15 @@ describe('an app on @mq/memory', () => {
 
     broker.stop(); // every connection drops, as when a real broker restarts
     await waitForStatus(orders, 'disconnected');
-    const refused = await orders.sendMsg(Buffer.from('order-2')).catch((error: unknown) => error);
-    expect(MqError.hasCode(refused, 'NOT_CONNECTED')).toBe(true);
+    // Waits for the link, at most sendTimeoutMillis (then TIMEOUT: it was never sent).
+    const waiting = orders.sendMsg(Buffer.from('order-2'));
 
     broker.start(); // the connection and its queues come back by themselves
-    await waitForStatus(orders, 'connected');
-    expect(broker.depth('orders')).toBe(1); // order-1 waits for a receiver
+    await waiting;
+    expect(broker.depth('orders')).toBe(2); // order-1 and order-2 wait for a receiver
+    await expect(orders.close()).resolves.toBeUndefined();
+    const closed = await orders.sendMsg(Buffer.from('order-3')).catch((error: unknown) => error);
+    expect(MqError.hasCode(closed, 'NOT_CONNECTED')).toBe(true); // a closed queue never waits
     await conn.close();
   });
 });

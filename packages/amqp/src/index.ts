@@ -1,5 +1,5 @@
 export { amqpBackend } from './backend.js';
-export { AmqpConnection } from './connection.js';
+export { AmqpConnection, type AmqpConnectionEvents } from './connection.js';
 export type { AmqpMessage } from './message.js';
 export type {
   AmqpConnectionOptions,

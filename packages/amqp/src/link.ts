@@ -9,6 +9,7 @@ import {
 } from '@mq/core/spi';
 import * as amqp from 'amqplib';
 import { coalesceWrites, destroySocket } from './amqplib-internals.js';
+import type { FlowEvents } from './connection.js';
 import { errors } from './errors.js';
 import type { AmqpConnectionSettings } from './options.js';
 
@@ -23,6 +24,8 @@ export class AmqpLink implements LinkDriver {
   readonly #uris: readonly string[];
   /** A secure context, `servername` and `rejectUnauthorized`: never a key or passphrase. */
   readonly #tls: TlsConnectOptions | undefined;
+  /** Where RabbitMQ's `blocked` and `unblocked` go. */
+  readonly #flow: FlowEvents | undefined;
   #model: amqp.ChannelModel | undefined;
   /** The address (password redacted) `#model` is connected to. */
   #modelAddress = '';
@@ -32,11 +35,13 @@ export class AmqpLink implements LinkDriver {
     settings: Readonly<AmqpConnectionSettings>,
     uris: readonly string[],
     tls: TlsConnectOptions | undefined,
+    flow?: FlowEvents,
   ) {
     this.#core = core;
     this.#settings = settings;
     this.#uris = uris;
     this.#tls = tls;
+    this.#flow = flow;
   }
 
   /** The live amqplib connection; `undefined` unless connected. */
@@ -77,7 +82,11 @@ export class AmqpLink implements LinkDriver {
         ),
       (late) => {
         late.on('error', () => {});
-        late.close().catch(() => {});
+        // Nobody will use it: closed if the broker answers within the connect timeout, else its socket destroyed
+        // (a node that went silent after a slow handshake never answers, and would keep it open for good).
+        withDeadline(late.close(), connectTimeoutMillis, () => new Error('close timed out')).catch(() =>
+          destroySocket(late),
+        );
       },
     ).catch((error: unknown) => {
       throw connectError(error, safeUri, new URL(uri));
@@ -98,9 +107,14 @@ export class AmqpLink implements LinkDriver {
       );
     });
     model.on('blocked', (reason: string) => {
+      if (this.#model !== model) return;
       this.#core.reportError(
         errors.error('BROKER', `the broker blocked publishing on this connection: ${reason}`),
       );
+      this.#flow?.emit('blocked', reason);
+    });
+    model.on('unblocked', () => {
+      if (this.#model === model) this.#flow?.emit('unblocked');
     });
     this.#model = model;
     this.#modelAddress = safeUri;

@@ -93,6 +93,7 @@ export interface AmqpQueueOptions extends QueueOptions {
    * quiet retries with the queue's backoff until it appears. `name` may then be any name RabbitMQ takes (upper
    * case, `:`, `/`; no whitespace or control characters, at most 255 bytes); `queueType`, `deliveryLimit` and the
    * argument options are refused, as mq could not check them. A broadcast receiver still declares its own queue.
+   * With `routing: 'topic'`, it is the space's topic exchange that is only checked; a group's queue is mq's own.
    * @default true (mq declares the queue, with `name` following `QUEUE_NAME_PATTERN`)
    */
   declare?: boolean;

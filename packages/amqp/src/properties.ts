@@ -61,9 +61,9 @@ export function publishOptions(
 /**
  * The metadata of a delivery. Header values another client set that are not strings are shown as text (a
  * Buffer as UTF-8, anything else through `String` or JSON); RabbitMQ's timestamp (seconds) becomes
- * milliseconds; `x-delivery-count` (quorum queues) is the delivery count.
+ * milliseconds; `x-delivery-count` (quorum queues) is the delivery count; `topic` is a topic receiver's.
  */
-export function deliveryMetadata(raw: amqp.ConsumeMessage): MessageMetadata {
+export function deliveryMetadata(raw: amqp.ConsumeMessage, topic?: string): MessageMetadata {
   const { properties, fields } = raw;
   const table = properties.headers;
   let headers: Readonly<Record<string, string>> = NO_HEADERS;
@@ -86,6 +86,8 @@ export function deliveryMetadata(raw: amqp.ConsumeMessage): MessageMetadata {
     timestamp: typeof properties.timestamp === 'number' ? properties.timestamp * 1000 : undefined,
     redelivered: fields.redelivered === true,
     deliveryCount,
+    // Always present, so that every delivery's metadata has one shape (a topic receiver's and a named one's).
+    topic,
   };
 }
 

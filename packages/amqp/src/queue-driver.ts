@@ -1,4 +1,5 @@
 import {
+  hasMetadata,
   type Message,
   type MqError,
   NO_HEADERS,
@@ -11,6 +12,7 @@ import {
 } from '@mq/core/spi';
 import type * as amqp from 'amqplib';
 import { isBrokerNack } from './amqplib-internals.js';
+import { watchBinding } from './binding-watch.js';
 import { errors } from './errors.js';
 import type { AmqpLink } from './link.js';
 import type { ResolvedAmqpQueueOptions } from './options.js';
@@ -25,6 +27,15 @@ import { deadLetterTopology, declare, declareError, route, type Topology } from 
  * best-effort sends 2-2.7x slower than amqplib's (a 'drain' round trip every 128 frames; `pnpm bench` sends/s).
  */
 const WRITE_BUFFER_FRAMES = 1024;
+
+/**
+ * The largest message RabbitMQ takes at all, whatever its `max_message_size` (which may not be set above it): a
+ * larger payload is refused before it is sent, rather than let the broker close the channel over it.
+ */
+export const MAX_MESSAGE_BYTES = 536_870_912;
+
+/** RabbitMQ's reason for closing a channel over a message above its `max_message_size`. */
+const TOO_LARGE = /message size (\d+) is larger than configured max size (\d+)/;
 
 /** The failure policy's copies (retries, dead letters) are persistent: a broker restart must not lose them. */
 const COPY_OPTIONS: amqp.Options.Publish = Object.freeze({ deliveryMode: 2 });
@@ -65,7 +76,7 @@ export class AmqpQueueDriver implements QueueDriver {
   readonly #publishOptions: amqp.Options.Publish;
   #channel: QueueChannel | undefined;
   /** The channel whose direct reply-to consumer is up (or being set up) for this sender's requests. */
-  #replies: { channel: QueueChannel; ready: Promise<string> } | undefined;
+  #replies: { channel: QueueChannel; ready: Promise<string>; consuming: boolean } | undefined;
 
   constructor(core: QueueCore<ResolvedAmqpQueueOptions>, link: AmqpLink, stale: StaleTempQueue) {
     this.#core = core;
@@ -122,6 +133,9 @@ export class AmqpQueueDriver implements QueueDriver {
           noAck: false,
         });
         channel.consuming(consumerTag);
+        if (options.broadcast) {
+          watchBinding(model, channel, this.#topology, queue, (error) => this.#core.reportError(error));
+        }
       }
     } catch (error) {
       await channel.close(this.#millis);
@@ -185,16 +199,21 @@ export class AmqpQueueDriver implements QueueDriver {
    * Direct reply-to on the sender's own channel (RabbitMQ requires the consumer on the channel that publishes the
    * requests): consumed once per channel, on the first request, again on the first one after a new channel.
    */
-  replyAddress(): Promise<string> {
+  replyAddress(): string | Promise<string> {
     const channel = this.#channel;
     if (!channel || channel.closed) {
       return Promise.reject(this.#lost('the channel is gone; request not sent'));
     }
-    if (this.#replies?.channel === channel) return this.#replies.ready;
+    const replies = this.#replies;
+    if (replies?.channel === channel) return replies.consuming ? DIRECT_REPLY_TO : replies.ready;
     const ready = channel.raw
       .consume(DIRECT_REPLY_TO, (delivery) => this.#onReply(delivery), { noAck: true })
-      .then(() => DIRECT_REPLY_TO);
-    this.#replies = { channel, ready };
+      .then(() => {
+        entry.consuming = true;
+        return DIRECT_REPLY_TO;
+      });
+    const entry = { channel, ready, consuming: false };
+    this.#replies = entry;
     // A failed consume is tried again by the next request (the channel, if the broker closed it, is renewed).
     ready.catch(() => {
       if (this.#replies?.ready === ready) this.#replies = undefined;
@@ -243,15 +262,38 @@ export class AmqpQueueDriver implements QueueDriver {
   }
 
   publish(payload: Uint8Array, send: PendingSend, options: SendOptions | undefined): void {
+    if (payload.byteLength > MAX_MESSAGE_BYTES) {
+      send.reject(
+        errors.argument(
+          `payload of ${payload.byteLength} bytes is over the ${MAX_MESSAGE_BYTES} bytes (512 MiB) RabbitMQ takes in one message, whatever its max_message_size: message not sent to '${this.#name}'`,
+        ),
+      );
+      return;
+    }
     const channel = this.#channel;
     if (!channel || channel.closed) {
       send.reject(this.#lost('the channel is gone; message not sent'));
+      return;
+    }
+    if (
+      options?.replyTo === DIRECT_REPLY_TO &&
+      !(this.#replies?.channel === channel && this.#replies.consuming)
+    ) {
+      // RabbitMQ closes a channel that publishes with this replyTo and does not consume direct reply-to itself.
+      send.reject(
+        errors.argument(
+          `replyTo '${DIRECT_REPLY_TO}' needs a consumer of it on the sending channel: use request() on '${this.#name}'`,
+        ),
+      );
       return;
     }
     const blocked = channel.blockedWait();
     if (blocked) {
       blocked.then(
         () => {
+          // Settled while it waited (TIMEOUT at its deadline, say): the app was told it failed, so it must never
+          // go out now, after a memory alarm has lifted, say.
+          if (send.settled) return;
           if (channel.closed || this.#channel !== channel)
             send.reject(this.#lost('the channel closed; message not sent'));
           else this.#publishNow(channel, payload, send, options);
@@ -274,8 +316,10 @@ export class AmqpQueueDriver implements QueueDriver {
       ? payload
       : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
     const { exchange } = this.#route;
-    const routingKey = options?.topic ?? this.#route.routingKey;
-    const publish = publishOptions(this.#publishOptions, options);
+    const topic = options?.topic;
+    const routingKey = topic ?? this.#route.routingKey;
+    // Without metadata (a topic alone, say) the queue's shared publish options serve.
+    const publish = publishOptions(this.#publishOptions, hasMetadata(options) ? options : undefined);
     const { reliable } = this.#core.options;
     let written: boolean;
     try {
@@ -285,7 +329,7 @@ export class AmqpQueueDriver implements QueueDriver {
             routingKey,
             content,
             publish,
-            (error: unknown) => this.#confirmed(send, error),
+            (error: unknown) => this.#confirmed(send, error, channel, content.byteLength),
           )
         : channel.raw.publish(exchange, routingKey, content, publish);
     } catch (error) {
@@ -311,11 +355,22 @@ export class AmqpQueueDriver implements QueueDriver {
     );
   }
 
-  #confirmed(send: PendingSend, error: unknown): void {
+  #confirmed(send: PendingSend, error: unknown, channel?: QueueChannel, size?: number): void {
     if (error === null || error === undefined) send.resolve();
     else if (isBrokerNack(error)) {
       send.reject(errors.error('REJECTED', `the broker refused (nacked) a message for '${this.#name}'`));
-    } else send.reject(this.#lost('the channel closed before the broker confirmed the message', error));
+    } else {
+      const refused = tooLarge(channel?.brokerError, size);
+      if (refused) {
+        send.reject(
+          errors.error(
+            'REJECTED',
+            `the broker refused a message for '${this.#name}' as too large (${refused.message}); sending it again cannot help: raise RabbitMQ's max_message_size or send less`,
+            { cause: refused },
+          ),
+        );
+      } else send.reject(this.#lost('the channel closed before the broker confirmed the message', error));
+    }
   }
 
   async stopReceiving(): Promise<void> {
@@ -346,6 +401,7 @@ export class AmqpQueueDriver implements QueueDriver {
     if (options.routing !== 'topic') return declare(raw, this.#topology);
     return declareTopic(raw, {
       space: options.name,
+      declareSpace: options.declare,
       topics: options.topics ?? [],
       group: options.group,
       queue: this.#topology,
@@ -366,12 +422,14 @@ export class AmqpQueueDriver implements QueueDriver {
       return;
     }
     const { options } = this.#core;
-    const meta = deliveryMetadata(delivery);
     this.#core.deliver(
       new AmqpDelivery(
         delivery.content,
         (requeue) => this.#settle(channel, delivery, requeue),
-        options.routing === 'topic' ? { ...meta, topic: deliveryTopic(delivery, options.name) } : meta,
+        deliveryMetadata(
+          delivery,
+          options.routing === 'topic' ? deliveryTopic(delivery, options.name) : undefined,
+        ),
         channel,
       ),
     );
@@ -453,6 +511,16 @@ export class AmqpQueueDriver implements QueueDriver {
   #lost(what: string, cause?: unknown, code: 'CONNECTION_LOST' | 'CLOSED' = 'CONNECTION_LOST'): MqError {
     return errors.error(code, `queue '${this.#name}': ${what}`, cause === undefined ? {} : { cause });
   }
+}
+
+/**
+ * RabbitMQ's error when it closed the channel over a message above its `max_message_size` and a message of
+ * `size` bytes is above that size (so this one was refused, not one sent before it); else undefined.
+ */
+function tooLarge(brokerError: Error | undefined, size: number | undefined): Error | undefined {
+  const match = brokerError === undefined ? null : TOO_LARGE.exec(brokerError.message);
+  if (!match || size === undefined) return undefined;
+  return size > Number(match[2]) ? brokerError : undefined;
 }
 
 /** A delivery, with the channel it came on: the failure policy's copy of it goes out there, before its ack. */

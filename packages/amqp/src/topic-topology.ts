@@ -20,6 +20,8 @@ export function groupQueueName(space: string, group: string): string {
 export interface TopicTopology {
   /** The topic space: a durable topic exchange of that name. */
   readonly space: string;
+  /** False (`declare: false`) to only check that the space's exchange exists: someone else declares it. */
+  readonly declareSpace: boolean;
   /** A receiver's patterns (binding keys); none on a sender. */
   readonly topics: readonly string[];
   /** A group receiver's group; absent on broadcast receivers and senders. */
@@ -33,6 +35,7 @@ export interface TopicTopology {
  * - the space: a durable topic exchange (senders publish there with the message's topic as routing key);
  * - a group receiver: the durable queue {@link groupQueueName}, bound with each pattern;
  * - a broadcast receiver: an exclusive, server-named queue bound with each pattern.
+ * With `declareSpace` false the exchange is only checked (a passive declare, 404 when missing).
  * Bindings are declared on every open, so a reconnect restores them (a group queue keeps those of earlier
  * receivers too: RabbitMQ bindings stay until unbound).
  */
@@ -41,7 +44,12 @@ export async function declareTopic(
   topology: TopicTopology,
 ): Promise<string | undefined> {
   const { space, topics, group } = topology;
-  await channel.assertExchange(space, 'topic', { durable: true, autoDelete: false, internal: false });
+  if (topology.declareSpace) {
+    await channel.assertExchange(space, 'topic', { durable: true, autoDelete: false, internal: false });
+  } else {
+    // Attached to a topic exchange someone else declared, as it is; a group's queue is still mq's own.
+    await channel.checkExchange(space);
+  }
   if (topics.length === 0) return undefined;
   let queue: string;
   if (group === undefined) {

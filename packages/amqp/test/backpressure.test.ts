@@ -93,6 +93,69 @@ describe.skipIf(missing !== undefined)(
       }
     }, 90_000);
 
+    it('the connection emits blocked when RabbitMQ blocks its publishes and unblocked when the alarm lifts; a send made meanwhile goes through', async () => {
+      const name = queueName('blocked-events');
+      const conn = await connected();
+      try {
+        const send = await sender(conn, { name, reliable: true });
+        const flow: string[] = [];
+        conn.on('error', () => {});
+        conn.on('blocked', (reason) => flow.push(`blocked: ${reason}`));
+        conn.on('unblocked', () => flow.push('unblocked'));
+        let sent: Promise<void> = Promise.resolve();
+        try {
+          await raiseMemoryAlarm();
+          // RabbitMQ blocks a connection when it next publishes.
+          sent = send.sendMsg(Buffer.from('during'));
+          await until(() => flow.length > 0, 'the blocked event');
+          expect(flow).toEqual([expect.stringMatching(/^blocked: .*memory/)]);
+        } finally {
+          await clearMemoryAlarm();
+        }
+        await until(() => flow.includes('unblocked'), 'the unblocked event');
+        expect(flow).toHaveLength(2);
+        await sent;
+        expect(conn.listenerCount('unblocked')).toBe(1);
+      } finally {
+        await conn.close();
+      }
+    }, 90_000);
+
+    it('reliable sends that time out while waiting for drain are never written once the alarm lifts', async () => {
+      const name = queueName('blocked-timeout');
+      const conn = await connected();
+      try {
+        const send = await sender(conn, { name, reliable: true, sendTimeoutMillis: 3000 });
+        const blocked = blockedSignal(conn);
+        const payload = Buffer.alloc(64 * 1024, 0x5a);
+        const total = 3000;
+        const codes = new Map<string, number>();
+        try {
+          await raiseMemoryAlarm();
+          // All at once: the first fill the socket and amqplib's channel buffer, the rest wait for 'drain'.
+          const sends = Array.from({ length: total }, () =>
+            send.sendMsg(payload).then(
+              () => 'resolved',
+              (error: unknown) => (error as MqError).code,
+            ),
+          );
+          await blocked;
+          for (const code of await Promise.all(sends)) codes.set(code, (codes.get(code) ?? 0) + 1);
+          expect([...codes]).toEqual([['TIMEOUT', total]]);
+        } finally {
+          await clearMemoryAlarm();
+        }
+        // Confirms come in order: once this one is confirmed, everything written before it is in the queue.
+        await send.sendMsg(Buffer.from('after'));
+        const stored = Number((await listQueues(name, ['messages'])).get(name)?.messages ?? 0) - 1;
+        console.info(`${stored} of ${total} timed-out 64 KiB sends had been written before they timed out`);
+        // Only what fitted in the socket and channel buffers before the block; none of those waiting for 'drain'.
+        expect(stored).toBeLessThan(total / 2);
+      } finally {
+        await conn.close();
+      }
+    }, 90_000);
+
     it('sends waiting on a blocked link (confirms and drain alike) reject CONNECTION_LOST when it drops', async () => {
       const name = queueName('blocked-drop');
       const bestEffortName = queueName('blocked-drop-be');

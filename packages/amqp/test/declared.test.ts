@@ -218,23 +218,38 @@ describe('declare: false attaches to what someone else declared', () => {
     await queue.close();
   }, 20_000);
 
-  it('a sender on a missing queue reports NOT_FOUND once and refuses sends (NOT_CONNECTED) rather than losing them, until the queue appears', async () => {
+  it('a sender on a missing queue reports NOT_FOUND once and holds sends rather than losing them (or, with sendBufferMessages 0, refuses them with NOT_CONNECTED), until the queue appears', async () => {
     const q = foreignName('sender');
     const { queue, errors, attempts } = watched({ name: q, isRecv: false, declare: false, reliable: true });
-    queue.connect();
-    await until(() => attempts() >= 4, 'four attempts to open');
-    const early = await queue.sendMsg(Buffer.from('too early')).then(
-      () => 'sent',
-      (error: unknown) => (MqError.isInstance(error) ? error.code : 'other'),
+    const impatient = new AmqpQueue(
+      { name: q, isRecv: false, declare: false, reliable: true, reconnectMillis: 50, sendBufferMessages: 0 },
+      conn,
     );
-    expect(early).toBe('NOT_CONNECTED');
+    impatient.on('error', () => {});
+    queue.connect();
+    impatient.connect();
+    await until(() => attempts() >= 4, 'four attempts to open');
+    const outcome = (send: Promise<void>): Promise<string> =>
+      send.then(
+        () => 'sent',
+        (error: unknown) => (MqError.isInstance(error) ? error.code : 'other'),
+      );
+    expect(await outcome(impatient.sendMsg(Buffer.from('refused')))).toBe('NOT_CONNECTED');
+    // Waits for the queue, within its sendTimeoutMillis.
+    const early = outcome(queue.sendMsg(Buffer.from('too early')));
     expect(errors.map((e) => e.code)).toEqual(['NOT_FOUND']);
     await asOther((channel) => channel.assertQueue(q, { durable: true }));
     await waitForStatus(queue, 'connected', { timeoutMillis: 10_000 });
+    expect(await early).toBe('sent');
     await queue.sendMsg(Buffer.from('on time'));
-    const kept = await asOther((channel) => channel.get(q, { noAck: true }));
-    expect(kept === false ? 'nothing' : kept.content.toString()).toBe('on time');
+    const kept: string[] = [];
+    for (let i = 0; i < 2; i += 1) {
+      const got = await asOther((channel) => channel.get(q, { noAck: true }));
+      kept.push(got === false ? 'nothing' : got.content.toString());
+    }
+    expect(kept).toEqual(['too early', 'on time']);
     await queue.close();
+    await impatient.close();
   }, 20_000);
 
   it('a queue declared by plain amqplib with x-dead-letter-exchange and x-max-length: mq attaches, sends and receives, and the arguments keep working', async () => {

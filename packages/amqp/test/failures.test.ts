@@ -179,6 +179,9 @@ describe('handler failures on RabbitMQ', () => {
           },
           reject: (error) => send.reject(error),
           follow: (promise) => send.follow(promise),
+          get settled() {
+            return send.settled;
+          },
         });
         super({
           ...setup,

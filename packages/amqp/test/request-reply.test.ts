@@ -141,6 +141,18 @@ describe('request/reply on RabbitMQ (direct reply-to)', () => {
     }
   });
 
+  it('a sendMsg() with replyTo amq.rabbitmq.reply-to is refused INVALID_ARGUMENT (RabbitMQ would close the channel), and the sender keeps working', async () => {
+    const q = name('direct-reply-to-by-hand');
+    const client = await sender(await connection(), { name: q, reliable: true });
+    const seen: string[] = [];
+    client.on('status', (status) => seen.push(status));
+    await expect(
+      client.sendMsg(Buffer.from('x'), { replyTo: 'amq.rabbitmq.reply-to', correlationId: 'c' }),
+    ).rejects.toSatisfy((error) => MqError.hasCode(error, 'INVALID_ARGUMENT'));
+    await client.sendMsg(Buffer.from('y'), { replyTo: 'my.own.replies', correlationId: 'c' });
+    expect(seen).toEqual([]);
+  });
+
   describe.skipIf(skip !== undefined)(`on the project's own node${skipNote(skip)}`, () => {
     it('declares nothing for replies: after 50 requests the broker holds no queue of ours but the request queue', async () => {
       const q = name('nothing-left');

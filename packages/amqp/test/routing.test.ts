@@ -1,4 +1,5 @@
-import { waitForStatus } from '@mq/core';
+import { type MqError, waitForStatus } from '@mq/core';
+import { uniqueId } from '@mq/testkit';
 import * as amqp from 'amqplib';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type AmqpConnection, AmqpQueue } from '../src/index.js';
@@ -109,6 +110,47 @@ describe('topic routing interoperates with plain amqplib', () => {
     expect(errors).toEqual(['HANDLER_FAILED']);
     await queue.close();
   });
+
+  it('declare: false attaches to a topic exchange someone else declared: a missing one is one NOT_FOUND, then plain publishes reach the group', async () => {
+    const space = `Legacy:Orders/${uniqueId('X')}`;
+    exchanges.push(space);
+    queues.push(`${space}:billing`);
+    const queue = new AmqpQueue(
+      {
+        name: space,
+        isRecv: true,
+        routing: 'topic',
+        topics: ['*.created'],
+        group: 'billing',
+        declare: false,
+        reconnectMillis: 50,
+      },
+      conn,
+    );
+    const errors: MqError[] = [];
+    let attempts = 0;
+    queue.on('error', (error) => errors.push(error));
+    queue.on('status', (status) => {
+      if (status === 'connecting') attempts += 1;
+    });
+    const got: Array<string | undefined> = [];
+    queue.setMsgHandler(async (_q, message) => {
+      got.push(message.topic);
+      await message.ack();
+    });
+    queue.connect();
+    await until(() => attempts >= 4, 'four attempts to open');
+    expect(errors.map((e) => e.code)).toEqual(['NOT_FOUND']);
+    expect(errors[0]?.message).toContain(`exchange '${space}' does not exist on the broker (declare: false)`);
+    // Declared by its owner with arguments mq would not have given it (auto-delete off, an alternate exchange).
+    await channel.assertExchange(space, 'topic', { durable: true, alternateExchange: 'amq.fanout' });
+    await waitForStatus(queue, 'connected', { timeoutMillis: 10_000 });
+    channel.publish(space, 'eu.created', Buffer.from('o1'));
+    await channel.waitForConfirms();
+    await until(() => got.length === 1, 'the message');
+    expect(got).toEqual(['eu.created']);
+    await queue.close();
+  }, 20_000);
 
   it('a topic space and a broadcast queue of one name cannot share the exchange: INVALID_OPTIONS names it', async () => {
     const name = space('clash');

@@ -1,6 +1,7 @@
 import {
   BaseConnection,
   BaseQueue,
+  type DeliveredMessage,
   type LinkCore,
   type PendingSend,
   packageErrors,
@@ -195,6 +196,11 @@ export class ScriptedQueue extends BaseQueue {
     const open = this.#script.opens.at(-1);
     if (!open) throw new Error('open() was never called');
     return open;
+  }
+
+  /** Hands core one received message, as the driver would. */
+  deliver(message: DeliveredMessage): void {
+    this.#script.core?.deliver(message);
   }
 
   /** The broker-side resources die while the connection stays up (a channel closed by the broker). */

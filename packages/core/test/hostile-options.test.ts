@@ -74,6 +74,9 @@ describe('options are read through own properties only', () => {
         broadcast: false,
         reconnectMillis: 1000,
         sendTimeoutMillis: 30000,
+        sendBufferMessages: 10000,
+        sendBufferBytes: 33554432,
+        closeTimeoutMillis: 30000,
       });
       const receiver = resolveQueueOptions(x, { name: 'jobs', isRecv: true }, {}).options;
       expect(receiver).toMatchObject({

@@ -32,6 +32,9 @@ describe('resolveQueueOptions', () => {
       broadcast: false,
       reconnectMillis: 1000,
       sendTimeoutMillis: 30000,
+      sendBufferMessages: 10000,
+      sendBufferBytes: 33554432,
+      closeTimeoutMillis: 30000,
     });
     expect(resolve({ name: 'a.b', isRecv: true })).toStrictEqual({
       name: 'a.b',
@@ -40,6 +43,9 @@ describe('resolveQueueOptions', () => {
       broadcast: false,
       reconnectMillis: 1000,
       sendTimeoutMillis: 30000,
+      sendBufferMessages: 10000,
+      sendBufferBytes: 33554432,
+      closeTimeoutMillis: 30000,
       prefetch: 100,
       failure: {
         retryDelayMillis: 1000,

@@ -157,8 +157,11 @@ export class MemoryBroker {
   publishTopic(space: string, topic: string, payload: Buffer, meta: StoredMeta): void {
     const bound = this.#spaces.get(space);
     if (!bound) return;
-    const stored = { ...meta, topic };
-    for (const binding of [...bound.groups.values(), ...bound.receivers]) {
+    const stored = meta.topic === topic ? meta : { ...meta, topic };
+    for (const binding of bound.groups.values()) {
+      if (binding.match(topic)) binding.mailbox.push(Buffer.from(payload), stored);
+    }
+    for (const binding of bound.receivers) {
       if (binding.match(topic)) binding.mailbox.push(Buffer.from(payload), stored);
     }
   }

@@ -216,5 +216,6 @@ function storedMeta(options: SendOptions | undefined): StoredMeta {
     replyTo: options?.replyTo,
     timestamp: now,
     expiresAt: options?.expirationMillis === undefined ? undefined : now + options.expirationMillis,
+    topic: options?.topic,
   };
 }

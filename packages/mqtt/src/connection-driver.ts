@@ -30,7 +30,7 @@ export class MqttConnectionDriver implements LinkDriver {
     this.#core = core;
     this.settings = settings;
     this.subscriptions = new Subscriptions((error) => core.reportError(error), !settings.cleanSession);
-    this.replies = new Replies((error) => core.reportError(error));
+    this.replies = new Replies(settings.clientId, (error) => core.reportError(error));
   }
 
   /** The open link, if any. */

@@ -33,7 +33,7 @@ export function publishProperties(qos: 0 | 1, options: SendOptions): IClientPubl
  * joined by `, `, as HTTP does), the message id out of them, `contentType`, `correlationData` as text;
  * `redelivered` when the broker set DUP or this client hands a nacked message again (`nacks` times).
  */
-export function packetMetadata(packet: IPublishPacket, nacks: number): MessageMetadata {
+export function packetMetadata(packet: IPublishPacket, nacks: number, topic?: string): MessageMetadata {
   const properties = packet.properties;
   let headers: Readonly<Record<string, string>> = NO_HEADERS;
   let messageId: string | undefined;
@@ -57,6 +57,8 @@ export function packetMetadata(packet: IPublishPacket, nacks: number): MessageMe
     replyTo: typeof properties?.responseTopic === 'string' ? properties.responseTopic : undefined,
     redelivered: packet.dup === true || nacks > 0,
     deliveryCount: nacks > 0 ? nacks : undefined,
+    // Always present, so that every delivery's metadata has one shape (a topic receiver's and a named one's).
+    topic,
   };
 }
 

@@ -1,4 +1,5 @@
 import {
+  hasMetadata,
   type Message,
   type MqError,
   NO_HEADERS,
@@ -129,7 +130,7 @@ export class MqttQueueDriver implements QueueDriver, ReceiverSink, ReplySink {
         receiving.late.track(
           payload,
           packet.qos,
-          packetMetadata(packet, this.#nacks.get(packet) ?? 0),
+          packetMetadata(packet, this.#nacks.get(packet) ?? 0, topic),
           () => settled(this.#ack(link, packet)),
           () => settled(this.#nack(link, packet)),
         ),
@@ -140,9 +141,7 @@ export class MqttQueueDriver implements QueueDriver, ReceiverSink, ReplySink {
       new SettleOnceMessage(
         payload,
         (requeue) => settled(requeue ? this.#nack(link, packet) : this.#ack(link, packet)),
-        topic === undefined
-          ? packetMetadata(packet, this.#nacks.get(packet) ?? 0)
-          : { ...packetMetadata(packet, this.#nacks.get(packet) ?? 0), topic },
+        packetMetadata(packet, this.#nacks.get(packet) ?? 0, topic),
       ),
     );
   }
@@ -188,12 +187,15 @@ export class MqttQueueDriver implements QueueDriver, ReceiverSink, ReplySink {
   }
 
   /** The sender's response topic, once the connection's reply subscription is in place on the current link. */
-  async replyAddress(): Promise<string> {
+  replyAddress(): string | Promise<string> {
     const link = this.#liveLink();
-    this.#replyTopic ??= this.#conn.replies.register(this);
-    await this.#conn.replies.ready(link);
-    if (this.#liveLink() !== link) throw lost(this.#name);
-    return this.#replyTopic;
+    const topic = this.#replyTopic ?? this.#conn.replies.register(this);
+    this.#replyTopic = topic;
+    if (this.#conn.replies.readyOn(link)) return topic;
+    return this.#conn.replies.ready(link).then(() => {
+      if (this.#liveLink() !== link) throw lost(this.#name);
+      return topic;
+    });
   }
 
   /** For the connection's replies: one reply to this sender's requests. */
@@ -232,7 +234,6 @@ export class MqttQueueDriver implements QueueDriver, ReceiverSink, ReplySink {
         ? spaceTopic(this.#name, options.topic)
         : this.#name;
     // A topic alone is no metadata: the hot path's shared publish options serve.
-    const metadata = options !== undefined && Object.keys(options).some((key) => key !== 'topic');
     // A reliable unicast message the broker discards for want of a receiver must not resolve as delivered (a topic
     // message that matches no group is dropped by design, as a broadcast one is).
     const { broadcast, routing } = this.#core.options;
@@ -242,7 +243,7 @@ export class MqttQueueDriver implements QueueDriver, ReceiverSink, ReplySink {
       body,
       qos,
       send,
-      metadata ? publishProperties(qos, options) : undefined,
+      options && hasMetadata(options) ? publishProperties(qos, options) : undefined,
       needsReceiver,
     );
   }

@@ -44,6 +44,11 @@ const MQTT_QUEUE_KEYS = { sharedPrefix: true } as const satisfies ExtraKeys<Mqtt
 /** Validates queue options (own fields only) and fills in defaults; throws `INVALID_OPTIONS` naming the field. */
 export function resolveMqttQueueOptions(input: unknown): ResolvedMqttQueueOptions {
   const { options: shared, read } = resolveQueueOptions<MqttQueueOptions>(errors, input, MQTT_QUEUE_KEYS);
+  if (shared.routing === 'topic' && read.has('sharedPrefix')) {
+    throw read.fail(
+      'sharedPrefix is for receivers routed by name: a topic receiver of a group subscribes as $share/<group>/<space>/..., a broadcast one plainly',
+    );
+  }
   const sharedPrefix = read.string('sharedPrefix', DEFAULT_SHARED_PREFIX, {
     regex: SHARED_PREFIX_PATTERN,
     rule: "be '$share/<group>/', '$queue/' or ''",

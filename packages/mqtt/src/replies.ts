@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { MqError } from '@mq/core/spi';
 import type { IPublishPacket } from 'mqtt';
 import { errors } from './errors.js';
@@ -11,23 +11,26 @@ export interface ReplySink {
 }
 
 /**
- * The replies of one connection's requesting senders: one subscription, `mq/reply/<random>/+`, made on the first
+ * The replies of one connection's requesting senders: one subscription, `mq/reply/<client>/+`, made on the first
  * request and again on every link after that (a clean session forgets it), and a response topic under it per
- * sender. No mq queue name has a `/`, so these topics never meet a queue's.
+ * sender. `<client>` is a hash of the client id (which may hold characters a topic level cannot): one prefix per
+ * client, also across restarts, so a persistent session keeps one reply subscription, not one per process. No mq
+ * queue name has a `/`, so these topics never meet a queue's.
  */
 export class Replies {
   /** The topics' common prefix, with its trailing `/`. */
-  readonly #base = `mq/reply/${randomUUID()}/`;
+  readonly #base: string;
   readonly #report: (error: MqError) => void;
   readonly #sinks = new Map<string, ReplySink>();
   #next = 0;
   /** The subscription on the current link, made or being made; undefined before the first request. */
-  #subscribed: { link: MqttLink; ready: Promise<void> } | undefined;
+  #subscribed: { link: MqttLink; ready: Promise<void>; done: boolean } | undefined;
   /** True once a request needed the subscription: each later link makes it again at once. */
   #wanted = false;
 
-  /** `report` emits an `error` on the connection. */
-  constructor(report: (error: MqError) => void) {
+  /** `clientId` is the connection's; `report` emits an `error` on the connection. */
+  constructor(clientId: string, report: (error: MqError) => void) {
+    this.#base = `mq/reply/${createHash('sha256').update(clientId).digest('hex').slice(0, 32)}/`;
     this.#report = report;
   }
 
@@ -44,12 +47,19 @@ export class Replies {
     this.#sinks.delete(topic);
   }
 
+  /** True once the reply subscription is in place on `link`. */
+  readyOn(link: MqttLink): boolean {
+    return this.#subscribed?.link === link && this.#subscribed.done;
+  }
+
   /** Resolves once the reply subscription is in place on `link` (made on the first call per link). */
   ready(link: MqttLink): Promise<void> {
     this.#wanted = true;
     if (this.#subscribed?.link === link) return this.#subscribed.ready;
-    const ready = link.subscribe(`${this.#base}+`, 1);
-    const entry = { link, ready };
+    const ready = link.subscribe(`${this.#base}+`, 1).then(() => {
+      entry.done = true;
+    });
+    const entry = { link, ready, done: false };
     this.#subscribed = entry;
     // A failed subscription is tried again by the next request.
     ready.catch(() => {

@@ -24,7 +24,8 @@ describe.skipIf(missing !== undefined)(
       const worker = await connection({ uri: url, clientId: uniqueId('worker'), cleanSession: false });
       const { inbox } = await receiver(worker, { name, reliable: true });
       const producer = await connection({ uri: url });
-      const send = await sender(producer, { name, reliable: true });
+      // No send waits for the link (sendBufferMessages 0): one made while the broker is down rejects at once.
+      const send = await sender(producer, { name, reliable: true, sendBufferMessages: 0 });
       const confirmed: string[] = [];
       const sendBatch = async (prefix: string, n: number): Promise<void> => {
         for (let i = 0; i < n; i += 1) {

@@ -110,7 +110,7 @@ describe('request/reply on MQTT 5', () => {
       ['0-0', '0-1', '0-2', '1-0', '1-1', '1-2'].map((text) => `re:${text}`),
     );
     expect(subscribed).toHaveLength(1);
-    expect(subscribed[0]).toMatch(/^mq\/reply\/[0-9a-f-]+\/\+$/);
+    expect(subscribed[0]).toMatch(/^mq\/reply\/[0-9a-f]{32}\/\+$/);
     // One response topic per sender, under the connection's one subscription.
     expect(replyTos.size).toBe(2);
     const prefix = subscribed[0]?.slice(0, -1) ?? '';

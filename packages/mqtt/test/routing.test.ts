@@ -152,3 +152,40 @@ for (const [protocolVersion, cli] of [
     });
   });
 }
+
+describe('topic queue options on MQTT', () => {
+  it('refuses sharedPrefix on a topic queue, naming it: groups are $share/<group>/', async () => {
+    const conn = await connection();
+    const { MqttQueue } = await import('../src/index.js');
+    expect(
+      () =>
+        new MqttQueue(
+          {
+            name: queueName('s'),
+            isRecv: true,
+            routing: 'topic',
+            topics: ['a'],
+            group: 'g',
+            sharedPrefix: '',
+          },
+          conn,
+        ),
+    ).toThrow(/sharedPrefix is for receivers routed by name/);
+  });
+
+  it('lists a receiver’s filters: one per pattern, or the whole space when patterns overlap', async () => {
+    const conn = await connection();
+    const { MqttQueue } = await import('../src/index.js');
+    const space = queueName('s');
+    const separate = new MqttQueue(
+      { name: space, isRecv: true, routing: 'topic', topics: ['*.created', 'eu.deleted'], group: 'g' },
+      conn,
+    );
+    expect(separate.topicFilters).toEqual([`$share/g/${space}/+/created`, `$share/g/${space}/eu/deleted`]);
+    const overlapping = new MqttQueue(
+      { name: space, isRecv: true, routing: 'topic', topics: ['*.created', 'eu.#'], broadcast: true },
+      conn,
+    );
+    expect(overlapping.topicFilters).toEqual([`${space}/#`]);
+  });
+});

@@ -45,13 +45,23 @@ interface Broker {
 
 const RECONNECT = { reconnectMillis: 200, reconnectMaxMillis: 1000 };
 
+/**
+ * No send waits for the link (`sendBufferMessages: 0`): an emit while the broker is down rejects at once, so that
+ * the events counted are the ones the broker confirmed before the stop or once everything was back.
+ */
+const NO_WAIT = { sendBufferMessages: 0 };
+
 const brokers: [string, string | undefined, () => Broker][] = [
   [
     'RabbitMQ (stop_app / start_app)',
     rabbitMissing,
     () => ({
       // persistent: what the broker confirmed survives its restart.
-      options: () => ({ uri: rabbit!.url, connection: RECONNECT, queueDefaults: { persistent: true } }),
+      options: () => ({
+        uri: rabbit!.url,
+        connection: RECONNECT,
+        queueDefaults: { persistent: true, ...NO_WAIT },
+      }),
       stop: async () => {
         await rabbit!.ctl('stop_app');
       },
@@ -69,6 +79,7 @@ const brokers: [string, string | undefined, () => Broker][] = [
         uri: mosquitto!.url,
         connection: RECONNECT,
         serverConnection: { clientId: uniqueId('nest'), cleanSession: false },
+        queueDefaults: NO_WAIT,
       }),
       stop: () => mosquitto!.stop(),
       start: () => mosquitto!.start(),
@@ -112,7 +123,7 @@ describe.each(brokers)('a broker restart mid-stream: %s', (label, missing, broke
       expect(
         problems.some((p) => p.startsWith(`server: receiver (no consumer attached) '${queue.events}'`)),
       ).toBe(true);
-      // While it is down, emit fails at once with a code: nothing is buffered.
+      // While it is down, emit fails at once with a code (NO_WAIT): nothing is buffered.
       const whileDown = await lastValueFrom(client.emit(queue.events, { id: -1 })).catch((e: unknown) => e);
       expect(
         MqError.hasCode(whileDown, 'NOT_CONNECTED') || MqError.hasCode(whileDown, 'CONNECTION_LOST'),

@@ -6,10 +6,12 @@ import {
   backsOffWithoutCap,
   broadcastToOne,
   buffersWhileDisconnected,
+  closeWaitsForever,
   dropsEveryTenth,
   escapesRejection,
   foldsNames,
   handlerOnSenderIgnored,
+  holdsEverySend,
   ignoresNack,
   leavesTimerOnClose,
   neverBacksOff,
@@ -18,6 +20,7 @@ import {
   prefetchOnSenderIgnored,
   prefetchRequired,
   redeliversSameBuffer,
+  rejectsWhileDown,
   resolvesBeforeStored,
   retriesTooSoon,
   statusAfterClosed,
@@ -121,8 +124,23 @@ describe('the contract catches broken backends', () => {
       'faults.links-cut-mid-stream',
       'faults.unreachable-sends-settle',
     ]);
-    await failsExactly(buffersWhileDisconnected, ['faults.unreachable-sends-settle']);
+    await failsExactly(buffersWhileDisconnected, [
+      'faults.unreachable-sends-settle',
+      'faults.sends-wait-through-drop',
+    ]);
   }, 180_000);
+
+  it('a backend that holds every send while its broker is down, without bound, fails unreachable-sends-settle', async () => {
+    await failsExactly(holdsEverySend, ['faults.unreachable-sends-settle']);
+  }, 60_000);
+
+  it('a backend whose close() waits for a handler that never returns fails bounded-by-close-timeout', async () => {
+    await failsExactly(closeWaitsForever, ['close.bounded-by-close-timeout']);
+  }, 60_000);
+
+  it('a backend whose sends fail while the link is down for a moment (or right after connect) fails sends-wait-through-drop', async () => {
+    await failsExactly(rejectsWhileDown, ['faults.sends-wait-through-drop']);
+  }, 60_000);
 
   it('backends whose prefetch window is off by one or capped fail the prefetch cases that see it', async () => {
     await failsExactly(prefetchOffByOne, [

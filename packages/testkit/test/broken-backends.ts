@@ -116,8 +116,9 @@ export const resolvesBeforeStored = brokenBackend('resolves-before-stored', (que
   return override(queue, {
     sendMsg: (payload) => {
       const copy = Buffer.from(payload);
+      // Dropped when the link is down by then (the queue itself would hold the send until it is back).
       setTimeout(() => {
-        queue.sendMsg(copy).catch(() => {});
+        if (queue.status === 'connected') queue.sendMsg(copy).catch(() => {});
       }, 5);
       return Promise.resolve();
     },
@@ -368,7 +369,46 @@ export const acksMultiple = brokenBackend('acks-multiple', (queue, options) => {
   });
 });
 
-/** Holds sends made while disconnected and sends them once connected again, instead of rejecting them. */
+/** Holds every send made while the link is down, without bound (each still settles by its deadline). */
+export const holdsEverySend = brokenOptions('holds-every-send', (options) => ({
+  ...options,
+  sendBufferMessages: 1_000_000,
+  sendBufferBytes: 2_147_483_647,
+}));
+
+/** A receiver whose `close()` waits for every handler it started to return, however long that takes. */
+export const closeWaitsForever = brokenBackend('close-waits-forever', (queue, options) => {
+  if (!options.isRecv) return queue;
+  const running = new Set<Promise<void>>();
+  const tracked = wrapHandler(queue, (handler) => (q, message) => {
+    const run = Promise.resolve(handler(q, message));
+    running.add(run);
+    void run.finally(() => running.delete(run)).catch(() => {});
+    return run;
+  });
+  return override(tracked, {
+    close: async () => {
+      await Promise.allSettled([...running]);
+      await queue.close();
+    },
+  });
+});
+
+/**
+ * Rejects every send made while the queue is not connected with `NOT_CONNECTED` (mq before sends waited for the
+ * link): a send right after `connect()` or during a short drop fails.
+ */
+export const rejectsWhileDown = brokenBackend('rejects-while-down', (queue, options) => {
+  if (options.isRecv) return queue;
+  return override(queue, {
+    sendMsg: (payload, sendOptions) =>
+      queue.status === 'connected'
+        ? queue.sendMsg(payload, sendOptions)
+        : Promise.reject(new MqError('NOT_CONNECTED', `[broken] queue is ${queue.status}`)),
+  });
+});
+
+/** Holds sends made while disconnected, with no deadline, and sends them once connected again. */
 export const buffersWhileDisconnected = brokenBackend('buffers-while-disconnected', (queue, options) => {
   if (options.isRecv) return queue;
   return override(queue, {

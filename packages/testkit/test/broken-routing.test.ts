@@ -10,6 +10,7 @@ import {
   hashPrefix,
   ignoresPatterns,
   oneQueueForAllGroups,
+  retryLosesTopic,
   starMatchesMany,
   topicRoutingUndeclared,
 } from './broken-routing.js';
@@ -59,6 +60,12 @@ describe('the group and broadcast cases catch wrong sharing', () => {
 
   it('a backend whose group keeps nothing without receivers fails group-backlog', async () => {
     await failsExactly(groupWithoutBacklog, ['routing.group-backlog']);
+  }, 60_000);
+});
+
+describe('the retry case catches a lost topic', () => {
+  it('a backend whose retried topic messages lose their topic fails retry-keeps-topic', async () => {
+    await failsExactly(retryLosesTopic, ['routing.retry-keeps-topic']);
   }, 60_000);
 });
 

@@ -1,7 +1,7 @@
 import type { Backend, Message, QueueOptions } from '@mq/core';
 import { topicMatches } from '@mq/core/spi';
 import { memoryBackend } from '@mq/memory';
-import { brokenBackend, brokenOptions, wrapHandler } from './broken-backends.js';
+import { brokenBackend, brokenOptions, replaced, wrapHandler } from './broken-backends.js';
 
 // Broken memory backends for the routing group of the contract (issue 27): each has one defect a backend author
 // could plausibly ship, built from the outside (options rewritten, or a receiver bound to everything that filters
@@ -173,3 +173,25 @@ export const topicRoutingUndeclared: Backend = {
   name: 'topic-routing-undeclared',
   capabilities: { ...memoryBackend.capabilities, topicRouting: false },
 };
+
+/** A retried topic message loses its topic, as a backend that republishes a retry without it would. */
+export const retryLosesTopic = brokenBackend('retry-loses-topic', (queue, options) => {
+  if (options.routing !== 'topic' || !options.isRecv) return queue;
+  return wrapHandler(
+    queue,
+    (handler) => (q, message) =>
+      handler(
+        q,
+        message.redelivered
+          ? {
+              ...replaced(
+                message,
+                () => message.ack(),
+                () => message.nack(),
+              ),
+              topic: undefined,
+            }
+          : message,
+      ),
+  );
+});

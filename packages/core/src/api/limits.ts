@@ -19,6 +19,15 @@ export const DEFAULT_RECONNECT_MILLIS = 1000;
 /** The `sendTimeoutMillis` of a queue that gives none. */
 export const DEFAULT_SEND_TIMEOUT_MILLIS = 30_000;
 
+/** The `sendBufferMessages` of a queue that gives none: sends waiting for the link at once, at most. */
+export const DEFAULT_SEND_BUFFER_MESSAGES = 10_000;
+
+/** The `sendBufferBytes` of a queue that gives none (32 MiB): payload bytes waiting for the link at once, at most. */
+export const DEFAULT_SEND_BUFFER_BYTES = 33_554_432;
+
+/** The `closeTimeoutMillis` of a queue that gives none. */
+export const DEFAULT_CLOSE_TIMEOUT_MILLIS = 30_000;
+
 /** The `connectTimeoutMillis` of a connection that gives none. */
 export const DEFAULT_CONNECT_TIMEOUT_MILLIS = 3000;
 

@@ -122,6 +122,29 @@ export interface QueueOptions {
    */
   sendTimeoutMillis?: number;
   /**
+   * The most sends that wait for the link at once: a send made while the queue is `connecting` or `disconnected`
+   * (right after `connect()`, or during a short drop) waits for it to be `connected`, up to its
+   * `sendTimeoutMillis` (then `TIMEOUT`: it was never sent); past this many (or `sendBufferBytes`) a send rejects
+   * at once with `NOT_CONNECTED`. `0`: no send waits (each rejects at once while not connected). A closed or
+   * closing queue never buffers.
+   * @default 10000
+   */
+  sendBufferMessages?: number;
+  /**
+   * The most payload bytes waiting for the link at once (see `sendBufferMessages`); a send that would go past it
+   * rejects at once with `NOT_CONNECTED`.
+   * @default 33554432 (32 MiB)
+   */
+  sendBufferBytes?: number;
+  /**
+   * Milliseconds `close()` waits for running handlers and in-flight sends before it gives up on them: it then
+   * emits an `error` (code `TIMEOUT`) saying what it abandoned, rejects the sends still pending with `CLOSED`,
+   * and releases the queue (the broker redelivers messages left unacked). Bounds `close()` even when a handler
+   * never returns.
+   * @default 30000
+   */
+  closeTimeoutMillis?: number;
+  /**
    * Receivers only (a sender given one throws `INVALID_OPTIONS`): the most unacked messages delivered to this
    * receiver at once, on backends that can bound it (capability `prefetch`; MQTT bounds them per connection).
    * @default 100

@@ -24,6 +24,10 @@ export interface CaseQueueOptions {
   reconnectMillis?: number;
   /** @default the backend's (30000) */
   sendTimeoutMillis?: number;
+  /** @default the backend's (10000) */
+  sendBufferMessages?: number;
+  /** @default the backend's (30000) */
+  closeTimeoutMillis?: number;
   /** @default the backend's (1000) */
   retryDelayMillis?: number | false;
   /** @default none */

@@ -55,6 +55,7 @@ export {
   type ResolvedSenderOptions,
   resolveQueueOptions,
 } from './options/queue-options.js';
+export { hasMetadata } from './options/send-options.js';
 export { type ResolvedTls, readTlsOptions, type TlsConnectOptions } from './options/tls-options.js';
 export { checkUri, redactUri } from './options/uri.js';
 export {

@@ -192,6 +192,53 @@ export const closeCases: ContractCase[] = [
 
   defineCase(
     'close',
+    'bounded-by-close-timeout',
+    'close() of a receiver whose handler never returns resolves at its closeTimeoutMillis, with a TIMEOUT error naming what it abandoned, and the message comes again to the next receiver',
+    async (ctx) => {
+      const name = ctx.name();
+      const closeTimeoutMillis = 500;
+      let stuck = false;
+      const { queue } = await ctx.receiver(
+        await ctx.connection(),
+        { name, reliable: true, closeTimeoutMillis },
+        ({ text, message }) => {
+          if (text !== 'stuck') return message.ack();
+          stuck = true;
+          return new Promise<void>(() => {});
+        },
+      );
+      const errors: MqError[] = [];
+      queue.on('error', (error) => errors.push(error));
+      const send = await ctx.sender(await ctx.connection(), { name, reliable: true });
+      await send.sendMsg(Buffer.from('stuck', 'latin1'));
+      await ctx.poll(() => stuck, 'the handler to start');
+      const started = Date.now();
+      let closed = false;
+      void queue.close().then(() => {
+        closed = true;
+      });
+      await ctx.poll(
+        () => closed,
+        `close() to resolve by its closeTimeoutMillis (${closeTimeoutMillis} ms)`,
+        5000,
+      );
+      const took = Date.now() - started;
+      check(
+        took >= closeTimeoutMillis - 50,
+        `close() resolved after ${took} ms, before its ${closeTimeoutMillis} ms`,
+      );
+      check(
+        errors.some((error) => error.code === 'TIMEOUT' && /1 handler/.test(error.message)),
+        `an error with code TIMEOUT naming the handler it abandoned (errors: ${errors.map((e) => e.code).join(', ') || 'none'})`,
+      );
+      const next = await ctx.receiver(await ctx.connection(), { name, reliable: true });
+      await next.collector.untilText('stuck', ctx.waitMillis);
+    },
+    { requires: ['redeliverUnacked', 'retainUnicast'] },
+  ),
+
+  defineCase(
+    'close',
     'connection-close-waits-for-handlers',
     'closing a connection waits for running handlers, whose acks still work, and its queues go closing then closed',
     async (ctx) => {

@@ -171,7 +171,7 @@ export const lifecycleCases: ContractCase[] = [
   defineCase(
     'lifecycle',
     'send-while-disconnected',
-    'a send while the queue is disconnected (link dropped, reconnect pending) rejects with NOT_CONNECTED, and later sends work',
+    'with sendBufferMessages 0, a send while the queue is disconnected (link dropped, reconnect pending) rejects at once with NOT_CONNECTED, is never sent later, and later sends work',
     async (ctx) => {
       const drop = ctx.target.faults?.dropConnection;
       check(drop, 'dropConnection fault hook');
@@ -183,7 +183,8 @@ export const lifecycleCases: ContractCase[] = [
       await ctx.waitStatus(conn, 'connected');
       const name = ctx.name();
       const { collector } = await ctx.receiver(await ctx.connection(), { name, reliable: true });
-      const send = await ctx.sender(conn, { name, reliable: true });
+      // No send waits for the link: the app retries by itself.
+      const send = await ctx.sender(conn, { name, reliable: true, sendBufferMessages: 0 });
       await drop(conn);
       await ctx.waitStatus(send, 'disconnected');
       await checkRejectsCode(
@@ -306,18 +307,26 @@ export const lifecycleCases: ContractCase[] = [
   defineCase(
     'lifecycle',
     'unreachable-send-rejects',
-    'a send to a queue on an unreachable broker rejects with NOT_CONNECTED',
+    'a send to a queue on an unreachable broker waits for it and rejects with TIMEOUT at its sendTimeoutMillis (at once with NOT_CONNECTED under sendBufferMessages 0)',
     async (ctx) => {
       const conn = ctx.newConnection(ctx.target.unreachableConnectionOptions());
+      conn.on('error', () => {});
       conn.connect();
-      const queue = ctx.newQueue(conn, { name: ctx.name(), isRecv: false, reliable: true });
+      const name = ctx.name();
+      const queue = ctx.newQueue(conn, { name, isRecv: false, reliable: true, sendTimeoutMillis: 300 });
       queue.connect();
+      const started = Date.now();
+      await checkRejectsCode(() => queue.sendMsg(Buffer.from('x')), 'TIMEOUT', 'send while unreachable');
+      const took = Date.now() - started;
+      check(took >= 250 && took < 3000, `the send waited ${took} ms, expected about its 300 ms deadline`);
+      const impatient = ctx.newQueue(conn, { name, isRecv: false, reliable: true, sendBufferMessages: 0 });
+      impatient.connect();
       await checkRejectsCode(
-        () => queue.sendMsg(Buffer.from('x')),
+        () => impatient.sendMsg(Buffer.from('x')),
         'NOT_CONNECTED',
-        'send while unreachable',
+        'send while unreachable, sendBufferMessages 0',
       );
-      checkEqual(queue.status, 'connecting', 'queue waits for its connection');
+      check(queue.status !== 'connected', 'queue waits for its connection');
     },
   ),
 

@@ -315,6 +315,40 @@ export const routingCases: ContractCase[] = [
 
   defineCase(
     'routing',
+    'retry-keeps-topic',
+    'a topic message whose handler fails is handed out again with its topic',
+    async (ctx) => {
+      const space = ctx.name('space');
+      const failedOnce = new Set<string>();
+      const { collector } = await ctx.receiver(
+        await ctx.connection(),
+        { name: space, routing: 'topic', reliable: true, topics: ['r.*'], group: 'g', retryDelayMillis: 0 },
+        async ({ text, message }) => {
+          if (!failedOnce.has(text)) {
+            failedOnce.add(text);
+            throw new Error(`first delivery of ${text} fails`);
+          }
+          await message.ack();
+        },
+      );
+      const send = await topicSender(ctx, space);
+      await sendTopics(send, [
+        ['r.one', 'a'],
+        ['r.two', 'b'],
+      ]);
+      await collector.untilCount(4, ctx.waitMillis);
+      await ctx.quiet();
+      checkSameList(
+        [...seen(collector)].sort(),
+        ['a@r.one', 'a@r.one', 'b@r.two', 'b@r.two'],
+        'each message twice (failed, then retried), with its topic',
+      );
+    },
+    { requires: ['topicRouting'] },
+  ),
+
+  defineCase(
+    'routing',
     'refusals',
     'bad patterns and a missing group are INVALID_OPTIONS naming the field; topics on a sender too; a topic on a named queue, or none on a topic sender, is INVALID_ARGUMENT',
     async (ctx) => {

@@ -47,6 +47,8 @@ export abstract class BaseConnection extends Observed<ConnectionEvents> implemen
   #addressIndex = 0;
   /** The failures that need attention reported since the last link opened (one per address and failure). */
   readonly #reportedAttention = new Set<string>();
+  /** A failure that needs attention was printed because nobody listened for `error`: once per connection. */
+  #warnedUnheard = false;
   #lastError: MqError | undefined;
 
   /** `setup`'s settings must already be validated (see `resolveSharedConnectionOptions`). */
@@ -183,6 +185,7 @@ export abstract class BaseConnection extends Observed<ConnectionEvents> implemen
     const attention = needsAttention(failure) ? `${failure.code} ${failure.message}` : undefined;
     if (attention === undefined || !this.#reportedAttention.has(attention)) {
       this.#reportError(this.#retryNote(failure, delay));
+      if (attention !== undefined) this.#warnIfUnheard(failure);
     }
     if (attention !== undefined) this.#reportedAttention.add(attention);
     // An `error` listener may have closed the connection meanwhile.
@@ -228,6 +231,19 @@ export abstract class BaseConnection extends Observed<ConnectionEvents> implemen
       this.#reportError(this.#errors.wrap(error, 'BROKER', 'close failed'));
     }
     this.#status.set('closed');
+  }
+
+  /**
+   * A connection that can never work (wrong password or vhost, a refused certificate) must not sit `disconnected`
+   * in silence: with no `error` listener, the first such failure is printed once per connection, as a warning.
+   */
+  #warnIfUnheard(failure: MqError): void {
+    if (this.#warnedUnheard || this.listenerCount('error') > 0 || this.#status.value === 'closed') return;
+    this.#warnedUnheard = true;
+    process.emitWarning(
+      `[${this.#errors.pkg}] a connection keeps failing in a way retrying cannot fix (${failure.code}: ${failure.message}), and nothing listens for its 'error' events, so this is the only notice. It keeps retrying; add connection.on('error', ...) to see every failure.`,
+      'MqConnectionWarning',
+    );
   }
 
   /** The same error, its message saying when the next attempt comes, and where when there are several addresses. */

@@ -1,6 +1,9 @@
 import {
+  DEFAULT_CLOSE_TIMEOUT_MILLIS,
   DEFAULT_PREFETCH,
   DEFAULT_RECONNECT_MILLIS,
+  DEFAULT_SEND_BUFFER_BYTES,
+  DEFAULT_SEND_BUFFER_MESSAGES,
   DEFAULT_SEND_TIMEOUT_MILLIS,
   MAX_PREFETCH,
 } from '../../api/limits.js';
@@ -30,6 +33,15 @@ const QUEUE_OPTIONS = {
   broadcast: (read) => read.boolean('broadcast', false),
   reconnectMillis: (read) => read.millis('reconnectMillis', DEFAULT_RECONNECT_MILLIS),
   sendTimeoutMillis: (read) => read.millis('sendTimeoutMillis', DEFAULT_SEND_TIMEOUT_MILLIS),
+  sendBufferMessages: (read) =>
+    read.integer(
+      'sendBufferMessages',
+      { min: 0, max: MAX_SEND_BUFFER_MESSAGES },
+      DEFAULT_SEND_BUFFER_MESSAGES,
+    ),
+  sendBufferBytes: (read) =>
+    read.integer('sendBufferBytes', { min: 0, max: MAX_SEND_BUFFER_BYTES }, DEFAULT_SEND_BUFFER_BYTES),
+  closeTimeoutMillis: (read) => read.millis('closeTimeoutMillis', DEFAULT_CLOSE_TIMEOUT_MILLIS),
   prefetch: (read) => read.integer('prefetch', { min: 1, max: MAX_PREFETCH }, DEFAULT_PREFETCH),
   retryDelayMillis: readRetryDelay,
   maxDeliveries: readMaxDeliveries,
@@ -40,6 +52,12 @@ const QUEUE_OPTIONS = {
   topics: (read) => read.raw('topics'),
   group: (read) => read.raw('group'),
 } as const satisfies ReaderTable<QueueOptions>;
+
+/** The largest `sendBufferMessages`: far more waiting sends than any link catches up on within a deadline. */
+const MAX_SEND_BUFFER_MESSAGES = 1_000_000;
+
+/** The largest `sendBufferBytes` (2 GiB - 1): more than a process should hold for a link that is down. */
+const MAX_SEND_BUFFER_BYTES = 2_147_483_647;
 
 /** Options only a receiver takes: a sender given one is refused rather than left to wonder why it does nothing. */
 const RECEIVER_ONLY = [
@@ -62,6 +80,12 @@ interface ResolvedCommonOptions extends ResolvedRouting {
   readonly reconnectMillis: number;
   /** See {@link QueueOptions.sendTimeoutMillis}. */
   readonly sendTimeoutMillis: number;
+  /** See {@link QueueOptions.sendBufferMessages}. */
+  readonly sendBufferMessages: number;
+  /** See {@link QueueOptions.sendBufferBytes}. */
+  readonly sendBufferBytes: number;
+  /** See {@link QueueOptions.closeTimeoutMillis}. */
+  readonly closeTimeoutMillis: number;
 }
 
 /** A sender's options after validation: it has no `prefetch` and no failure policy. */
@@ -118,6 +142,9 @@ export function resolveQueueOptions<T extends QueueOptions = QueueOptions>(
     broadcast,
     reconnectMillis: QUEUE_OPTIONS.reconnectMillis(shared),
     sendTimeoutMillis: QUEUE_OPTIONS.sendTimeoutMillis(shared),
+    sendBufferMessages: QUEUE_OPTIONS.sendBufferMessages(shared),
+    sendBufferBytes: QUEUE_OPTIONS.sendBufferBytes(shared),
+    closeTimeoutMillis: QUEUE_OPTIONS.closeTimeoutMillis(shared),
   };
   if (!isRecv) return { options: Object.freeze({ ...common, isRecv }), read };
   const prefetch = QUEUE_OPTIONS.prefetch(shared);

@@ -24,7 +24,10 @@ const ID_FIELDS = [
   'replyTo',
 ] as const satisfies readonly (keyof SendOptions)[];
 
-/** True when `options` asks for any metadata (so that a backend without it must refuse the send). */
+/**
+ * True when `options` asks for any metadata (so that a backend without it must refuse the send); a `topic` is not
+ * metadata. Backends use it to keep their shared publish options for a send that has none.
+ */
 export function hasMetadata(options: SendOptions | undefined): boolean {
   if (options === undefined) return false;
   return (

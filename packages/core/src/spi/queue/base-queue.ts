@@ -11,6 +11,7 @@ import type { PackageErrors } from '../errors.js';
 import { emitOn, Observed } from '../observed.js';
 import type { ResolvedQueueOptions } from '../options/queue-options.js';
 import type { Traits } from '../traits.js';
+import { checkPayload } from './arguments.js';
 import { QueueLifecycle } from './lifecycle.js';
 import type { QueueCore, QueueDriver, QueueDriverFactory } from './queue-driver.js';
 import { ReceivePath } from './receive-path.js';
@@ -71,6 +72,7 @@ export abstract class BaseQueue<O extends ResolvedQueueOptions = ResolvedQueueOp
       errors,
       name: options.name,
       reconnectMillis: options.reconnectMillis,
+      closeTimeoutMillis: options.closeTimeoutMillis,
       host: connection,
       emitStatus: (status) => this.#emitStatus(status),
       emitError: (error) => this.#emitError(error),
@@ -80,8 +82,12 @@ export abstract class BaseQueue<O extends ResolvedQueueOptions = ResolvedQueueOp
         this.#sending.linkGone();
         this.#requestsLost();
       },
-      stopping: () => this.#receiving?.stop(),
+      stopping: () => {
+        this.#sending.closing();
+        this.#receiving?.stop();
+      },
       drained: () => this.#drained(),
+      abandon: () => this.#abandon(),
     });
     this.#sending = new SendPath({
       errors,
@@ -111,7 +117,9 @@ export abstract class BaseQueue<O extends ResolvedQueueOptions = ResolvedQueueOp
       },
       status: () => this.#lifecycle.status,
       driver: () => this.#lifecycle.driver,
-      send: (payload, sendOptions) => this.#sending.send(payload, sendOptions),
+      check: (sendOptions) => this.#sending.checkOptions(sendOptions),
+      checkPayload: (payload) => checkPayload(errors, payload),
+      sendChecked: (payload, sendOptions) => this.#sending.sendChecked(payload, sendOptions),
     });
     this.#receiving = options.isRecv
       ? new ReceivePath({
@@ -331,7 +339,31 @@ export abstract class BaseQueue<O extends ResolvedQueueOptions = ResolvedQueueOp
     }
   }
 
+  /** What `close()` gives up on at `closeTimeoutMillis`: sends still pending reject with `CLOSED`. */
+  #abandon(): string {
+    const handlers = this.#receiving?.running ?? 0;
+    const sends = this.#sending.pending;
+    const copies = this.#receiving?.busy === true && handlers === 0;
+    if (sends > 0) {
+      this.#sending.failAll(
+        this.#errors.error(
+          'CLOSED',
+          `queue '${this.name}' was closed (closeTimeoutMillis ${this.options.closeTimeoutMillis}) before the broker confirmed the message: it may or may not have it`,
+        ),
+        true,
+      );
+    }
+    const parts = [
+      ...(handlers > 0 ? [`${handlers} handler${handlers === 1 ? '' : 's'} still running`] : []),
+      ...(sends > 0 ? [`${sends} send${sends === 1 ? '' : 's'} not settled (rejected with CLOSED)`] : []),
+      ...(copies ? ["the failure policy's copies in flight"] : []),
+    ];
+    return parts.length > 0 ? parts.join(', ') : 'work that finished meanwhile';
+  }
+
   #emitStatus(status: Status): void {
+    // The sends that waited for the link go first, before any a `connected` listener makes.
+    if (status === 'connected') this.#sending.linkUp();
     emitOn<QueueEvents, 'status'>(this, 'status', status);
     if (STATUS_CHANNEL.hasSubscribers) {
       STATUS_CHANNEL.publish({ kind: 'queue', source: this, name: this.name, status } satisfies StatusEvent);

@@ -13,6 +13,11 @@ export interface PendingSend {
   reject(error: unknown): void;
   /** Settles as `sending` does: for a backend whose client library returns a promise. */
   follow(sending: PromiseLike<unknown>): void;
+  /**
+   * True once the send has settled (timed out, say): a backend holding it until it can write (a full socket
+   * buffer) must then drop it, never write it late.
+   */
+  readonly settled: boolean;
 }
 
 const PENDING = 0;
@@ -25,6 +30,8 @@ class Send implements PendingSend {
   deadline = 0;
   /** Counted by its {@link InFlightSends} (it did not finish inside `publish()`). */
   watched = false;
+  /** Waiting in the queue for its link, not handed to the backend yet: a lost link does not fail it. */
+  held = false;
   #state = PENDING;
   #error: unknown;
   #resolve: (() => void) | undefined;
@@ -79,7 +86,7 @@ class Send implements PendingSend {
  */
 export class InFlightSends {
   readonly #timeoutMillis: number;
-  readonly #timedOut: () => MqError;
+  readonly #timedOut: (held: boolean) => MqError;
   #entries: Send[] = [];
   #head = 0;
   #count = 0;
@@ -90,8 +97,11 @@ export class InFlightSends {
     this.#compact();
   };
 
-  /** `timedOut` makes the error for a send that ran past the deadline. */
-  constructor(timeoutMillis: number, timedOut: () => MqError) {
+  /**
+   * `timedOut` makes the error for a send that ran past the deadline (`held`: still waiting for its link, so
+   * never sent).
+   */
+  constructor(timeoutMillis: number, timedOut: (held: boolean) => MqError) {
     this.#timeoutMillis = timeoutMillis;
     this.#timedOut = timedOut;
   }
@@ -121,10 +131,27 @@ export class InFlightSends {
     return send.promise();
   }
 
-  /** Rejects every unsettled send with `error` (their link is gone: no answer can come). */
-  failAll(error: MqError): void {
+  /**
+   * The app's promise for a send that waits for its link (see {@link InFlightSends.release}): its deadline runs
+   * from now, and {@link InFlightSends.failAll} leaves it alone.
+   */
+  hold(pending: PendingSend): Promise<void> {
+    (pending as Send).held = true;
+    return this.watch(pending);
+  }
+
+  /** A held send goes to the backend's `publish()` now: from here a lost link fails it. */
+  release(pending: PendingSend): void {
+    (pending as Send).held = false;
+  }
+
+  /** Rejects every unsettled send with `error` (their link is gone: no answer can come); `held` ones too if asked. */
+  failAll(error: MqError, held = false): void {
     const entries = this.#entries;
-    for (let i = this.#head; i < entries.length; i += 1) entries[i]!.reject(error);
+    for (let i = this.#head; i < entries.length; i += 1) {
+      const send = entries[i]!;
+      if (held || !send.held) send.reject(error);
+    }
   }
 
   /** Resolves once every tracked send has settled (or timed out). */
@@ -171,7 +198,7 @@ export class InFlightSends {
       const send = entries[i]!;
       if (send.settled) continue;
       if (send.deadline > now) break;
-      send.reject(this.#timedOut());
+      send.reject(this.#timedOut(send.held));
     }
     this.#compact();
     this.#arm();

@@ -21,6 +21,8 @@ export interface LifecycleParts {
   readonly name: string;
   /** Milliseconds before reopening after a failure (the first wait of the backoff). */
   readonly reconnectMillis: number;
+  /** Milliseconds `close()` waits for `drained()` before it abandons what is left (see `abandon`). */
+  readonly closeTimeoutMillis: number;
   /** The queue's connection. */
   readonly host: QueueHost;
   /** Emits one status change (the queue's `status` event and `mq:status`). */
@@ -37,6 +39,8 @@ export interface LifecycleParts {
   stopping(): void;
   /** Resolves once nothing is left running: handlers, sends, the failure policy's copies. */
   drained(): Promise<void>;
+  /** `close()` gave up waiting: rejects what is still pending and says what was left, e.g. `1 handler still running`. */
+  abandon(): string;
 }
 
 /**
@@ -226,12 +230,36 @@ export class QueueLifecycle {
     await this.#opening;
     const driver = this.#driver;
     await this.#settle(() => driver?.stopReceiving?.());
-    await this.#parts.drained();
+    await this.#drainedWithin(this.#parts.closeTimeoutMillis);
     await this.#settle(() => driver?.release());
     this.#parts.host.off('status', this.#onHostStatus);
     this.#parts.joined(false);
     this.#driver = undefined;
     this.#status.set('closed');
+  }
+
+  /**
+   * Waits for the work under way, at most `millis`: a handler that never returns must not hold `close()` for
+   * ever. Past it, what is left is abandoned and reported (`TIMEOUT`); releasing the queue then leaves the
+   * messages of those handlers unacked, for the broker to hand out again.
+   */
+  async #drainedWithin(millis: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      this.#parts.drained().then(() => false),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(true), millis);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (!timedOut) return;
+    const left = this.#parts.abandon();
+    this.reportError(
+      this.#parts.errors.error(
+        'TIMEOUT',
+        `closing queue '${this.#parts.name}' gave up after ${millis} ms (closeTimeoutMillis) on ${left}; messages not acked are left to the broker to deliver again`,
+      ),
+    );
   }
 
   async #settle(step: () => Promise<void> | undefined): Promise<void> {

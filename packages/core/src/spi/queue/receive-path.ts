@@ -88,6 +88,11 @@ export class ReceivePath {
     return this.#running > 0 || this.#policy.moving;
   }
 
+  /** Handlers running now (returned promises not settled yet). */
+  get running(): number {
+    return this.#running;
+  }
+
   /** Sets the handler (checked). */
   setHandler(handler: MessageHandler): void {
     checkHandler(this.#parts.errors, handler);

@@ -25,9 +25,16 @@ export interface RequestParts {
   status(): Status;
   /** The driver of the current cycle. */
   driver(): QueueDriver | undefined;
-  /** Sends the request as `sendMsg()` does (checks, tracing, deadline). */
-  send(payload: Uint8Array, options: SendOptions): Promise<void>;
+  /** Checks the request's metadata as `sendMsg()` does; throws `INVALID_ARGUMENT` naming the field. */
+  check(options: SendOptions): SendOptions | undefined;
+  /** Checks a payload as `sendMsg()` does; throws `INVALID_ARGUMENT`. */
+  checkPayload(payload: unknown): void;
+  /** Sends the request as `sendMsg()` does (tracing, deadline), its payload and metadata checked already. */
+  sendChecked(payload: Uint8Array, options: SendOptions): Promise<void>;
 }
+
+/** The metadata of a request that has none. */
+const NO_METADATA: SendOptions = Object.freeze({});
 
 /** One request waiting for its reply. */
 interface Waiting {
@@ -93,6 +100,7 @@ export class RequestPath {
     let timeoutMillis: number;
     let signal: AbortSignal | undefined;
     try {
+      this.#parts.checkPayload(payload);
       ({ send, timeoutMillis, signal } = this.#read(options));
     } catch (error) {
       return Promise.reject(error);
@@ -164,27 +172,36 @@ export class RequestPath {
     for (const waiting of [...this.#waiting.values()]) waiting.reject(error);
   }
 
-  /** The reply address (made by the driver on first use), then the request, sent as `sendMsg()` sends. */
-  async #send(
+  /**
+   * The reply address (made by the driver on first use), then the request, sent as `sendMsg()` sends (its
+   * metadata already checked). No promise hop when the driver has the address at hand.
+   */
+  #send(
     driver: QueueDriver,
     payload: Uint8Array,
     options: SendOptions,
     waiting: () => boolean,
   ): Promise<void> {
-    const { errors } = this.#parts;
-    let replyTo: string;
-    try {
-      replyTo = await (driver.replyAddress as () => string | Promise<string>).call(driver);
-    } catch (error) {
-      throw errors.wrap(
+    const failed = (error: unknown): never => {
+      throw this.#parts.errors.wrap(
         error,
         'BROKER',
         `opening the reply receiver of '${this.#parts.options.name}' failed`,
       );
+    };
+    let address: string | Promise<string>;
+    try {
+      address = (driver.replyAddress as () => string | Promise<string>).call(driver);
+    } catch (error) {
+      return Promise.reject(this.#parts.errors.wrap(error, 'BROKER', 'no reply receiver'));
     }
-    // Ended (aborted, timed out) while the reply receiver was being made: nobody waits for an answer.
-    if (!waiting()) return;
-    await this.#parts.send(payload, { ...options, replyTo });
+    if (typeof address === 'string')
+      return this.#parts.sendChecked(payload, { ...options, replyTo: address });
+    return address.then((replyTo) => {
+      // Ended (aborted, timed out) while the reply receiver was being made: nobody waits for an answer.
+      if (!waiting()) return undefined;
+      return this.#parts.sendChecked(payload, { ...options, replyTo });
+    }, failed);
   }
 
   /** Splits and checks `request()`'s options: what goes with the message, the deadline, the signal. */
@@ -195,7 +212,7 @@ export class RequestPath {
   } {
     const { errors, options: queueOptions } = this.#parts;
     if (options === undefined) {
-      return { send: {}, timeoutMillis: queueOptions.sendTimeoutMillis, signal: undefined };
+      return { send: NO_METADATA, timeoutMillis: queueOptions.sendTimeoutMillis, signal: undefined };
     }
     const fields = readFields(errors, options, {
       what: 'request options',
@@ -217,8 +234,15 @@ export class RequestPath {
     if (signal !== undefined && !isAbortSignal(signal)) {
       throw errors.argument(`request options.signal must be an AbortSignal, got ${describeValue(signal)}`);
     }
-    // The metadata fields are checked with the send, as `sendMsg()` checks them.
-    return { send: send as SendOptions, timeoutMillis, signal };
+    // Checked now, as `sendMsg()` checks them: the correlation id and the expiration are used before the send.
+    // Only a deadline or a signal (the common case): nothing to check, and no frozen copy to spread later.
+    let metadata = false;
+    for (const key in send) if (send[key] !== undefined) metadata = true;
+    return {
+      send: metadata ? (this.#parts.check(send as SendOptions) ?? NO_METADATA) : NO_METADATA,
+      timeoutMillis,
+      signal,
+    };
   }
 
   #aborted(): MqError {

@@ -8,7 +8,7 @@ import type { SettleOnceMessage } from '../message.js';
 import type { ResolvedQueueOptions } from '../options/queue-options.js';
 import { checkSendOptions, hasMetadata } from '../options/send-options.js';
 import { checkPayload } from './arguments.js';
-import { InFlightSends } from './in-flight.js';
+import { InFlightSends, type PendingSend } from './in-flight.js';
 import type { QueueDriver } from './queue-driver.js';
 
 /** What the send path needs from the rest of the queue. */
@@ -33,24 +33,79 @@ export interface SendParts {
   driver(): QueueDriver | undefined;
 }
 
+/** A send waiting for the queue's link: handed to the driver once the queue is `connected`. */
+interface HeldSend {
+  readonly send: PendingSend;
+  readonly payload: Uint8Array;
+  readonly options: SendOptions | undefined;
+}
+
 /**
- * A queue's sends: the checks of `sendMsg`, the `mq:send` tracing, and every send and failure-policy copy in
- * flight, each bounded by `sendTimeoutMillis` and failed when its link goes.
+ * A queue's sends: the checks of `sendMsg`, the `mq:send` tracing, the sends waiting for the link (within
+ * `sendBufferMessages` and `sendBufferBytes`), and every send and failure-policy copy in flight, each bounded by
+ * `sendTimeoutMillis` from the moment it was made and failed when its link goes.
  */
 export class SendPath {
   readonly #parts: SendParts;
   readonly #sends: InFlightSends;
+  /** Sends waiting for the link, oldest first; those settled meanwhile (timed out) are dropped from the head. */
+  #held: HeldSend[] = [];
+  #heldHead = 0;
+  /** Payload bytes of the unsettled sends in `#held`, as counted when each was held. */
+  #heldBytes = 0;
 
   /** No send in flight yet. */
   constructor(parts: SendParts) {
     this.#parts = parts;
     const { errors, options } = parts;
-    this.#sends = new InFlightSends(options.sendTimeoutMillis, () =>
-      errors.error(
-        'TIMEOUT',
-        `send on '${options.name}' not confirmed within ${options.sendTimeoutMillis} ms (sendTimeoutMillis): the broker may or may not have it`,
-      ),
+    this.#sends = new InFlightSends(options.sendTimeoutMillis, (held) =>
+      held
+        ? errors.error(
+            'TIMEOUT',
+            `queue '${options.name}' was not connected within ${options.sendTimeoutMillis} ms (sendTimeoutMillis): message not sent`,
+          )
+        : errors.error(
+            'TIMEOUT',
+            `send on '${options.name}' not confirmed within ${options.sendTimeoutMillis} ms (sendTimeoutMillis): the broker may or may not have it`,
+          ),
     );
+  }
+
+  /** Sends waiting for the link (not settled yet). */
+  get waiting(): number {
+    this.#dropSettledHeld();
+    return this.#held.length - this.#heldHead;
+  }
+
+  /** The queue is `connected`: every send waiting for the link goes to the driver now, oldest first. */
+  linkUp(): void {
+    const held = this.#held;
+    const head = this.#heldHead;
+    this.#held = [];
+    this.#heldHead = 0;
+    this.#heldBytes = 0;
+    const driver = this.#parts.driver();
+    for (let i = head; i < held.length; i += 1) {
+      const { send, payload, options } = held[i]!;
+      if (send.settled) continue;
+      this.#sends.release(send);
+      if (driver) this.#publish(driver, payload, send, options);
+      else send.reject(this.#notConnected(this.#parts.status()));
+    }
+  }
+
+  /** `close()` began: the sends still waiting for the link will never go; they reject with `CLOSED`. */
+  closing(): void {
+    if (this.waiting === 0) return;
+    const error = this.#parts.errors.error(
+      'CLOSED',
+      `queue '${this.#parts.options.name}' was closed before it was connected: message not sent`,
+    );
+    const held = this.#held;
+    this.#held = [];
+    this.#heldHead = 0;
+    this.#heldBytes = 0;
+    for (const { send } of held) send.reject(error);
   }
 
   /** Sends not settled yet. */
@@ -63,9 +118,9 @@ export class SendPath {
     return this.#sends.allSettled();
   }
 
-  /** Rejects every send in flight with `error`. */
-  failAll(error: MqError): void {
-    this.#sends.failAll(error);
+  /** Rejects every send in flight with `error`; with `held`, also those waiting for the link. */
+  failAll(error: MqError, held = false): void {
+    this.#sends.failAll(error, held);
   }
 
   /** The connection dropped: every send in flight may or may not have reached the broker. */
@@ -77,6 +132,13 @@ export class SendPath {
         `the connection dropped before the broker took a message sent on '${this.#parts.options.name}': it may or may not have it`,
       ),
     );
+  }
+
+  /** Checks `SendOptions` as `sendMsg()` does (throws `INVALID_ARGUMENT` naming the field); a frozen copy. */
+  checkOptions(options: SendOptions | undefined): SendOptions | undefined {
+    return options === undefined
+      ? undefined
+      : checkSendOptions(this.#parts.errors, options, this.#parts.reservedHeaders);
   }
 
   /** `sendMsg()`: checks, traces (while someone listens) and sends; never throws. */
@@ -104,6 +166,13 @@ export class SendPath {
         errors.error('SEND_ON_RECEIVER', `queue '${name}' is a receiver and cannot send`),
       );
     }
+    return this.sendChecked(payload, checked);
+  }
+
+  /** `sendMsg()` past its checks (`request()` checked the payload and options itself): traces and sends. */
+  sendChecked(payload: Uint8Array, checked: SendOptions | undefined): Promise<void> {
+    const { errors, options: queueOptions, carriesMetadata } = this.#parts;
+    const name = queueOptions.name;
     const topicProblem = topicRefusal(queueOptions, checked, name);
     if (topicProblem !== undefined) return Promise.reject(errors.argument(topicProblem));
     if (!traced(SEND_CHANNEL)) return this.#send(payload, checked);
@@ -216,23 +285,78 @@ export class SendPath {
   }
 
   #send(payload: Uint8Array, checked: SendOptions | undefined): Promise<void> {
-    const { errors } = this.#parts;
-    const name = this.#parts.options.name;
     const status = this.#parts.status();
     const driver = this.#parts.driver();
-    if (status !== 'connected' || !driver) {
-      return Promise.reject(
-        errors.error('NOT_CONNECTED', `queue '${name}' is ${status}, not connected: message not sent`),
-      );
+    if (status === 'connected' && driver) {
+      const send = this.#sends.begin();
+      this.#publish(driver, payload, send, checked);
+      // Settled inside publish() (a best-effort write the socket took at once): nothing for close() or the deadline.
+      return this.#sends.watch(send);
+    }
+    // A queue on its way up (just after connect(), or through a drop) keeps the send until it is connected, within
+    // the buffer's bounds and the send's deadline; a closed or closing one never will be.
+    if ((status !== 'connecting' && status !== 'disconnected') || !this.#hasRoom(payload.byteLength)) {
+      return Promise.reject(this.#notConnected(status));
     }
     const send = this.#sends.begin();
+    this.#held.push({ send, payload, options: checked });
+    this.#heldBytes += payload.byteLength;
+    return this.#sends.hold(send);
+  }
+
+  #publish(
+    driver: QueueDriver,
+    payload: Uint8Array,
+    send: PendingSend,
+    options: SendOptions | undefined,
+  ): void {
     try {
-      driver.publish(payload, send, checked);
+      driver.publish(payload, send, options);
     } catch (error) {
-      send.reject(errors.wrap(error, 'BROKER', `send on '${name}' failed`));
+      const { errors } = this.#parts;
+      send.reject(errors.wrap(error, 'BROKER', `send on '${this.#parts.options.name}' failed`));
     }
-    // Settled inside publish() (a best-effort write the socket took at once): nothing for close() or the deadline.
-    return this.#sends.watch(send);
+  }
+
+  /** True when one more send of `bytes` fits in the buffer of sends waiting for the link. */
+  #hasRoom(bytes: number): boolean {
+    const { sendBufferMessages, sendBufferBytes } = this.#parts.options;
+    return this.waiting < sendBufferMessages && this.#heldBytes + bytes <= sendBufferBytes;
+  }
+
+  /** Forgets the oldest held sends that settled meanwhile (they time out oldest first), freeing their room. */
+  #dropSettledHeld(): void {
+    const held = this.#held;
+    while (this.#heldHead < held.length && held[this.#heldHead]!.send.settled) {
+      this.#heldBytes -= held[this.#heldHead]!.payload.byteLength;
+      this.#heldHead += 1;
+    }
+    if (this.#heldHead === held.length) {
+      this.#held = [];
+      this.#heldHead = 0;
+      this.#heldBytes = 0;
+    } else if (this.#heldHead > 1024 && this.#heldHead * 2 > held.length) {
+      this.#held = held.slice(this.#heldHead);
+      this.#heldHead = 0;
+    }
+  }
+
+  #notConnected(status: Status): MqError {
+    const { errors, options } = this.#parts;
+    const name = options.name;
+    if (options.sendBufferMessages === 0 && (status === 'connecting' || status === 'disconnected')) {
+      return errors.error(
+        'NOT_CONNECTED',
+        `queue '${name}' is ${status}, not connected (sendBufferMessages 0: no send waits for the link): message not sent`,
+      );
+    }
+    if (status === 'connecting' || status === 'disconnected') {
+      return errors.error(
+        'NOT_CONNECTED',
+        `queue '${name}' is ${status} and ${this.waiting} sends (at most sendBufferMessages ${options.sendBufferMessages}, sendBufferBytes ${options.sendBufferBytes}) already wait for it: message not sent`,
+      );
+    }
+    return errors.error('NOT_CONNECTED', `queue '${name}' is ${status}, not connected: message not sent`);
   }
 }
 

@@ -7,6 +7,9 @@ import { describeValue } from '../describe.js';
 /** One word of a topic: 1 to 64 ASCII letters, digits, `_` or `-` (no `.`, which joins words, and no wildcard). */
 export const TOPIC_WORD_PATTERN: RegExp = /^[A-Za-z0-9_-]{1,64}$/;
 
+/** A whole topic: 1 to {@link MAX_TOPIC_WORDS} words of {@link TOPIC_WORD_PATTERN} joined by single dots. */
+const TOPIC_PATTERN = /^[A-Za-z0-9_-]{1,64}(?:\.[A-Za-z0-9_-]{1,64}){0,31}$/;
+
 /** The most words a topic or a pattern has. */
 export const MAX_TOPIC_WORDS = 32;
 
@@ -28,6 +31,9 @@ export const GROUP_PATTERN: RegExp = /^[a-z0-9_-]{1,64}$/;
  * naming `field` and the rule.
  */
 export function checkTopic(value: unknown, field: string, fail: (message: string) => MqError): string {
+  // The common case in one test, on every send; the split below only says what is wrong.
+  if (typeof value === 'string' && value.length <= MAX_TOPIC_LENGTH && TOPIC_PATTERN.test(value))
+    return value;
   const words = splitChecked(value, field, fail, 'a topic');
   for (const word of words) {
     if (!TOPIC_WORD_PATTERN.test(word)) {
