@@ -34,6 +34,7 @@ const ERROR_CODES = Object.keys({
   HANDLER_FAILED: true,
   DEAD_LETTERED: true,
   DROPPED: true,
+  INVALID_PAYLOAD: true,
   BROKER: true,
   UNREACHABLE: true,
   AUTH_FAILED: true,

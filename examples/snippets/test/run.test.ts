@@ -62,6 +62,27 @@ describe('every README snippet runs as written, shows what it says, and exits by
     expect(code).toBe(0);
   });
 
+  it('health (@mq/memory): ready while the receiver is attached, not once closed', async () => {
+    const { code, output } = await run('health');
+    expect(output).toBe(
+      'ready: true\n{ attached: true, lastDeliveryAgeMillis: undefined, sendsInFlight: 0 }\nready: false\n',
+    );
+    expect(code).toBe(0);
+  });
+
+  it('typed-orders (RabbitMQ): a zod-typed order is handled, an invalid one refused, a malformed one from plain amqplib dead-lettered once', async () => {
+    const { code, output } = await run('typed-orders', { AMQP_URL: amqpTestUrl() });
+    expect(output.trim().split('\n').sort()).toEqual(
+      [
+        'order 1: 2 x tea',
+        'refused: 2 issues',
+        'dead letter broken-3: invalid payload',
+        'worker: INVALID_PAYLOAD',
+      ].sort(),
+    );
+    expect(code).toBe(0);
+  });
+
   it('routing (@mq/memory): the billing group gets the created orders with their topic, not the shipped one', async () => {
     const { code, output } = await run('routing');
     expect(output).toBe('eu.created: order 1\nus.created: order 2\n');

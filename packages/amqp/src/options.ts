@@ -62,8 +62,8 @@ export interface AmqpConnectionOptions extends ConnectionOptions {
   authMechanism?: 'PLAIN' | 'EXTERNAL';
 }
 
-/** Options of an {@link AmqpQueue}. */
-export interface AmqpQueueOptions extends QueueOptions {
+/** Options of an {@link AmqpQueue}; `T` is the body type. */
+export interface AmqpQueueOptions<T = Buffer> extends QueueOptions<T> {
   /**
    * Receivers only: the most unacked messages delivered at once (`basic.qos`), 1 to 65535.
    * @default 100

@@ -373,6 +373,17 @@ export class AmqpQueueDriver implements QueueDriver {
     }
   }
 
+  /** A consumer is on an open channel, not cancelled by the broker (a deleted queue cancels it before the channel closes). */
+  attached(): boolean {
+    const channel = this.#channel;
+    return (
+      channel !== undefined &&
+      !channel.closed &&
+      channel.consumerTag !== undefined &&
+      channel.brokerError === undefined
+    );
+  }
+
   async stopReceiving(): Promise<void> {
     const channel = this.#channel;
     if (!channel?.consumerTag || channel.closed) return;

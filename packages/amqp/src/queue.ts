@@ -1,4 +1,10 @@
-import { BaseQueue, type Connection, ownConnection, type QueueSetup } from '@mq/core/spi';
+import {
+  BaseQueue,
+  type Connection,
+  ownConnection,
+  type QueueSetup,
+  type UntypedQueueOptions,
+} from '@mq/core/spi';
 import { AmqpConnection } from './connection.js';
 import { errors } from './errors.js';
 import { type AmqpLink, amqpLinkOf } from './link.js';
@@ -11,14 +17,14 @@ import { AMQP_TRAITS } from './traits.js';
  * broadcast to a fanout exchange (see the README for the whole mapping). Reliable senders use a confirm channel
  * and resolve each send on the broker's `basic.ack`; receivers use `basic.qos(prefetch)` and manual acks.
  */
-export class AmqpQueue extends BaseQueue<ResolvedAmqpQueueOptions> {
+export class AmqpQueue<T = Buffer> extends BaseQueue<ResolvedAmqpQueueOptions, T> {
   /** Messages are published with delivery mode 2 (persistent). */
   readonly persistent: boolean;
   /** The unicast queue's RabbitMQ type. */
   readonly queueType: 'classic' | 'quorum';
 
   /** Validates the options and that `connection` is an {@link AmqpConnection}; the queue starts `closed`. */
-  constructor(options: AmqpQueueOptions, connection: AmqpConnection) {
+  constructor(options: AmqpQueueOptions<T>, connection: AmqpConnection) {
     super(amqpQueueSetup(options, connection));
     this.persistent = this.options.persistent;
     this.queueType = this.options.queueType;
@@ -31,7 +37,7 @@ export class AmqpQueue extends BaseQueue<ResolvedAmqpQueueOptions> {
  * another backend.
  */
 export function amqpQueueSetup(
-  options: AmqpQueueOptions,
+  options: UntypedQueueOptions<AmqpQueueOptions>,
   connection: Connection,
 ): QueueSetup<ResolvedAmqpQueueOptions> {
   const resolved = resolveAmqpQueueOptions(options);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { BYTES_CODEC } from '../src/spi/codec/codecs.js';
 import {
   MqError,
   ownConnection,
@@ -77,6 +78,8 @@ describe('options are read through own properties only', () => {
         sendBufferMessages: 10000,
         sendBufferBytes: 33554432,
         closeTimeoutMillis: 30000,
+        codec: BYTES_CODEC,
+        schema: undefined,
       });
       const receiver = resolveQueueOptions(x, { name: 'jobs', isRecv: true }, {}).options;
       expect(receiver).toMatchObject({

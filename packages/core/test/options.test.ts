@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { BYTES_CODEC } from '../src/spi/codec/codecs.js';
 import {
   checkUri,
   classifyLinkError,
@@ -35,6 +36,8 @@ describe('resolveQueueOptions', () => {
       sendBufferMessages: 10000,
       sendBufferBytes: 33554432,
       closeTimeoutMillis: 30000,
+      codec: BYTES_CODEC,
+      schema: undefined,
     });
     expect(resolve({ name: 'a.b', isRecv: true })).toStrictEqual({
       name: 'a.b',
@@ -53,6 +56,10 @@ describe('resolveQueueOptions', () => {
         deadLetter: undefined,
         ackTimeoutMillis: undefined,
       },
+      codec: BYTES_CODEC,
+      schema: undefined,
+      concurrency: undefined,
+      orderingKey: undefined,
     });
   });
 

@@ -64,6 +64,11 @@ export class Mailbox {
     return this.#consumers.length;
   }
 
+  /** True while `consumer` is attached here. */
+  has(consumer: Consumer): boolean {
+    return this.#consumers.some((entry) => entry.consumer === consumer);
+  }
+
   /** Stores a message and delivers what it can. */
   push(payload: Buffer, meta: StoredMeta): void {
     this.#ready.push({ payload, meta, redelivered: false, deliveries: 0, seq: this.#nextSeq++ });

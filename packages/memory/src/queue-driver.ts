@@ -153,6 +153,16 @@ export class MemoryQueueDriver implements QueueDriver {
     send.resolve();
   }
 
+  /** The consumer is on its mailbox, over a live session. */
+  attached(): boolean {
+    const subscription = this.#subscription;
+    return (
+      subscription !== undefined &&
+      this.#link.session !== undefined &&
+      subscription.mailbox.has(subscription.consumer)
+    );
+  }
+
   async stopReceiving(): Promise<void> {
     this.#subscription?.consumer.stop();
   }

@@ -258,6 +258,12 @@ export class MqttQueueDriver implements QueueDriver, ReceiverSink, ReplySink {
     return this.#core.options.reliable ? 1 : 0;
   }
 
+  /** The broker granted the subscription (SUBACK) on the link that is still up. */
+  attached(): boolean {
+    const receiving = this.#receiving;
+    return receiving?.phase === 'receiving' && receiving.link.alive;
+  }
+
   /**
    * Closing a receiver on its own unsubscribes first, on clean and persistent sessions alike: the app no longer
    * wants these messages, and a subscription without a receiver would keep taking its share of a group and

@@ -12,8 +12,8 @@ export const DEFAULT_SHARED_PREFIX = '$share/mq/';
 
 const SHARED_PREFIX_PATTERN = /^(\$share\/[^/+#\s]+\/|\$queue\/)?$/;
 
-/** Options of an {@link MqttQueue}. */
-export interface MqttQueueOptions extends QueueOptions {
+/** Options of an {@link MqttQueue}; `T` is the body type. */
+export interface MqttQueueOptions<T = Buffer> extends QueueOptions<T> {
   /**
    * Unicast receivers subscribe to `<sharedPrefix><name>`: `$share/<group>/` (MQTT 5 and most 3.1.1 brokers),
    * `$queue/` (EMQX), or `''` for a plain subscription where every receiver gets every message (only for

@@ -1,4 +1,10 @@
-import { BaseQueue, type Connection, ownConnection, type QueueSetup } from '@mq/core/spi';
+import {
+  BaseQueue,
+  type Connection,
+  ownConnection,
+  type QueueSetup,
+  type UntypedQueueOptions,
+} from '@mq/core/spi';
 import { MqttConnection } from './connection.js';
 import { type MqttConnectionDriver, mqttDriverOf } from './connection-driver.js';
 import { errors } from './errors.js';
@@ -16,7 +22,7 @@ import { MQTT_311_TRAITS, MQTT_TRAITS } from './traits.js';
  * broadcast receivers subscribe to the topic, unicast receivers to `<sharedPrefix><name>`. A reliable
  * receiver's PUBACK goes out only when its handler calls `ack()`.
  */
-export class MqttQueue extends BaseQueue<ResolvedMqttQueueOptions> {
+export class MqttQueue<T = Buffer> extends BaseQueue<ResolvedMqttQueueOptions, T> {
   /** The MQTT-specific options after validation. */
   readonly mqttOptions: Readonly<ResolvedMqttQueueOptions>;
   /** The topic filter a receiver subscribes to (a topic receiver's first; see `topicFilters`). */
@@ -25,7 +31,7 @@ export class MqttQueue extends BaseQueue<ResolvedMqttQueueOptions> {
   readonly topicFilters: readonly string[];
 
   /** Validates the options and that `connection` is an {@link MqttConnection}; the queue starts `closed`. */
-  constructor(options: MqttQueueOptions, connection: MqttConnection) {
+  constructor(options: MqttQueueOptions<T>, connection: MqttConnection) {
     super(mqttQueueSetup(options, connection));
     this.mqttOptions = this.options;
     this.topicFilters = subscriptionFilters(this.options);
@@ -39,7 +45,7 @@ export class MqttQueue extends BaseQueue<ResolvedMqttQueueOptions> {
  * connection of another backend.
  */
 function mqttQueueSetup(
-  options: MqttQueueOptions,
+  options: UntypedQueueOptions<MqttQueueOptions>,
   connection: Connection,
 ): QueueSetup<ResolvedMqttQueueOptions> {
   const resolved = resolveMqttQueueOptions(options);

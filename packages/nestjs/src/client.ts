@@ -1,9 +1,8 @@
 import { type Backend, type Connection, type Queue, type Status, waitForStatus } from '@mq/core';
 import { Logger } from '@nestjs/common';
 import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microservices';
-import { type Observable, throwError } from 'rxjs';
 import { resolveBackend } from './backend.js';
-import { encodePacket } from './codec.js';
+import { decodeReply, encodePacket } from './codec.js';
 import { nestError } from './errors.js';
 import { logMqError, type MqTransportEvents } from './events.js';
 import {
@@ -12,6 +11,7 @@ import {
   readTransportOptions,
   senderOptions,
 } from './options.js';
+import { parseTopicPattern } from './topic.js';
 import { type MqTransportHealth, Watch } from './watch.js';
 
 /** One sender: its queue, and what the health indicator reads of it. */
@@ -27,15 +27,14 @@ interface Link {
   connectedOnce: boolean;
 }
 
-/** Why `send()` is refused, until mq has request/reply. */
-const NO_REQUEST_REPLY =
-  'send() needs request/reply (@MessagePattern), which @mq/nestjs does not support yet: use emit() and @EventPattern';
-
 /**
  * A Nest `ClientProxy` on mq: `emit(pattern, data)` sends `data` as JSON (or an {@link MqRecord} with metadata)
  * on a sender of the queue named `pattern`, reliable by default, and its observable completes once the broker
- * has the message (confirmed on a reliable queue) or errors with the `MqError` (`NOT_CONNECTED` at once while
- * the link is down: nothing is buffered). `send()` is refused with `UNSUPPORTED` until mq has request/reply.
+ * has the message (confirmed on a reliable queue) or errors with the `MqError` (while the link is down it waits
+ * for it within `sendTimeoutMillis` and mq's send buffer, `sendBufferMessages`). `send(pattern, data)` makes a
+ * request (`queue.request()`) on that sender and yields the `@MessagePattern` handler's result, then completes; it errors with the handler's error
+ * as Nest's exception filter made it (`{ status: 'error', message }`), or with the `MqError` (`TIMEOUT` after
+ * `requestTimeoutMillis`, `CONNECTION_LOST`, ...). Unsubscribing aborts the request.
  */
 export class MqClient extends ClientProxy<MqTransportEvents, Status> {
   readonly #options: ResolvedTransportOptions;
@@ -84,39 +83,52 @@ export class MqClient extends ClientProxy<MqTransportEvents, Status> {
     return this.#connection as T;
   }
 
-  /** Refused with `UNSUPPORTED` (request/reply is not in mq yet), without connecting. */
-  override send<TResult = unknown, TInput = unknown>(pattern: unknown, _data: TInput): Observable<TResult> {
-    return throwError(() => nestError('UNSUPPORTED', `send('${String(pattern)}'): ${NO_REQUEST_REPLY}`));
-  }
-
   /** The connection's and every sender's health, for {@link MqHealthIndicator}. */
   health(): MqTransportHealth {
     return {
       started: this.#link !== undefined,
-      connection: this.#connectionWatch?.connectionHealth(this.#connection?.address),
-      queues: [...this.#senders].map(([pattern, { watch }]) => watch.senderHealth(pattern)),
+      connection: this.#connection && this.#connectionWatch?.connectionHealth(this.#connection),
+      queues: [...this.#senders].map(([pattern, { queue, watch }]) => watch.senderHealth(pattern, queue)),
     };
   }
 
   protected publish(packet: ReadPacket, callback: (packet: WritePacket) => void): () => void {
-    callback({
-      err: nestError('UNSUPPORTED', `send('${String(packet.pattern)}'): ${NO_REQUEST_REPLY}`),
-      isDisposed: true,
+    const abort = new AbortController();
+    this.#request(packet, abort.signal).then(
+      ({ failed, value }) => {
+        if (abort.signal.aborted) return;
+        callback(failed ? { err: value, isDisposed: true } : { response: value, isDisposed: true });
+      },
+      (error: unknown) => {
+        if (!abort.signal.aborted) callback({ err: error, isDisposed: true });
+      },
+    );
+    return () => abort.abort();
+  }
+
+  async #request(packet: ReadPacket, signal: AbortSignal): Promise<{ failed: boolean; value: unknown }> {
+    const pattern = this.normalizePattern(packet.pattern);
+    const { payload, options } = encodePacket(packet.data, pattern);
+    const { replyTo: _replyTo, ...requestOptions } = options;
+    const sender = await this.#sender(pattern);
+    if (!sender.watch.connectedOnce) await this.#firstConnection(sender.queue);
+    signal.throwIfAborted();
+    const timeoutMillis = this.#options.requestTimeoutMillis;
+    const reply = await sender.queue.request(payload, {
+      ...requestOptions,
+      signal,
+      ...(timeoutMillis === undefined ? {} : { timeoutMillis }),
     });
-    return () => {};
+    return decodeReply(reply);
   }
 
   protected async dispatchEvent<T = undefined>(packet: ReadPacket): Promise<T> {
     const pattern = this.normalizePattern(packet.pattern);
     const { payload, options } = encodePacket(packet.data, pattern);
-    const sender = await this.#sender(pattern);
+    const topic = parseTopicPattern(pattern);
+    const sender = topic ? await this.#sender(topic.space, true) : await this.#sender(pattern);
     if (!sender.watch.connectedOnce) await this.#firstConnection(sender.queue);
-    sender.watch.running += 1;
-    try {
-      await sender.queue.sendMsg(payload, options);
-    } finally {
-      sender.watch.running -= 1;
-    }
+    await sender.queue.sendMsg(payload, topic ? { ...options, topic: topic.topic } : options);
     return undefined as T;
   }
 
@@ -151,18 +163,24 @@ export class MqClient extends ClientProxy<MqTransportEvents, Status> {
     return waitForStatus(source, 'connected', { timeoutMillis: this.#options.startTimeoutMillis });
   }
 
-  async #sender(pattern: string): Promise<Sender> {
-    const existing = this.#senders.get(pattern);
+  /** The sender of queue `name`, or of topic space `name` (`topics`), made on first use. */
+  async #sender(name: string, topics = false): Promise<Sender> {
+    const key = topics ? `${name} (topics)` : name;
+    const existing = this.#senders.get(key);
     if (existing) return existing;
     const link = await this.#makeLink();
     if (!link.connectedOnce) await this.#firstConnection(link.connection);
-    const again = this.#senders.get(pattern);
+    const again = this.#senders.get(key);
     if (again) return again;
-    const queue = link.backend.createQueue(senderOptions(this.#options, pattern), link.connection);
+    const options = senderOptions(this.#options, name);
+    const queue = link.backend.createQueue(
+      topics ? { ...options, routing: 'topic' } : options,
+      link.connection,
+    );
     const sender: Sender = { queue, watch: new Watch(queue) };
-    queue.on('error', (error) => this.#reportError(`emit('${pattern}')`, error));
+    queue.on('error', (error) => this.#reportError(`emit('${key}')`, error));
     queue.connect();
-    this.#senders.set(pattern, sender);
+    this.#senders.set(key, sender);
     return sender;
   }
 

@@ -1,4 +1,4 @@
-import type { Message, SendOptions } from '@mq/core';
+import type { Message, Reply, SendOptions } from '@mq/core';
 import { nestError } from './errors.js';
 import { MqRecord } from './record.js';
 
@@ -52,5 +52,55 @@ export function decodeMessage(message: Message): unknown {
     return JSON.parse(message.payload.toString('utf8'));
   } catch {
     return message.payload;
+  }
+}
+
+/**
+ * The header an `MqServer` reply carries when its `@MessagePattern` handler failed: the body is then the error
+ * Nest's exception filter made of it (`{ status: 'error', message }`, or an `RpcException`'s error), as JSON.
+ */
+export const REPLY_ERROR_HEADER = 'x-nest-status';
+
+/**
+ * The bytes and options of a `@MessagePattern` handler's result: JSON (nothing for `undefined`), the bytes of a
+ * `Uint8Array` as they are (`application/octet-stream`), an {@link MqRecord} with its metadata.
+ */
+export function encodeResult(result: unknown, pattern: string): { payload: Buffer; options: SendOptions } {
+  if (result === undefined) return { payload: Buffer.alloc(0), options: { contentType: 'application/json' } };
+  if (result instanceof Uint8Array && !MqRecord.isInstance(result)) {
+    return { payload: Buffer.from(result), options: { contentType: 'application/octet-stream' } };
+  }
+  const encoded = encodePacket(result, pattern);
+  const { replyTo: _replyTo, correlationId: _correlationId, ...options } = encoded.options;
+  return { payload: encoded.payload, options: { contentType: 'application/json', ...options } };
+}
+
+/** The reply that says a handler failed with `failure` (see {@link REPLY_ERROR_HEADER}). */
+export function encodeFailure(failure: unknown): { payload: Buffer; options: SendOptions } {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(failure instanceof Error ? { status: 'error', message: failure.message } : failure);
+  } catch {
+    text = undefined;
+  }
+  text ??= JSON.stringify({ status: 'error', message: String(failure) });
+  return {
+    payload: Buffer.from(text, 'utf8'),
+    options: { contentType: 'application/json', headers: { [REPLY_ERROR_HEADER]: 'error' } },
+  };
+}
+
+/**
+ * What `send()` yields from a reply: as {@link decodeMessage} decodes a message (an empty JSON body is
+ * `undefined`), and whether the server's handler failed.
+ */
+export function decodeReply(reply: Reply): { failed: boolean; value: unknown } {
+  const failed = reply.headers[REPLY_ERROR_HEADER] === 'error';
+  if (reply.payload.length === 0 && isJson(reply.contentType)) return { failed, value: undefined };
+  if (!isJson(reply.contentType)) return { failed, value: reply.payload };
+  try {
+    return { failed, value: JSON.parse(reply.payload.toString('utf8')) };
+  } catch {
+    return { failed, value: reply.payload };
   }
 }

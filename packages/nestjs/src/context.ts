@@ -31,4 +31,9 @@ export class MqContext extends BaseRpcContext<MqContextArgs> {
   getPattern(): string {
     return this.args[1];
   }
+
+  /** The message's topic, on a topic pattern (`{ space, topic }`); undefined on a named queue. */
+  getTopic(): string | undefined {
+    return this.args[0].topic;
+  }
 }

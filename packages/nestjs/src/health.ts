@@ -20,30 +20,40 @@ export type MqHealthResult = Record<
   { status: 'up' | 'down'; transports: readonly MqHealthEntry[]; problems: readonly string[] }
 >;
 
-/** Why one transport is not healthy: its connection down, a queue not connected. Empty when it is. */
+/**
+ * Why one transport is not healthy, from core's health: its link down, a receiver with no consumer or
+ * subscription attached at the broker, a sender not connected. Empty when it is.
+ */
 export function problemsOf(name: string, health: MqTransportHealth): string[] {
   const { connection } = health;
   if (!health.started) return [];
   if (connection === undefined) return [`${name}: starting (no connection yet)`];
   const problems: string[] = [];
-  if (connection.status !== 'connected') {
+  if (!connection.linkUp) {
     const why = connection.lastError
       ? ` (last error ${connection.lastError.code}: ${connection.lastError.message})`
       : '';
     problems.push(`${name}: connection ${connection.status}${why}`);
   }
   for (const queue of health.queues) {
-    if (queue.status === 'connected') continue;
-    const what = queue.side === 'receiver' ? 'receiver (no consumer attached)' : 'sender';
-    problems.push(`${name}: ${what} '${queue.pattern}' ${queue.status}`);
+    if (queue.side === 'receiver') {
+      if (queue.attached !== true) {
+        problems.push(
+          `${name}: receiver '${queue.pattern}' has no consumer attached at the broker (${queue.status})`,
+        );
+      }
+    } else if (queue.status !== 'connected') {
+      problems.push(`${name}: sender '${queue.pattern}' ${queue.status}`);
+    }
   }
   return problems;
 }
 
 /**
- * A health indicator for `@nestjs/terminus` (`health.check([() => mq.isHealthy()])`) with no dependency on it:
- * **down** while a connection is not connected, or a receiver has no consumer or subscription attached at the
- * broker (its queue is not connected: after a broker restart until mq has re-attached it), or a sender is not
+ * A health indicator for `@nestjs/terminus` (`health.check([() => mq.isHealthy()])`) with no dependency on it,
+ * reading core's `connection.health()` and `queue.health()`: **down** while a connection's link is down, or a
+ * receiver has no consumer or subscription attached at the broker (after a broker restart until mq has attached
+ * it again; on RabbitMQ as soon as the broker cancels the consumer of a deleted queue), or a sender is not
  * connected. A server or client not started (never `listen()`ed, never `connect()`ed or `emit()`ted) is not checked.
  */
 export class MqHealthIndicator {

@@ -14,5 +14,6 @@ export { DEFAULT_START_TIMEOUT_MILLIS, type MqQueueOptions, type MqTransportOpti
 export { MqEventPattern } from './pattern.js';
 export { MqRecord } from './record.js';
 export { MqServer } from './server.js';
+export type { MqTopicPattern } from './topic.js';
 export { MQ_TRANSPORT } from './transport.js';
 export type { MqConnectionHealth, MqLastError, MqQueueHealth, MqTransportHealth } from './watch.js';

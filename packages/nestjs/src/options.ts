@@ -34,6 +34,12 @@ export interface MqTransportOptions {
    * @default 30000
    */
   startTimeoutMillis?: number;
+  /**
+   * Clients: milliseconds `send()` waits for the reply before erroring with `TIMEOUT` (the request also expires
+   * on the broker then).
+   * @default the sender's `sendTimeoutMillis` (30000 unless set)
+   */
+  requestTimeoutMillis?: number;
 }
 
 /** {@link MqTransportOptions} checked, with their defaults. */
@@ -50,6 +56,8 @@ export interface ResolvedTransportOptions {
   readonly queues: Readonly<Record<string, MqQueueOptions>>;
   /** As given, or the default. */
   readonly startTimeoutMillis: number;
+  /** As given; undefined: the sender's `sendTimeoutMillis`. */
+  readonly requestTimeoutMillis: number | undefined;
 }
 
 /** Every option of {@link MqTransportOptions}; `satisfies` keeps the list in step with the interface. */
@@ -60,13 +68,22 @@ const TRANSPORT_KEYS = Object.keys({
   queueDefaults: true,
   queues: true,
   startTimeoutMillis: true,
+  requestTimeoutMillis: true,
 } satisfies Record<keyof MqTransportOptions, true>);
 
 /**
  * Receiver-only queue options: a sender made for `emit()` leaves them out of `queueDefaults` and `queues` (mq
  * refuses them on senders), so one `queues` entry serves both sides of a pattern.
  */
-const RECEIVER_ONLY = ['prefetch', 'retryDelayMillis', 'maxDeliveries', 'deadLetter', 'ackTimeoutMillis'];
+const RECEIVER_ONLY = [
+  'prefetch',
+  'retryDelayMillis',
+  'maxDeliveries',
+  'deadLetter',
+  'ackTimeoutMillis',
+  'group',
+  'topics',
+];
 
 /** The default of `startTimeoutMillis`. */
 export const DEFAULT_START_TIMEOUT_MILLIS = 30_000;
@@ -135,6 +152,16 @@ export function readTransportOptions(options: unknown, where: string): ResolvedT
     throw invalidOption(
       `startTimeoutMillis must be a positive integer, got ${describeValue(startTimeoutMillis)}`,
     );
+  const requestTimeoutMillis = own(options, 'requestTimeoutMillis');
+  if (
+    requestTimeoutMillis !== undefined &&
+    (typeof requestTimeoutMillis !== 'number' ||
+      !Number.isInteger(requestTimeoutMillis) ||
+      requestTimeoutMillis < 1)
+  )
+    throw invalidOption(
+      `requestTimeoutMillis must be a positive integer, got ${describeValue(requestTimeoutMillis)}`,
+    );
   return {
     uri: uri as string | readonly string[],
     backends: backends as readonly Backend[] | undefined,
@@ -142,10 +169,14 @@ export function readTransportOptions(options: unknown, where: string): ResolvedT
     queueDefaults: { reliable: true, ...queueOptions('queueDefaults', own(options, 'queueDefaults')) },
     queues: checkedQueues,
     startTimeoutMillis,
+    requestTimeoutMillis: requestTimeoutMillis as number | undefined,
   };
 }
 
-/** A receiver's options for `pattern`: defaults, then `queues[pattern]`, then the handler's extras. */
+/**
+ * A receiver's options for `pattern`: defaults, then `queues[pattern]`, then the handler's extras. A `group`
+ * (for topic patterns, see `MqTopicPattern`) is left out of a named queue's receiver, which has no groups.
+ */
 export function receiverOptions(
   options: ResolvedTransportOptions,
   pattern: string,
@@ -158,6 +189,18 @@ export function receiverOptions(
     name: pattern,
     isRecv: true,
   };
+}
+
+/** {@link receiverOptions} for a named queue (not a topic space): without `group`, which only topic receivers take. */
+export function namedReceiverOptions(
+  options: ResolvedTransportOptions,
+  pattern: string,
+  extras: Readonly<Record<string, unknown>> | undefined,
+): QueueOptions & Record<string, unknown> {
+  const merged = receiverOptions(options, pattern, extras);
+  if (merged.routing === 'topic') return merged;
+  const { group: _group, ...rest } = merged;
+  return rest as QueueOptions & Record<string, unknown>;
 }
 
 /** A sender's options for `pattern`: defaults, then `queues[pattern]`, without the receiver-only options. */

@@ -4,26 +4,37 @@ import {
   type Message,
   type MqError,
   type Queue,
+  type QueueOptions,
+  type SendOptions,
   type Status,
   waitForStatus,
 } from '@mq/core';
+import { topicMatches } from '@mq/core/spi';
 import { Logger } from '@nestjs/common';
 import { type CustomTransportStrategy, type MessageHandler, Server } from '@nestjs/microservices';
 import { lastValueFrom } from 'rxjs';
 import { resolveBackend } from './backend.js';
-import { decodeMessage } from './codec.js';
+import { decodeMessage, encodeFailure, encodeResult } from './codec.js';
 import { MqContext } from './context.js';
 import { asError, nestError } from './errors.js';
 import { logMqError, type MqTransportEvents } from './events.js';
 import { takeFailure } from './interceptor.js';
 import {
   type MqTransportOptions,
+  namedReceiverOptions,
   type ResolvedTransportOptions,
   readTransportOptions,
   receiverOptions,
 } from './options.js';
+import { parseTopicPattern } from './topic.js';
 import { MQ_TRANSPORT } from './transport.js';
 import { type MqTransportHealth, Watch } from './watch.js';
+
+/** The handlers of one topic space and group (or broadcast), which share one topic receiver. */
+interface TopicGroup {
+  readonly options: QueueOptions & Record<string, unknown>;
+  readonly handlers: { pattern: string; topic: string }[];
+}
 
 /** One receiver: its queue and what the health indicator reads of it. */
 interface Receiver {
@@ -36,8 +47,9 @@ interface Receiver {
  * })`, or `app.connectMicroservice({ strategy })` in a hybrid app): each `@EventPattern('name')` gets a receiver
  * on the queue of that name. A message is acked once its handler's promise resolves (or its observable
  * completes); a handler that throws leaves it to the queue's failure policy (`retryDelayMillis`,
- * `maxDeliveries`, `deadLetter`), and `@Ctx()` is an {@link MqContext}. `@MessagePattern` (request/reply) is
- * refused with `UNSUPPORTED` until mq has request/reply.
+ * `maxDeliveries`, `deadLetter`), and `@Ctx()` is an {@link MqContext}. A `@MessagePattern('name')` answers
+ * requests on the queue of that name (a client's `send()`, or any mq `queue.request()`) with its result; on
+ * backends with capability `requestReply` (memory, AMQP, MQTT 5).
  */
 export class MqServer extends Server<MqTransportEvents, Status> implements CustomTransportStrategy {
   /** Lets `@EventPattern('name', MQ_TRANSPORT)` pick this transport in an app that has several. */
@@ -65,7 +77,7 @@ export class MqServer extends Server<MqTransportEvents, Status> implements Custo
 
   /**
    * Connects and opens one receiver per event pattern; calls back once every receiver is connected, or with
-   * the error (`UNSUPPORTED` for a `@MessagePattern`, `TIMEOUT` after `startTimeoutMillis`, ...), having closed
+   * the error (`TIMEOUT` after `startTimeoutMillis`, ...), having closed
    * what it opened.
    */
   listen(callback: (error?: unknown) => void): void {
@@ -98,8 +110,8 @@ export class MqServer extends Server<MqTransportEvents, Status> implements Custo
   health(): MqTransportHealth {
     return {
       started: this.#started,
-      connection: this.#connectionWatch?.connectionHealth(this.#connection?.address),
-      queues: [...this.#receivers].map(([pattern, { watch }]) => watch.receiverHealth(pattern)),
+      connection: this.#connection && this.#connectionWatch?.connectionHealth(this.#connection),
+      queues: [...this.#receivers].map(([pattern, { queue, watch }]) => watch.receiverHealth(pattern, queue)),
     };
   }
 
@@ -109,13 +121,6 @@ export class MqServer extends Server<MqTransportEvents, Status> implements Custo
     try {
       if (this.#connection) throw nestError('INVALID_ARGUMENT', 'MqServer.listen(): already listening');
       const patterns = [...this.getHandlers()];
-      const requests = patterns.filter(([, handler]) => !handler.isEventHandler).map(([pattern]) => pattern);
-      if (requests.length > 0) {
-        throw nestError(
-          'UNSUPPORTED',
-          `@MessagePattern(${requests.map((p) => `'${p}'`).join(', ')}) needs request/reply (send()), which @mq/nestjs does not support yet: use @EventPattern and emit()`,
-        );
-      }
       const backend = await resolveBackend(this.#options.uri, this.#options.backends);
       starting.signal.throwIfAborted();
       this.#open(backend, patterns);
@@ -141,34 +146,114 @@ export class MqServer extends Server<MqTransportEvents, Status> implements Custo
     });
     connection.on('error', (error) => this.#reportError('connection', error));
     connection.connect();
+    const topicGroups = new Map<string, TopicGroup>();
     for (const [pattern, handler] of patterns) {
-      const queue = backend.createQueue(receiverOptions(this.#options, pattern, handler.extras), connection);
+      const topic = parseTopicPattern(pattern);
+      if (topic === undefined) continue;
+      if (!handler.isEventHandler) {
+        throw nestError(
+          'UNSUPPORTED',
+          `@MessagePattern(${pattern}): request/reply goes to a named queue, not a topic pattern`,
+        );
+      }
+      const options = receiverOptions(this.#options, topic.space, handler.extras);
+      const { group, broadcast } = options;
+      if (broadcast !== true && typeof group !== 'string') {
+        throw nestError(
+          'INVALID_OPTIONS',
+          `@EventPattern(${pattern}) needs a group (its extras, queues['${topic.space}'] or queueDefaults: { group: 'billing' }) whose receivers share its messages, or broadcast: true`,
+        );
+      }
+      const key = broadcast === true ? `${topic.space} (broadcast)` : `${topic.space} (group ${group})`;
+      const entry = topicGroups.get(key) ?? { options, handlers: [] };
+      entry.handlers.push({ pattern, topic: topic.topic });
+      topicGroups.set(key, entry);
+    }
+    for (const [key, { options, handlers }] of topicGroups) {
+      const topics = [...new Set(handlers.map((h) => h.topic))];
+      const queue = backend.createQueue({ ...options, routing: 'topic', topics }, connection);
+      this.#receivers.set(key, { queue, watch: new Watch(queue) });
+      queue.on('error', (error) => this.#reportError(`@EventPattern(${key})`, error));
+      queue.setMsgHandler((_queue, message) => this.#dispatch(handlers, message));
+      queue.connect();
+    }
+    for (const [pattern, handler] of patterns) {
+      if (parseTopicPattern(pattern) !== undefined) continue;
+      const queue = backend.createQueue(
+        namedReceiverOptions(this.#options, pattern, handler.extras),
+        connection,
+      );
       const watch = new Watch(queue);
       this.#receivers.set(pattern, { queue, watch });
-      queue.on('error', (error) => this.#reportError(`@EventPattern('${pattern}')`, error));
-      queue.setMsgHandler((_queue, message) => this.#handle(pattern, message, watch));
+      const where = handler.isEventHandler ? `@EventPattern('${pattern}')` : `@MessagePattern('${pattern}')`;
+      queue.on('error', (error) => this.#reportError(where, error));
+      queue.setMsgHandler((_queue, message) =>
+        handler.isEventHandler ? this.#handle(pattern, message) : this.#answer(pattern, message),
+      );
       queue.connect();
     }
   }
 
-  async #handle(pattern: string, message: Message, watch: Watch): Promise<void> {
-    watch.lastDeliveryAt = Date.now();
-    watch.running += 1;
-    try {
-      const handler = this.getHandlerByPattern(pattern);
-      if (!handler) throw nestError('NO_HANDLER', `no handler for '${pattern}'`);
-      const data = decodeMessage(message);
-      const context = new MqContext([message, pattern]);
-      await this.#withProcessingHooks(context, async () => {
-        const result = this.transformToObservable(await handler(data, context));
-        await lastValueFrom(result, { defaultValue: undefined }).catch((failure: unknown) => {
-          throw asError(takeFailure(context) ?? failure);
-        });
-      });
-      await message.ack();
-    } finally {
-      watch.running -= 1;
+  /**
+   * A message of a topic receiver: every handler of its space and group whose topic pattern matches the message's
+   * topic runs (in turn); acked once all succeeded, else left to the failure policy, which runs them all again.
+   */
+  async #dispatch(handlers: readonly { pattern: string; topic: string }[], message: Message): Promise<void> {
+    const topic = message.topic ?? '';
+    for (const { pattern } of handlers.filter((h) => topicMatches(h.topic, topic))) {
+      await this.#run(pattern, message);
     }
+    await message.ack();
+  }
+
+  async #handle(pattern: string, message: Message): Promise<void> {
+    await this.#run(pattern, message);
+    await message.ack();
+  }
+
+  /** Runs the handler of `pattern` on `message`; throws what it failed with. */
+  async #run(pattern: string, message: Message): Promise<void> {
+    const handler = this.getHandlerByPattern(pattern);
+    if (!handler) throw nestError('NO_HANDLER', `no handler for '${pattern}'`);
+    const data = decodeMessage(message);
+    const context = new MqContext([message, pattern]);
+    await this.#withProcessingHooks(context, async () => {
+      const result = this.transformToObservable(await handler(data, context));
+      await lastValueFrom(result, { defaultValue: undefined }).catch((failure: unknown) => {
+        throw asError(takeFailure(context) ?? failure);
+      });
+    });
+  }
+
+  /**
+   * A request to a `@MessagePattern`: replies with the handler's result (an observable's last value), or with
+   * the error Nest's exception filter made of its failure (header `x-nest-status: error`), then acks. Only a
+   * reply that cannot be sent fails the message, which the failure policy then retries. A message without a
+   * reply address (an `emit()` to a message pattern) is handled and acked without reply.
+   */
+  async #answer(pattern: string, message: Message): Promise<void> {
+    const handler = this.getHandlerByPattern(pattern);
+    if (!handler) throw nestError('NO_HANDLER', `no handler for '${pattern}'`);
+    const context = new MqContext([message, pattern]);
+    const answer: { reply?: { payload: Buffer; options: SendOptions } } = {};
+    await this.#withProcessingHooks(context, async () => {
+      try {
+        const result = this.transformToObservable(await handler(decodeMessage(message), context));
+        answer.reply = encodeResult(await lastValueFrom(result, { defaultValue: undefined }), pattern);
+      } catch (failure) {
+        // What the client gets is what Nest's exception filter made of the error (never a stack trace).
+        takeFailure(context);
+        answer.reply = encodeFailure(failure);
+      }
+    });
+    if (message.replyTo === undefined) {
+      this.logger.warn(
+        `@MessagePattern('${pattern}') got a message with no reply address: handled, not answered`,
+      );
+    } else if (answer.reply) {
+      await message.reply(answer.reply.payload, answer.reply.options);
+    }
+    await message.ack();
   }
 
   /** Runs `work` between the processing hooks instrumentation may have set (Nest 11 and later). */

@@ -16,6 +16,8 @@ export interface MqConnectionHealth {
   readonly address: string | undefined;
   /** The connection's status; only `connected` is healthy. */
   readonly status: Status;
+  /** Whether the link to the broker is up (core's `connection.health().linkUp`). */
+  readonly linkUp: boolean;
   /** When it got this status, in milliseconds since the epoch. */
   readonly since: number;
   /** The last error it reported, if any. */
@@ -30,6 +32,11 @@ export interface MqQueueHealth {
   readonly side: 'receiver' | 'sender';
   /** The queue's status; only `connected` is healthy. */
   readonly status: Status;
+  /**
+   * Receivers: whether the consumer (AMQP) or subscription (MQTT, memory) is attached at the broker now, as core's
+   * `queue.health()` says; a receiver not attached is unhealthy. `undefined` for a sender.
+   */
+  readonly attached?: boolean | undefined;
   /** When it got this status, in milliseconds since the epoch. */
   readonly since: number;
   /** The last error it reported (a failed handler, a dead letter, a channel the broker closed, ...), if any. */
@@ -38,8 +45,10 @@ export interface MqQueueHealth {
   readonly lastDeliveryAt?: number | undefined;
   /** Receivers: handlers running now. */
   readonly handlersRunning?: number;
-  /** Senders: sends waiting for the broker now. */
+  /** Sends (senders), replies and failure-policy copies (receivers) waiting for the broker now. */
   readonly sendsInFlight?: number;
+  /** Senders: emits waiting for the link now (mq's send buffer, `sendBufferMessages`). */
+  readonly sendsBuffered?: number;
 }
 
 /** What one transport (a server or a client) reports about its connection and queues. */
@@ -57,8 +66,6 @@ export class Watch {
   status: Status;
   since = Date.now();
   lastError: MqLastError | undefined;
-  lastDeliveryAt: number | undefined;
-  running = 0;
   /** Whether it has been `connected` at least once. */
   connectedOnce: boolean;
   readonly #source: Connection | Queue;
@@ -86,33 +93,46 @@ export class Watch {
     this.#source.off('error', this.#onError);
   }
 
-  /** The connection's health. */
-  connectionHealth(address: string | undefined): MqConnectionHealth {
-    return { address, status: this.status, since: this.since, lastError: this.lastError };
-  }
-
-  /** A receiver's health. */
-  receiverHealth(pattern: string): MqQueueHealth {
+  /** The connection's health, read from core's `connection.health()`. */
+  connectionHealth(connection: Connection): MqConnectionHealth {
+    const core = connection.health();
     return {
-      pattern,
-      side: 'receiver',
-      status: this.status,
+      address: core.address,
+      status: core.status,
+      linkUp: core.linkUp,
       since: this.since,
       lastError: this.lastError,
-      lastDeliveryAt: this.lastDeliveryAt,
-      handlersRunning: this.running,
     };
   }
 
-  /** A sender's health. */
-  senderHealth(pattern: string): MqQueueHealth {
+  /** A receiver's health, read from core's `queue.health()`. */
+  receiverHealth(pattern: string, queue: Queue): MqQueueHealth {
+    const core = queue.health();
+    return {
+      pattern,
+      side: 'receiver',
+      status: core.status,
+      attached: core.attached === true,
+      since: this.since,
+      lastError: this.lastError,
+      lastDeliveryAt:
+        core.lastDeliveryAgeMillis === undefined ? undefined : Date.now() - core.lastDeliveryAgeMillis,
+      handlersRunning: core.handlersRunning,
+      sendsInFlight: core.sendsInFlight,
+    };
+  }
+
+  /** A sender's health, read from core's `queue.health()`. */
+  senderHealth(pattern: string, queue: Queue): MqQueueHealth {
+    const core = queue.health();
     return {
       pattern,
       side: 'sender',
-      status: this.status,
+      status: core.status,
       since: this.since,
       lastError: this.lastError,
-      sendsInFlight: this.running,
+      sendsInFlight: core.sendsInFlight,
+      sendsBuffered: core.sendsBuffered,
     };
   }
 }

@@ -1,10 +1,8 @@
-import { MqError } from '@mq/core';
 import { Controller } from '@nestjs/common';
-import { MessagePattern, Payload } from '@nestjs/microservices';
-import { Test } from '@nestjs/testing';
+import { Payload } from '@nestjs/microservices';
 import { lastValueFrom, Observable } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MqEventPattern, MqModule, MqRecord, MqServer } from '../src/index.js';
+import { MqEventPattern, MqRecord } from '../src/index.js';
 import { deadLetterHeaders, names, ordersController, type Seen, startMicroservice, until } from './app.js';
 import { BACKENDS, plainConnection, plainQueue } from './backends.js';
 
@@ -127,41 +125,5 @@ describe.each(BACKENDS)('a Nest microservice on %s', (_label, uriOf) => {
     await lastValueFrom(client.emit(queue.events, { fail: true }));
     await until(() => completed.length === 2, 'both streams completed');
     expect(failures).toBe(1);
-  });
-});
-
-describe('what @mq/nestjs refuses until mq has request/reply', () => {
-  it('a @MessagePattern handler: listen() fails with UNSUPPORTED naming request/reply, and leaves nothing open', async () => {
-    @Controller()
-    class RpcController {
-      @MessagePattern('sum')
-      sum(@Payload() numbers: number[]): number {
-        return numbers.reduce((a, b) => a + b, 0);
-      }
-    }
-    const moduleRef = await Test.createTestingModule({
-      imports: [MqModule.forRoot({ uri: 'memory://refusals' })],
-      controllers: [RpcController],
-    }).compile();
-    const server = moduleRef.get(MqServer);
-    const app = moduleRef.createNestMicroservice({ strategy: server, logger: false });
-    closers.push(() => app.close());
-    const error = await app.listen().catch((e: unknown) => e);
-    expect(MqError.hasCode(error, 'UNSUPPORTED')).toBe(true);
-    expect((error as Error).message).toContain("@MessagePattern('sum') needs request/reply");
-    expect(server.health()).toMatchObject({ started: false, connection: undefined, queues: [] });
-  });
-
-  it('client.send(): errors with UNSUPPORTED without connecting', async () => {
-    const moduleRef = await Test.createTestingModule({
-      imports: [MqModule.forRoot({ uri: 'memory://refusals' })],
-    }).compile();
-    const { MqClient } = await import('../src/index.js');
-    const client = moduleRef.get(MqClient);
-    const error = await lastValueFrom(client.send('sum', [1, 2])).catch((e: unknown) => e);
-    expect(MqError.hasCode(error, 'UNSUPPORTED')).toBe(true);
-    expect((error as Error).message).toContain('request/reply');
-    expect(client.health().started).toBe(false);
-    await moduleRef.close();
   });
 });

@@ -205,7 +205,9 @@ describe('MqHealthIndicator with @nestjs/terminus', () => {
     expect(down).toMatchObject({ status: 'error', error: { broker: { status: 'down' } } });
     const problems = mq.isHealthy().mq?.problems ?? [];
     expect(problems.some((p) => /^server: connection (disconnected|connecting)/.test(p))).toBe(true);
-    expect(problems).toContain(`server: receiver (no consumer attached) '${queue.events}' disconnected`);
+    expect(problems).toContain(
+      `server: receiver '${queue.events}' has no consumer attached at the broker (disconnected)`,
+    );
     MemoryBroker.named(broker).start();
     await until(() => mq.isHealthy().mq?.status === 'up', 'the indicator to come back up');
     await expect(check()).resolves.toMatchObject({ status: 'ok' });

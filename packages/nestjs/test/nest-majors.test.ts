@@ -17,6 +17,8 @@ function expectSmoke(output: string, major: string): void {
   expect(result).toMatchObject({
     required: true,
     up: 'up',
+    sum: 6,
+    refused: { code: 'NO' },
     seen: [
       { pattern: 'events', data: { id: 1 }, tenant: 'acme' },
       { pattern: 'jobs', data: 'poison' },
@@ -27,7 +29,7 @@ function expectSmoke(output: string, major: string): void {
 }
 
 describe('the Nest majors @mq/nestjs supports (peer range ^11 || ^12)', () => {
-  it('Nest 12 (the workspace): a hybrid app handles, retries and dead-letters events, from ESM and require()', async () => {
+  it('Nest 12 (the workspace): a hybrid app handles, retries and dead-letters events and answers send(), from ESM and require()', async () => {
     const { stdout } = await run(process.execPath, [app], { cwd: pkg, timeout: 60_000 });
     expectSmoke(stdout, '12');
   });

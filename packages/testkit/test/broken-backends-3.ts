@@ -17,7 +17,7 @@ import { brokenBackend, brokenOptions, override, replaced, wrapHandler } from '.
 /** The memory backend with every queue made by `make`, which also gets the connection: a deliberately broken backend. */
 function brokenWithConnection(
   name: string,
-  make: (options: QueueOptions & Record<string, unknown>, connection: Connection) => Queue,
+  make: (options: QueueOptions<unknown> & Record<string, unknown>, connection: Connection) => Queue,
 ): Backend {
   return { ...memoryBackend, name, createQueue: make };
 }
@@ -37,7 +37,7 @@ function changed(message: Message, fields: Partial<Message>): Message {
 /** Each delivered message passed through `change` before the handler sees it. */
 function changedOnReceive(
   name: string,
-  change: (message: Message, options: QueueOptions) => Partial<Message> | undefined,
+  change: (message: Message, options: QueueOptions<unknown>) => Partial<Message> | undefined,
 ): Backend {
   return brokenBackend(name, (queue, options) => {
     if (!options.isRecv) return queue;
@@ -437,7 +437,8 @@ export const deepQueueOverflowLifo = brokenWithConnection(
       sendMsg: (payload, sendOptions) => {
         if (overflow.length === 0 && broker.depth(options.name) < QUEUE_BOUND)
           return queue.sendMsg(payload, sendOptions);
-        if (queue.status !== 'connected') return queue.sendMsg(payload, sendOptions);
+        if (queue.status !== 'connected' || !(payload instanceof Uint8Array))
+          return queue.sendMsg(payload, sendOptions);
         overflow.push({ payload: Buffer.from(payload), options: sendOptions });
         timer ??= setInterval(() => {
           if (flushing) return;
@@ -535,7 +536,8 @@ export const confirmsLargeEarly = brokenBackend('confirms-large-early', (queue, 
   if (options.isRecv || !options.reliable) return queue;
   return override(queue, {
     sendMsg: (payload, sendOptions) => {
-      if (payload.byteLength < 64 * 1024) return queue.sendMsg(payload, sendOptions);
+      if (!(payload instanceof Uint8Array) || payload.byteLength < 64 * 1024)
+        return queue.sendMsg(payload, sendOptions);
       const copy = Buffer.from(payload);
       setTimeout(() => void queue.sendMsg(copy, sendOptions).catch(() => {}), 5);
       return Promise.resolve();
@@ -593,7 +595,8 @@ export const republishesConfirmedAfterReconnect = brokenBackend(
     return override(queue, {
       sendMsg: (payload, sendOptions) =>
         queue.sendMsg(payload, sendOptions).then(() => {
-          recent.push({ payload: Buffer.from(payload), options: sendOptions });
+          if (payload instanceof Uint8Array)
+            recent.push({ payload: Buffer.from(payload), options: sendOptions });
           if (recent.length > 20) recent.shift();
         }),
     });

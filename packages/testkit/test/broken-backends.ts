@@ -13,7 +13,7 @@ import {
 import { type MemoryQueueOptions, memoryBackend, memoryQueueSetup } from '@mq/memory';
 
 /** Turns a healthy queue into a broken one. */
-export type QueueWrapper = (queue: Queue, options: QueueOptions) => Queue;
+export type QueueWrapper = (queue: Queue, options: QueueOptions<unknown>) => Queue;
 
 /** A driver's `republish`. */
 type Republish = NonNullable<QueueDriver['republish']>;
@@ -40,7 +40,9 @@ function brokenConnections(name: string, wrap: (connection: Connection) => Conne
 /** The memory backend with every queue's options passed through `map` first: a deliberately broken backend. */
 export function brokenOptions(
   name: string,
-  map: (options: QueueOptions & Record<string, unknown>) => QueueOptions & Record<string, unknown>,
+  map: (
+    options: QueueOptions<unknown> & Record<string, unknown>,
+  ) => QueueOptions<unknown> & Record<string, unknown>,
 ): Backend {
   return {
     ...memoryBackend,
@@ -72,6 +74,7 @@ export function wrapHandler(queue: Queue, wrap: (handler: MessageHandler) => Mes
 export function replaced(message: Message, ack: () => Promise<void>, nack: () => Promise<void>): Message {
   return {
     payload: message.payload,
+    body: message.body,
     headers: message.headers,
     messageId: message.messageId,
     correlationId: message.correlationId,
@@ -115,6 +118,8 @@ export const resolvesBeforeStored = brokenBackend('resolves-before-stored', (que
   if (options.isRecv || !options.reliable) return queue;
   return override(queue, {
     sendMsg: (payload) => {
+      // A typed queue's body (the codec cases) goes through as it is: this defect is about bytes.
+      if (!(payload instanceof Uint8Array)) return queue.sendMsg(payload);
       const copy = Buffer.from(payload);
       // Dropped when the link is down by then (the queue itself would hold the send until it is back).
       setTimeout(() => {
@@ -338,7 +343,8 @@ export const redeliversSameBuffer = brokenBackend('redelivers-same-buffer', (que
 export const truncatesLargePayloads = brokenBackend('truncates-large-payloads', (queue, options) => {
   if (options.isRecv) return queue;
   return override(queue, {
-    sendMsg: (payload) => queue.sendMsg(payload.subarray(0, 1024 * 1024)),
+    sendMsg: (payload) =>
+      queue.sendMsg(payload instanceof Uint8Array ? payload.subarray(0, 1024 * 1024) : payload),
   });
 });
 
@@ -497,7 +503,7 @@ export const bestEffortLostOnClose = brokenBackend('best-effort-lost-on-close', 
   let batch: Uint8Array[] | undefined;
   return override(queue, {
     sendMsg: (payload) => {
-      if (queue.status !== 'connected') return queue.sendMsg(payload);
+      if (queue.status !== 'connected' || !(payload instanceof Uint8Array)) return queue.sendMsg(payload);
       if (!batch) {
         const pending: Uint8Array[] = [];
         batch = pending;

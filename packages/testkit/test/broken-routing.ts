@@ -82,7 +82,9 @@ export const copyPerPattern = matchingWith(
 /** Topic receivers with the given options rewritten. */
 function topicReceivers(
   name: string,
-  map: (options: QueueOptions & Record<string, unknown>) => QueueOptions & Record<string, unknown>,
+  map: (
+    options: QueueOptions<unknown> & Record<string, unknown>,
+  ) => QueueOptions<unknown> & Record<string, unknown>,
 ): Backend {
   return brokenOptions(name, (options) =>
     options.routing === 'topic' && options.isRecv ? map(options) : options,

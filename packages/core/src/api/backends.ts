@@ -113,8 +113,11 @@ export interface Backend {
   readonly capabilities: Readonly<Capabilities>;
   /** Creates a connection (status `closed`); options are validated by the backend. */
   createConnection(options: ConnectionOptions & Record<string, unknown>): Connection;
-  /** Creates a queue on a connection made by this backend (status `closed`). */
-  createQueue(options: QueueOptions & Record<string, unknown>, connection: Connection): Queue;
+  /**
+   * Creates a queue on a connection made by this backend (status `closed`). Typed as a `Buffer` queue: for
+   * another body type (`codec`, `schema`) cast it, or construct the backend's queue class (`new AmqpQueue<Order>`).
+   */
+  createQueue(options: QueueOptions<unknown> & Record<string, unknown>, connection: Connection): Queue;
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { MqError } from './errors.js';
+import type { ConnectionHealth } from './health.js';
 import type { Observable } from './observable.js';
 import type { Status } from './status.js';
 
@@ -26,6 +27,11 @@ export interface Connection extends Observable<ConnectionEvents>, AsyncDisposabl
   connect(): void;
   /** Closes every queue on this connection, then the link; idempotent; resolves once `closed`. */
   close(): Promise<void>;
+  /**
+   * The connection's health now: link status and last error, and each open queue's `health()` (receivers:
+   * consumer attached at the broker, age of the last delivery; sends in flight). Cheap; reads no broker.
+   */
+  health(): ConnectionHealth;
 }
 
 /** Options every backend's connections take. */

@@ -1,3 +1,5 @@
+import type { StandardSchemaV1 } from './standard-schema.js';
+
 const MARKER = Symbol.for('@mq/core.MqError');
 
 /** Every failure code an mq error can carry; users branch on these, never on messages. */
@@ -36,6 +38,11 @@ export type MqErrorCode =
   | 'DEAD_LETTERED'
   /** A message reached `maxDeliveries` on a receiver without `deadLetter`, and was acked and dropped. */
   | 'DROPPED'
+  /**
+   * A received message failed to decode (its queue's `codec`) or to validate (its `schema`): it was moved to the
+   * queue's `deadLetter` at once, or dropped, never handed to the handler nor retried.
+   */
+  | 'INVALID_PAYLOAD'
   /** The broker or the client library reported a failure (channel closed, ...) that no other code names. */
   | 'BROKER'
   /** The broker is not reachable: connection refused, no such host, no answer within `connectTimeoutMillis`. */
@@ -64,18 +71,23 @@ export type MqErrorCode =
 export interface MqErrorOptions {
   /** The underlying error, if any. */
   cause?: unknown;
+  /** The validator's issues, for a body that failed the queue's `schema`. */
+  issues?: ReadonlyArray<StandardSchemaV1.Issue>;
 }
 
 /** The one error class of mq: every error a connection, queue or message reports is an `MqError` with a `code`. */
 export class MqError extends Error {
   /** What failed, as a stable code. */
   readonly code: MqErrorCode;
+  /** The validator's issues, when a body failed the queue's `schema` (`INVALID_ARGUMENT` of a send). */
+  readonly issues?: ReadonlyArray<StandardSchemaV1.Issue>;
 
   /** Creates an error; `message` should name the package and the field, e.g. `[mq/amqp] prefetch must be ...`. */
   constructor(code: MqErrorCode, message: string, options: MqErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'MqError';
     this.code = code;
+    if (options.issues !== undefined) this.issues = options.issues;
     Object.defineProperty(this, MARKER, { value: true });
   }
 

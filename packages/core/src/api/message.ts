@@ -1,9 +1,14 @@
 import type { SendOptions } from './send-options.js';
 
-/** A received message. Settle it exactly once with `ack()` or `nack()`. */
-export interface Message {
-  /** The body, byte for byte as sent. */
+/**
+ * A received message. Settle it exactly once with `ack()` or `nack()`. `T` is its queue's body type (see the
+ * queue option `codec`).
+ */
+export interface Message<T = Buffer> {
+  /** The bytes, exactly as sent. */
   readonly payload: Buffer;
+  /** The decoded body (the queue's codec, or the one the content type names); `payload` itself for `'bytes'`. */
+  readonly body: T;
   /** Application headers (see `SendOptions.headers`); `{}` when none. */
   readonly headers: Readonly<Record<string, string>>;
   /** The sender's message id, if any. */

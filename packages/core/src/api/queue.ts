@@ -1,8 +1,11 @@
+import type { CodecOption, Sendable } from './codec.js';
 import type { MqError } from './errors.js';
+import type { QueueHealth } from './health.js';
 import type { Message } from './message.js';
 import type { Observable } from './observable.js';
 import type { Reply, RequestOptions } from './reply.js';
 import type { SendOptions } from './send-options.js';
+import type { StandardSchemaV1 } from './standard-schema.js';
 import type { Status } from './status.js';
 
 /** Events of a {@link Queue}. */
@@ -18,10 +21,13 @@ export interface QueueEvents {
  * an `error` (code `HANDLER_FAILED`) and retries the message as its `retryDelayMillis`, `maxDeliveries` and
  * `deadLetter` say (unless the handler settled it before failing).
  */
-export type MessageHandler = (queue: Queue, message: Message) => void | Promise<void>;
+export type MessageHandler<T = Buffer> = (queue: Queue<T>, message: Message<T>) => void | Promise<void>;
 
-/** A sender or a receiver on a connection. It starts `closed` and follows its connection down and back up. */
-export interface Queue extends Observable<QueueEvents>, AsyncDisposable {
+/**
+ * A sender or a receiver on a connection. It starts `closed` and follows its connection down and back up. `T` is
+ * the body type (see the option `codec`; inferred from `schema` when one is given).
+ */
+export interface Queue<T = Buffer> extends Observable<QueueEvents>, AsyncDisposable {
   /** The queue name. */
   readonly name: string;
   /** True for a receiver, false for a sender. */
@@ -32,7 +38,7 @@ export interface Queue extends Observable<QueueEvents>, AsyncDisposable {
    * Sets the handler for received messages; must be called on a receiver before `connect()`. Throws
    * `HANDLER_ON_SENDER` on a sender.
    */
-  setMsgHandler(handler: MessageHandler): void;
+  setMsgHandler(handler: MessageHandler<T>): void;
   /** Starts opening the queue in the background; does nothing unless `closed`. Throws `NO_HANDLER` on a receiver without handler. */
   connect(): void;
   /** Stops receiving, waits for running handlers, releases the queue; idempotent; resolves once `closed`. */
@@ -40,9 +46,15 @@ export interface Queue extends Observable<QueueEvents>, AsyncDisposable {
   /**
    * Sends one message, with optional metadata (`options`: headers, ids, content type, expiration; a backend
    * without metadata rejects those with `UNSUPPORTED`); on a reliable queue resolves only once the broker has
-   * taken it. Network backends do not copy `payload`: do not change it afterwards.
+   * taken it. The body is checked against `schema` and encoded by `codec` first (`INVALID_ARGUMENT`, nothing
+   * sent, when either fails). Network backends do not copy a `'bytes'` body: do not change it afterwards.
    */
-  sendMsg(payload: Uint8Array, options?: SendOptions): Promise<void>;
+  sendMsg(body: Sendable<T>, options?: SendOptions): Promise<void>;
+  /**
+   * Receivers: at most `concurrency` handlers run at once from now on (see the option); throws
+   * `INVALID_ARGUMENT` for anything but an integer from 1 to 65535, `HANDLER_ON_SENDER` on a sender.
+   */
+  setConcurrency(concurrency: number): void;
   /**
    * Sends a request on a connected sender and resolves with its {@link Reply} (a receiver answers it with
    * `message.reply()`). Rejects `TIMEOUT` after `timeoutMillis`, `ABORTED` through `signal`, `CONNECTION_LOST`
@@ -51,6 +63,11 @@ export interface Queue extends Observable<QueueEvents>, AsyncDisposable {
    * dropped and counted in `droppedReplies`, never handed to another request.
    */
   request(payload: Uint8Array, options?: RequestOptions): Promise<Reply>;
+  /**
+   * The queue's health now: status; receivers: whether the consumer or subscription is attached at the broker,
+   * age of the last delivery, handlers running; sends and requests in flight. Cheap; reads no broker.
+   */
+  health(): QueueHealth;
   /** Replies that came after their request ended (timed out, aborted) or for no request of this queue, dropped. */
   readonly droppedReplies: number;
   /**
@@ -60,7 +77,7 @@ export interface Queue extends Observable<QueueEvents>, AsyncDisposable {
    * cannot fix (which the loop throws) closes the receiver, leaving the messages not acked to be redelivered;
    * `close()` ends it. At most `prefetch` messages wait unacked, on backends with capability `prefetch`.
    */
-  messages(options?: MessagesOptions): AsyncIterableIterator<Message>;
+  messages(options?: MessagesOptions): AsyncIterableIterator<Message<T>>;
 }
 
 /** Options of {@link Queue.messages}. */
@@ -69,8 +86,8 @@ export interface MessagesOptions {
   signal?: AbortSignal;
 }
 
-/** Options every backend's queues take. */
-export interface QueueOptions {
+/** Options every backend's queues take; `T` is the body type. */
+export interface QueueOptions<T = Buffer> {
   /**
    * The queue name: lower-case ASCII words of `[a-z0-9_-]` joined by single dots. With `routing: 'topic'` it
    * names the topic space (AMQP: a durable topic exchange; MQTT: the first topic level).
@@ -180,4 +197,47 @@ export interface QueueOptions {
    * @default undefined (no limit)
    */
   ackTimeoutMillis?: number;
+  /**
+   * How bodies become bytes and back: `'bytes'` (a `Buffer` in and out, no content type), `'json'`, `'text'`, or
+   * a `Codec`. Senders set the codec's content type (not on MQTT 3.1.1, which has none); receivers decode by
+   * the content type of each message when it names a built-in codec or this one, else by this codec.
+   * @default 'bytes'
+   */
+  codec?: CodecOption<T>;
+  /**
+   * A Standard Schema v1 validator (zod, valibot, arktype, ...) bodies must pass: senders reject with
+   * `INVALID_ARGUMENT` (its issues in the message, nothing sent); receivers check before the handler, and a
+   * message that fails to decode or validate goes to `deadLetter` at once (needs no `maxDeliveries`) or is
+   * dropped, with an `error` event `INVALID_PAYLOAD`: it is never retried. With `'bytes'` a schema sees the `Buffer`.
+   * @default undefined (no validation)
+   */
+  schema?: StandardSchemaV1<unknown, T>;
+  /**
+   * Receivers only: at most this many handlers run at once; the other messages wait in arrival order, unacked and
+   * counted against `prefetch`. From 1 to 65535; `setConcurrency()` changes it at run time. Applies to
+   * `setMsgHandler()` handlers, not to `messages()` loops. Waiting for a turn does not count against
+   * `ackTimeoutMillis`.
+   * @default undefined (as many as are delivered: up to `prefetch`)
+   */
+  concurrency?: number;
+  /**
+   * Receivers only: the ordering key of a message (e.g. a header); messages of one key are handled one at a time,
+   * in arrival order, while other keys run concurrently (within `concurrency`). `undefined` for a message: no key.
+   * A key function that throws counts as no key.
+   * @default undefined (no per-key order)
+   */
+  orderingKey?(message: Message<T>): string | undefined;
 }
+
+/**
+ * Queue options of any body type: the typed fields (`codec`, `schema`, `orderingKey`) read as `unknown`, as a
+ * backend's setup function takes them before validating (`QueueOptions<T>` is invariant in `T`).
+ */
+export type UntypedQueueOptions<O extends object> = Omit<O, 'codec' | 'schema' | 'orderingKey'> & {
+  /** See {@link QueueOptions.codec}. */
+  readonly codec?: unknown;
+  /** See {@link QueueOptions.schema}. */
+  readonly schema?: unknown;
+  /** See {@link QueueOptions.orderingKey}. */
+  readonly orderingKey?: unknown;
+};

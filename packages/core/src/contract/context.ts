@@ -1,7 +1,9 @@
+import type { CodecOption } from '../api/codec.js';
 import type { Connection } from '../api/connection.js';
 import { MqError } from '../api/errors.js';
 import type { Message } from '../api/message.js';
 import type { Queue, QueueOptions } from '../api/queue.js';
+import type { StandardSchemaV1 } from '../api/standard-schema.js';
 import type { Status } from '../api/status.js';
 import { type StatusSource, waitForStatus } from '../api/wait.js';
 import { settledBy } from '../spi/message.js';
@@ -36,6 +38,14 @@ export interface CaseQueueOptions {
   deadLetter?: string;
   /** @default none */
   ackTimeoutMillis?: number;
+  /** @default 'bytes' */
+  codec?: CodecOption<unknown>;
+  /** @default none */
+  schema?: StandardSchemaV1;
+  /** @default none */
+  concurrency?: number;
+  /** @default none */
+  orderingKey?: (message: Message<unknown>) => string | undefined;
   /** @default 'queue' */
   routing?: 'queue' | 'topic';
   /** @default none */
@@ -278,7 +288,7 @@ export class ContractContext {
     const reliable = options.reliable ?? false;
     const broadcast = options.broadcast ?? false;
     const { prefetch, ...rest } = options;
-    const full: QueueOptions & Record<string, unknown> = {
+    const full: QueueOptions<unknown> & Record<string, unknown> = {
       reconnectMillis: 200,
       ...(options.isRecv && prefetch === undefined ? { prefetch: 50 } : {}),
       ...(prefetch === undefined || prefetch === null ? {} : { prefetch }),

@@ -21,6 +21,7 @@ import { moreReliableCases } from './cases/reliable-more.js';
 import { requestReplyCases } from './cases/request-reply.js';
 import { routingCases } from './cases/routing.js';
 import { silentBrokerCases } from './cases/silent-broker.js';
+import { typedCases } from './cases/typed.js';
 import { unicastCases } from './cases/unicast.js';
 import { moreUnicastCases } from './cases/unicast-more.js';
 import { validationCases } from './cases/validation.js';
@@ -54,6 +55,7 @@ export const contractCases: readonly ContractCase[] = Object.freeze([
   ...orderCases,
   ...routingCases,
   ...requestReplyCases,
+  ...typedCases,
 ]);
 
 /** The requirements of `contractCase` that `target` does not meet; non-empty means the case is skipped. */

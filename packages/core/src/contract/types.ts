@@ -113,6 +113,7 @@ export type ContractGroup =
   | 'order'
   | 'routing'
   | 'request-reply'
+  | 'typed'
   // Backends may report their own cases under their own group names.
   | (string & {});
 

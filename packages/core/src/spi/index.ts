@@ -1,6 +1,7 @@
 // The entry for backend authors and the testkit (`@mq/core/spi`): the base classes, the plug-in contract's types
 // and helpers, and every name of the app entry (`../index.ts`) again, the same objects, so that one import serves.
 export { type Backend, type Capabilities, packageForScheme, selectBackend } from '../api/backends.js';
+export type { Codec, CodecName, CodecOption, Sendable } from '../api/codec.js';
 export type { Connection, ConnectionEvents, ConnectionOptions } from '../api/connection.js';
 export {
   ERROR_CHANNEL,
@@ -13,6 +14,7 @@ export {
   type StatusEvent,
 } from '../api/diagnostics.js';
 export { MqError, type MqErrorCode, type MqErrorOptions } from '../api/errors.js';
+export type { ConnectionHealth, QueueHealth } from '../api/health.js';
 export {
   DEFAULT_PREFETCH,
   DEFAULT_RETRY_DELAY_MILLIS,
@@ -27,13 +29,22 @@ export type { Message, MessageMetadata } from '../api/message.js';
 export { NO_HEADERS } from '../api/message.js';
 export { MQ_HEADERS, replayOptions } from '../api/mq-headers.js';
 export type { Observable } from '../api/observable.js';
-export type { MessageHandler, MessagesOptions, Queue, QueueEvents, QueueOptions } from '../api/queue.js';
+export type {
+  MessageHandler,
+  MessagesOptions,
+  Queue,
+  QueueEvents,
+  QueueOptions,
+  UntypedQueueOptions,
+} from '../api/queue.js';
 export type { Reply, RequestOptions } from '../api/reply.js';
 export type { SendOptions } from '../api/send-options.js';
+export type { StandardSchemaV1 } from '../api/standard-schema.js';
 export type { Status } from '../api/status.js';
 export type { TlsOptions } from '../api/tls.js';
 export { type StatusSource, type WaitOptions, waitForStatus } from '../api/wait.js';
 export { Backoff, type BackoffSettings } from './backoff.js';
+export type { ResolvedCodec } from './codec/codecs.js';
 export { BaseConnection, STABLE_LINK_MILLIS } from './connection/base-connection.js';
 export type { ConnectionSetup, LinkCore, LinkDriver } from './connection/link-driver.js';
 export { settleWithin, withDeadline } from './deadline.js';

@@ -21,8 +21,8 @@ export type Replier = (
  * A received message whose first `ack()` or `nack()` settles it; later calls resolve and do nothing (settling
  * twice would close an AMQP channel, for instance). For backends: give it the bytes and one `settle` function.
  */
-export class SettleOnceMessage implements Message {
-  /** The body, byte for byte as sent. */
+export class SettleOnceMessage<T = Buffer> implements Message<T> {
+  /** The bytes, exactly as sent. */
   readonly payload: Buffer;
   /** Application headers; `{}` when none. */
   readonly headers: Readonly<Record<string, string>>;
@@ -43,6 +43,8 @@ export class SettleOnceMessage implements Message {
   /** The topic it was sent with, on a topic receiver. */
   readonly topic: string | undefined;
   readonly #settle: (requeue: boolean) => Promise<void>;
+  /** The decoded body; the payload until core decodes it. */
+  #body: unknown;
   #settled = false;
   #onSettle: (() => void) | undefined;
   #replier: Replier | undefined;
@@ -50,6 +52,7 @@ export class SettleOnceMessage implements Message {
   /** `settle(false)` acks, `settle(true)` nacks (asks for redelivery); `meta` is what the broker said of it. */
   constructor(payload: Buffer, settle: (requeue: boolean) => Promise<void>, meta?: MessageMetadata) {
     this.payload = payload;
+    this.#body = payload;
     this.#settle = settle;
     this.headers = meta?.headers ?? NO_HEADERS;
     this.messageId = meta?.messageId;
@@ -72,6 +75,19 @@ export class SettleOnceMessage implements Message {
     }
   }
 
+  /** The decoded body (see the queue option `codec`); the payload itself for `'bytes'`. */
+  get body(): T {
+    return this.#body as T;
+  }
+
+  /**
+   * Sets the decoded body, before the handler sees the message.
+   * @internal
+   */
+  decoded(body: unknown): void {
+    this.#body = body;
+  }
+
   /** True once `ack()` or `nack()` was called. */
   get settled(): boolean {
     return this.#settled;
@@ -79,7 +95,8 @@ export class SettleOnceMessage implements Message {
 
   /** Sends the answer to `replyTo` with this message's correlation id; `INVALID_ARGUMENT` without `replyTo`. */
   reply(payload: Uint8Array, options?: SendOptions): Promise<void> {
-    if (this.#replier) return this.#replier(this, payload, options);
+    if (this.#replier)
+      return this.#replier(this as SettleOnceMessage<unknown> as SettleOnceMessage, payload, options);
     return Promise.reject(
       this.replyTo === undefined
         ? new MqError('INVALID_ARGUMENT', '[mq/core] reply(): this message has no replyTo')
@@ -156,21 +173,22 @@ export class SettleOnceMessage implements Message {
 }
 
 /** What a backend hands to `deliver()`: a {@link Message}, whose metadata fields a backend written before them may lack. */
-export type DeliveredMessage = Omit<Message, 'headers' | 'redelivered' | 'reply'> &
-  Partial<Pick<Message, 'headers' | 'redelivered' | 'reply'>>;
+export type DeliveredMessage = Omit<Message, 'headers' | 'redelivered' | 'reply' | 'body'> &
+  Partial<Pick<Message, 'headers' | 'redelivered' | 'reply' | 'body'>>;
 
 /**
  * A copy of `message` (its payload and every metadata field, `{}` headers and `redelivered: false` where it has
  * none) whose `ack()` and `nack()` are `ack` and `nack`.
  * @internal
  */
-export function settledBy(
-  message: DeliveredMessage,
+export function settledBy<T = Buffer>(
+  message: DeliveredMessage | Message<T>,
   ack: () => Promise<void>,
   nack: () => Promise<void>,
-): Message {
+): Message<T> {
   return {
     payload: message.payload,
+    body: ('body' in message ? message.body : message.payload) as T,
     headers: message.headers ?? NO_HEADERS,
     messageId: message.messageId,
     correlationId: message.correlationId,

@@ -1,9 +1,13 @@
+import type { QueueHealth } from '../../api/health.js';
+
 /** A queue as its connection sees it. */
 export interface AttachedQueue {
   /** The queue name. */
   readonly name: string;
   /** True for a receiver. */
   readonly isRecv: boolean;
+  /** The queue's health, for `connection.health()`. */
+  health(): QueueHealth;
   /** Closes the queue. */
   close(): Promise<void>;
 }

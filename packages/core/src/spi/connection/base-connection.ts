@@ -1,9 +1,11 @@
 import type { Connection, ConnectionEvents } from '../../api/connection.js';
 import { ERROR_CHANNEL, type ErrorEvent, STATUS_CHANNEL, type StatusEvent } from '../../api/diagnostics.js';
 import { MqError } from '../../api/errors.js';
+import type { ConnectionHealth } from '../../api/health.js';
 import type { Status } from '../../api/status.js';
 import { Backoff } from '../backoff.js';
 import { needsAttention, type PackageErrors } from '../errors.js';
+import { errorSummary } from '../health.js';
 import { emitOn, Observed } from '../observed.js';
 import { StatusCell } from '../status-cell.js';
 import { queuesOf } from './attachments.js';
@@ -28,7 +30,10 @@ export abstract class BaseConnection extends Observed<ConnectionEvents> implemen
   readonly #backoff: Backoff;
   /** When the current link came up (`Date.now()`), to tell a stable link from a flapping one. */
   #connectedAt = 0;
+  /** When the status last changed (`Date.now()`), for `health()`. */
+  #statusSince = Date.now();
   readonly #status = new StatusCell((status) => {
+    this.#statusSince = Date.now();
     emitOn<ConnectionEvents, 'status'>(this, 'status', status);
     if (STATUS_CHANNEL.hasSubscribers) {
       STATUS_CHANNEL.publish({
@@ -81,6 +86,19 @@ export abstract class BaseConnection extends Observed<ConnectionEvents> implemen
   /** The last error reported since the connection was last `connected` (for a wait that times out to show why). */
   get lastError(): MqError | undefined {
     return this.#lastError;
+  }
+
+  /** The connection's health now (link status, last error) with that of each open queue. */
+  health(): ConnectionHealth {
+    const status = this.#status.value;
+    return {
+      status,
+      linkUp: status === 'connected',
+      statusAgeMillis: Math.max(0, Date.now() - this.#statusSince),
+      address: this.address,
+      lastError: errorSummary(this.#lastError),
+      queues: queuesOf(this).map((queue) => queue.health()),
+    };
   }
 
   /** Every broker address (passwords redacted), in the order they are tried. */

@@ -45,19 +45,21 @@ export function readAckTimeout(read: OptionReader<QueueOptions>): number | undef
 
 /**
  * The failure policy of receiver `name` from its read fields, checking the rules between them. Throws
- * `INVALID_OPTIONS` naming the field and the rule.
+ * `INVALID_OPTIONS` naming the field and the rule. `checksBodies`: the receiver decodes or validates bodies, so
+ * `deadLetter` has a use (invalid messages) without `maxDeliveries`.
  */
 export function failurePolicy(
   read: OptionReader<QueueOptions>,
   name: string,
   given: FailurePolicyOptions,
+  checksBodies = false,
 ): FailurePolicyOptions {
   const { retryDelayMillis, maxDeliveries, deadLetter } = given;
   if (deadLetter !== undefined) {
     if (deadLetter === name) throw read.fail(`deadLetter must name another queue than '${name}' itself`);
-    if (maxDeliveries === undefined) {
+    if (maxDeliveries === undefined && !checksBodies) {
       throw read.fail(
-        'deadLetter needs maxDeliveries: the number of deliveries after which a message goes there',
+        'deadLetter needs maxDeliveries (the number of deliveries after which a message goes there), or a codec or schema (whose invalid messages go there)',
       );
     }
   }

@@ -7,7 +7,16 @@ import {
   DEFAULT_SEND_TIMEOUT_MILLIS,
   MAX_PREFETCH,
 } from '../../api/limits.js';
+import type { Message } from '../../api/message.js';
 import type { QueueOptions } from '../../api/queue.js';
+import type { StandardSchemaV1 } from '../../api/standard-schema.js';
+import {
+  type ResolvedCodec,
+  readCodec,
+  readConcurrency,
+  readOrderingKey,
+  readSchema,
+} from '../codec/codecs.js';
 import { describeValue } from '../describe.js';
 import type { PackageErrors } from '../errors.js';
 import { type ResolvedRouting, readRouting } from '../routing/options.js';
@@ -51,6 +60,10 @@ const QUEUE_OPTIONS = {
   routing: (read) => read.raw('routing'),
   topics: (read) => read.raw('topics'),
   group: (read) => read.raw('group'),
+  codec: readCodec,
+  schema: readSchema,
+  concurrency: readConcurrency,
+  orderingKey: readOrderingKey,
 } as const satisfies ReaderTable<QueueOptions>;
 
 /** The largest `sendBufferMessages`: far more waiting sends than any link catches up on within a deadline. */
@@ -66,6 +79,8 @@ const RECEIVER_ONLY = [
   'maxDeliveries',
   'deadLetter',
   'ackTimeoutMillis',
+  'concurrency',
+  'orderingKey',
 ] as const satisfies readonly (keyof QueueOptions)[];
 
 /** What every queue has once its options are validated. */
@@ -86,6 +101,10 @@ interface ResolvedCommonOptions extends ResolvedRouting {
   readonly sendBufferBytes: number;
   /** See {@link QueueOptions.closeTimeoutMillis}. */
   readonly closeTimeoutMillis: number;
+  /** See {@link QueueOptions.codec}; the `'bytes'` codec when none was given. */
+  readonly codec: ResolvedCodec;
+  /** See {@link QueueOptions.schema}. */
+  readonly schema: StandardSchemaV1 | undefined;
 }
 
 /** A sender's options after validation: it has no `prefetch` and no failure policy. */
@@ -102,6 +121,10 @@ export interface ResolvedReceiverOptions extends ResolvedCommonOptions {
   readonly prefetch: number;
   /** What the receiver does when a handler fails (`retryDelayMillis`, `maxDeliveries`, `deadLetter`, `ackTimeoutMillis`). */
   readonly failure: FailurePolicyOptions;
+  /** See {@link QueueOptions.concurrency}; `undefined`: no limit but `prefetch`. */
+  readonly concurrency: number | undefined;
+  /** See {@link QueueOptions.orderingKey}. */
+  readonly orderingKey: ((message: Message<unknown>) => string | undefined) | undefined;
 }
 
 /** The shared queue options after validation, defaults filled in: a sender's or a receiver's. */
@@ -145,14 +168,26 @@ export function resolveQueueOptions<T extends QueueOptions = QueueOptions>(
     sendBufferMessages: QUEUE_OPTIONS.sendBufferMessages(shared),
     sendBufferBytes: QUEUE_OPTIONS.sendBufferBytes(shared),
     closeTimeoutMillis: QUEUE_OPTIONS.closeTimeoutMillis(shared),
+    codec: QUEUE_OPTIONS.codec(shared),
+    schema: QUEUE_OPTIONS.schema(shared),
   };
   if (!isRecv) return { options: Object.freeze({ ...common, isRecv }), read };
   const prefetch = QUEUE_OPTIONS.prefetch(shared);
-  const failure = failurePolicy(shared, name, {
-    retryDelayMillis: QUEUE_OPTIONS.retryDelayMillis(shared),
-    maxDeliveries: QUEUE_OPTIONS.maxDeliveries(shared),
-    deadLetter: QUEUE_OPTIONS.deadLetter(shared),
-    ackTimeoutMillis: QUEUE_OPTIONS.ackTimeoutMillis(shared),
-  });
-  return { options: Object.freeze({ ...common, isRecv, prefetch, failure }), read };
+  const failure = failurePolicy(
+    shared,
+    name,
+    {
+      retryDelayMillis: QUEUE_OPTIONS.retryDelayMillis(shared),
+      maxDeliveries: QUEUE_OPTIONS.maxDeliveries(shared),
+      deadLetter: QUEUE_OPTIONS.deadLetter(shared),
+      ackTimeoutMillis: QUEUE_OPTIONS.ackTimeoutMillis(shared),
+    },
+    common.codec.name !== 'bytes' || common.schema !== undefined,
+  );
+  const concurrency = QUEUE_OPTIONS.concurrency(shared);
+  const orderingKey = QUEUE_OPTIONS.orderingKey(shared);
+  return {
+    options: Object.freeze({ ...common, isRecv, prefetch, failure, concurrency, orderingKey }),
+    read,
+  };
 }

@@ -1,13 +1,17 @@
+import type { Sendable } from '../../api/codec.js';
 import type { Connection } from '../../api/connection.js';
 import { ERROR_CHANNEL, type ErrorEvent, STATUS_CHANNEL, type StatusEvent } from '../../api/diagnostics.js';
 import type { MqError } from '../../api/errors.js';
+import type { QueueHealth } from '../../api/health.js';
 import type { Message } from '../../api/message.js';
 import type { MessageHandler, MessagesOptions, Queue, QueueEvents } from '../../api/queue.js';
 import type { Reply, RequestOptions } from '../../api/reply.js';
 import type { SendOptions } from '../../api/send-options.js';
 import type { Status } from '../../api/status.js';
+import { TypedBodies } from '../codec/typed-body.js';
 import { attachQueue, detachQueue, queuesOf } from '../connection/attachments.js';
 import type { PackageErrors } from '../errors.js';
+import { queueHealth } from '../health.js';
 import { emitOn, Observed } from '../observed.js';
 import type { ResolvedQueueOptions } from '../options/queue-options.js';
 import type { Traits } from '../traits.js';
@@ -37,11 +41,12 @@ export interface QueueSetup<O extends ResolvedQueueOptions = ResolvedQueueOption
  * this constructor (see `QueueSetup`) and keeps only its own public members. Core follows the connection
  * (down to `disconnected` when it drops, back to `connected` when it returns), retries failed opens, checks
  * every call, runs and tracks handlers with the failure policy, bounds every send, and closes in order; the
- * work is split by job into the state machine (`QueueLifecycle`), the send path and the receive path.
+ * work is split by job into the state machine (`QueueLifecycle`), the send path and the receive path. `T` is the
+ * body type (see the option `codec`).
  */
-export abstract class BaseQueue<O extends ResolvedQueueOptions = ResolvedQueueOptions>
+export abstract class BaseQueue<O extends ResolvedQueueOptions = ResolvedQueueOptions, T = Buffer>
   extends Observed<QueueEvents>
-  implements Queue
+  implements Queue<T>
 {
   /** The validated options. */
   readonly options: O;
@@ -50,11 +55,16 @@ export abstract class BaseQueue<O extends ResolvedQueueOptions = ResolvedQueueOp
   readonly #traits: Traits;
   readonly #lifecycle: QueueLifecycle;
   readonly #sending: SendPath;
+  /** The codec and schema of bodies. */
+  readonly #bodies: TypedBodies;
   readonly #requests: RequestPath;
   /** A receiver's deliveries; undefined on a sender. */
   readonly #receiving: ReceivePath | undefined;
   /** Ends the current cycle's `QueueCore`: a driver of an earlier cycle can no longer act on this queue. */
   #endCycle: () => void = () => {};
+  /** When the status last changed and when the last message came (`Date.now()`), for `health()`. */
+  #statusSince = Date.now();
+  #lastDeliveryAt: number | undefined;
 
   /** Sets up a closed queue from what its class resolved (see `QueueSetup`). */
   protected constructor(setup: QueueSetup<O>) {
@@ -67,6 +77,7 @@ export abstract class BaseQueue<O extends ResolvedQueueOptions = ResolvedQueueOp
     // Here, whoever constructs the queue (an app's `new`, or `createQueue`): an option the backend cannot honour
     // is refused at once, never accepted and ignored.
     this.#refuseUnsupported();
+    this.#bodies = new TypedBodies(errors, options.name, options.codec, options.schema);
     const queue = this;
     this.#lifecycle = new QueueLifecycle({
       errors,
@@ -92,7 +103,7 @@ export abstract class BaseQueue<O extends ResolvedQueueOptions = ResolvedQueueOp
     this.#sending = new SendPath({
       errors,
       options,
-      queue: this,
+      queue: this as Queue<unknown> as Queue,
       get carriesMetadata() {
         return queue.#traits.metadata === true;
       },
@@ -125,7 +136,9 @@ export abstract class BaseQueue<O extends ResolvedQueueOptions = ResolvedQueueOp
       ? new ReceivePath({
           errors,
           options,
-          queue: this,
+          queue: this as Queue<unknown> as Queue,
+          bodies: this.#bodies,
+          connection,
           get requeuesBehind() {
             return queue.#traits.requeuesBehind === true;
           },
@@ -167,8 +180,13 @@ export abstract class BaseQueue<O extends ResolvedQueueOptions = ResolvedQueueOp
   }
 
   /** Sets the handler for received messages; must be called on a receiver before `connect()`. */
-  setMsgHandler(handler: MessageHandler): void {
-    this.#receiver('setMsgHandler()').setHandler(handler);
+  setMsgHandler(handler: MessageHandler<T>): void {
+    this.#receiver('setMsgHandler()').setHandler(handler as MessageHandler<unknown> as MessageHandler);
+  }
+
+  /** Runs at most `concurrency` handlers at once from now on (receivers; see the option). */
+  setConcurrency(concurrency: number): void {
+    this.#receiver('setConcurrency()').setConcurrency(concurrency);
   }
 
   /** Starts opening the queue in the background; does nothing unless `closed`. */
@@ -200,8 +218,10 @@ export abstract class BaseQueue<O extends ResolvedQueueOptions = ResolvedQueueOp
    * A closed receiver without handler, connected, its messages yielded to a `for await` loop (see the `Queue`
    * interface's `messages()`).
    */
-  messages(options: MessagesOptions = {}): AsyncIterableIterator<Message> {
-    return this.#receiver('messages()').messages(options);
+  messages(options: MessagesOptions = {}): AsyncIterableIterator<Message<T>> {
+    return this.#receiver('messages()').messages(options) as AsyncIterableIterator<
+      Message<unknown>
+    > as AsyncIterableIterator<Message<T>>;
   }
 
   /** Same as `close()`, for `await using`. */
@@ -209,14 +229,52 @@ export abstract class BaseQueue<O extends ResolvedQueueOptions = ResolvedQueueOp
     return this.close();
   }
 
-  /** Sends one message (with `options`' metadata); on a reliable queue resolves once the broker confirmed it. Not copied. */
-  sendMsg(payload: Uint8Array, options?: SendOptions): Promise<void> {
-    return this.#sending.send(payload, options);
+  /**
+   * Sends one body (checked by the schema, encoded by the codec) with `options`' metadata; on a reliable queue
+   * resolves once the broker confirmed it. A `'bytes'` body is not copied.
+   */
+  sendMsg(body: Sendable<T>, options?: SendOptions): Promise<void> {
+    const bodies = this.#bodies;
+    if (bodies.passesThrough) return this.#sending.send(body as Uint8Array, options);
+    try {
+      const encoded = bodies.encode(body, options, this.#traits.metadata === true);
+      if (encoded instanceof Promise) {
+        return encoded.then(({ payload, options: sent }) => this.#sending.send(payload, sent));
+      }
+      return this.#sending.send(encoded.payload, encoded.options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /** Sends a request and resolves with its reply (see the `Queue` interface's `request()`). */
   request(payload: Uint8Array, options?: RequestOptions): Promise<Reply> {
     return this.#requests.request(payload, options);
+  }
+
+  /** The queue's health now: status, consumer attached at the broker, last delivery, work in flight. */
+  health(): QueueHealth {
+    const receiving = this.#receiving;
+    const driver = this.#lifecycle.driver;
+    return queueHealth({
+      name: this.name,
+      isRecv: this.isRecv,
+      status: this.#lifecycle.status,
+      statusSince: this.#statusSince,
+      // Connected means the driver's open() put the consumer or subscription in place; a driver that can lose it
+      // without the queue going down (a consumer the broker cancelled) says so itself.
+      attached: receiving
+        ? this.#lifecycle.status === 'connected' && (driver?.attached?.() ?? true)
+        : undefined,
+      lastDeliveryAt: this.#lastDeliveryAt,
+      handlersRunning: receiving?.running ?? 0,
+      // Buffered sends count in `pending` too, from the moment they are held.
+      sendsInFlight: this.#sending.pending - this.#sending.waiting,
+      sendsBuffered: this.#sending.waiting,
+      bufferedBytes: this.#sending.waitingBytes,
+      requestsPending: this.#requests.pending,
+      lastError: this.#lifecycle.lastError,
+    });
   }
 
   /** Replies dropped because no request of theirs was waiting (any more). */
@@ -302,7 +360,10 @@ export abstract class BaseQueue<O extends ResolvedQueueOptions = ResolvedQueueOp
         return lifecycle.status;
       },
       // Deliveries are handled whenever they come: a handler set on a closed receiver still settles them.
-      deliver: (message) => this.#receiving?.deliver(message),
+      deliver: (message) => {
+        this.#lastDeliveryAt = Date.now();
+        this.#receiving?.deliver(message);
+      },
       resourceLost: (error) => {
         if (!live) return;
         this.#requestsLost();
@@ -362,6 +423,7 @@ export abstract class BaseQueue<O extends ResolvedQueueOptions = ResolvedQueueOp
   }
 
   #emitStatus(status: Status): void {
+    this.#statusSince = Date.now();
     // The sends that waited for the link go first, before any a `connected` listener makes.
     if (status === 'connected') this.#sending.linkUp();
     emitOn<QueueEvents, 'status'>(this, 'status', status);

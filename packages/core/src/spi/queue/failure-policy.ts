@@ -110,6 +110,34 @@ export class FailurePolicy {
   }
 
   /**
+   * `message` failed to decode or validate (`why` says how): never handed to the handler nor retried, it goes to
+   * `deadLetter` at once (the reason in its headers) or is acked and dropped, with an `INVALID_PAYLOAD` report.
+   */
+  invalid(message: SettleOnceMessage, why: string): void {
+    const settle = message.claim();
+    if (!settle) return;
+    const { errors, name } = this.#host;
+    const { deadLetter } = this.#options;
+    const id = message.messageId === undefined ? 'a message' : `message '${message.messageId}'`;
+    const what = `${id} of '${name}' is not a valid body (${headerText(why)})`;
+    if (deadLetter === undefined) {
+      settle(false).then(
+        () => this.#host.report(errors.error('INVALID_PAYLOAD', `${what}: dropped (no deadLetter is set)`)),
+        (error: unknown) =>
+          this.#host.report(
+            errors.wrap(error, 'ACK_FAILED', `could not drop an invalid message of '${name}'`),
+          ),
+      );
+      return;
+    }
+    this.#deadLetter(settle, message, deliveryOf(message), `invalid payload: ${why}`, () =>
+      this.#host.report(
+        errors.error('INVALID_PAYLOAD', `${what}: moved to dead-letter queue '${deadLetter}'`),
+      ),
+    );
+  }
+
+  /**
    * While `deferred` (a `messages()` loop reads the receiver), a message's ack deadline starts when the loop takes
    * it ({@link FailurePolicy.startAckDeadline}), not when it is delivered: messages waiting for the loop are not
    * failing.
@@ -226,6 +254,26 @@ export class FailurePolicy {
       );
       return;
     }
+    this.#deadLetter(settle, message, deliveries, why, () =>
+      this.#host.report(
+        errors.error(
+          'DEAD_LETTERED',
+          `a message of '${name}' was handed out ${deliveries} times without an ack (maxDeliveries): moved to dead-letter queue '${deadLetter}'. Last failure: ${why}`,
+        ),
+      ),
+    );
+  }
+
+  /** Moves `message` to `deadLetter` with headers saying why, then `done()`; tries again later if that fails. */
+  #deadLetter(
+    settle: Settle,
+    message: SettleOnceMessage,
+    deliveries: number,
+    why: string,
+    done: () => void,
+  ): void {
+    const deadLetter = this.#options.deadLetter as string;
+    const name = this.#host.name;
     // The copy's own retry headers would make a receiver of the dead-letter queue count and hold it.
     const headers = headersWithout(
       message.headers,
@@ -238,13 +286,7 @@ export class FailurePolicy {
     this.#move(
       this.#host.republish(deadLetter, message, { ...idsOf(message), headers }),
       settle,
-      () =>
-        this.#host.report(
-          errors.error(
-            'DEAD_LETTERED',
-            `a message of '${name}' was handed out ${deliveries} times without an ack (maxDeliveries): moved to dead-letter queue '${deadLetter}'. Last failure: ${why}`,
-          ),
-        ),
+      done,
       (error) => {
         const wait = Math.max(this.#options.retryDelayMillis || 0, MIN_DEAD_LETTER_RETRY_MILLIS);
         this.#host.report(

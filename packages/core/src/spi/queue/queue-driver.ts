@@ -76,6 +76,11 @@ export interface QueueDriver {
    * the address `to` a request named, settling `send` as `publish()` does. Needed for capability `requestReply`.
    */
   reply?(to: string, payload: Uint8Array, send: PendingSend, options: SendOptions): void;
+  /**
+   * Receivers: whether the consumer or subscription is in place at the broker now, for `queue.health()`; core
+   * asks only while the queue is `connected`. Absent, a connected receiver counts as attached.
+   */
+  attached?(): boolean;
   /** Stops new deliveries (cancels the consumer), keeping what acks need; first on `close()`. */
   stopReceiving?(): Promise<void>;
   /** Drops the broker-side resources; last on `close()`. Must not throw when there is nothing to drop. Bounded. */

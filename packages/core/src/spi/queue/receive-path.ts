@@ -4,6 +4,8 @@ import type { Message } from '../../api/message.js';
 import type { MessageHandler, MessagesOptions, Queue, QueueEvents } from '../../api/queue.js';
 import type { SendOptions } from '../../api/send-options.js';
 import type { Status } from '../../api/status.js';
+import type { TypedBodies, Verdict } from '../codec/typed-body.js';
+import { ConcurrencyGate } from '../concurrency/gate.js';
 import { describeValue } from '../describe.js';
 import type { PackageErrors } from '../errors.js';
 import { isAbortSignal } from '../guards.js';
@@ -24,6 +26,10 @@ export interface ReceiveParts {
   readonly queue: Queue;
   /** True when `republish(undefined, ...)` puts a copy behind the messages waiting (see the trait). */
   readonly requeuesBehind: boolean;
+  /** Decodes and checks bodies (see the options `codec` and `schema`). */
+  readonly bodies: TypedBodies;
+  /** The queue's connection: receivers of one name on it that order by key share that order. */
+  readonly connection: object;
   /** The queue's status. */
   status(): Status;
   /** The connection's broker address (password redacted), if it reports one. */
@@ -63,6 +69,10 @@ export class ReceivePath {
   #idle: Array<() => void> = [];
   /** Whether the one warning about handler failures nobody listens for was given. */
   #warnedUnheard = false;
+  /** The `concurrency` and `orderingKey` of handlers; undefined when neither was ever set. */
+  #gate: ConcurrencyGate | undefined;
+  /** True while a `messages()` loop reads the receiver (the gate is for handlers only). */
+  #streaming = false;
 
   /** A receiver without handler. */
   constructor(parts: ReceiveParts) {
@@ -76,6 +86,40 @@ export class ReceivePath {
       republish: (to, message, options) => parts.republish(to, message, options),
       report: (error) => this.#reportHandlerError(error),
     });
+    const { concurrency, orderingKey } = parts.options;
+    if (concurrency !== undefined || orderingKey !== undefined) this.#openGate(concurrency, orderingKey);
+  }
+
+  /** Runs at most `concurrency` handlers at once from now on (see the option). */
+  setConcurrency(concurrency: unknown): void {
+    if (
+      typeof concurrency !== 'number' ||
+      !Number.isInteger(concurrency) ||
+      concurrency < 1 ||
+      concurrency > MAX_CONCURRENCY
+    ) {
+      throw this.#parts.errors.argument(
+        `concurrency must be an integer from 1 to ${MAX_CONCURRENCY}, got ${describeValue(concurrency)}`,
+      );
+    }
+    if (this.#gate) this.#gate.setLimit(concurrency);
+    else this.#openGate(concurrency, this.#parts.options.orderingKey);
+  }
+
+  #openGate(
+    limit: number | undefined,
+    keyOf: ((message: Message<unknown>) => string | undefined) | undefined,
+  ): void {
+    // Broadcast receivers each get every message: each keeps its own order. Topic receivers share it with those
+    // of the same group and patterns only (another group gets copies of its own).
+    const { connection, options } = this.#parts;
+    const source =
+      options.routing === 'topic'
+        ? `${options.name}\u0000${options.group}\u0000${options.topics?.join(' ')}`
+        : options.name;
+    this.#gate = new ConcurrencyGate(limit, keyOf, options.broadcast ? {} : connection, source);
+    // A message waiting for its turn is not failing: its ack deadline starts when its handler does.
+    if (!this.#streaming) this.#policy.deferAckDeadlines(true);
   }
 
   /** True once a handler is set. */
@@ -107,6 +151,7 @@ export class ReceivePath {
   /** The receiver closes: messages waiting for a retry or their time stay unacked, for the broker to hand out again. */
   stop(): void {
     this.#policy.stop();
+    this.#gate?.clear();
   }
 
   /** Resolves once no handler is running and no failure-policy copy is in flight. */
@@ -186,7 +231,8 @@ export class ReceivePath {
         taken: (message) => this.#policy.startAckDeadline(message as SettleOnceMessage),
         ended: () => {
           if (handler !== undefined && this.#handler === handler) this.#handler = undefined;
-          this.#policy.deferAckDeadlines(false);
+          this.#streaming = false;
+          this.#policy.deferAckDeadlines(this.#gate !== undefined);
         },
         subscribe: (onStatus, onError) => this.#parts.subscribe(onStatus, onError),
       },
@@ -194,6 +240,7 @@ export class ReceivePath {
     );
     handler = (_queue, message) => stream.push(message);
     this.#handler = handler;
+    this.#streaming = true;
     if (signal?.aborted) {
       this.#handler = undefined;
       return stream;
@@ -208,10 +255,59 @@ export class ReceivePath {
     return stream;
   }
 
-  /** Runs the handler on one message. */
+  /**
+   * One admitted message: decoded (a body that cannot be is given up on at once), then, in its turn where a gate
+   * orders handlers, checked against the schema and handed to the handler.
+   */
   readonly #run = (message: SettleOnceMessage): void => {
+    if (!this.#handler) return;
+    const { bodies } = this.#parts;
+    if (bodies.decodes) {
+      const decoded = bodies.decode(message.payload, message.contentType);
+      if (!decoded.ok) {
+        this.#policy.invalid(message, decoded.why);
+        return;
+      }
+      message.decoded(decoded.body);
+    }
+    const gate = this.#gate;
+    if (gate === undefined || this.#streaming) {
+      this.#checked(message);
+      return;
+    }
+    gate.enter(message, () => {
+      this.#policy.startAckDeadline(message);
+      return this.#checked(message);
+    });
+  };
+
+  /** Checks the body against the schema, then runs the handler; a promise while either is still at work. */
+  #checked(message: SettleOnceMessage): Promise<void> | undefined {
+    const { bodies } = this.#parts;
+    if (!bodies.validates) return this.#handle(message);
+    const verdict = bodies.check(message.body);
+    if (!(verdict instanceof Promise)) return this.#validated(message, verdict);
+    // An async schema: close() waits for it as for a handler.
+    this.#running += 1;
+    return verdict.then((result) => {
+      this.#handlerReturned();
+      return this.#validated(message, result);
+    });
+  }
+
+  #validated(message: SettleOnceMessage, verdict: Verdict): Promise<void> | undefined {
+    if (!verdict.ok) {
+      this.#policy.invalid(message, verdict.why);
+      return undefined;
+    }
+    message.decoded(verdict.body);
+    return this.#handle(message);
+  }
+
+  /** Runs the handler on one message; a promise of its end when it returned one. */
+  #handle(message: SettleOnceMessage): Promise<void> | undefined {
     const handler = this.#handler;
-    if (!handler) return;
+    if (!handler) return undefined;
     // The handler runs synchronously, as it would inside an async wrapper, but only a handler that returns a
     // promise costs a promise and a place in the count close() waits for: this is the hot path of every receiver.
     let result: unknown;
@@ -221,16 +317,16 @@ export class ReceivePath {
         : handler(this.#parts.queue, message);
     } catch (error) {
       this.#handlerFailed(message, error);
-      return;
+      return undefined;
     }
     // SETTLED (e.g. `return message.ack()` with nothing left to do) is already done: nothing to track.
-    if (result === SETTLED || !isPromiseLike(result)) return;
+    if (result === SETTLED || !isPromiseLike(result)) return undefined;
     this.#running += 1;
-    Promise.resolve(result).then(this.#handlerReturned, (error: unknown) => {
+    return Promise.resolve(result).then(this.#handlerReturned, (error: unknown) => {
       this.#handlerReturned();
       this.#handlerFailed(message, error);
     });
-  };
+  }
 
   /** Runs the handler inside `mq:process` (only while someone listens); a promise of its outcome. */
   #traceHandler(handler: MessageHandler, message: Message): Promise<void> {
@@ -297,6 +393,9 @@ export class ReceivePath {
     }
   }
 }
+
+/** The largest `concurrency`, as for `prefetch`. */
+const MAX_CONCURRENCY = 65_535;
 
 /** Every field of `MessagesOptions`. */
 const MESSAGES_OPTION_KEYS = Object.keys({ signal: true } as const satisfies Record<

@@ -77,6 +77,12 @@ export class SendPath {
     return this.#held.length - this.#heldHead;
   }
 
+  /** Payload bytes of the sends waiting for the link (not settled yet). */
+  get waitingBytes(): number {
+    this.#dropSettledHeld();
+    return this.#heldBytes;
+  }
+
   /** The queue is `connected`: every send waiting for the link goes to the driver now, oldest first. */
   linkUp(): void {
     const held = this.#held;
