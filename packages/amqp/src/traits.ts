@@ -31,5 +31,7 @@ export const AMQP_TRAITS: Traits = Object.freeze({
   topicRouting: true,
   // RabbitMQ's direct reply-to: a no-ack consumer of `amq.rabbitmq.reply-to` on each requesting sender's channel.
   requestReply: true,
+  // One channel per queue, one socket per connection: RabbitMQ's deliveries to a connection's consumers keep the queue's order.
+  orderedAcrossReceivers: true,
   reservedHeaders: [...RESERVED_HEADERS],
 });

@@ -20,6 +20,8 @@ export const MEMORY_TRAITS: Traits = Object.freeze({
   broadcastRedelivery: true,
   topicRouting: true,
   requestReply: true,
+  // One broker in the process hands a mailbox's messages out in order.
+  orderedAcrossReceivers: true,
   // A retry is a copy at the back of the receiver's mailbox: the messages waiting go first.
   requeuesBehind: true,
 });

@@ -99,6 +99,13 @@ export interface Capabilities {
    * @default false
    */
   requestReply?: boolean;
+  /**
+   * The receivers of one name on one connection get the queue's messages in the queue's order (one link carries
+   * them all, as an AMQP channel's consumers or the memory broker's), so `orderingKey` keeps each key's order
+   * across them; false: each receiver has a link of its own, and the order holds per receiver only. Optional.
+   * @default false
+   */
+  orderedAcrossReceivers?: boolean;
 }
 
 /** The object a backend package exports for the testkit and for scheme-based selection. */

@@ -27,6 +27,7 @@ const CAPABILITY_KINDS = {
   broadcastRedelivery: 'optional',
   topicRouting: 'optional',
   requestReply: 'optional',
+  orderedAcrossReceivers: 'optional',
 } as const satisfies Record<keyof Capabilities, 'required' | 'optional'>;
 
 const ALL_CAPABILITY_KEYS = Object.keys(CAPABILITY_KINDS) as (keyof Capabilities)[];

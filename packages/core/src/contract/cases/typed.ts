@@ -417,7 +417,7 @@ export const typedCases: readonly ContractCase[] = [
         );
       }
     },
-    { requires: ['sameConnectionReceivers'] },
+    { requires: ['sameConnectionReceivers', 'orderedAcrossReceivers'] },
   ),
 
   defineCase(
