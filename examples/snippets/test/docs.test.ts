@@ -29,6 +29,7 @@ const ERROR_CODES = Object.keys({
   CLOSED: true,
   CONNECTION_LOST: true,
   REJECTED: true,
+  NO_RECEIVER: true,
   ACK_FAILED: true,
   HANDLER_FAILED: true,
   DEAD_LETTERED: true,

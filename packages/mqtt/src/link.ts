@@ -23,10 +23,16 @@ import {
   sendPuback,
 } from './mqttjs-internals.js';
 import { connectionSecrets, type MqttAddress, type ResolvedConnectionOptions } from './options.js';
+import { MAX_REMAINING_LENGTH, publishPacketSize } from './properties.js';
 import type { Filters } from './topics.js';
 
 /** MQTT 5 DISCONNECT reason code: another client connected with the same client id. */
 const SESSION_TAKEN_OVER = 142;
+/**
+ * MQTT 5 PUBACK reason code 0x10: the broker accepted the message but no subscription matched, so it discarded
+ * it. mqtt.js treats it as success; for a unicast send it means nobody got it.
+ */
+const NO_MATCHING_SUBSCRIBERS = 0x10;
 
 /** What a link reports to its owner. */
 export interface LinkEvents {
@@ -39,6 +45,8 @@ export interface LinkEvents {
   onLost(link: MqttLink, error: MqError, takenOver: boolean): void;
   /** A non-fatal error while the link stays up. */
   onError(error: MqError): void;
+  /** Runs `resume` once the next incoming packet may be handled (at once unless a receiver is at its prefetch). */
+  whenReadable?(resume: () => void): void;
 }
 
 /** Publish options, shared: mqtt.js copies them (`{ ...defaults, ...opts }`) and never keeps or changes them. */
@@ -76,6 +84,8 @@ export class MqttLink {
    * long-lived promise: such a race leaves a reaction on that promise per operation until the link dies.
    */
   readonly #waiting = new Set<(error: MqError) => void>();
+  /** Packet ids of QoS 1 publishes the broker PUBACKed with "no matching subscribers", until their callback runs. */
+  readonly #unmatched = new Set<number>();
 
   /** Starts connecting at once to `options.addresses[address]`; await {@link MqttLink.opened}. */
   constructor(options: ResolvedConnectionOptions, address: number, events: LinkEvents) {
@@ -92,8 +102,12 @@ export class MqttLink {
       } catch (error) {
         this.#events.onError(errors.wrap(error, 'BROKER', `dispatching a message failed`));
       }
-      // mqtt.js sends the PUBACK only when this callback gets no error; an error just skips it.
-      callback(deferred ? PUBACK_DEFERRED : undefined);
+      // mqtt.js sends the PUBACK only when this callback gets no error; an error just skips it. It handles the
+      // next packet (and reads the socket again) only once this is called: that is how a receiver at its prefetch
+      // slows the reads, never the acks.
+      const done = (): void => callback(deferred ? PUBACK_DEFERRED : undefined);
+      if (this.#events.whenReadable) this.#events.whenReadable(done);
+      else done();
     };
     this.client.on('error', (error) => {
       this.#lastError = error;
@@ -104,12 +118,18 @@ export class MqttLink {
       });
     });
     this.client.on('disconnect', (packet) => {
+      this.#disconnectReason = packet.reasonCode ?? 0;
       if (packet.reasonCode === SESSION_TAKEN_OVER) this.#takenOver = true;
       this.#lastError = new Error(
         `broker sent DISCONNECT, reason ${packet.reasonCode ?? 0} ${packet.properties?.reasonString ?? ''}`.trim(),
       );
     });
     this.client.on('close', () => this.#onClose());
+    // mqtt.js drops the PUBACK's reason code before the publish callback runs, and emits each packet first.
+    this.client.on('packetreceive', (packet) => {
+      if (packet.cmd === 'puback' && packet.reasonCode === NO_MATCHING_SUBSCRIBERS)
+        this.#unmatched.add(packet.messageId as number);
+    });
     try {
       this.client.connect();
     } catch (error) {
@@ -129,12 +149,26 @@ export class MqttLink {
     return this.#state === 'open' && this.client.connected;
   }
 
+  /** The URI of the broker this link goes to, without credentials. */
+  get url(): string {
+    return this.#address.url;
+  }
+
+  /** True when the broker closed the link with an MQTT 5 DISCONNECT saying why (other than a takeover). */
+  get disconnectedWithReason(): boolean {
+    return this.#disconnectReason !== undefined && this.#disconnectReason !== SESSION_TAKEN_OVER;
+  }
+
+  #disconnectReason: number | undefined;
+
   /** True when the broker said the session was resumed (persistent session). */
   get sessionPresent(): boolean {
     return this.#sessionPresent;
   }
 
   #sessionPresent = false;
+  /** The broker's CONNACK `maximumPacketSize` (MQTT 5), if it sent one. */
+  #maximumPacketSize: number | undefined;
 
   /** Resolves once the broker accepted the connection; rejects on failure or after the connect timeout. */
   opened(): Promise<void> {
@@ -165,9 +199,13 @@ export class MqttLink {
         this.destroy();
         reject(error);
       };
-      const onConnect = (connack: { sessionPresent: boolean }): void => {
+      const onConnect = (connack: {
+        sessionPresent: boolean;
+        properties?: { maximumPacketSize?: number };
+      }): void => {
         cleanup();
         this.#sessionPresent = connack.sessionPresent;
+        this.#maximumPacketSize = connack.properties?.maximumPacketSize;
         // A link closed while it was connecting stays ended.
         if (this.#state === 'connecting') this.#state = 'open';
         resolve();
@@ -244,25 +282,99 @@ export class MqttLink {
 
   /**
    * Publishes one message; `send` resolves once written (QoS 0) or on its PUBACK (QoS 1), and rejects with
-   * `REJECTED` when the broker refused it (an MQTT 5 reason code) or `CONNECTION_LOST` when mqtt.js failed it. A
-   * link that has ended rejects it at once; one that drops later leaves it to the queue, which rejects every
-   * pending send when its connection drops.
+   * `REJECTED` when the broker refused it (an MQTT 5 reason code) or `CONNECTION_LOST` when mqtt.js failed it. With
+   * `needsReceiver` (a reliable unicast send) an MQTT 5 PUBACK saying "no matching subscribers" rejects it with
+   * `NO_RECEIVER`: the broker discarded it. A link that has ended rejects it at once; one that drops later leaves
+   * it to the queue, which rejects every pending send when its connection drops.
    */
-  publish(topic: string, body: Buffer, qos: 0 | 1, send: PendingSend, options?: IClientPublishOptions): void {
+  publish(
+    topic: string,
+    body: Buffer,
+    qos: 0 | 1,
+    send: PendingSend,
+    options?: IClientPublishOptions,
+    needsReceiver = false,
+  ): void {
     if (this.#failure) {
       send.reject(this.#failure);
       return;
     }
-    this.client.publish(topic, body, options ?? (qos === 0 ? QOS_0 : QOS_1), (error) => {
+    const tooLarge = this.#tooLarge(topic, body.byteLength, qos, options);
+    if (tooLarge) {
+      send.reject(tooLarge);
+      return;
+    }
+    this.client.publish(topic, body, options ?? (qos === 0 ? QOS_0 : QOS_1), (error, packet) => {
+      const unmatched =
+        this.#unmatched.size > 0 &&
+        packet?.messageId !== undefined &&
+        this.#unmatched.delete(packet.messageId);
       if (error) send.reject(sendError(topic, error));
+      else if (unmatched && needsReceiver) send.reject(noReceiver(topic));
       else send.resolve();
     });
+  }
+
+  /**
+   * `INVALID_ARGUMENT` when the PUBLISH of a message cannot go out: over MQTT's ceiling (a remaining length of
+   * 268,435,455 bytes), which mqtt.js cannot encode and which would drop the link, or over the broker's CONNACK
+   * `maximumPacketSize`, which the broker answers by closing the connection. Checked before anything is written.
+   */
+  #tooLarge(
+    topic: string,
+    payloadBytes: number,
+    qos: 0 | 1,
+    options: IClientPublishOptions | undefined,
+  ): MqError | undefined {
+    const size = publishPacketSize(topic, payloadBytes, qos, this.#options.protocolVersion === 5, options);
+    if (size.remaining > MAX_REMAINING_LENGTH) {
+      return errors.error(
+        'INVALID_ARGUMENT',
+        `payload of ${payloadBytes} bytes on '${topic}' is too large for MQTT: a packet carries at most ${MAX_REMAINING_LENGTH} bytes after its header (this one ${size.remaining}); nothing was sent`,
+      );
+    }
+    const limit = this.#maximumPacketSize;
+    if (limit !== undefined && size.total > limit) {
+      return errors.error(
+        'INVALID_ARGUMENT',
+        `payload of ${payloadBytes} bytes on '${topic}' is too large for ${this.#address.safeUri}: its packet would be ${size.total} bytes, over the broker's maximumPacketSize of ${limit} (CONNACK); nothing was sent`,
+      );
+    }
+    return undefined;
   }
 
   /** True when `error` says the link ended (lost or closed), not that the broker refused or stayed silent. */
   static lostWith(error: unknown): boolean {
     return MqError.hasCode(error, 'CONNECTION_LOST') || MqError.hasCode(error, 'CLOSED');
   }
+
+  /**
+   * Reads are held (a receiver is at its prefetch) or go on again. While they are held no PINGRESP is read, so
+   * mqtt.js would end the link after 1.5 × keepalive and the broker would end it for want of PINGREQs: this link
+   * keeps sending PINGREQs every half keepalive and keeps mqtt.js's keepalive deadline ahead, so that a handler
+   * slower than the keepalive costs no reconnect (and no redelivery). A broker that dies meanwhile is noticed when
+   * the socket fails or the reads go on.
+   */
+  holdReads(held: boolean): void {
+    clearInterval(this.#pings);
+    this.#pings = undefined;
+    const { keepaliveSeconds } = this.#options;
+    if (!held || keepaliveSeconds === 0 || this.#state !== 'open') return;
+    this.#pings = setInterval(
+      () => {
+        if (!this.alive) {
+          clearInterval(this.#pings);
+          return;
+        }
+        this.client.sendPing();
+        this.client.reschedulePing(true);
+      },
+      (keepaliveSeconds * 1000) / 2,
+    );
+    this.#pings.unref();
+  }
+
+  #pings: NodeJS.Timeout | undefined;
 
   /** Sends the PUBACK of an incoming QoS 1 message; false when the link is no longer alive. */
   puback(messageId: number): boolean {
@@ -310,6 +422,8 @@ export class MqttLink {
 
   #end(error: MqError): void {
     this.#state = 'ended';
+    clearInterval(this.#pings);
+    this.#pings = undefined;
     this.#failure ??= error;
     const waiting = [...this.#waiting];
     this.#waiting.clear();
@@ -327,6 +441,14 @@ export class MqttLink {
       this.#waiting.delete(reject);
     };
   }
+}
+
+/** A reliable unicast send the broker discarded because no receiver was subscribed (PUBACK reason 0x10). */
+function noReceiver(topic: string): MqError {
+  return errors.error(
+    'NO_RECEIVER',
+    `the broker discarded a message on '${topic}': no receiver was subscribed (MQTT 5 PUBACK "no matching subscribers"); nothing was delivered, send it again once a receiver is there`,
+  );
 }
 
 /** CONNACK reason codes of refused credentials: 4 and 5 in MQTT 3.1.1, 134 and 135 in MQTT 5. */

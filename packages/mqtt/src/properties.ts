@@ -61,3 +61,47 @@ export function packetMetadata(packet: IPublishPacket, nacks: number, topic?: st
     topic,
   };
 }
+
+/** The largest remaining length an MQTT packet can carry (four bytes of variable-length integer). */
+export const MAX_REMAINING_LENGTH = 268_435_455;
+
+/** Bytes of a variable-length integer of `value`. */
+function varintBytes(value: number): number {
+  return value < 128 ? 1 : value < 16_384 ? 2 : value < 2_097_152 ? 3 : 4;
+}
+
+/** Bytes of the MQTT 5 properties mq puts on a PUBLISH (see {@link publishProperties}), without their length. */
+function propertyBytes(options: IClientPublishOptions | undefined): number {
+  const properties = options?.properties;
+  if (!properties) return 0;
+  let bytes = 0;
+  for (const [name, value] of Object.entries(properties.userProperties ?? {})) {
+    for (const one of Array.isArray(value) ? value : [value])
+      bytes += 5 + Buffer.byteLength(name) + Buffer.byteLength(String(one));
+  }
+  if (properties.contentType !== undefined) bytes += 3 + Buffer.byteLength(properties.contentType);
+  if (properties.correlationData !== undefined) bytes += 3 + properties.correlationData.byteLength;
+  if (properties.messageExpiryInterval !== undefined) bytes += 5;
+  return bytes;
+}
+
+/**
+ * The remaining length and the whole size, in bytes, of the PUBLISH packet of a message: what the protocol
+ * ceiling ({@link MAX_REMAINING_LENGTH}) and a broker's CONNACK `maximumPacketSize` are checked against.
+ */
+export function publishPacketSize(
+  topic: string,
+  payloadBytes: number,
+  qos: 0 | 1,
+  v5: boolean,
+  options: IClientPublishOptions | undefined,
+): { remaining: number; total: number } {
+  const properties = v5 ? propertyBytes(options) : 0;
+  const remaining =
+    2 +
+    Buffer.byteLength(topic) +
+    (qos > 0 ? 2 : 0) +
+    (v5 ? varintBytes(properties) + properties : 0) +
+    payloadBytes;
+  return { remaining, total: 1 + varintBytes(remaining) + remaining };
+}

@@ -48,6 +48,12 @@ export class MqttQueueDriver implements QueueDriver, ReceiverSink, ReplySink {
     | undefined;
   /** How many times each packet was nacked (and handed to the handler again by this client). */
   readonly #nacks = new WeakMap<IPublishPacket, number>();
+  /** Messages handed to core and not settled yet: at `prefetch`, the connection stops reading its socket. */
+  #inProcess = 0;
+  /** Messages of the current link that came while the receiver held its prefetch, in arrival order. */
+  #waiting: IPublishPacket[] = [];
+  /** Counts the receiver's releases, so that a message of an earlier open settled late counts for nothing. */
+  #releases = 0;
   /** A requesting sender's response topic, registered with the connection on its first request. */
   #replyTopic: string | undefined;
 
@@ -76,38 +82,87 @@ export class MqttQueueDriver implements QueueDriver, ReceiverSink, ReplySink {
   take(link: MqttLink, packet: IPublishPacket): boolean {
     const receiving = this.#receiving;
     if (receiving === undefined || receiving.phase === 'stopped' || receiving.link !== link) return false;
-    const topic = this.#matches === undefined ? undefined : topicOfPacket(packet.topic);
-    if (topic !== undefined && !this.#matches?.(topic)) {
+    if (this.#matches !== undefined && !this.#matches(topicOfPacket(packet.topic))) {
       // Under the space-wide filter of overlapping patterns, and none of them matches: not for this receiver.
       void this.#ack(link, packet).catch(() => {});
       return true;
     }
+    // At prefetch (held messages handed over at once, a nack's redelivery): it waits its turn, unacked.
+    if (this.#inProcess >= this.#prefetch || this.#waiting.length > 0) {
+      this.#waiting.push(packet);
+      this.#conn.readGate.block(this);
+      return true;
+    }
+    this.#deliver(receiving, link, packet);
+    return true;
+  }
+
+  /** Hands waiting messages to core while below prefetch, in arrival order. */
+  #feed(): void {
+    while (this.#waiting.length > 0 && this.#inProcess < this.#prefetch) {
+      const receiving = this.#receiving;
+      const packet = this.#waiting[0] as IPublishPacket;
+      if (receiving === undefined || receiving.phase === 'stopped') return;
+      this.#waiting.shift();
+      this.#deliver(receiving, receiving.link, packet);
+    }
+  }
+
+  #deliver(
+    receiving: {
+      readonly phase: 'receiving' | 'closing';
+      readonly link: MqttLink;
+      readonly late?: LateDeliveries;
+    },
+    link: MqttLink,
+    packet: IPublishPacket,
+  ): void {
     // Each delivery gets its own copy: a nack hands the same packet to the handler again, and what the handler
     // did to its copy's bytes must not reach the next one. Its cost is within the bench's noise (A/B, 5 rounds:
     // 256 B 1→1 CPU mq/raw 48/55 with the copy, 51/51 without; 16 KiB 1→3 132/110 with, 119/101 without).
+    const topic = this.#matches === undefined ? undefined : topicOfPacket(packet.topic);
     const payload = Buffer.isBuffer(packet.payload)
       ? Buffer.from(packet.payload)
       : Buffer.from(packet.payload, 'utf8');
-    if (receiving.phase === 'closing') {
+    const settled = this.#taken();
+    if (receiving.late) {
       this.#core.deliver(
         receiving.late.track(
           payload,
           packet.qos,
           packetMetadata(packet, this.#nacks.get(packet) ?? 0, topic),
-          () => this.#ack(link, packet),
-          () => this.#nack(link, packet),
+          () => settled(this.#ack(link, packet)),
+          () => settled(this.#nack(link, packet)),
         ),
       );
-      return true;
+      return;
     }
     this.#core.deliver(
       new SettleOnceMessage(
         payload,
-        (requeue) => (requeue ? this.#nack(link, packet) : this.#ack(link, packet)),
+        (requeue) => settled(requeue ? this.#nack(link, packet) : this.#ack(link, packet)),
         packetMetadata(packet, this.#nacks.get(packet) ?? 0, topic),
       ),
     );
-    return true;
+  }
+
+  /**
+   * One more message in the process: at `prefetch`, the connection holds its reads until one is settled. Returns
+   * what its settlement (ack or nack, whatever the outcome) passes through; a message taken before the receiver
+   * was released no longer counts.
+   */
+  #taken(): (settling: Promise<void>) => Promise<void> {
+    this.#inProcess += 1;
+    if (this.#inProcess >= this.#prefetch) this.#conn.readGate.block(this);
+    const release = this.#releases;
+    return (settling) => {
+      if (release === this.#releases) {
+        this.#inProcess -= 1;
+        this.#feed();
+        if (this.#inProcess < this.#prefetch && this.#waiting.length === 0) this.#conn.readGate.unblock(this);
+      }
+      return settling;
+    };
   }
 
   /**
@@ -179,13 +234,24 @@ export class MqttQueueDriver implements QueueDriver, ReceiverSink, ReplySink {
         ? spaceTopic(this.#name, options.topic)
         : this.#name;
     // A topic alone is no metadata: the hot path's shared publish options serve.
+    // A reliable unicast message the broker discards for want of a receiver must not resolve as delivered (a topic
+    // message that matches no group is dropped by design, as a broadcast one is).
+    const { broadcast, routing } = this.#core.options;
+    const needsReceiver = qos === 1 && !broadcast && routing !== 'topic';
     link.publish(
       topic,
       body,
       qos,
       send,
       options && hasMetadata(options) ? publishProperties(qos, options) : undefined,
+      needsReceiver,
     );
+  }
+
+  /** A receiver's `prefetch` (only receivers take messages). */
+  get #prefetch(): number {
+    const options = this.#core.options;
+    return options.isRecv ? options.prefetch : Number.POSITIVE_INFINITY;
   }
 
   get #qos(): 0 | 1 {
@@ -232,6 +298,13 @@ export class MqttQueueDriver implements QueueDriver, ReceiverSink, ReplySink {
       if (receiving?.phase === 'closing') await this.#lateSettled(receiving.link, receiving.late);
     } finally {
       this.#receiving = undefined;
+      // What a closed receiver still has unsettled (a loop broken off leaves its buffered messages unacked for
+      // the broker) must not hold the connection's reads.
+      this.#inProcess = 0;
+      this.#releases += 1;
+      const waiting = this.#waiting;
+      this.#waiting = [];
+      this.#conn.readGate.unblock(this);
       if (this.#core.options.isRecv) {
         const table = this.#conn.subscriptions;
         table.release(this.#name, this);
@@ -244,6 +317,10 @@ export class MqttQueueDriver implements QueueDriver, ReceiverSink, ReplySink {
           // Closed while the link was down: the session still has the subscription; drop it on the next link.
           table.abandon(this.#name, this.#filter, false, this.#conn.link);
         }
+        // What waited for the prefetch is settled as anything arriving for the topic now (kept unacked for a
+        // persistent session, acked and reported on a clean one); on a dead link it is the broker's again.
+        const link = this.#conn.link;
+        for (const packet of waiting) if (link?.alive) table.redispatch(link, packet);
       }
     }
   }
@@ -278,6 +355,8 @@ export class MqttQueueDriver implements QueueDriver, ReceiverSink, ReplySink {
 
   linkDown(): void {
     this.#receiving = undefined;
+    // Their packet ids mean nothing on the next link: the broker sends them again to a resumed session.
+    this.#waiting = [];
   }
 
   #liveLink(): MqttLink {
@@ -311,9 +390,18 @@ export class MqttQueueDriver implements QueueDriver, ReceiverSink, ReplySink {
     }
     const receiving = this.#receiving;
     if (receiving?.phase === 'closing' && receiving.link === link) {
-      // Closing: the topic is unsubscribed and MQTT cannot hand the message back to the group. Left unacked it
-      // would hold a place in the in-flight window every other receiver of the connection needs until the link
-      // ends, and be dropped then anyway: settle it now and say so.
+      if (!this.#conn.settings.cleanSession) {
+        // A persistent session delivers it again (to a receiver of this name on this link, or on the session's
+        // next link): it stays unacked, held by the connection, at the cost of a place in its in-flight window.
+        this.#conn.subscriptions.keep(link, packet);
+        throw errors.error(
+          'ACK_FAILED',
+          `cannot redeliver on '${this.#name}' while it closes: the message stays unacked for the persistent session, which delivers it again`,
+        );
+      }
+      // Closing a clean session: the topic is unsubscribed and MQTT cannot hand the message back to the group.
+      // Left unacked it would hold a place in the in-flight window every other receiver of the connection needs
+      // until the link ends, and be dropped then anyway: settle it now and say so.
       await this.#ack(link, packet);
       throw errors.error(
         'ACK_FAILED',
@@ -328,7 +416,7 @@ export class MqttQueueDriver implements QueueDriver, ReceiverSink, ReplySink {
       if (packet.qos > 0) this.#conn.subscriptions.redispatch(link, packet);
       throw errors.error(
         'ACK_FAILED',
-        `cannot redeliver on '${this.#name}': the receiver has closed; the message went back to its connection, which hands it to a receiver of this name or acks and drops it (reported)`,
+        `cannot redeliver on '${this.#name}': the receiver has closed; the message went back to its connection, which hands it to a receiver of this name, or keeps it unacked for a persistent session, or (clean session) acks and drops it (reported)`,
       );
     }
     // MQTT has no negative ack: the message stays unacked at the broker and goes to this receiver again.

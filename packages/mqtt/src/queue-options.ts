@@ -23,9 +23,11 @@ export interface MqttQueueOptions<T = Buffer> extends QueueOptions<T> {
    */
   sharedPrefix?: string;
   /**
-   * Accepted for interface parity and ignored: MQTT bounds unacked messages per connection, not per queue; set
-   * `receiveMaximum` on the connection (MQTT 5). Validated as elsewhere (1 to 65535, receivers only).
-   * @default 100 (not used)
+   * Receivers only: the most messages this receiver holds in the process unsettled (handlers running, a
+   * `messages()` loop's buffer). At that many the connection stops reading its socket until one is acked or
+   * nacked, whatever the broker sends (MQTT itself bounds unacked messages per connection: `receiveMaximum`).
+   * Reads stop for the whole connection, so its other receivers and its sends' PUBACKs wait too.
+   * @default 100
    */
   prefetch?: number;
 }

@@ -18,26 +18,32 @@ export interface ReceiverSink {
  * - **claimed**: a receiver on this connection takes them (MQTT cannot tell two receivers of one topic on one
  *   connection apart, so there is at most one);
  * - **abandoned**: its receiver closed on its own; what still arrives (the broker had assigned it to this
- *   session) is acked at once and counted, so that it never fills the in-flight window every other receiver of
- *   the connection needs; the drops are reported in one `error` per topic. An abandoned topic whose UNSUBSCRIBE
- *   did not reach the broker (closed while the link was down, or refused) is unsubscribed on the next link;
+ *   session) is, on a clean session, acked at once and counted, so that it never fills the in-flight window
+ *   every other receiver of the connection needs (the session would lose it anyway); on a persistent session it
+ *   is held unacked (as for an unknown topic), so that the session delivers it again: to a receiver of the topic
+ *   that opens on this link, or on the session's next link. Either is reported in one `error` per topic. An
+ *   abandoned topic whose UNSUBSCRIBE did not reach the broker (closed while the link was down, or refused) is
+ *   unsubscribed on the next link;
  * - **unknown**: nobody receives it yet (a resumed session delivers before its receivers subscribe again, or a
  *   receiver is opening): QoS 1 messages are held unacked, for the current link only, until a receiver claims it.
  */
 export class Subscriptions {
   readonly #report: (error: MqError) => void;
+  /** The session persists: what the broker assigned to it is never acked on a receiver's behalf. */
+  readonly #persistent: boolean;
   readonly #receivers = new Map<string, ReceiverSink>();
   /** Abandoned topics: their subscription filter and whether the broker confirmed the UNSUBSCRIBE. */
   readonly #abandoned = new Map<string, { filter: Filters; unsubscribed: boolean }>();
   /** QoS 1 messages of unknown topics, held unacked on `link` (their packet ids mean nothing on another). */
   #held: { link: MqttLink; byTopic: Map<string, IPublishPacket[]> } | undefined;
-  /** Late messages acked and dropped per abandoned topic, not yet reported. */
+  /** Late messages acked and dropped (clean session) or kept unacked (persistent) per abandoned topic, not yet reported. */
   readonly #dropped = new Map<string, number>();
   #dropTimer: NodeJS.Timeout | undefined;
 
-  /** `report` emits an `error` on the connection. */
-  constructor(report: (error: MqError) => void) {
+  /** `report` emits an `error` on the connection; `persistent` is true for `cleanSession: false`. */
+  constructor(report: (error: MqError) => void, persistent: boolean) {
     this.#report = report;
+    this.#persistent = persistent;
   }
 
   /** A receiver claims its topic; throws `UNSUPPORTED` when another receiver on this connection has it. */
@@ -74,8 +80,11 @@ export class Subscriptions {
     if (this.#receivers.has(topic)) return;
     this.#abandoned.set(topic, { filter, unsubscribed });
     if (!link) return;
-    for (const packet of this.takeHeld(link, topic)) {
-      if (link.puback(packet.messageId as number)) this.#countDropped(topic);
+    // A persistent session keeps what is held: it stays unacked for the session to deliver again.
+    if (!this.#persistent) {
+      for (const packet of this.takeHeld(link, topic)) {
+        if (link.puback(packet.messageId as number)) this.#countDropped(topic);
+      }
     }
     if (!unsubscribed) this.unsubscribeAbandoned(link);
   }
@@ -91,13 +100,27 @@ export class Subscriptions {
     if (packet.qos === 0) return false;
     if (this.#abandoned.has(topic)) {
       this.#countDropped(topic);
-      return false;
+      if (!this.#persistent) return false;
     }
+    this.#hold(link, packet);
+    return true;
+  }
+
+  /**
+   * Keeps a QoS 1 message of a closing receiver of a persistent session unacked, held for a receiver of its topic
+   * on `link` (the session delivers it again on its next link otherwise), and counts it for the report.
+   */
+  keep(link: MqttLink, packet: IPublishPacket): void {
+    this.#countDropped(routeKey(packet.topic));
+    this.#hold(link, packet);
+  }
+
+  #hold(link: MqttLink, packet: IPublishPacket): void {
+    const topic = routeKey(packet.topic);
     if (this.#held?.link !== link) this.#held = { link, byTopic: new Map() };
     const list = this.#held.byTopic.get(topic) ?? [];
     list.push(packet);
     this.#held.byTopic.set(topic, list);
-    return true;
   }
 
   /**
@@ -146,7 +169,9 @@ export class Subscriptions {
       this.#report(
         errors.error(
           'BROKER',
-          `${count} message(s) for '${topic}' arrived after its receiver closed (the broker had already assigned them to this session); acked and dropped`,
+          this.#persistent
+            ? `${count} message(s) for '${topic}' came after its receiver closed (the broker had already assigned them to this session); kept unacked for the persistent session: a receiver of '${topic}' opened on this connection takes them, else the session's next connection gets them again. Until then they hold places in this connection's in-flight window`
+            : `${count} message(s) for '${topic}' arrived after its receiver closed (the broker had already assigned them to this session); acked and dropped`,
         ),
       );
     }

@@ -11,6 +11,7 @@ export const MQTT_TRAITS: Traits = Object.freeze({
   nackRequeue: true,
   redeliverUnacked: false,
   retainUnicast: false,
+  // `prefetch` only bounds what a receiver holds in the process: the broker window (per connection) may be smaller.
   prefetch: false,
   // `uri` may list several brokers (a cluster): core rotates, the connection dials `addressIndex`.
   multipleAddresses: true,

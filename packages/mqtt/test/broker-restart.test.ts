@@ -1,6 +1,7 @@
 import { MqError, waitForStatus } from '@mq/core';
 import { type MosquittoBroker, mosquittoMissing, startMosquitto, uniqueId } from '@mq/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MqttQueue } from '../src/index.js';
 import { connection, queueName, receiver, sender, until } from './helpers.js';
 
 // On a Mosquitto of this file's own, with persistence on: it is restarted. Mosquitto 2.0 says the session is
@@ -54,6 +55,66 @@ describe.skipIf(missing !== undefined)(
         15_000,
       );
     }, 60_000);
+
+    it('while 10 reliable senders stream to it, across a restart: a send the broker discarded for want of a subscriber rejects NO_RECEIVER, and nothing resolved is lost', async () => {
+      const url = broker!.url;
+      const name = queueName('restart-stream');
+      // The receiver comes back well after the senders: the window in which Mosquitto has dropped the session's
+      // `$share` subscription and PUBACKs what arrives with "no matching subscribers" (and discards it).
+      const worker = await connection({
+        uri: url,
+        clientId: uniqueId('worker'),
+        cleanSession: false,
+        reconnectMillis: 1500,
+      });
+      const { inbox } = await receiver(worker, { name, reliable: true });
+      const producer = await connection({ uri: url, reconnectMillis: 100 });
+      const senders: MqttQueue[] = [];
+      for (let i = 0; i < 10; i += 1) senders.push(await sender(producer, { name, reliable: true }));
+      const retryable = new Set(['NOT_CONNECTED', 'CONNECTION_LOST', 'NO_RECEIVER', 'TIMEOUT']);
+      const resolved: string[] = [];
+      const codes = new Map<string, number>();
+      let restarted = false;
+      let afterBack = 0;
+      const sendOne = async (queue: MqttQueue, text: string): Promise<void> => {
+        for (;;) {
+          if (queue.status !== 'connected')
+            await waitForStatus(queue, 'connected', { timeoutMillis: 20_000 });
+          try {
+            await queue.sendMsg(Buffer.from(text));
+            resolved.push(text);
+            if (restarted && worker.status === 'connected') afterBack += 1;
+            return;
+          } catch (error) {
+            const code = MqError.isInstance(error) ? error.code : String(error);
+            codes.set(code, (codes.get(code) ?? 0) + 1);
+            if (!retryable.has(code)) throw error;
+            await new Promise((resolve) => setImmediate(resolve));
+          }
+        }
+      };
+      const streaming = Promise.all(
+        senders.map(async (queue, i) => {
+          for (let n = 0; n < 150 || !restarted || afterBack < 500; n += 1)
+            await sendOne(queue, `s${i}-${n}`);
+        }),
+      );
+      await until(() => resolved.length >= 500, 'the first 500 sends');
+      await broker!.stop();
+      await broker!.start();
+      restarted = true;
+      await streaming;
+      await until(
+        () => {
+          const got = new Set(inbox.texts);
+          return resolved.every((text) => got.has(text));
+        },
+        `every resolved send at the receiver (${resolved.length} resolved; rejections ${JSON.stringify([...codes])})`,
+        15_000,
+      );
+      // The window was there: the broker told the senders it had discarded some (MQTT 5).
+      expect(codes.get('NO_RECEIVER') ?? 0).toBeGreaterThan(0);
+    }, 90_000);
 
     it('a topic receiver of a group keeps receiving after the restart: its $share/<group>/<space>/... filters are subscribed again', async () => {
       const url = broker!.url;

@@ -1,4 +1,4 @@
-import { type Message, type MqError, waitForStatus } from '@mq/core';
+import { type Message, MqError, waitForStatus } from '@mq/core';
 import { mqttTestUrl, uniqueId } from '@mq/testkit';
 import { afterEach } from 'vitest';
 import {
@@ -75,6 +75,18 @@ export async function sender(
 /** Sends each text in order. */
 export async function sendAll(queue: MqttQueue, texts: readonly string[]): Promise<void> {
   for (const text of texts) await queue.sendMsg(Buffer.from(text));
+}
+
+/**
+ * Sends each text in order to a name nobody may receive: each resolves, or (MQTT 5) rejects with `NO_RECEIVER`
+ * because the broker discarded it; any other failure throws.
+ */
+export async function sendUnreceived(queue: MqttQueue, texts: readonly string[]): Promise<void> {
+  for (const text of texts) {
+    await queue.sendMsg(Buffer.from(text)).catch((error: unknown) => {
+      if (!MqError.hasCode(error, 'NO_RECEIVER')) throw error;
+    });
+  }
 }
 
 /** Polls `predicate` every 5 ms until it holds; throws after `timeoutMillis`. */

@@ -29,6 +29,49 @@ async function connectWith(
 // Canaries: what src/mqttjs-internals.ts relies on, checked against the pinned mqtt.js and a real broker. If an
 // mqtt.js upgrade fails one of these, fix that file before anything else.
 describe('what @mq/mqtt relies on in mqtt.js', () => {
+  it("a PUBACK's reason code reaches 'packetreceive' before the publish callback, which gets the packet id (NO_RECEIVER, #25.1)", async () => {
+    const client = await connectAsync(mqttTestUrl(), { protocolVersion: 5, reconnectPeriod: 0 });
+    const order: string[] = [];
+    client.on('packetreceive', (packet) => {
+      if (packet.cmd === 'puback') order.push(`puback ${packet.messageId} ${packet.reasonCode}`);
+    });
+    const id = await new Promise<number | undefined>((resolve, reject) => {
+      // Nobody subscribes to this topic: Mosquitto answers 0x10, "no matching subscribers", and mqtt.js resolves.
+      client.publish(`mq-test/nobody/${uniqueId('t')}`, 'x', { qos: 1 }, (error, packet) => {
+        order.push('callback');
+        if (error) reject(error);
+        else resolve(packet?.messageId);
+      });
+    });
+    expect(id).toBeTypeOf('number');
+    expect(order).toEqual([`puback ${id} 16`, 'callback']);
+    await client.endAsync();
+  });
+
+  it('handles the next incoming packet only once handleMessage called back: a held callback holds the reads (prefetch, #25.6)', async () => {
+    const topic = `mq-test/gate/${uniqueId('t')}`;
+    const seen: string[] = [];
+    let release: () => void = () => {};
+    const client = await connectWith(
+      { protocolVersion: 5, reconnectPeriod: 0 },
+      (_client, packet, callback) => {
+        seen.push(packet.payload.toString());
+        if (seen.length === 1) release = () => callback();
+        else callback();
+      },
+    );
+    await client.subscribeAsync(topic, { qos: 1 });
+    const publisher = await connectAsync(mqttTestUrl(), { reconnectPeriod: 0 });
+    for (const text of ['a', 'b', 'c']) await publisher.publishAsync(topic, text, { qos: 1 });
+    await until(() => seen.length === 1, 'the first message');
+    // Held: the others wait, in the socket or mqtt.js's parse queue (a quiet period, as the contract's quiet()).
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(seen).toEqual(['a']);
+    release();
+    await until(() => seen.length === 3, 'the other two once the first called back');
+    await Promise.all([client.endAsync(), publisher.endAsync()]);
+  });
+
   it('a client has a private packet writer, a debug logger with `enabled`, and keeps the password in its options', () => {
     const client = connect(mqttTestUrl(), { manualConnect: true, username: 'u', password: 'secret' });
     expect(typeof (client as unknown as { _sendPacket?: unknown })._sendPacket).toBe('function');

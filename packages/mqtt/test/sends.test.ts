@@ -28,8 +28,11 @@ describe('sends', () => {
   );
 
   it('with sendBufferMessages 0, sends while disconnected reject with NOT_CONNECTED instead of waiting', async () => {
+    const name = queueName('offline');
+    // A receiver, so that the send after the reconnect is not discarded for want of one (NO_RECEIVER).
+    await receiver(await connection(), { name, reliable: true });
     const conn = await connection({ reconnectMillis: 500 });
-    const send = await sender(conn, { name: queueName('offline'), reliable: true, sendBufferMessages: 0 });
+    const send = await sender(conn, { name, reliable: true, sendBufferMessages: 0 });
     conn.simulateDrop();
     await waitForStatus(send, 'disconnected');
     await expect(send.sendMsg(Buffer.from('x'))).rejects.toMatchObject({ code: 'NOT_CONNECTED' });

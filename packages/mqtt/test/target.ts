@@ -25,6 +25,15 @@ export function mosquittoTarget(protocolVersion: 4 | 5): ContractTarget {
       protocolVersion,
       reconnectMillis: 100,
     }),
+    // A session of its own per call, kept by Mosquitto for the session cases (expiring after 5 minutes on MQTT 5).
+    sessionConnectionOptions: () => ({
+      uri: mqttTestUrl(),
+      clientId: uniqueId(`cs${protocolVersion}`),
+      cleanSession: false,
+      protocolVersion,
+      reconnectMillis: 100,
+      ...(protocolVersion === 5 ? { sessionExpirySeconds: 300 } : {}),
+    }),
     unreachableConnectionOptions: () => ({ uri: unreachableUrl('mqtt'), reconnectMillis: 50 }),
     faults: {
       dropConnection: async (connection) => (connection as MqttConnection).simulateDrop(),

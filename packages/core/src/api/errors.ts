@@ -22,6 +22,11 @@ export type MqErrorCode =
   | 'CONNECTION_LOST'
   /** The broker refused a message (for example an AMQP `basic.nack`). */
   | 'REJECTED'
+  /**
+   * A reliable unicast message reached the broker, which discarded it because no receiver was there to take it
+   * (an MQTT 5 PUBACK "no matching subscribers"); nothing was delivered, so sending it again is safe.
+   */
+  | 'NO_RECEIVER'
   /** An ack or nack could not be delivered (for example its channel has died; the broker will redeliver). */
   | 'ACK_FAILED'
   /**

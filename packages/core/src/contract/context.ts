@@ -272,6 +272,17 @@ export class ContractContext {
     return connection;
   }
 
+  /**
+   * A connected connection for the session cases (`keepsUnacked`): with `options` from the target's
+   * `sessionConnectionOptions` (the same options again resume that session), or a plain one where there are none.
+   */
+  async sessionConnection(options: Record<string, unknown> | undefined): Promise<Connection> {
+    const connection = this.newConnection(options ?? this.target.connectionOptions());
+    connection.connect();
+    await this.waitStatus(connection, 'connected');
+    return connection;
+  }
+
   /** A new tracked queue (not connected) with defaults suited to tests and the target's extras. */
   newQueue(connection: Connection, options: CaseQueueOptions): Queue {
     const reliable = options.reliable ?? false;

@@ -66,6 +66,8 @@ export function missingRequirements(target: ContractTarget, contractCase: Contra
     if (need === 'fault:silentBroker') return !target.faults?.silentBroker;
     if (need === 'fault:brokerDown') return !target.faults?.brokerDown && !target.faults?.silentBroker;
     if (need === 'fault:heartbeat') return !target.faults?.silentBroker?.heartbeatOptions;
+    if (need === 'keepsUnacked')
+      return target.backend.capabilities.redeliverUnacked !== true && !target.sessionConnectionOptions;
     if (need.startsWith('no:')) {
       // Only a declared false: an optional capability a backend does not know of says nothing about refusals.
       return target.backend.capabilities[need.slice(3) as keyof Capabilities] !== false;

@@ -51,6 +51,13 @@ export interface ContractTarget {
   backend: Backend;
   /** Options for a fresh connection to the broker under test; called once per connection. */
   connectionOptions(): ConnectionOptions & Record<string, unknown>;
+  /**
+   * Where the broker keeps unacked messages per client session rather than handing them to the next receiver
+   * (MQTT `cleanSession: false`): options of a connection with a session of its own, a new one per call. The
+   * session cases connect with the same options again to resume it. Absent: a backend whose capability
+   * `redeliverUnacked` holds runs those cases on plain connections.
+   */
+  sessionConnectionOptions?(): ConnectionOptions & Record<string, unknown>;
   /** Options for a connection to a broker that does not answer (for example a closed port on 127.0.0.1). */
   unreachableConnectionOptions(): ConnectionOptions & Record<string, unknown>;
   /** Extra backend-specific options merged into every queue the contract creates (for example `persistent`). */
@@ -81,7 +88,12 @@ export type Requirement =
   /** Met by `brokerDown` or `silentBroker`. */
   | 'fault:brokerDown'
   /** Met by `silentBroker.heartbeatOptions`. */
-  | 'fault:heartbeat';
+  | 'fault:heartbeat'
+  /**
+   * Unacked messages of a closed receiver come again: met by the capability `redeliverUnacked` (to any
+   * receiver) or by the target's `sessionConnectionOptions` (to the same session's next connection).
+   */
+  | 'keepsUnacked';
 
 /** The groups of the contract, in report order; a backend's additional cases may name their own. */
 export type ContractGroup =

@@ -29,6 +29,8 @@ export interface RabbitNodeInfo {
   port: number;
   /** `amqps://guest:guest@127.0.0.1:<port>` of the TLS listener, when `tls` was given. */
   tlsUrl?: string;
+  /** `mqtt://guest:guest@127.0.0.1:<port>` of its MQTT listener (MQTT 3.1.1), when `mqtt` was given. */
+  mqttUrl?: string;
   /** The Erlang node name, e.g. `mqtest-1a2b@localhost`. */
   nodeName: string;
   /** The environment its `rabbitmqctl` needs (its own `HOME` and Erlang cookie, loopback-only distribution). */
@@ -45,6 +47,8 @@ export interface RabbitControl {
   readonly url: string;
   /** `amqps://guest:guest@127.0.0.1:<port>` of its TLS listener, when it has one. */
   readonly tlsUrl: string | undefined;
+  /** `mqtt://guest:guest@127.0.0.1:<port>` of its MQTT listener, when it has one. */
+  readonly mqttUrl: string | undefined;
   /** Runs `rabbitmqctl -q -n <node> ...args` against this node and returns its output. */
   ctl(...args: string[]): Promise<string>;
   /** Closes every client connection whose `connection_name` is `name`, as an operator would; false if none. */
@@ -74,6 +78,7 @@ export function controlRabbitNode(info: RabbitNodeInfo): RabbitControl {
     info,
     url: info.url,
     tlsUrl: info.tlsUrl,
+    mqttUrl: info.mqttUrl,
     ctl,
     async closeConnection(name, reason = 'closed by the test') {
       let closed = false;
@@ -116,6 +121,11 @@ export interface RabbitNodeOptions {
    * @default none
    */
   plugins?: readonly string[];
+  /**
+   * An MQTT listener (the `rabbitmq_mqtt` plugin, MQTT 3.1.1) on a port of its own (`mqttUrl`).
+   * @default false
+   */
+  mqtt?: boolean;
 }
 
 /**
@@ -143,7 +153,11 @@ export async function startRabbitNode(options: RabbitNodeOptions = {}): Promise<
   const config = join(folder, 'rabbitmq.conf');
   const tls = options.tls;
   const tlsPort = tls ? await freePort() : undefined;
-  const plugins = options.plugins ?? [];
+  const mqttPort = options.mqtt === true ? await freePort() : undefined;
+  const plugins = [
+    ...(options.plugins ?? []),
+    ...(mqttPort !== undefined && !options.plugins?.includes('rabbitmq_mqtt') ? ['rabbitmq_mqtt'] : []),
+  ];
   const tlsLines =
     tls && tlsPort !== undefined
       ? [
@@ -170,6 +184,7 @@ export async function startRabbitNode(options: RabbitNodeOptions = {}): Promise<
       `listeners.tcp.local = 127.0.0.1:${port}`,
       'loopback_users = none',
       ...tlsLines,
+      ...(mqttPort === undefined ? [] : [`mqtt.listeners.tcp.default = 127.0.0.1:${mqttPort}`]),
       ...(options.config ?? []),
     ].join('\n'),
   );
@@ -196,6 +211,7 @@ export async function startRabbitNode(options: RabbitNodeOptions = {}): Promise<
     url: `amqp://guest:guest@127.0.0.1:${port}`,
     port,
     ...(tlsPort === undefined ? {} : { tlsUrl: `amqps://guest:guest@127.0.0.1:${tlsPort}` }),
+    ...(mqttPort === undefined ? {} : { mqttUrl: `mqtt://guest:guest@127.0.0.1:${mqttPort}` }),
     nodeName,
     ctlEnv,
     ctlPath,
@@ -214,6 +230,8 @@ export async function startRabbitNode(options: RabbitNodeOptions = {}): Promise<
       await waitForPort(port, true, timeout, `RabbitMQ node ${nodeName}`);
       await ctl('await_startup');
       if (tlsPort !== undefined) await waitForPort(tlsPort, true, timeout, `RabbitMQ node ${nodeName} (TLS)`);
+      if (mqttPort !== undefined)
+        await waitForPort(mqttPort, true, timeout, `RabbitMQ node ${nodeName} (MQTT)`);
     } catch (error) {
       const tail = readTail(join(folder, 'server.out'));
       throw new Error(`${(error as Error).message}\n--- its output ---\n${tail}`);
@@ -286,6 +304,8 @@ export interface RabbitCluster {
   readonly nodes: readonly RabbitNode[];
   /** `amqp://guest:guest@127.0.0.1:<port>` of each node, in order. */
   readonly urls: readonly string[];
+  /** `mqtt://guest:guest@127.0.0.1:<port>` of each node's MQTT listener, in order (empty without `mqtt`). */
+  readonly mqttUrls: readonly string[];
   /** Stops every node and deletes everything they wrote; idempotent. */
   dispose(): Promise<void>;
 }
@@ -304,6 +324,11 @@ export interface RabbitClusterOptions {
    * @default 90000
    */
   startTimeoutMillis?: number;
+  /**
+   * An MQTT listener on every node (the `rabbitmq_mqtt` plugin, MQTT 3.1.1), see {@link RabbitNodeOptions.mqtt}.
+   * @default false
+   */
+  mqtt?: boolean;
 }
 
 /**
@@ -319,6 +344,7 @@ export async function startRabbitCluster(options: RabbitClusterOptions = {}): Pr
     cookie,
     startTimeoutMillis: options.startTimeoutMillis ?? 90_000,
     config: ['cluster_partition_handling = pause_minority', ...(options.config ?? [])],
+    ...(options.mqtt === true ? { mqtt: true } : {}),
   };
   const started = await Promise.allSettled(Array.from({ length: count }, () => startRabbitNode(nodeOptions)));
   const nodes = started.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
@@ -342,5 +368,10 @@ export async function startRabbitCluster(options: RabbitClusterOptions = {}): Pr
     await dispose();
     throw error;
   }
-  return { nodes, urls: nodes.map((node) => node.url), dispose };
+  return {
+    nodes,
+    urls: nodes.map((node) => node.url),
+    mqttUrls: nodes.flatMap((node) => (node.mqttUrl === undefined ? [] : [node.mqttUrl])),
+    dispose,
+  };
 }

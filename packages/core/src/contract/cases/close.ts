@@ -113,6 +113,51 @@ function countListeners(connection: Connection): ListenerCount {
 export const closeCases: ContractCase[] = [
   defineCase(
     'close',
+    'closed-receiver-loses-nothing',
+    'a receiver closed while its handlers hold messages, which they nack during the close, loses none: after its connection closes they all come again (to the same session where the broker keeps them per session)',
+    async (ctx) => {
+      const name = ctx.name();
+      const items = ['held-0', 'held-1', 'held-2', 'held-3', 'held-4'];
+      const session = ctx.target.sessionConnectionOptions?.();
+      const first = await ctx.sessionConnection(session);
+      let release: () => void = () => {};
+      const gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const { queue, collector } = await ctx.receiver(
+        first,
+        { name, reliable: true, prefetch: 10 },
+        async (r) => {
+          await gate;
+          // What counts is that nothing is lost, not how the nack ends.
+          await r.message.nack().catch(() => {});
+        },
+      );
+      // A nack during close may reject (MQTT cannot hand a message back while it unsubscribes).
+      collector.allowSettleFailures();
+      const send = await ctx.sender(await ctx.connection(), { name, reliable: true });
+      for (const item of items) await send.sendMsg(Buffer.from(item, 'latin1'));
+      await collector.until(
+        (c) => c.texts.length >= items.length,
+        'every message at the handler',
+        ctx.waitMillis,
+      );
+      const closed = queue.close();
+      release();
+      await closed;
+      await first.close();
+      const next = await ctx.receiver(await ctx.sessionConnection(session), { name, reliable: true });
+      await next.collector.until(
+        (c) => items.every((item) => c.texts.includes(item)),
+        'every message the closed receiver held',
+        ctx.waitMillis,
+      );
+    },
+    { requires: ['keepsUnacked', 'nackRequeue'] },
+  ),
+
+  defineCase(
+    'close',
     'waits-for-handlers',
     'close() waits for handlers already running, whose acks still work',
     async (ctx) => {

@@ -106,6 +106,47 @@ export const iterationCases: readonly ContractCase[] = [
 
   defineCase(
     'iteration',
+    'break-loses-nothing',
+    'a loop broken off while it holds a message and more wait for it loses none: after its connection closes, every message not acked comes again (to the same session where the broker keeps them per session), and the acked ones do not',
+    async (ctx) => {
+      const name = ctx.name();
+      const items = texts('job', 30);
+      const session = ctx.target.sessionConnectionOptions?.();
+      const first = await ctx.sessionConnection(session);
+      const queue = ctx.newQueue(first, { name, isRecv: true, reliable: true, prefetch: 5 });
+      const iterator = queue.messages();
+      await ctx.waitStatus(queue, 'connected');
+      // Every send resolved before the loop takes anything: each was confirmed while the receiver was there.
+      await sendAll(await ctx.sender(await ctx.connection(), { name, reliable: true }), items);
+      const seen: string[] = [];
+      for (;;) {
+        const next = await iterator.next();
+        check(!next.done, `message ${seen.length + 1} of the loop`);
+        seen.push(next.value.payload.toString('latin1'));
+        // The 11th is held, not acked; then break (return()).
+        if (seen.length === 11) break;
+        await next.value.ack();
+      }
+      await iterator.return?.();
+      checkEqual(queue.status, 'closed', 'the receiver after break');
+      await first.close();
+      const acked = seen.slice(0, 10);
+      const rest = items.filter((item) => !acked.includes(item));
+      const next = await ctx.receiver(await ctx.sessionConnection(session), { name, reliable: true });
+      await next.collector.until(
+        (c) => rest.every((item) => c.texts.includes(item)),
+        `the ${rest.length} not acked`,
+        ctx.waitMillis,
+      );
+      await ctx.quiet();
+      const again = next.collector.texts.filter((text) => acked.includes(text));
+      checkEqual(again.join(','), '', 'acked messages that came again');
+    },
+    { requires: ['keepsUnacked'] },
+  ),
+
+  defineCase(
+    'iteration',
     'prefetch-bounds',
     'a loop that holds prefetch messages unacked gets no more until it acks: messages() buffers no more than the broker hands out',
     async (ctx) => {

@@ -38,8 +38,11 @@ export const silentBrokerCases: ContractCase[] = [
     'when the broker goes silent, a reliable send rejects with TIMEOUT after sendTimeoutMillis and close() still resolves',
     async (ctx) => {
       const { proxy, conn } = await throughProxy(ctx);
+      const name = ctx.name();
+      // A receiver, so that no backend may discard the first message for want of one (MQTT 5: NO_RECEIVER).
+      await ctx.receiver(await ctx.connection(), { name, reliable: true });
       // sendTimeoutMillis is a shared option: every backend takes it.
-      const quick = await ctx.sender(conn, { name: ctx.name(), reliable: true, sendTimeoutMillis: 500 });
+      const quick = await ctx.sender(conn, { name, reliable: true, sendTimeoutMillis: 500 });
       await quick.sendMsg(Buffer.from('heard'));
       proxy.freeze();
       const started = Date.now();
