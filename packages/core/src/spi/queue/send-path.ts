@@ -147,25 +147,30 @@ export class SendPath {
       : checkSendOptions(this.#parts.errors, options, this.#parts.reservedHeaders);
   }
 
+  /** The payload and options of a send or a reply, checked; throws the refusal (metadata where none is carried too). */
+  #checked(payload: Uint8Array, options: SendOptions | undefined): SendOptions | undefined {
+    const { errors, carriesMetadata } = this.#parts;
+    checkPayload(errors, payload);
+    const checked =
+      options === undefined ? undefined : checkSendOptions(errors, options, this.#parts.reservedHeaders);
+    if (!carriesMetadata && hasMetadata(checked)) {
+      throw errors.error(
+        'UNSUPPORTED',
+        `queue '${this.#parts.options.name}' cannot carry message metadata (headers, ids, content type, expiration)${this.#parts.metadataHint}`,
+      );
+    }
+    return checked;
+  }
+
   /** `sendMsg()`: checks, traces (while someone listens) and sends; never throws. */
   send(payload: Uint8Array, options: SendOptions | undefined): Promise<void> {
-    const { errors, options: queueOptions, carriesMetadata } = this.#parts;
+    const { errors, options: queueOptions } = this.#parts;
     const name = queueOptions.name;
     let checked: SendOptions | undefined;
     try {
-      checkPayload(errors, payload);
-      checked =
-        options === undefined ? undefined : checkSendOptions(errors, options, this.#parts.reservedHeaders);
+      checked = this.#checked(payload, options);
     } catch (error) {
       return Promise.reject(error);
-    }
-    if (!carriesMetadata && hasMetadata(checked)) {
-      return Promise.reject(
-        errors.error(
-          'UNSUPPORTED',
-          `queue '${name}' cannot carry message metadata (headers, ids, content type, expiration)${this.#parts.metadataHint}`,
-        ),
-      );
     }
     if (queueOptions.isRecv) {
       return Promise.reject(
@@ -233,23 +238,13 @@ export class SendPath {
     payload: Uint8Array,
     options: SendOptions | undefined,
   ): Promise<void> {
-    const { errors, carriesMetadata } = this.#parts;
+    const { errors } = this.#parts;
     const name = this.#parts.options.name;
     let checked: SendOptions | undefined;
     try {
-      checkPayload(errors, payload);
-      checked =
-        options === undefined ? undefined : checkSendOptions(errors, options, this.#parts.reservedHeaders);
+      checked = this.#checked(payload, options);
     } catch (error) {
       return Promise.reject(error);
-    }
-    if (!carriesMetadata && hasMetadata(checked)) {
-      return Promise.reject(
-        errors.error(
-          'UNSUPPORTED',
-          `queue '${name}' cannot carry message metadata (headers, ids, content type, expiration)${this.#parts.metadataHint}`,
-        ),
-      );
     }
     const status = this.#parts.status();
     const driver = this.#parts.driver();
