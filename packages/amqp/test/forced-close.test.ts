@@ -91,8 +91,13 @@ describe.skipIf(skip !== undefined)(
             previous = Promise.allSettled(batch);
           }
         })();
+        // Recorded as it happens: by the time rabbitmqctl exits, the sender may have reconnected already.
+        let dropped = false;
+        send.on('status', (status) => {
+          if (status !== 'connected') dropped = true;
+        });
         await forceClose(conn);
-        await until(() => send.status !== 'connected', 'the sender to see the drop');
+        await until(() => dropped, 'the sender to see the drop');
         stop = true;
         await producing;
         const outcomes = await Promise.allSettled(sends.map((s) => s.outcome));
