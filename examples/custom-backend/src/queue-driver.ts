@@ -266,10 +266,11 @@ export class RedisQueueDriver implements QueueDriver {
     for (let i = 0; i < count; i += 1) pipeline.lmoveBuffer(queueKey, processingKey, 'RIGHT', 'LEFT');
     const results = (await pipeline.exec()) ?? [];
     const taken: Buffer[] = [];
+    // Every result counts, also after an empty one: a pipeline is not atomic, so a message sent between two of
+    // its moves is moved by the later one (and stopping at the first null would strand it in the processing list).
     for (const [error, payload] of results) {
       if (error) throw error;
-      if (payload === null) break;
-      taken.push(payload as Buffer);
+      if (payload !== null) taken.push(payload as Buffer);
     }
     return taken;
   }
