@@ -145,7 +145,9 @@ function wrongTlsField(read: OptionReader<TlsOptions>, material: Material, whole
   const keyError =
     key === undefined ? undefined : failure(passphrase === undefined ? { key } : { key, passphrase });
   if (keyError !== undefined) {
-    if (codeOf(keyError) === 'ERR_OSSL_BAD_DECRYPT') {
+    // Decrypting with a wrong or no passphrase yields noise whose padding passes now and then (1 in 256): OpenSSL
+    // then fails to decode it ('unsupported') instead of 'bad decrypt'. An encrypted PEM says so in its header.
+    if (codeOf(keyError) === 'ERR_OSSL_BAD_DECRYPT' || isEncryptedPem(key)) {
       return read.fail(
         passphrase === undefined
           ? 'tls.key is encrypted: give its tls.passphrase'
@@ -158,6 +160,17 @@ function wrongTlsField(read: OptionReader<TlsOptions>, material: Material, whole
     return read.fail('tls.key does not match tls.cert: they must be the two halves of one key pair');
   }
   return read.fail(`tls could not be loaded (${opensslReason(whole)})`);
+}
+
+/** True when a PEM key (or any of several) is encrypted: `ENCRYPTED PRIVATE KEY` or a `Proc-Type: 4,ENCRYPTED` header. */
+function isEncryptedPem(key: Material['key']): boolean {
+  const parts: unknown[] = Array.isArray(key) ? key : [key];
+  return parts.some((part) => {
+    const pem =
+      typeof part === 'object' && part !== null && 'pem' in part ? (part as { pem: unknown }).pem : part;
+    const text = typeof pem === 'string' ? pem : Buffer.isBuffer(pem) ? pem.toString('latin1') : '';
+    return /-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: *4, *ENCRYPTED/.test(text);
+  });
 }
 
 function codeOf(error: unknown): unknown {
