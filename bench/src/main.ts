@@ -9,7 +9,7 @@ import { acmDriver } from './drivers/acm.js';
 import { amqpClientDriver } from './drivers/amqp-client.js';
 import { CLIENTS, type ClientName, type Driver } from './drivers/driver.js';
 import { mqDriver, mqTopicDriver } from './drivers/mq.js';
-import { rawAmqp } from './drivers/raw-amqp.js';
+import { rawAmqp, rawAmqpTopic } from './drivers/raw-amqp.js';
 import { rawMqttDriver } from './drivers/raw-mqtt.js';
 import { countSocketIo } from './io-count.js';
 import { enableOtel } from './otel.js';
@@ -84,7 +84,13 @@ async function measure(
   results: Record<ClientName, RunResult[]>;
   warmups: Partial<Record<ClientName, RunResult>>;
 }> {
-  const results: Record<ClientName, RunResult[]> = { raw: [], mq: [], 'amqp-client': [], acm: [] };
+  const results: Record<ClientName, RunResult[]> = {
+    raw: [],
+    mq: [],
+    'amqp-client': [],
+    acm: [],
+    named: [],
+  };
   const runs: ClientRun[] = [];
   try {
     for (const driver of drivers) runs.push(await ClientRun.open(driver, s));
@@ -143,19 +149,30 @@ async function main(): Promise<number> {
   );
   if (values.routing) {
     console.log(
-      "--routing: the raw column is mq on a named queue, the mq column mq with routing: 'topic' (topic eu.created, receivers of *.created); ratio = topic / named",
+      "--routing: raw and mq both route by topic (topic eu.created, receivers of *.created; AMQP topic exchange, MQTT topic filter); 'mq named' is mq on named queues in the same rounds",
     );
   }
   const summaries: ScenarioSummary[] = [];
   for (const family of ['amqp', 'mqtt'] as const) {
-    const raw = family === 'amqp' ? rawAmqp : rawMqttDriver(values['raw-quiet-log']);
+    // --routing: both the raw client and mq route by topic (raw and mq columns), and mq on named queues runs in
+    // the same rounds as a third column: mq ÷ raw says what mq's routing costs over the raw client doing the same,
+    // mq ÷ named what topic routing costs against named queues, the broker's exchange or filter matching included.
+    const routing = values.routing ?? false;
+    const raw: Driver =
+      family === 'amqp'
+        ? routing
+          ? rawAmqpTopic
+          : rawAmqp
+        : rawMqttDriver(values['raw-quiet-log'], routing);
     // --aa: the raw client in both columns, so the ratios show the noise floor of this machine.
-    // --routing: mq with named queues in the raw column, mq with topic routing in the mq column.
-    const first: Driver = values.routing ? { ...mqDriver, name: 'raw' } : raw;
-    const other: Driver = values.aa ? { ...raw, name: 'mq' } : values.routing ? mqTopicDriver : mqDriver;
+    const other: Driver = values.aa ? { ...raw, name: 'mq' } : routing ? mqTopicDriver : mqDriver;
     // The other Node AMQP clients an app could pick, in the same rounds (mqtt.js has no peer of its weight).
-    const peers = family === 'amqp' && !values.aa && !values.routing ? [amqpClientDriver, acmDriver] : [];
-    const drivers = [first, ...peers, other].filter((d) => wanted.includes(d.name));
+    const peers: Driver[] = routing
+      ? [{ ...mqDriver, name: 'named' }]
+      : family === 'amqp' && !values.aa
+        ? [amqpClientDriver, acmDriver]
+        : [];
+    const drivers = [raw, ...peers, other].filter((d) => wanted.includes(d.name));
     const mine = list.filter((s) => s.family === family);
     if (mine.length === 0) continue;
     // Warm up both clients (JIT of every send, confirm and ack path) before anything is measured.
@@ -179,7 +196,7 @@ async function main(): Promise<number> {
         { scenario: label(s), mode: modeOf(s), count, reliable: s.mode !== 'best-effort' },
         results.raw,
         results.mq,
-        { 'amqp-client': results['amqp-client'], acm: results.acm },
+        { 'amqp-client': results['amqp-client'], acm: results.acm, named: results.named },
       );
       // Not counted (the run fails only on losses in measured rounds), but shown: a QoS 1 loss there is Mosquitto
       // dropping for a subscriber over max_queued_messages behind (raw mqtt.js has it too; see the README).
@@ -211,7 +228,7 @@ async function main(): Promise<number> {
   console.log(`\n${table(summaries)}\n\n${modeTable(modes)}\n\n${tally(summaries, modes)}`);
   if (peerModes.length > 0) {
     console.log(
-      `\nmq against the other Node AMQP clients:\n\n${peerTable(summaries)}\n\n${peerModeTable(peerModes)}`,
+      `\n${values.routing ? 'mq topic routing against mq on named queues (mq = topic)' : 'mq against the other Node AMQP clients'}:\n\n${peerTable(summaries)}\n\n${peerModeTable(peerModes)}`,
     );
   }
   if (values.json) {

@@ -57,6 +57,7 @@ export interface PeerSummary {
 /** What a column is called in tables: the raw client by its library, the peers by theirs. */
 export function clientLabel(name: string, family: string): string {
   if (name === 'raw') return family === 'mqtt' ? 'mqtt.js' : 'amqplib';
+  if (name === 'named') return 'mq named';
   return name === 'amqp-client' ? 'amqp-client.js' : name;
 }
 

@@ -11,12 +11,12 @@ export interface Session {
 /**
  * Who a column measures: `raw` is the client mq's backend is built on (amqplib, mqtt.js), `mq` is mq, and the
  * peers are the other Node AMQP clients an app could pick instead: `amqp-client` (amqp-client.js) and `acm`
- * (amqp-connection-manager over amqplib).
+ * (amqp-connection-manager over amqplib); `named` is mq on named queues beside mq's topic routing (`--routing`).
  */
-export type ClientName = 'raw' | 'mq' | 'amqp-client' | 'acm';
+export type ClientName = 'raw' | 'mq' | 'amqp-client' | 'acm' | 'named';
 
 /** Every client, in the order a round runs them (reversed every other round). */
-export const CLIENTS: readonly ClientName[] = ['raw', 'amqp-client', 'acm', 'mq'];
+export const CLIENTS: readonly ClientName[] = ['raw', 'amqp-client', 'acm', 'named', 'mq'];
 
 /** Runs scenarios with one client: a raw library or mq. */
 export interface Driver {

@@ -30,13 +30,17 @@ async function connect(opened: MqttClient[], quietLog: boolean): Promise<MqttCli
  * mqtt.js doing what mq's MQTT backend does: QoS 0 or 1, shared subscription for unicast.
  * @param quietLog - give mqtt.js the no-op logger mq gives it (its `debug` calls cost about 1 µs per message);
  *   `false` by default, as an app on mqtt.js runs
+ * @param topic - `--routing`: publish and subscribe as mq's topic routing does; `false` by default
  */
-export const rawMqttDriver = (quietLog = false): Driver => ({
+export const rawMqttDriver = (quietLog = false, topic = false): Driver => ({
   name: 'raw',
   async open(s: Scenario, name: string, onDelivery): Promise<Session> {
     const opened: MqttClient[] = [];
     const qos = s.mode === 'best-effort' ? 0 : 1;
-    const filter = s.topology === 'broadcast-1to3' ? name : `$share/bench/${name}`;
+    // With topic (--routing): what mq's topic routing does, topic eu.created and pattern *.created in space name.
+    const sent = topic ? `${name}/eu/created` : name;
+    const pattern = topic ? `${name}/+/created` : name;
+    const filter = s.topology === 'broadcast-1to3' ? pattern : `$share/bench/${pattern}`;
     for (let i = 0; i < receiverCount(s.topology); i += 1) {
       const client = await connect(opened, quietLog);
       client.on('message', (_topic, payload) => onDelivery(i, payload));
@@ -45,7 +49,7 @@ export const rawMqttDriver = (quietLog = false): Driver => ({
     const sender = await connect(opened, quietLog);
     return {
       send: async (payload) => {
-        await sender.publishAsync(name, payload, { qos });
+        await sender.publishAsync(sent, payload, { qos });
       },
       close: async () => {
         await Promise.allSettled(opened.map((client) => client.endAsync()));

@@ -21,7 +21,7 @@ import { packetMetadata, publishProperties } from './properties.js';
 import type { ResolvedMqttQueueOptions } from './queue-options.js';
 import type { ReplySink } from './replies.js';
 import type { ReceiverSink } from './subscriptions.js';
-import { type Filters, spaceTopic, topicOfPacket } from './topics.js';
+import { type Filters, LastConversion, overlapping, spaceTopic, topicOfPacket } from './topics.js';
 
 /**
  * One `connect()`..`closed` cycle of an `MqttQueue`. Topic = queue name; best effort = QoS 0, reliable = QoS 1;
@@ -34,8 +34,17 @@ export class MqttQueueDriver implements QueueDriver, ReceiverSink, ReplySink {
   readonly #conn: MqttConnectionDriver;
   /** The topic filter a receiver subscribes to (a topic receiver's filters). */
   readonly #filter: Filters;
-  /** A topic receiver's patterns as one test: what a space-wide filter brings that they do not match is dropped. */
+  /**
+   * A topic receiver's overlapping patterns as one test: what its space-wide filter brings that they do not match
+   * is dropped. Undefined where the broker's filters do all the matching.
+   */
   readonly #matches: ((topic: string) => boolean) | undefined;
+  /** True on a topic receiver: each delivery carries its topic. */
+  readonly #topicRouted: boolean;
+  /** A topic receiver's MQTT topic → topic (`orders/eu/created` → `eu.created`). */
+  readonly #packetTopics = new LastConversion(topicOfPacket);
+  /** A topic sender's topic → MQTT topic (`eu.created` → `orders/eu/created`). */
+  readonly #sentTopics = new LastConversion((topic) => spaceTopic(this.#name, topic));
   /**
    * A receiver's one state: `receiving` on the link its subscription lives on; `closing` while it closes and
    * takes what the broker had already assigned to it; `stopped` once it takes nothing more (with whether its
@@ -69,8 +78,10 @@ export class MqttQueueDriver implements QueueDriver, ReceiverSink, ReplySink {
     this.#conn = conn;
     this.#filter = filter;
     const { options } = core;
-    this.#matches =
-      options.routing === 'topic' && options.isRecv ? topicMatcher(options.topics ?? []) : undefined;
+    const topics = options.routing === 'topic' && options.isRecv ? (options.topics ?? []) : undefined;
+    this.#topicRouted = topics !== undefined;
+    // Only under the space-wide filter of overlapping patterns: otherwise the broker's filters matched already.
+    this.#matches = topics !== undefined && overlapping(topics) ? topicMatcher(topics) : undefined;
     if (core.options.isRecv) conn.subscriptions.claim(this.#name, this);
   }
 
@@ -82,7 +93,7 @@ export class MqttQueueDriver implements QueueDriver, ReceiverSink, ReplySink {
   take(link: MqttLink, packet: IPublishPacket): boolean {
     const receiving = this.#receiving;
     if (receiving === undefined || receiving.phase === 'stopped' || receiving.link !== link) return false;
-    if (this.#matches !== undefined && !this.#matches(topicOfPacket(packet.topic))) {
+    if (this.#matches !== undefined && !this.#matches(this.#packetTopics.of(packet.topic))) {
       // Under the space-wide filter of overlapping patterns, and none of them matches: not for this receiver.
       void this.#ack(link, packet).catch(() => {});
       return true;
@@ -120,7 +131,7 @@ export class MqttQueueDriver implements QueueDriver, ReceiverSink, ReplySink {
     // Each delivery gets its own copy: a nack hands the same packet to the handler again, and what the handler
     // did to its copy's bytes must not reach the next one. Its cost is within the bench's noise (A/B, 5 rounds:
     // 256 B 1→1 CPU mq/raw 48/55 with the copy, 51/51 without; 16 KiB 1→3 132/110 with, 119/101 without).
-    const topic = this.#matches === undefined ? undefined : topicOfPacket(packet.topic);
+    const topic = this.#topicRouted ? this.#packetTopics.of(packet.topic) : undefined;
     const payload = Buffer.isBuffer(packet.payload)
       ? Buffer.from(packet.payload)
       : Buffer.from(packet.payload, 'utf8');
@@ -231,7 +242,7 @@ export class MqttQueueDriver implements QueueDriver, ReceiverSink, ReplySink {
     const qos = this.#qos;
     const topic =
       this.#core.options.routing === 'topic' && options?.topic !== undefined
-        ? spaceTopic(this.#name, options.topic)
+        ? this.#sentTopics.of(options.topic)
         : this.#name;
     // A topic alone is no metadata: the hot path's shared publish options serve.
     // A reliable unicast message the broker discards for want of a receiver must not resolve as delivered (a topic

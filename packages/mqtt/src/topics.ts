@@ -8,7 +8,7 @@ export type Filters = string | readonly string[];
 
 /** The MQTT topic of a message sent on space `space` with `topic`: `orders` + `eu.created` is `orders/eu/created`. */
 export function spaceTopic(space: string, topic: string): string {
-  return `${space}/${topic.split('.').join('/')}`;
+  return `${space}/${topic.replaceAll('.', '/')}`;
 }
 
 /** The MQTT filter of one pattern in `space`: `*.created` is `<space>/+/created`. */
@@ -27,9 +27,16 @@ function patternFilter(space: string, pattern: string): string {
  */
 export function topicFilters(space: string, topics: readonly string[], group: string | undefined): string[] {
   const prefix = group === undefined ? '' : `$share/${group}/`;
-  const overlap = topics.some((a, i) => topics.slice(i + 1).some((b) => patternsOverlap(a, b)));
-  if (overlap) return [`${prefix}${space}/#`];
+  if (overlapping(topics)) return [`${prefix}${space}/#`];
   return topics.map((pattern) => `${prefix}${patternFilter(space, pattern)}`);
+}
+
+/**
+ * True when two of `topics` can match one topic: the receiver then subscribes to its whole space and keeps only
+ * what its patterns match (see {@link topicFilters}); otherwise the broker's filters do all the matching.
+ */
+export function overlapping(topics: readonly string[]): boolean {
+  return topics.some((a, i) => topics.slice(i + 1).some((b) => patternsOverlap(a, b)));
 }
 
 /** True when some topic matches both patterns. */
@@ -53,8 +60,14 @@ function wordsOverlap(a: readonly string[], b: readonly string[]): boolean {
  */
 export function topicOfPacket(packetTopic: string): string {
   const slash = packetTopic.indexOf('/');
-  return slash < 0 ? '' : topicOfLevels(packetTopic.slice(slash + 1).split('/'));
+  if (slash < 0) return '';
+  const levels = packetTopic.slice(slash + 1);
+  // The common case (what mq senders publish) in one test: every level already a word.
+  return WORD_LEVELS.test(levels) ? levels.replaceAll('/', '.') : topicOfLevels(levels.split('/'));
 }
+
+/** Levels that are all words (see `TOPIC_WORD_PATTERN`), joined by single slashes. */
+const WORD_LEVELS = /^[A-Za-z0-9_-]{1,64}(?:\/[A-Za-z0-9_-]{1,64})*$/;
 
 /**
  * The key under which the connection's table routes a message of MQTT topic `packetTopic`: its first level,
@@ -63,4 +76,28 @@ export function topicOfPacket(packetTopic: string): string {
 export function routeKey(packetTopic: string): string {
   const slash = packetTopic.indexOf('/');
   return slash < 0 ? packetTopic : packetTopic.slice(0, slash);
+}
+
+/**
+ * A conversion that remembers its last input: consecutive messages mostly share their topic, and each of those
+ * then costs one string comparison.
+ */
+export class LastConversion {
+  readonly #convert: (from: string) => string;
+  #from: string | undefined;
+  #to = '';
+
+  /** Nothing converted yet. */
+  constructor(convert: (from: string) => string) {
+    this.#convert = convert;
+  }
+
+  /** `convert(from)`, computed only when `from` differs from the last input. */
+  of(from: string): string {
+    if (from !== this.#from) {
+      this.#to = this.#convert(from);
+      this.#from = from;
+    }
+    return this.#to;
+  }
 }

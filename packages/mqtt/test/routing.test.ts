@@ -190,3 +190,35 @@ describe('topic queue options on MQTT', () => {
     expect(overlapping.topicFilters).toEqual([`${space}/#`]);
   });
 });
+
+describe('topic conversions on the hot path', () => {
+  it('reads a packet topic of word levels in one step, and any other one level by level, alike', async () => {
+    const { topicOfPacket, spaceTopic, LastConversion } = await import('../src/topics.js');
+    const { topicOfLevels } = await import('@mq/core/spi');
+    const levels = ['d7', 'temperature', 'A_b-9', 'x'.repeat(64), 'x'.repeat(65), '', 'a.b', 'a b', 'é', '+'];
+    // Every packet topic of 1 to 3 of those levels after the space: the one-test path and the level-by-level one agree.
+    const cases = levels.flatMap((a) => [
+      [a],
+      ...levels.flatMap((b) => [[a, b], ...levels.map((c) => [a, b, c])]),
+    ]);
+    for (const rest of cases) {
+      expect(topicOfPacket(`space/${rest.join('/')}`)).toBe(topicOfLevels(rest));
+    }
+    expect(topicOfPacket('space')).toBe('');
+    expect(spaceTopic('orders', 'eu.created.v2')).toBe('orders/eu/created/v2');
+    // The remembered conversion converts again whenever its input changes.
+    let calls = 0;
+    const conversion = new LastConversion((from) => {
+      calls += 1;
+      return `<${from}>`;
+    });
+    expect([conversion.of('a'), conversion.of('a'), conversion.of('b'), conversion.of('a')]).toEqual([
+      '<a>',
+      '<a>',
+      '<b>',
+      '<a>',
+    ]);
+    expect(calls).toBe(3);
+    expect(conversion.of('')).toBe('<>');
+  });
+});

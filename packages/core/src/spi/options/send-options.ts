@@ -43,8 +43,8 @@ export function hasMetadata(options: SendOptions | undefined): boolean {
 /**
  * Validates `sendMsg`'s options; throws `INVALID_ARGUMENT` naming the field and the rule. `reserved` are header
  * names the backend keeps for itself (compared case-insensitively), besides the `mq-` prefix. Reads own fields
- * only and returns a frozen copy without prototype (nothing inherited is read by the backend), or `undefined`
- * when `input` is `undefined`.
+ * only and returns a frozen copy in which every field of `SendOptions` is its own property, `undefined` where not
+ * given (so nothing inherited is read by the backend), or `undefined` when `input` is `undefined`.
  */
 export function checkSendOptions(
   errors: PackageErrors,
@@ -58,7 +58,17 @@ export function checkSendOptions(
     keys: SEND_OPTION_KEYS,
     complaint: 'argument',
   });
-  const out: { -readonly [K in keyof SendOptions]: SendOptions[K] } = Object.create(null);
+  // Every field its own, undefined where not given: nothing inherited is ever read through it, and every checked
+  // copy has one shape (an object without prototype would be a dictionary, several times slower on every send).
+  const out: { -readonly [K in keyof SendOptions]-?: SendOptions[K] | undefined } = {
+    headers: undefined,
+    messageId: undefined,
+    correlationId: undefined,
+    contentType: undefined,
+    replyTo: undefined,
+    expirationMillis: undefined,
+    topic: undefined,
+  };
   if (options.headers !== undefined) out.headers = checkHeaders(errors, options.headers, reserved);
   for (const field of ID_FIELDS) {
     const value = options[field];
@@ -82,7 +92,7 @@ export function checkSendOptions(
     out.expirationMillis = expiration;
   }
   if (options.topic !== undefined) out.topic = checkTopic(options.topic, 'topic', bad);
-  return Object.freeze(out);
+  return Object.freeze(out) as SendOptions;
 }
 
 function checkHeaders(
