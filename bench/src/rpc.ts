@@ -195,10 +195,12 @@ async function round(
  * Both sessions of a family on one fresh queue name, open: for profiling one side alone
  * (`node --cpu-prof --import tsx` on a script that calls it).
  */
-export async function rpcSessions(family: Family): Promise<{ raw: RpcSession; mq: RpcSession }> {
+export async function rpcSessions(
+  family: Family,
+): Promise<{ raw: RpcSession; mq: RpcSession; name: string }> {
   const name = `mq-bench.rpc.${family}.${randomUUID().slice(0, 8)}`;
   const raw = family === 'amqp' ? await rawAmqp(name) : await rawMqtt(name);
-  return { raw, mq: await mqSession(family, name) };
+  return { raw, mq: await mqSession(family, name), name };
 }
 
 const fmt = (e: MedianEstimate): string =>

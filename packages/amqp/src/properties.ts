@@ -47,15 +47,15 @@ export function publishOptions(
   options: SendOptions | undefined,
 ): amqp.Options.Publish {
   if (options === undefined) return base;
-  return {
-    ...base,
-    ...(options.headers === undefined ? {} : { headers: { ...options.headers } }),
-    ...(options.messageId === undefined ? {} : { messageId: options.messageId }),
-    ...(options.correlationId === undefined ? {} : { correlationId: options.correlationId }),
-    ...(options.contentType === undefined ? {} : { contentType: options.contentType }),
-    ...(options.replyTo === undefined ? {} : { replyTo: options.replyTo }),
-    ...(options.expirationMillis === undefined ? {} : { expiration: String(options.expirationMillis) }),
-  };
+  // Set field by field, not spread: this runs on every send with metadata (each request, each reply).
+  const out: amqp.Options.Publish = { ...base };
+  if (options.headers !== undefined) out.headers = { ...options.headers };
+  if (options.messageId !== undefined) out.messageId = options.messageId;
+  if (options.correlationId !== undefined) out.correlationId = options.correlationId;
+  if (options.contentType !== undefined) out.contentType = options.contentType;
+  if (options.replyTo !== undefined) out.replyTo = options.replyTo;
+  if (options.expirationMillis !== undefined) out.expiration = String(options.expirationMillis);
+  return out;
 }
 
 /**

@@ -11,21 +11,25 @@ export const MESSAGE_ID_PROPERTY = 'mq-message-id';
  * `messageExpiryInterval` (the expiration, rounded up to whole seconds, at least 1).
  */
 export function publishProperties(qos: 0 | 1, options: SendOptions): IClientPublishOptions {
-  const userProperties: Record<string, string> = { ...options.headers };
-  if (options.messageId !== undefined) userProperties[MESSAGE_ID_PROPERTY] = options.messageId;
-  return {
-    qos,
-    properties: {
-      ...(Object.keys(userProperties).length > 0 ? { userProperties } : {}),
-      ...(options.contentType === undefined ? {} : { contentType: options.contentType }),
-      ...(options.correlationId === undefined ? {} : { correlationData: Buffer.from(options.correlationId) }),
-      ...(options.replyTo === undefined ? {} : { responseTopic: options.replyTo }),
-      ...(options.expirationMillis === undefined
-        ? {}
-        : // MQTT counts whole seconds, and 0 would mean "never expires": at least 1 s.
-          { messageExpiryInterval: Math.max(1, Math.ceil(options.expirationMillis / 1000)) }),
-    },
-  };
+  // Set field by field, not spread: this runs on every send with metadata (each request, each reply).
+  const properties: NonNullable<IClientPublishOptions['properties']> = {};
+  let userProperties: Record<string, string> | undefined;
+  if (options.headers !== undefined && Object.keys(options.headers).length > 0) {
+    userProperties = { ...options.headers };
+  }
+  if (options.messageId !== undefined) {
+    userProperties ??= {};
+    userProperties[MESSAGE_ID_PROPERTY] = options.messageId;
+  }
+  if (userProperties !== undefined) properties.userProperties = userProperties;
+  if (options.contentType !== undefined) properties.contentType = options.contentType;
+  if (options.correlationId !== undefined) properties.correlationData = Buffer.from(options.correlationId);
+  if (options.replyTo !== undefined) properties.responseTopic = options.replyTo;
+  // MQTT counts whole seconds, and 0 would mean "never expires": at least 1 s.
+  if (options.expirationMillis !== undefined) {
+    properties.messageExpiryInterval = Math.max(1, Math.ceil(options.expirationMillis / 1000));
+  }
+  return { qos, properties };
 }
 
 /**

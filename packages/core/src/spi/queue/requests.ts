@@ -8,6 +8,7 @@ import { describeValue } from '../describe.js';
 import type { PackageErrors } from '../errors.js';
 import { isAbortSignal } from '../guards.js';
 import type { ResolvedQueueOptions } from '../options/queue-options.js';
+import { withSendOptions } from '../options/send-options.js';
 import { readFields } from '../options/validate.js';
 import type { QueueDriver } from './queue-driver.js';
 
@@ -34,7 +35,7 @@ export interface RequestParts {
 }
 
 /** The metadata of a request that has none. */
-const NO_METADATA: SendOptions = Object.freeze({});
+const NO_METADATA: SendOptions = withSendOptions(undefined, {});
 
 /** One request waiting for its reply. */
 interface Waiting {
@@ -150,7 +151,7 @@ export class RequestPath {
       );
       signal?.addEventListener('abort', onAbort, { once: true });
       const expirationMillis = Math.min(send.expirationMillis ?? timeoutMillis, timeoutMillis);
-      void this.#send(driver, payload, { ...send, correlationId, expirationMillis }, () =>
+      void this.#send(driver, payload, withSendOptions(send, { correlationId, expirationMillis }), () =>
         this.#waiting.has(correlationId),
       ).catch(waiting.reject);
     });
@@ -196,11 +197,11 @@ export class RequestPath {
       return Promise.reject(this.#parts.errors.wrap(error, 'BROKER', 'no reply receiver'));
     }
     if (typeof address === 'string')
-      return this.#parts.sendChecked(payload, { ...options, replyTo: address });
+      return this.#parts.sendChecked(payload, withSendOptions(options, { replyTo: address }));
     return address.then((replyTo) => {
       // Ended (aborted, timed out) while the reply receiver was being made: nobody waits for an answer.
       if (!waiting()) return undefined;
-      return this.#parts.sendChecked(payload, { ...options, replyTo });
+      return this.#parts.sendChecked(payload, withSendOptions(options, { replyTo }));
     }, failed);
   }
 
@@ -220,7 +221,7 @@ export class RequestPath {
       complaint: 'argument',
       prefix: 'request options.',
     });
-    const { timeoutMillis = queueOptions.sendTimeoutMillis, signal, ...send } = fields;
+    const { timeoutMillis = queueOptions.sendTimeoutMillis, signal } = fields;
     if (
       typeof timeoutMillis !== 'number' ||
       !Number.isInteger(timeoutMillis) ||
@@ -235,11 +236,15 @@ export class RequestPath {
       throw errors.argument(`request options.signal must be an AbortSignal, got ${describeValue(signal)}`);
     }
     // Checked now, as `sendMsg()` checks them: the correlation id and the expiration are used before the send.
-    // Only a deadline or a signal (the common case): nothing to check, and no frozen copy to spread later.
-    let metadata = false;
-    for (const key in send) if (send[key] !== undefined) metadata = true;
+    // Only a deadline or a signal (the common case): nothing to check. Names are REQUEST_OPTION_KEYS only.
+    let send: Record<string, unknown> | undefined;
+    for (const key in fields) {
+      if (key === 'timeoutMillis' || key === 'signal' || fields[key] === undefined) continue;
+      send ??= {};
+      send[key] = fields[key];
+    }
     return {
-      send: metadata ? (this.#parts.check(send as SendOptions) ?? NO_METADATA) : NO_METADATA,
+      send: send === undefined ? NO_METADATA : (this.#parts.check(send as SendOptions) ?? NO_METADATA),
       timeoutMillis,
       signal,
     };

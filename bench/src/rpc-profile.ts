@@ -1,0 +1,48 @@
+// Profiles one side of the request/reply bench alone: `node --cpu-prof --expose-gc --import tsx
+// src/rpc-profile.ts <amqp|mqtt> <raw|mq> [count]` runs `count` round trips with 100 in flight after a warm-up.
+import { deleteQueue } from './cleanup.js';
+import { countSocketIo, ioSnapshot } from './io-count.js';
+import { rpcSessions } from './rpc.js';
+
+// IO=1: also socket writes and reads per round trip, all sockets of the side together.
+if (process.env.IO) countSocketIo();
+const family = process.argv[2] === 'mqtt' ? 'mqtt' : 'amqp';
+const who = process.argv[3] === 'raw' ? 'raw' : 'mq';
+const count = Number(process.argv[4] ?? 30_000);
+const sessions = await rpcSessions(family);
+const session = sessions[who];
+const payload = Buffer.alloc(256, 7);
+const run = async (n: number): Promise<number> => {
+  let sent = 0;
+  const started = performance.now();
+  const worker = async (): Promise<void> => {
+    while (sent < n) {
+      sent += 1;
+      await session.request(payload);
+    }
+  };
+  await Promise.all(Array.from({ length: 100 }, worker));
+  return n / ((performance.now() - started) / 1000);
+};
+await run(count / 4);
+const before = ioSnapshot();
+const cpu = process.cpuUsage();
+const perSec = await run(count);
+const used = process.cpuUsage(cpu);
+console.log(
+  `${family} ${who}: ${perSec.toFixed(0)} req/s, CPU ${((used.user + used.system) / count).toFixed(1)} µs per round trip${process.env.IO ? io(before) : ''}`,
+);
+
+function io(from: Map<unknown, { writes: number; reads: number }>): string {
+  let writes = 0;
+  let reads = 0;
+  for (const [socket, now] of ioSnapshot()) {
+    writes += now.writes - (from.get(socket)?.writes ?? 0);
+    reads += now.reads - (from.get(socket)?.reads ?? 0);
+  }
+  return `, ${(writes / count).toFixed(2)} writes and ${(reads / count).toFixed(2)} reads per round trip`;
+}
+await sessions.raw.close();
+await sessions.mq.close();
+if (family === 'amqp') await deleteQueue(sessions.name).catch(() => {});
+process.exit(0);
