@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   type Message,
+  type MessageMetadata,
   NO_HEADERS,
   type PendingSend,
   type QueueCore,
@@ -12,7 +13,7 @@ import {
 import { type MemoryBroker, REPLY_PREFIX } from './broker.js';
 import { errors } from './errors.js';
 import type { MemoryLink } from './link.js';
-import type { Consumer, Mailbox, StoredMeta } from './mailbox.js';
+import type { Consumer, Mailbox, Stored, StoredMeta } from './mailbox.js';
 
 /** A consumer that can stop taking new deliveries while keeping its unacked ones. */
 type StoppableConsumer = Consumer & { stop(): void };
@@ -63,7 +64,7 @@ export class MemoryQueueDriver implements QueueDriver {
         const message = new SettleOnceMessage(
           Buffer.from(stored.payload),
           (requeue) => this.#settle(mailbox, consumer, tag, requeue),
-          { ...stored.meta, redelivered: stored.redelivered, deliveryCount: stored.deliveries },
+          deliveryMeta(stored),
         );
         this.#deliveries.set(message, { mailbox, consumer, tag });
         this.#core.deliver(message);
@@ -216,6 +217,22 @@ function topicMailbox(
 }
 
 /** What the mailbox keeps of a send's options, stamped now. */
+/** A delivery's metadata, field by field (a spread of the stored metadata cost about 1 µs per delivery). */
+function deliveryMeta(stored: Stored): MessageMetadata {
+  const { meta } = stored;
+  return {
+    headers: meta.headers ?? NO_HEADERS,
+    messageId: meta.messageId,
+    correlationId: meta.correlationId,
+    contentType: meta.contentType,
+    replyTo: meta.replyTo,
+    timestamp: meta.timestamp,
+    redelivered: stored.redelivered,
+    deliveryCount: stored.deliveries,
+    topic: meta.topic,
+  };
+}
+
 function storedMeta(options: SendOptions | undefined): StoredMeta {
   const now = Date.now();
   return {
