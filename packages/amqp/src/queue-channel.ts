@@ -1,5 +1,6 @@
 import { type MqError, settleWithin, withDeadline } from '@mq/core/spi';
 import type * as amqp from 'amqplib';
+import { AckBatch } from './ack-batch.js';
 
 /**
  * One amqplib channel of a queue and what hangs on it: the consumer, the temporary broadcast queue, sends
@@ -11,6 +12,8 @@ export class QueueChannel {
   readonly raw: amqp.Channel | amqp.ConfirmChannel;
   /** The amqplib connection the channel belongs to. */
   readonly model: amqp.ChannelModel;
+  /** The acks and nacks of the deliveries on this channel, acks sent together (see `AckBatch`). */
+  readonly acks: AckBatch;
   #consumerTag: string | undefined;
   #tempQueue: string | undefined;
   #brokerError: Error | undefined;
@@ -22,6 +25,7 @@ export class QueueChannel {
   constructor(raw: amqp.Channel | amqp.ConfirmChannel, model: amqp.ChannelModel, onClose: () => void) {
     this.raw = raw;
     this.model = model;
+    this.acks = new AckBatch(raw);
     raw.on('error', (error: Error) => {
       this.#brokerError = error;
     });

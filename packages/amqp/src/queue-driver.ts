@@ -433,6 +433,7 @@ export class AmqpQueueDriver implements QueueDriver {
       return;
     }
     const { options } = this.#core;
+    channel.acks.delivered(delivery);
     this.#core.deliver(
       new AmqpDelivery(
         delivery.content,
@@ -454,31 +455,43 @@ export class AmqpQueueDriver implements QueueDriver {
    */
   #settle(channel: QueueChannel, delivery: amqp.ConsumeMessage, requeue: boolean): Promise<void> {
     const verb = requeue ? 'nack' : 'ack';
-    if (channel.closed) {
-      return Promise.reject(
-        errors.error(
-          'ACK_FAILED',
-          `cannot ${verb} on '${this.#name}': the channel it came on has closed, and with it the broker's hold on the message; the broker will redeliver it`,
-        ),
-      );
+    if (channel.closed) return Promise.reject(this.#channelGone(verb));
+    if (requeue) {
+      try {
+        channel.acks.nack(delivery);
+      } catch (error) {
+        return Promise.reject(this.#refused(channel, verb, error));
+      }
+      return SETTLED;
     }
-    try {
-      if (requeue) channel.raw.nack(delivery, false, true);
-      else channel.raw.ack(delivery);
-    } catch (error) {
-      // The channel is still open but would not take the ack (amqplib refuses while a close is under way). Left
-      // so, the message would be held unacked for as long as the channel lives: close it, and the broker
-      // redelivers everything it held; the queue opens a new channel by itself.
-      void channel.close(this.#millis);
-      return Promise.reject(
-        errors.wrap(
-          error,
-          'ACK_FAILED',
-          `cannot ${verb} on '${this.#name}': the channel refused it, so it is being closed and the broker will redeliver the message`,
-        ),
-      );
-    }
-    return SETTLED;
+    // Acks of one tick leave together (`AckBatch`): settled once the batch went out.
+    return channel.acks.ack(delivery).then((outcome) => {
+      if (outcome.ok) return undefined;
+      if (channel.closed) throw this.#channelGone(verb);
+      throw this.#refused(channel, verb, outcome.error);
+    });
+  }
+
+  /** `ACK_FAILED`: the channel a message came on closed, and the broker's hold on it with it. */
+  #channelGone(verb: string): MqError {
+    return errors.error(
+      'ACK_FAILED',
+      `cannot ${verb} on '${this.#name}': the channel it came on has closed, and with it the broker's hold on the message; the broker will redeliver it`,
+    );
+  }
+
+  /**
+   * `ACK_FAILED`: the channel is still open but would not take the ack (amqplib refuses while a close is under
+   * way). Left so, the message would be held unacked for as long as the channel lives: it is closed, and the broker
+   * redelivers everything it held; the queue opens a new channel by itself.
+   */
+  #refused(channel: QueueChannel, verb: string, error: unknown): MqError {
+    void channel.close(this.#millis);
+    return errors.wrap(
+      error,
+      'ACK_FAILED',
+      `cannot ${verb} on '${this.#name}': the channel refused it, so it is being closed and the broker will redeliver the message`,
+    );
   }
 
   #onChannelClose(channel: QueueChannel): void {
