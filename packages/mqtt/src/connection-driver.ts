@@ -5,7 +5,7 @@ import { MqttLink } from './link.js';
 import type { ResolvedConnectionOptions } from './options.js';
 import { ReadGate } from './read-gate.js';
 import { Replies } from './replies.js';
-import { Subscriptions } from './subscriptions.js';
+import { SubscriptionTable } from './subscription-table.js';
 
 /**
  * The link driver of an `MqttConnection`: a new `MqttLink` (one mqtt.js client) for each network link, and the
@@ -16,7 +16,7 @@ export class MqttConnectionDriver implements LinkDriver {
   /** The validated options, with the client id in use. */
   readonly settings: Readonly<ResolvedConnectionOptions>;
   /** Where each topic's messages go on this connection. */
-  readonly subscriptions: Subscriptions;
+  readonly subscriptions: SubscriptionTable;
   /** Holds socket reads while a receiver holds its prefetch of messages in the process. */
   readonly readGate = new ReadGate((held) => this.#link?.holdReads(held));
   /** The replies to this connection's requests. */
@@ -29,7 +29,7 @@ export class MqttConnectionDriver implements LinkDriver {
   constructor(core: LinkCore, settings: Readonly<ResolvedConnectionOptions>) {
     this.#core = core;
     this.settings = settings;
-    this.subscriptions = new Subscriptions((error) => core.reportError(error), !settings.cleanSession);
+    this.subscriptions = new SubscriptionTable((error) => core.reportError(error), !settings.cleanSession);
     this.replies = new Replies(settings.clientId, (error) => core.reportError(error));
   }
 

@@ -1,29 +1,22 @@
-import { type MessageMetadata, SettleOnceMessage } from '@mq/core/spi';
-import type { MqttMessage } from './message.js';
-
 /** The deliveries that reach a receiver after it began to close, so that its close can wait until they are settled. */
 export class LateDeliveries {
   /** Messages delivered since the close began. */
   delivered = 0;
-  readonly #unsettled = new Set<MqttMessage>();
+  /** One token per QoS 1 delivery not settled yet. */
+  readonly #unsettled = new Set<object>();
   #wake: (() => void) | undefined;
 
-  /** Builds the message of one delivery (with its metadata), counted until it is acked or nacked. */
-  track(
-    payload: Buffer,
-    qos: number,
-    meta: MessageMetadata,
-    ack: () => Promise<void>,
-    nack: () => Promise<void>,
-  ): MqttMessage {
+  /** Counts one delivery; returns its `settle`, which also counts it settled (a QoS 1 one is waited for until then). */
+  track(qos: number, settle: (requeue: boolean) => Promise<void>): (requeue: boolean) => Promise<void> {
     this.delivered += 1;
-    const message: MqttMessage = new SettleOnceMessage(
-      payload,
-      (requeue) => this.#settle(message, requeue ? nack : ack),
-      meta,
-    );
-    if (qos > 0) this.#unsettled.add(message);
-    return message;
+    const token = {};
+    if (qos > 0) this.#unsettled.add(token);
+    return (requeue) => {
+      const settling = settle(requeue);
+      this.#unsettled.delete(token);
+      if (this.#unsettled.size === 0) this.#wake?.();
+      return settling;
+    };
   }
 
   /** Stops waiting for the messages delivered so far (their handlers have returned, settled or not). */
@@ -46,12 +39,5 @@ export class LateDeliveries {
       this.#wake = undefined;
     }
     return true;
-  }
-
-  #settle(message: MqttMessage, settle: () => Promise<void>): Promise<void> {
-    const settling = settle();
-    this.#unsettled.delete(message);
-    if (this.#unsettled.size === 0) this.#wake?.();
-    return settling;
   }
 }
