@@ -2,7 +2,7 @@
 // src/rpc-profile.ts <amqp|mqtt> <raw|mq> [count]` runs `count` round trips with 100 in flight after a warm-up.
 import { deleteQueue } from './cleanup.js';
 import { countSocketIo, ioSnapshot } from './io-count.js';
-import { rpcSessions } from './rpc.js';
+import { inFlight, rpcSessions } from './rpc.js';
 
 // IO=1: also socket writes and reads per round trip, all sockets of the side together.
 if (process.env.IO) countSocketIo();
@@ -11,23 +11,10 @@ const who = process.argv[3] === 'raw' ? 'raw' : 'mq';
 const count = Number(process.argv[4] ?? 30_000);
 const sessions = await rpcSessions(family);
 const session = sessions[who];
-const payload = Buffer.alloc(256, 7);
-const run = async (n: number): Promise<number> => {
-  let sent = 0;
-  const started = performance.now();
-  const worker = async (): Promise<void> => {
-    while (sent < n) {
-      sent += 1;
-      await session.request(payload);
-    }
-  };
-  await Promise.all(Array.from({ length: 100 }, worker));
-  return n / ((performance.now() - started) / 1000);
-};
-await run(count / 4);
+await inFlight(session, count / 4);
 const before = ioSnapshot();
 const cpu = process.cpuUsage();
-const perSec = await run(count);
+const perSec = await inFlight(session, count);
 const used = process.cpuUsage(cpu);
 console.log(
   `${family} ${who}: ${perSec.toFixed(0)} req/s, CPU ${((used.user + used.system) / count).toFixed(1)} µs per round trip${process.env.IO ? io(before) : ''}`,

@@ -14,7 +14,7 @@ import { estimateMedian, type MedianEstimate } from './stats.js';
 type Family = 'amqp' | 'mqtt';
 
 /** One requester and its server, open for all rounds of a family, as an app keeps its connections. */
-interface RpcSession {
+export interface RpcSession {
   request(payload: Buffer): Promise<Buffer>;
   close(): Promise<void>;
 }
@@ -131,6 +131,11 @@ async function mqSession(family: Family, name: string): Promise<RpcSession> {
   const backend = (
     family === 'amqp' ? (await import('@mq/amqp')).amqpBackend : (await import('@mq/mqtt')).mqttBackend
   ) as Backend;
+  return mqSessionOn(backend, uri, name);
+}
+
+/** mq's request/reply session on any backend at `uri`: the receiver and the sender each on a connection of its own. */
+export async function mqSessionOn(backend: Backend, uri: string, name: string): Promise<RpcSession> {
   const connections: Connection[] = [];
   const open = async (options: { isRecv: boolean }): Promise<Queue> => {
     const connection = backend.createConnection({ uri });
@@ -178,17 +183,21 @@ async function round(
   }
   times.sort((a, b) => a - b);
   const at = (q: number): number => times[Math.min(times.length - 1, Math.floor(q * times.length))] ?? NaN;
+  return { perSec: await inFlight(session, throughputCount), p50: at(0.5), p99: at(0.99) };
+}
+
+/** `count` requests of 256 B with 100 in flight; resolves with round trips per second. */
+export async function inFlight(session: RpcSession, count: number): Promise<number> {
   let sent = 0;
   const started = performance.now();
   const worker = async (): Promise<void> => {
-    while (sent < throughputCount) {
+    while (sent < count) {
       sent += 1;
       await session.request(PAYLOAD);
     }
   };
   await Promise.all(Array.from({ length: 100 }, worker));
-  const seconds = (performance.now() - started) / 1000;
-  return { perSec: throughputCount / seconds, p50: at(0.5), p99: at(0.99) };
+  return count / ((performance.now() - started) / 1000);
 }
 
 /**
