@@ -19,6 +19,7 @@ export type AckOutcome = { ok: true } | { ok: false; error: unknown };
  */
 export class AckBatch {
   readonly #channel: amqp.Channel;
+  readonly #closed: () => boolean;
   /** Deliveries not yet settled on the wire, oldest (lowest tag) first, from `#head`. */
   #order: Outstanding[] = [];
   #head = 0;
@@ -26,9 +27,10 @@ export class AckBatch {
   /** The flush scheduled for this tick and who waits for it; undefined when nothing is queued. */
   #flush: { promise: Promise<AckOutcome>; resolve: (outcome: AckOutcome) => void } | undefined;
 
-  /** Acks on `channel` (amqplib's own). */
-  constructor(channel: amqp.Channel) {
+  /** Acks on `channel` (amqplib's own); `closed` tells whether it has closed (then nothing is written). */
+  constructor(channel: amqp.Channel, closed: () => boolean) {
     this.#channel = channel;
+    this.#closed = closed;
   }
 
   /** A delivery arrived on the channel (tags increase with each one). */
@@ -70,6 +72,11 @@ export class AckBatch {
     const flush = this.#flush;
     if (flush === undefined) return;
     this.#flush = undefined;
+    // Closed since the acks were queued: the broker's hold on those messages went with the channel.
+    if (this.#closed()) {
+      flush.resolve({ ok: false, error: new Error('the channel closed before its acks were sent') });
+      return;
+    }
     let outcome: AckOutcome = { ok: true };
     try {
       // The oldest deliveries, as long as each is queued (or already settled): one ack with `multiple` covers them.

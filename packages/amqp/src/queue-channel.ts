@@ -25,7 +25,7 @@ export class QueueChannel {
   constructor(raw: amqp.Channel | amqp.ConfirmChannel, model: amqp.ChannelModel, onClose: () => void) {
     this.raw = raw;
     this.model = model;
-    this.acks = new AckBatch(raw);
+    this.acks = new AckBatch(raw, () => this.#closed);
     raw.on('error', (error: Error) => {
       this.#brokerError = error;
     });

@@ -1,6 +1,7 @@
 import { type Message, waitForStatus } from '@mq/core';
 import * as amqp from 'amqplib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { AckBatch } from '../src/ack-batch.js';
 import { AmqpQueue } from '../src/index.js';
 import { brokerUrl, until } from './broker.js';
 import { connected, queueName, sender } from './helpers.js';
@@ -186,5 +187,44 @@ describe('AMQP acks of one tick leave together', () => {
     expect(later).toEqual([]);
     expect(inbox.errors).toEqual([]);
     await conn.close();
+  }, 30_000);
+
+  it('acks queued when their channel closes before the flush write nothing and report the failure; the broker keeps the messages', async () => {
+    const name = queueName('ackbatch-closed');
+    names.push(name);
+    const model = await amqp.connect(brokerUrl());
+    try {
+      const setup = await model.createConfirmChannel();
+      await setup.assertQueue(name, { durable: true });
+      for (let i = 0; i < 5; i += 1) setup.sendToQueue(name, Buffer.from(`m${i}`));
+      await setup.waitForConfirms();
+      const channel = await model.createChannel();
+      let closed = false;
+      channel.on('close', () => {
+        closed = true;
+      });
+      const batch = new AckBatch(channel, () => closed);
+      const deliveries: amqp.ConsumeMessage[] = [];
+      await channel.consume(name, (delivery) => {
+        if (!delivery) return;
+        batch.delivered(delivery);
+        deliveries.push(delivery);
+      });
+      await until(() => deliveries.length === 5, 'the 5 deliveries');
+      const outcomes = deliveries.map((delivery) => batch.ack(delivery));
+      // Closed in the same tick, before the flush: what the acks' promises say must be that they were not sent.
+      closed = true;
+      await channel.close();
+      expect((await Promise.all(outcomes)).map((outcome) => outcome.ok)).toEqual([
+        false,
+        false,
+        false,
+        false,
+        false,
+      ]);
+      await until(async () => (await brokerCounts(name)).ready === 5, 'the 5 messages ready again');
+    } finally {
+      await model.close();
+    }
   }, 30_000);
 });
