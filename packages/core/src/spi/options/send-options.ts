@@ -120,6 +120,9 @@ export function withSendOptions(base: SendOptions | undefined, changes: SendOpti
   return Object.freeze(out) as SendOptions;
 }
 
+/** Checked send options that give nothing: what a request or a reply without metadata is sent with. */
+export const NO_SEND_OPTIONS: SendOptions = withSendOptions(undefined, {});
+
 function checkHeaders(
   errors: PackageErrors,
   value: unknown,

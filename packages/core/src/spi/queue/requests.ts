@@ -8,7 +8,7 @@ import { describeValue } from '../describe.js';
 import type { PackageErrors } from '../errors.js';
 import { isAbortSignal } from '../guards.js';
 import type { ResolvedQueueOptions } from '../options/queue-options.js';
-import { withSendOptions } from '../options/send-options.js';
+import { NO_SEND_OPTIONS, withSendOptions } from '../options/send-options.js';
 import { readFields } from '../options/validate.js';
 import type { QueueDriver } from './queue-driver.js';
 
@@ -33,9 +33,6 @@ export interface RequestParts {
   /** Sends the request as `sendMsg()` does (tracing, deadline), its payload and metadata checked already. */
   sendChecked(payload: Uint8Array, options: SendOptions): Promise<void>;
 }
-
-/** The metadata of a request that has none. */
-const NO_METADATA: SendOptions = withSendOptions(undefined, {});
 
 /** One request waiting for its reply. */
 interface Waiting {
@@ -213,7 +210,7 @@ export class RequestPath {
   } {
     const { errors, options: queueOptions } = this.#parts;
     if (options === undefined) {
-      return { send: NO_METADATA, timeoutMillis: queueOptions.sendTimeoutMillis, signal: undefined };
+      return { send: NO_SEND_OPTIONS, timeoutMillis: queueOptions.sendTimeoutMillis, signal: undefined };
     }
     const fields = readFields(errors, options, {
       what: 'request options',
@@ -244,7 +241,8 @@ export class RequestPath {
       send[key] = fields[key];
     }
     return {
-      send: send === undefined ? NO_METADATA : (this.#parts.check(send as SendOptions) ?? NO_METADATA),
+      send:
+        send === undefined ? NO_SEND_OPTIONS : (this.#parts.check(send as SendOptions) ?? NO_SEND_OPTIONS),
       timeoutMillis,
       signal,
     };

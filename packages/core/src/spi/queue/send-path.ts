@@ -6,7 +6,7 @@ import type { Status } from '../../api/status.js';
 import type { PackageErrors } from '../errors.js';
 import type { SettleOnceMessage } from '../message.js';
 import type { ResolvedQueueOptions } from '../options/queue-options.js';
-import { checkSendOptions, hasMetadata, withSendOptions } from '../options/send-options.js';
+import { checkSendOptions, hasMetadata, NO_SEND_OPTIONS, withSendOptions } from '../options/send-options.js';
 import { checkPayload } from './arguments.js';
 import { InFlightSends, type PendingSend } from './in-flight.js';
 import type { QueueDriver } from './queue-driver.js';
@@ -32,9 +32,6 @@ export interface SendParts {
   /** The driver of the current cycle. */
   driver(): QueueDriver | undefined;
 }
-
-/** The options of a reply that has none. */
-const NO_SEND_OPTIONS: SendOptions = withSendOptions(undefined, {});
 
 /** A send waiting for the queue's link: handed to the driver once the queue is `connected`. */
 interface HeldSend {
