@@ -62,9 +62,8 @@ export abstract class BaseQueue<O extends ResolvedQueueOptions = ResolvedQueueOp
   readonly #receiving: ReceivePath | undefined;
   /** Ends the current cycle's `QueueCore`: a driver of an earlier cycle can no longer act on this queue. */
   #endCycle: () => void = () => {};
-  /** When the status last changed and when the last message came (`Date.now()`), for `health()`. */
+  /** When the status last changed (`Date.now()`), for `health()`. */
   #statusSince = Date.now();
-  #lastDeliveryAt: number | undefined;
 
   /** Sets up a closed queue from what its class resolved (see `QueueSetup`). */
   protected constructor(setup: QueueSetup<O>) {
@@ -113,9 +112,8 @@ export abstract class BaseQueue<O extends ResolvedQueueOptions = ResolvedQueueOp
       get reservedHeaders() {
         return reservedHeadersOf(queue.#traits);
       },
-      status: () => this.#lifecycle.status,
+      link: this.#lifecycle,
       address: () => this.#host.address,
-      driver: () => this.#lifecycle.driver,
     });
     this.#requests = new RequestPath({
       errors,
@@ -126,8 +124,7 @@ export abstract class BaseQueue<O extends ResolvedQueueOptions = ResolvedQueueOp
       get unsupportedHint() {
         return hint(queue.#traits, 'requestReply');
       },
-      status: () => this.#lifecycle.status,
-      driver: () => this.#lifecycle.driver,
+      link: this.#lifecycle,
       check: (sendOptions) => this.#sending.checkOptions(sendOptions),
       checkPayload: (payload) => checkPayload(errors, payload),
       sendChecked: (payload, sendOptions) => this.#sending.sendChecked(payload, sendOptions),
@@ -266,7 +263,7 @@ export abstract class BaseQueue<O extends ResolvedQueueOptions = ResolvedQueueOp
       attached: receiving
         ? this.#lifecycle.status === 'connected' && (driver?.attached?.() ?? true)
         : undefined,
-      lastDeliveryAt: this.#lastDeliveryAt,
+      lastDeliveryAt: receiving?.lastDeliveryAt,
       handlersRunning: receiving?.running ?? 0,
       // Buffered sends count in `pending` too, from the moment they are held.
       sendsInFlight: this.#sending.pending - this.#sending.waiting,
@@ -360,10 +357,7 @@ export abstract class BaseQueue<O extends ResolvedQueueOptions = ResolvedQueueOp
         return lifecycle.status;
       },
       // Deliveries are handled whenever they come: a handler set on a closed receiver still settles them.
-      deliver: (message) => {
-        this.#lastDeliveryAt = Date.now();
-        this.#receiving?.deliver(message);
-      },
+      deliver: this.#receiving?.deliver ?? ignoreDelivery,
       resourceLost: (error) => {
         if (!live) return;
         this.#requestsLost();
@@ -439,6 +433,9 @@ export abstract class BaseQueue<O extends ResolvedQueueOptions = ResolvedQueueOp
     emitOn<QueueEvents, 'error'>(this, 'error', error);
   }
 }
+
+/** A sender's `QueueCore.deliver`: a sender has no deliveries to handle. */
+function ignoreDelivery(): void {}
 
 /** `: <why>` for a capability the traits declare false with a reason, else nothing. */
 function hint(traits: Traits, capability: keyof NonNullable<Traits['reasons']>): string {

@@ -92,6 +92,14 @@ export interface QueueDriver {
   linkDown?(): void;
 }
 
+/** A queue's status and the driver of its current cycle, read where they live (the queue's state machine). */
+export interface QueueLink {
+  /** The queue's current status. */
+  readonly status: Status;
+  /** The driver of the current `connect()`..`closed` cycle; undefined while closed. */
+  readonly driver: QueueDriver | undefined;
+}
+
 /** Makes the driver of one `connect()`..`closed` cycle of a queue, given what core offers it. */
 export type QueueDriverFactory<O extends ResolvedQueueOptions = ResolvedQueueOptions> = (
   core: QueueCore<O>,

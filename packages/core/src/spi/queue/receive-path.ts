@@ -73,6 +73,8 @@ export class ReceivePath {
   #gate: ConcurrencyGate | undefined;
   /** True while a `messages()` loop reads the receiver (the gate is for handlers only). */
   #streaming = false;
+  /** When the last message came (`Date.now()`), for `health()`. */
+  lastDeliveryAt: number | undefined;
 
   /** A receiver without handler. */
   constructor(parts: ReceiveParts) {
@@ -164,9 +166,11 @@ export class ReceivePath {
   /**
    * One message from the driver: the failure policy admits it (a retried copy may wait for its time, one delivered
    * `maxDeliveries` times is given up on), then the handler runs. A message without `headers` or `redelivered`
-   * (from a backend written before metadata existed) gets `{}` and `false`.
+   * (from a backend written before metadata existed) gets `{}` and `false`. The drivers call it directly (it is
+   * their `QueueCore.deliver`): deliveries are handled whenever they come, also on a closed receiver.
    */
-  deliver(incoming: DeliveredMessage): void {
+  readonly deliver = (incoming: DeliveredMessage): void => {
+    this.lastDeliveryAt = Date.now();
     if (!this.#handler) return;
     const message =
       incoming instanceof SettleOnceMessage
@@ -179,7 +183,7 @@ export class ReceivePath {
     message.bindReplier(this.#reply);
     if (this.#policy.passes(message)) this.#run(message);
     else this.#policy.admit(message, this.#run);
-  }
+  };
 
   /** Every message's `reply()`: to its `replyTo`, with its correlation id (or else its message id). */
   readonly #reply = (
@@ -272,7 +276,8 @@ export class ReceivePath {
     }
     const gate = this.#gate;
     if (gate === undefined || this.#streaming) {
-      this.#checked(message);
+      if (bodies.validates) this.#checked(message);
+      else this.#handle(message);
       return;
     }
     gate.enter(message, () => {

@@ -3,14 +3,13 @@ import type { MqError } from '../../api/errors.js';
 import { MAX_TIMER_MILLIS } from '../../api/limits.js';
 import type { Reply, RequestOptions } from '../../api/reply.js';
 import type { SendOptions } from '../../api/send-options.js';
-import type { Status } from '../../api/status.js';
 import { describeValue } from '../describe.js';
 import type { PackageErrors } from '../errors.js';
 import { isAbortSignal } from '../guards.js';
 import type { ResolvedQueueOptions } from '../options/queue-options.js';
 import { NO_SEND_OPTIONS, withSendOptions } from '../options/send-options.js';
 import { type FieldsSpec, readFields } from '../options/validate.js';
-import type { QueueDriver } from './queue-driver.js';
+import type { QueueDriver, QueueLink } from './queue-driver.js';
 
 /** What the request path needs from the rest of the queue. */
 export interface RequestParts {
@@ -22,10 +21,8 @@ export interface RequestParts {
   readonly supported: boolean;
   /** Said after the `UNSUPPORTED` of a request, e.g. `: MQTT 3.1.1 has no response topic`. */
   readonly unsupportedHint: string;
-  /** The queue's status. */
-  status(): Status;
-  /** The driver of the current cycle. */
-  driver(): QueueDriver | undefined;
+  /** The queue's status and driver. */
+  readonly link: QueueLink;
   /** Checks the request's metadata as `sendMsg()` does; throws `INVALID_ARGUMENT` naming the field. */
   check(options: SendOptions): SendOptions | undefined;
   /** Checks a payload as `sendMsg()` does; throws `INVALID_ARGUMENT`. */
@@ -136,8 +133,7 @@ export class RequestPath {
       return Promise.reject(error);
     }
     if (signal?.aborted) return Promise.reject(this.#aborted());
-    const status = this.#parts.status();
-    const driver = this.#parts.driver();
+    const { status, driver } = this.#parts.link;
     if (status !== 'connected' || !driver?.replyAddress) {
       return Promise.reject(
         errors.error('NOT_CONNECTED', `queue '${name}' is ${status}, not connected: request not sent`),

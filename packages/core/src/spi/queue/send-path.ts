@@ -9,7 +9,7 @@ import type { ResolvedQueueOptions } from '../options/queue-options.js';
 import { checkSendOptions, hasMetadata, NO_SEND_OPTIONS, withSendOptions } from '../options/send-options.js';
 import { checkPayload } from './arguments.js';
 import { InFlightSends, type PendingSend } from './in-flight.js';
-import type { QueueDriver } from './queue-driver.js';
+import type { QueueDriver, QueueLink } from './queue-driver.js';
 
 /** What the send path needs from the rest of the queue. */
 export interface SendParts {
@@ -25,12 +25,10 @@ export interface SendParts {
   readonly metadataHint: string;
   /** Header names (lower case) the backend keeps for itself. */
   readonly reservedHeaders: ReadonlySet<string>;
-  /** The queue's status. */
-  status(): Status;
+  /** The queue's status and driver. */
+  readonly link: QueueLink;
   /** The connection's broker address (password redacted), if it reports one. */
   address(): string | undefined;
-  /** The driver of the current cycle. */
-  driver(): QueueDriver | undefined;
 }
 
 /** A send waiting for the queue's link: handed to the driver once the queue is `connected`. */
@@ -90,13 +88,13 @@ export class SendPath {
     this.#held = [];
     this.#heldHead = 0;
     this.#heldBytes = 0;
-    const driver = this.#parts.driver();
+    const { driver, status } = this.#parts.link;
     for (let i = head; i < held.length; i += 1) {
       const { send, payload, options } = held[i]!;
       if (send.settled) continue;
       this.#sends.release(send);
       if (driver) this.#publish(driver, payload, send, options);
-      else send.reject(this.#notConnected(this.#parts.status()));
+      else send.reject(this.#notConnected(status));
     }
   }
 
@@ -184,8 +182,10 @@ export class SendPath {
   sendChecked(payload: Uint8Array, checked: SendOptions | undefined): Promise<void> {
     const { errors, options: queueOptions, carriesMetadata } = this.#parts;
     const name = queueOptions.name;
-    const topicProblem = topicRefusal(queueOptions, checked, name);
-    if (topicProblem !== undefined) return Promise.reject(errors.argument(topicProblem));
+    if (queueOptions.routing === 'topic' || checked?.topic !== undefined) {
+      const topicProblem = topicRefusal(queueOptions, checked, name);
+      if (topicProblem !== undefined) return Promise.reject(errors.argument(topicProblem));
+    }
     if (!traced(SEND_CHANNEL)) return this.#send(payload, checked);
     const context: SendTrace = {
       queue: this.#parts.queue,
@@ -212,8 +212,7 @@ export class SendPath {
   republish(to: string | undefined, message: SettleOnceMessage, options: SendOptions): Promise<void> {
     const { errors } = this.#parts;
     const name = this.#parts.options.name;
-    const status = this.#parts.status();
-    const driver = this.#parts.driver();
+    const { status, driver } = this.#parts.link;
     if (!driver || (status !== 'connected' && status !== 'connecting' && status !== 'closing')) {
       return Promise.reject(errors.error('NOT_CONNECTED', `queue '${name}' is ${status}: cannot republish`));
     }
@@ -246,8 +245,7 @@ export class SendPath {
     } catch (error) {
       return Promise.reject(error);
     }
-    const status = this.#parts.status();
-    const driver = this.#parts.driver();
+    const { status, driver } = this.#parts.link;
     if (!driver || (status !== 'connected' && status !== 'connecting' && status !== 'closing')) {
       return Promise.reject(
         errors.error('NOT_CONNECTED', `queue '${name}' is ${status}, not connected: reply not sent`),
@@ -286,11 +284,14 @@ export class SendPath {
   }
 
   #send(payload: Uint8Array, checked: SendOptions | undefined): Promise<void> {
-    const status = this.#parts.status();
-    const driver = this.#parts.driver();
+    const { status, driver } = this.#parts.link;
     if (status === 'connected' && driver) {
       const send = this.#sends.begin();
-      this.#publish(driver, payload, send, checked);
+      try {
+        driver.publish(payload, send, checked);
+      } catch (error) {
+        send.reject(this.#parts.errors.wrap(error, 'BROKER', `send on '${this.#parts.options.name}' failed`));
+      }
       // Settled inside publish() (a best-effort write the socket took at once): nothing for close() or the deadline.
       return this.#sends.watch(send);
     }
@@ -305,6 +306,7 @@ export class SendPath {
     return this.#sends.hold(send);
   }
 
+  /** A held send, to the driver now that the queue is connected. */
   #publish(
     driver: QueueDriver,
     payload: Uint8Array,
