@@ -11,6 +11,7 @@ import {
   SettleOnceMessage,
 } from '@mq/core/spi';
 import type * as amqp from 'amqplib';
+import type { AckOutcome } from './ack-batch.js';
 import { isBrokerNack } from './amqplib-internals.js';
 import { watchBinding } from './binding-watch.js';
 import { errors } from './errors.js';
@@ -419,6 +420,9 @@ export class AmqpQueueDriver implements QueueDriver {
     });
   }
 
+  /** The last flush of acks and what its acks resolve with: the acks of one tick share one promise. */
+  #acked: { flushed: Promise<AckOutcome>; settled: Promise<void> } | undefined;
+
   get #millis(): number {
     return this.#link.timeoutMillis;
   }
@@ -464,12 +468,17 @@ export class AmqpQueueDriver implements QueueDriver {
       }
       return SETTLED;
     }
-    // Acks of one tick leave together (`AckBatch`): settled once the batch went out.
-    return channel.acks.ack(delivery).then((outcome) => {
-      if (outcome.ok) return undefined;
-      if (channel.closed) throw this.#channelGone(verb);
-      throw this.#refused(channel, verb, outcome.error);
-    });
+    // Acks of one tick leave together (`AckBatch`): settled once the batch went out, all by one promise.
+    const flushed = channel.acks.ack(delivery);
+    if (this.#acked?.flushed !== flushed) {
+      const settled = flushed.then((outcome) => {
+        if (outcome.ok) return undefined;
+        if (channel.closed) throw this.#channelGone(verb);
+        throw this.#refused(channel, verb, outcome.error);
+      });
+      this.#acked = { flushed, settled };
+    }
+    return this.#acked.settled;
   }
 
   /** `ACK_FAILED`: the channel a message came on closed, and the broker's hold on it with it. */
