@@ -26,6 +26,9 @@ import { connectionSecrets, type MqttAddress, type ResolvedConnectionOptions } f
 import { MAX_REMAINING_LENGTH, publishPacketSize } from './properties.js';
 import type { Filters } from './topics.js';
 
+/** Bytes below MQTT's ceiling under which a payload cannot make its PUBLISH too large (see `#tooLarge`). */
+const UNCHECKED_MARGIN = 1_048_576;
+
 /** MQTT 5 DISCONNECT reason code: another client connected with the same client id. */
 const SESSION_TAKEN_OVER = 142;
 /**
@@ -326,6 +329,11 @@ export class MqttLink {
     qos: 0 | 1,
     options: IClientPublishOptions | undefined,
   ): MqError | undefined {
+    // Without a broker limit, only a payload near MQTT's ceiling can pass it: what else a PUBLISH carries (a topic
+    // of at most 64 KiB, headers of at most 16 KiB, ids of at most 255 bytes) is far under the margin.
+    if (this.#maximumPacketSize === undefined && payloadBytes < MAX_REMAINING_LENGTH - UNCHECKED_MARGIN) {
+      return undefined;
+    }
     const size = publishPacketSize(topic, payloadBytes, qos, this.#options.protocolVersion === 5, options);
     if (size.remaining > MAX_REMAINING_LENGTH) {
       return errors.error(

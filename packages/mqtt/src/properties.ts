@@ -74,17 +74,20 @@ function varintBytes(value: number): number {
   return value < 128 ? 1 : value < 16_384 ? 2 : value < 2_097_152 ? 3 : 4;
 }
 
+const NO_USER_PROPERTIES: Readonly<Record<string, string | string[]>> = Object.freeze({});
+
 /** Bytes of the MQTT 5 properties mq puts on a PUBLISH (see {@link publishProperties}), without their length. */
 function propertyBytes(options: IClientPublishOptions | undefined): number {
   const properties = options?.properties;
   if (!properties) return 0;
   let bytes = 0;
-  for (const [name, value] of Object.entries(properties.userProperties ?? {})) {
+  for (const [name, value] of Object.entries(properties.userProperties ?? NO_USER_PROPERTIES)) {
     for (const one of Array.isArray(value) ? value : [value])
       bytes += 5 + Buffer.byteLength(name) + Buffer.byteLength(String(one));
   }
   if (properties.contentType !== undefined) bytes += 3 + Buffer.byteLength(properties.contentType);
   if (properties.correlationData !== undefined) bytes += 3 + properties.correlationData.byteLength;
+  if (properties.responseTopic !== undefined) bytes += 3 + Buffer.byteLength(properties.responseTopic);
   if (properties.messageExpiryInterval !== undefined) bytes += 5;
   return bytes;
 }

@@ -62,5 +62,22 @@ describe.skipIf(missing !== undefined)(
       expect(MqError.hasCode(over, 'INVALID_ARGUMENT')).toBe(true);
       expect(seen).toEqual([]);
     });
+
+    it('counts a response topic (replyTo) in the packet size: exactly maximumPacketSize goes, one byte more is refused before sending (MQTT 5)', async () => {
+      const name = queueName('reply-size');
+      const { inbox } = await receiver(await connection({ uri: broker!.url }), { name, reliable: true });
+      const conn = await connection({ uri: broker!.url });
+      const seen = statuses(conn);
+      const send = await sender(conn, { name, reliable: true });
+      const replyTo = 'replies/for/this/sender';
+      // As above, plus the response topic property: its identifier byte, its length (2) and its bytes.
+      const fits = 10_000 - 8 - Buffer.byteLength(name) - (3 + Buffer.byteLength(replyTo));
+      await send.sendMsg(Buffer.alloc(fits, 'x'), { replyTo });
+      await until(() => inbox.texts.length === 1, 'the message of exactly maximumPacketSize');
+      const over = await send.sendMsg(Buffer.alloc(fits + 1, 'x'), { replyTo }).catch((e: unknown) => e);
+      expect(MqError.hasCode(over, 'INVALID_ARGUMENT')).toBe(true);
+      expect((over as MqError).message).toMatch(/maximumPacketSize of 10000/);
+      expect(seen).toEqual([]);
+    });
   },
 );
