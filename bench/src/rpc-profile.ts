@@ -2,14 +2,14 @@
 // src/rpc-profile.ts <amqp|mqtt> <raw|mq> [count]` runs `count` round trips with 100 in flight after a warm-up.
 import { deleteQueue } from './cleanup.js';
 import { countSocketIo, ioSnapshot } from './io-count.js';
-import { inFlight, rpcSessions } from './rpc.js';
+import { inFlight, openSessions } from './rpc.js';
 
 // IO=1: also socket writes and reads per round trip, all sockets of the side together.
 if (process.env.IO) countSocketIo();
 const family = process.argv[2] === 'mqtt' ? 'mqtt' : 'amqp';
 const who = process.argv[3] === 'raw' ? 'raw' : 'mq';
 const count = Number(process.argv[4] ?? 30_000);
-const sessions = await rpcSessions(family);
+const sessions = await openSessions(family);
 const session = sessions[who];
 await inFlight(session, count / 4);
 const before = ioSnapshot();
@@ -31,5 +31,5 @@ function io(from: Map<unknown, { writes: number; reads: number }>): string {
 }
 await sessions.raw.close();
 await sessions.mq.close();
-if (family === 'amqp') await deleteQueue(sessions.name).catch(() => {});
+if (family === 'amqp') for (const name of sessions.names) await deleteQueue(name).catch(() => {});
 process.exit(0);

@@ -201,15 +201,17 @@ export async function inFlight(session: RpcSession, count: number): Promise<numb
 }
 
 /**
- * Both sessions of a family on one fresh queue name, open: for profiling one side alone
- * (`node --cpu-prof --import tsx` on a script that calls it).
+ * Both sessions of a family, open, each on a fresh queue name of its own: each client's requests reach its own
+ * server only (on one name, the two servers would share the queue or the MQTT share group, and each column would
+ * measure half the other's server). Also for profiling one side alone (`node --cpu-prof --import tsx`).
  */
-export async function rpcSessions(
+export async function openSessions(
   family: Family,
-): Promise<{ raw: RpcSession; mq: RpcSession; name: string }> {
-  const name = `mq-bench.rpc.${family}.${randomUUID().slice(0, 8)}`;
-  const raw = family === 'amqp' ? await rawAmqp(name) : await rawMqtt(name);
-  return { raw, mq: await mqSession(family, name), name };
+): Promise<{ raw: RpcSession; mq: RpcSession; names: string[] }> {
+  const base = `mq-bench.rpc.${family}.${randomUUID().slice(0, 8)}`;
+  const names = [`${base}.raw`, `${base}.mq`];
+  const raw = family === 'amqp' ? await rawAmqp(names[0]!) : await rawMqtt(names[0]!);
+  return { raw, mq: await mqSession(family, names[1]!), names };
 }
 
 const fmt = (e: MedianEstimate): string =>
@@ -225,9 +227,7 @@ export async function rpcBench(options: { rounds: number; quick: boolean; only?:
   ];
   for (const family of ['amqp', 'mqtt'] as const) {
     if (options.only !== undefined && !family.includes(options.only)) continue;
-    const name = `mq-bench.rpc.${family}.${randomUUID().slice(0, 8)}`;
-    const raw = family === 'amqp' ? await rawAmqp(name) : await rawMqtt(name);
-    const mq = await mqSession(family, name);
+    const { raw, mq, names } = await openSessions(family);
     const runs: Record<'raw' | 'mq', RoundResult[]> = { raw: [], mq: [] };
     try {
       // Warm-up, not measured: both paths JIT-compiled before anything counts.
@@ -243,7 +243,7 @@ export async function rpcBench(options: { rounds: number; quick: boolean; only?:
     } finally {
       await mq.close();
       await raw.close();
-      if (family === 'amqp') await deleteQueue(name).catch(() => {});
+      if (family === 'amqp') for (const name of names) await deleteQueue(name).catch(() => {});
     }
     const pair = (pick: (r: RoundResult) => number, mqOverRaw: boolean): MedianEstimate =>
       estimateMedian(
