@@ -55,7 +55,7 @@ export class AckBatch {
         resolve = done;
       });
       this.#flush = { promise, resolve };
-      process.nextTick(() => this.flush());
+      process.nextTick(this.flush);
     }
     return this.#flush.promise;
   }
@@ -68,7 +68,7 @@ export class AckBatch {
   }
 
   /** Sends the queued acks: one `multiple` ack for the run that starts at the oldest held delivery, the rest alone. */
-  flush(): void {
+  readonly flush = (): void => {
     const flush = this.#flush;
     if (flush === undefined) return;
     this.#flush = undefined;
@@ -104,7 +104,7 @@ export class AckBatch {
     }
     this.#compact();
     flush.resolve(outcome);
-  }
+  };
 
   #settled(entry: Outstanding): void {
     entry.state = 'sent';

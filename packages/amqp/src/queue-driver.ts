@@ -320,7 +320,10 @@ export class AmqpQueueDriver implements QueueDriver {
     const topic = options?.topic;
     const routingKey = topic ?? this.#route.routingKey;
     // Without metadata (a topic alone, say) the queue's shared publish options serve.
-    const publish = publishOptions(this.#publishOptions, hasMetadata(options) ? options : undefined);
+    const publish =
+      options === undefined || !hasMetadata(options)
+        ? this.#publishOptions
+        : publishOptions(this.#publishOptions, options);
     const { reliable } = this.#core.options;
     let written: boolean;
     try {

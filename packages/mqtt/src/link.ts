@@ -302,7 +302,12 @@ export class MqttLink {
       send.reject(this.#failure);
       return;
     }
-    const tooLarge = this.#tooLarge(topic, body.byteLength, qos, options);
+    // Without a broker limit, only a payload near MQTT's ceiling can pass it: what else a PUBLISH carries (a topic
+    // of at most 64 KiB, headers of at most 16 KiB, ids of at most 255 bytes) is far under the margin.
+    const tooLarge =
+      this.#maximumPacketSize === undefined && body.byteLength < MAX_REMAINING_LENGTH - UNCHECKED_MARGIN
+        ? undefined
+        : this.#tooLarge(topic, body.byteLength, qos, options);
     if (tooLarge) {
       send.reject(tooLarge);
       return;
@@ -329,11 +334,6 @@ export class MqttLink {
     qos: 0 | 1,
     options: IClientPublishOptions | undefined,
   ): MqError | undefined {
-    // Without a broker limit, only a payload near MQTT's ceiling can pass it: what else a PUBLISH carries (a topic
-    // of at most 64 KiB, headers of at most 16 KiB, ids of at most 255 bytes) is far under the margin.
-    if (this.#maximumPacketSize === undefined && payloadBytes < MAX_REMAINING_LENGTH - UNCHECKED_MARGIN) {
-      return undefined;
-    }
     const size = publishPacketSize(topic, payloadBytes, qos, this.#options.protocolVersion === 5, options);
     if (size.remaining > MAX_REMAINING_LENGTH) {
       return errors.error(

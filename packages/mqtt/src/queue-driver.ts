@@ -31,6 +31,8 @@ export class MqttQueueDriver implements QueueDriver, SubscriptionReceiver, Reply
   readonly #connection: MqttConnection;
   readonly #conn: MqttConnectionDriver;
   /** A receiver's subscription; undefined on a sender. */
+  /** QoS of the queue's sends and subscription: 1 on a reliable queue. */
+  readonly #qos: 0 | 1;
   readonly #subscription: Subscription | undefined;
   /** A topic sender's topic → MQTT topic (`eu.created` → `orders/eu/created`). */
   readonly #sentTopics = new LastConversion((topic) => spaceTopic(this.#name, topic));
@@ -48,6 +50,7 @@ export class MqttQueueDriver implements QueueDriver, SubscriptionReceiver, Reply
     this.#connection = connection;
     this.#conn = conn;
     const { options } = core;
+    this.#qos = options.reliable ? 1 : 0;
     this.#subscription = options.isRecv
       ? new Subscription(conn, this, {
           topic: options.name,
@@ -58,6 +61,7 @@ export class MqttQueueDriver implements QueueDriver, SubscriptionReceiver, Reply
       : undefined;
   }
 
+  /** The queue's name: its topic, or its topic space. */
   get #name(): string {
     return this.#core.options.name;
   }
@@ -159,10 +163,6 @@ export class MqttQueueDriver implements QueueDriver, SubscriptionReceiver, Reply
       options && hasMetadata(options) ? publishProperties(qos, options) : undefined,
       needsReceiver,
     );
-  }
-
-  get #qos(): 0 | 1 {
-    return this.#core.options.reliable ? 1 : 0;
   }
 
   /** The broker granted the subscription (SUBACK) on the link that is still up. */

@@ -27,6 +27,13 @@ export class TypedBodies {
   readonly #codec: ResolvedCodec;
   readonly #schema: StandardSchemaV1 | undefined;
 
+  /** True when received payloads are decoded into another body than the bytes. */
+  readonly decodes: boolean;
+  /** True when bodies are checked against a schema. */
+  readonly validates: boolean;
+  /** True when sends go out as given (a `'bytes'` queue without schema). */
+  readonly passesThrough: boolean;
+
   /** For queue `name`, with its resolved `codec` and `schema`. */
   constructor(
     errors: PackageErrors,
@@ -38,21 +45,10 @@ export class TypedBodies {
     this.#name = name;
     this.#codec = codec;
     this.#schema = schema;
-  }
-
-  /** True when received payloads are decoded into another body than the bytes. */
-  get decodes(): boolean {
-    return this.#codec.name !== 'bytes';
-  }
-
-  /** True when bodies are checked against a schema. */
-  get validates(): boolean {
-    return this.#schema !== undefined;
-  }
-
-  /** True when sends go out as given (a `'bytes'` queue without schema). */
-  get passesThrough(): boolean {
-    return !this.decodes && !this.validates;
+    // Read on every send and every delivery: fixed for the queue's life, so worked out once.
+    this.decodes = codec.name !== 'bytes';
+    this.validates = schema !== undefined;
+    this.passesThrough = !this.decodes && !this.validates;
   }
 
   /**

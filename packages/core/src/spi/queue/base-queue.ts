@@ -77,7 +77,6 @@ export abstract class BaseQueue<O extends ResolvedQueueOptions = ResolvedQueueOp
     // is refused at once, never accepted and ignored.
     this.#refuseUnsupported();
     this.#bodies = new TypedBodies(errors, options.name, options.codec, options.schema);
-    const queue = this;
     this.#lifecycle = new QueueLifecycle({
       errors,
       name: options.name,
@@ -103,27 +102,17 @@ export abstract class BaseQueue<O extends ResolvedQueueOptions = ResolvedQueueOp
       errors,
       options,
       queue: this as Queue<unknown> as Queue,
-      get carriesMetadata() {
-        return queue.#traits.metadata === true;
-      },
-      get metadataHint() {
-        return hint(queue.#traits, 'metadata');
-      },
-      get reservedHeaders() {
-        return reservedHeadersOf(queue.#traits);
-      },
+      carriesMetadata: traits.metadata === true,
+      metadataHint: hint(traits, 'metadata'),
+      reservedHeaders: reservedHeadersOf(traits),
       link: this.#lifecycle,
       address: () => this.#host.address,
     });
     this.#requests = new RequestPath({
       errors,
       options,
-      get supported() {
-        return queue.#traits.requestReply === true;
-      },
-      get unsupportedHint() {
-        return hint(queue.#traits, 'requestReply');
-      },
+      supported: traits.requestReply === true,
+      unsupportedHint: hint(traits, 'requestReply'),
       link: this.#lifecycle,
       check: (sendOptions) => this.#sending.checkOptions(sendOptions),
       checkPayload: (payload) => checkPayload(errors, payload),
@@ -136,9 +125,7 @@ export abstract class BaseQueue<O extends ResolvedQueueOptions = ResolvedQueueOp
           queue: this as Queue<unknown> as Queue,
           bodies: this.#bodies,
           connection,
-          get requeuesBehind() {
-            return queue.#traits.requeuesBehind === true;
-          },
+          requeuesBehind: traits.requeuesBehind === true,
           status: () => this.#lifecycle.status,
           address: () => this.#host.address,
           errorListeners: () => this.listenerCount('error'),

@@ -6,6 +6,7 @@ import type { SendOptions } from '../../api/send-options.js';
 import { describeValue } from '../describe.js';
 import type { PackageErrors } from '../errors.js';
 import { isAbortSignal } from '../guards.js';
+import { SETTLED } from '../message.js';
 import type { ResolvedQueueOptions } from '../options/queue-options.js';
 import { NO_SEND_OPTIONS, withSendOptions } from '../options/send-options.js';
 import { type FieldsSpec, readFields } from '../options/validate.js';
@@ -164,9 +165,9 @@ export class RequestPath {
         request.onAbort = () => this.#end(request, this.#aborted(), undefined);
         signal.addEventListener('abort', request.onAbort, { once: true });
       }
-      void this.#send(driver, payload, send, correlationId, expirationMillis).catch((error: unknown) =>
-        this.#end(request, error, undefined),
-      );
+      const sent = this.#send(driver, payload, send, correlationId, expirationMillis);
+      // A send done within the call (a best-effort write the socket took) cannot fail any more: nothing to watch.
+      if (sent !== SETTLED) sent.catch((error: unknown) => this.#end(request, error, undefined));
     });
   }
 
