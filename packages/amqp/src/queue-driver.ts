@@ -78,6 +78,8 @@ export class AmqpQueueDriver implements QueueDriver {
   #channel: QueueChannel | undefined;
   /** The channel whose direct reply-to consumer is up (or being set up) for this sender's requests. */
   #replies: { channel: QueueChannel; ready: Promise<string>; consuming: boolean } | undefined;
+  /** The last flush of acks and what its acks resolve with: the acks of one tick share one promise. */
+  #acked: { flushed: Promise<AckOutcome>; settled: Promise<void> } | undefined;
 
   constructor(core: QueueCore<ResolvedAmqpQueueOptions>, link: AmqpLink, stale: StaleTempQueue) {
     this.#core = core;
@@ -320,10 +322,9 @@ export class AmqpQueueDriver implements QueueDriver {
     const topic = options?.topic;
     const routingKey = topic ?? this.#route.routingKey;
     // Without metadata (a topic alone, say) the queue's shared publish options serve.
-    const publish =
-      options === undefined || !hasMetadata(options)
-        ? this.#publishOptions
-        : publishOptions(this.#publishOptions, options);
+    const publish = hasMetadata(options)
+      ? publishOptions(this.#publishOptions, options)
+      : this.#publishOptions;
     const { reliable } = this.#core.options;
     let written: boolean;
     try {
@@ -422,9 +423,6 @@ export class AmqpQueueDriver implements QueueDriver {
       queue: this.#topology,
     });
   }
-
-  /** The last flush of acks and what its acks resolve with: the acks of one tick share one promise. */
-  #acked: { flushed: Promise<AckOutcome>; settled: Promise<void> } | undefined;
 
   get #millis(): number {
     return this.#link.timeoutMillis;

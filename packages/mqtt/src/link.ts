@@ -302,12 +302,7 @@ export class MqttLink {
       send.reject(this.#failure);
       return;
     }
-    // Without a broker limit, only a payload near MQTT's ceiling can pass it: what else a PUBLISH carries (a topic
-    // of at most 64 KiB, headers of at most 16 KiB, ids of at most 255 bytes) is far under the margin.
-    const tooLarge =
-      this.#maximumPacketSize === undefined && body.byteLength < MAX_REMAINING_LENGTH - UNCHECKED_MARGIN
-        ? undefined
-        : this.#tooLarge(topic, body.byteLength, qos, options);
+    const tooLarge = this.#tooLarge(topic, body.byteLength, qos, options);
     if (tooLarge) {
       send.reject(tooLarge);
       return;
@@ -334,6 +329,10 @@ export class MqttLink {
     qos: 0 | 1,
     options: IClientPublishOptions | undefined,
   ): MqError | undefined {
+    // Without a broker limit, only a payload near MQTT's ceiling can pass it: what else a PUBLISH carries (a topic
+    // of at most 64 KiB, headers of at most 16 KiB, ids of at most 255 bytes) is far under the margin.
+    const limit = this.#maximumPacketSize;
+    if (limit === undefined && payloadBytes < MAX_REMAINING_LENGTH - UNCHECKED_MARGIN) return undefined;
     const size = publishPacketSize(topic, payloadBytes, qos, this.#options.protocolVersion === 5, options);
     if (size.remaining > MAX_REMAINING_LENGTH) {
       return errors.error(
@@ -341,7 +340,6 @@ export class MqttLink {
         `payload of ${payloadBytes} bytes on '${topic}' is too large for MQTT: a packet carries at most ${MAX_REMAINING_LENGTH} bytes after its header (this one ${size.remaining}); nothing was sent`,
       );
     }
-    const limit = this.#maximumPacketSize;
     if (limit !== undefined && size.total > limit) {
       return errors.error(
         'INVALID_ARGUMENT',

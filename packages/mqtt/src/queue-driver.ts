@@ -30,9 +30,9 @@ export class MqttQueueDriver implements QueueDriver, SubscriptionReceiver, Reply
   readonly #core: QueueCore<ResolvedMqttQueueOptions>;
   readonly #connection: MqttConnection;
   readonly #conn: MqttConnectionDriver;
-  /** A receiver's subscription; undefined on a sender. */
   /** QoS of the queue's sends and subscription: 1 on a reliable queue. */
   readonly #qos: 0 | 1;
+  /** A receiver's subscription; undefined on a sender. */
   readonly #subscription: Subscription | undefined;
   /** A topic sender's topic → MQTT topic (`eu.created` → `orders/eu/created`). */
   readonly #sentTopics = new LastConversion((topic) => spaceTopic(this.#name, topic));

@@ -22,6 +22,16 @@ function statuses(conn: MqttConnection): string[] {
   return seen;
 }
 
+/** A reliable receiver and, on a connection of its own whose statuses are recorded, a sender to it. */
+async function reliablePair(prefix: string) {
+  const name = queueName(prefix);
+  const { inbox } = await receiver(await connection({ uri: broker!.url }), { name, reliable: true });
+  const conn = await connection({ uri: broker!.url });
+  const seen = statuses(conn);
+  const send = await sender(conn, { name, reliable: true });
+  return { name, inbox, send, seen };
+}
+
 describe.skipIf(missing !== undefined)(
   `a payload larger than a packet may be${missing ? ` (skipped: ${missing})` : ''}`,
   () => {
@@ -43,11 +53,7 @@ describe.skipIf(missing !== undefined)(
     );
 
     it("over the broker's CONNACK maximumPacketSize rejects with INVALID_ARGUMENT before sending; the link stays up and the next send arrives (MQTT 5)", async () => {
-      const name = queueName('big');
-      const { inbox } = await receiver(await connection({ uri: broker!.url }), { name, reliable: true });
-      const conn = await connection({ uri: broker!.url });
-      const seen = statuses(conn);
-      const send = await sender(conn, { name, reliable: true });
+      const { name, inbox, send, seen } = await reliablePair('big');
       const error = await send.sendMsg(Buffer.alloc(20_000)).catch((e: unknown) => e);
       expect(MqError.hasCode(error, 'INVALID_ARGUMENT')).toBe(true);
       expect((error as MqError).message).toMatch(/maximumPacketSize of 10000/);
@@ -64,11 +70,7 @@ describe.skipIf(missing !== undefined)(
     });
 
     it('counts a response topic (replyTo) in the packet size: exactly maximumPacketSize goes, one byte more is refused before sending (MQTT 5)', async () => {
-      const name = queueName('reply-size');
-      const { inbox } = await receiver(await connection({ uri: broker!.url }), { name, reliable: true });
-      const conn = await connection({ uri: broker!.url });
-      const seen = statuses(conn);
-      const send = await sender(conn, { name, reliable: true });
+      const { name, inbox, send, seen } = await reliablePair('reply-size');
       const replyTo = 'replies/for/this/sender';
       // As above, plus the response topic property: its identifier byte, its length (2) and its bytes.
       const fits = 10_000 - 8 - Buffer.byteLength(name) - (3 + Buffer.byteLength(replyTo));

@@ -287,11 +287,7 @@ export class SendPath {
     const { status, driver } = this.#parts.link;
     if (status === 'connected' && driver) {
       const send = this.#sends.begin();
-      try {
-        driver.publish(payload, send, checked);
-      } catch (error) {
-        send.reject(this.#parts.errors.wrap(error, 'BROKER', `send on '${this.#parts.options.name}' failed`));
-      }
+      this.#publish(driver, payload, send, checked);
       // Settled inside publish() (a best-effort write the socket took at once): nothing for close() or the deadline.
       return this.#sends.watch(send);
     }
@@ -306,7 +302,7 @@ export class SendPath {
     return this.#sends.hold(send);
   }
 
-  /** A held send, to the driver now that the queue is connected. */
+  /** Hands a send to the driver; a driver that throws rejects it. */
   #publish(
     driver: QueueDriver,
     payload: Uint8Array,
