@@ -30,12 +30,26 @@ interface RoundResult {
 
 const PAYLOAD = Buffer.alloc(256, 7);
 
-/** Plain amqplib: the server answers to `replyTo` with the `correlationId`; the client consumes direct reply-to. */
-async function rawAmqp(name: string): Promise<RpcSession> {
-  const serverModel = await amqp.connect(AMQP_URL, { noDelay: true });
-  const clientModel = await amqp.connect(AMQP_URL, { noDelay: true });
-  for (const model of [serverModel, clientModel]) model.on('error', () => {});
-  const server = await serverModel.createChannel();
+/**
+ * Who runs one end of a round trip: the plain client, mq, or the plain client doing the broker work mq's features
+ * ask for (`raw+`: requests expire after 30 s, as mq's do at their deadline; an AMQP server on a confirm channel,
+ * as mq's receivers are), for `src/rpc-tail.ts`.
+ */
+export type Who = 'raw' | 'raw+' | 'mq';
+
+/** mq's request deadline in this bench, which its requests carry as their expiration. */
+const TIMEOUT_MILLIS = 30_000;
+
+/** A server, answering every request on its queue until closed. */
+interface RpcServer {
+  close(): Promise<void>;
+}
+
+/** Plain amqplib: the server answers to `replyTo` with the `correlationId`. */
+async function rawAmqpServer(name: string, who: Who): Promise<RpcServer> {
+  const model = await amqp.connect(AMQP_URL, { noDelay: true });
+  model.on('error', () => {});
+  const server = who === 'raw+' ? await model.createConfirmChannel() : await model.createChannel();
   await server.assertQueue(name, { durable: true });
   await server.prefetch(100);
   await server.consume(name, (message) => {
@@ -45,7 +59,15 @@ async function rawAmqp(name: string): Promise<RpcSession> {
     });
     server.ack(message);
   });
-  const client = await clientModel.createChannel();
+  return { close: () => model.close().catch(() => {}) };
+}
+
+/** Plain amqplib: the client consumes direct reply-to and matches replies by `correlationId`. */
+async function rawAmqpClient(name: string, who: Who): Promise<RpcSession> {
+  const expiration = who === 'raw+' ? { expiration: String(TIMEOUT_MILLIS) } : {};
+  const model = await amqp.connect(AMQP_URL, { noDelay: true });
+  model.on('error', () => {});
+  const client = await model.createChannel();
   const waiting = new Map<string, (payload: Buffer) => void>();
   await client.consume(
     'amq.rabbitmq.reply-to',
@@ -64,29 +86,32 @@ async function rawAmqp(name: string): Promise<RpcSession> {
       const id = String(next);
       return new Promise<Buffer>((resolve) => {
         waiting.set(id, resolve);
-        client.sendToQueue(name, payload, { replyTo: 'amq.rabbitmq.reply-to', correlationId: id });
+        client.sendToQueue(name, payload, {
+          replyTo: 'amq.rabbitmq.reply-to',
+          correlationId: id,
+          ...expiration,
+        });
       });
     },
-    async close() {
-      await clientModel.close().catch(() => {});
-      await serverModel.close().catch(() => {});
-    },
+    close: () => model.close().catch(() => {}),
   };
 }
 
+const MQTT_OPTIONS = { protocolVersion: 5, clean: true, keepalive: 60, reconnectPeriod: 0 } as const;
+
+/** Plain mqtt.js 5, with `TCP_NODELAY` as mq sets it. */
+async function mqttClient(role: string): Promise<MqttClient> {
+  const client = await connectAsync(MQTT_URL, {
+    ...MQTT_OPTIONS,
+    clientId: `rpc-raw-${role}-${randomUUID()}`,
+  });
+  (client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
+  return client;
+}
+
 /** Plain mqtt.js 5: the server answers to the response topic with the correlation data. */
-async function rawMqtt(name: string): Promise<RpcSession> {
-  const options = { protocolVersion: 5, clean: true, keepalive: 60, reconnectPeriod: 0 } as const;
-  const server: MqttClient = await connectAsync(MQTT_URL, {
-    ...options,
-    clientId: `rpc-raw-s-${randomUUID()}`,
-  });
-  const client: MqttClient = await connectAsync(MQTT_URL, {
-    ...options,
-    clientId: `rpc-raw-c-${randomUUID()}`,
-  });
-  for (const one of [server, client])
-    (one.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
+async function rawMqttServer(name: string, _who: Who): Promise<RpcServer> {
+  const server = await mqttClient('s');
   server.on('message', (_topic, payload, packet) => {
     const { responseTopic, correlationData } = packet.properties ?? {};
     if (responseTopic === undefined) return;
@@ -96,6 +121,13 @@ async function rawMqtt(name: string): Promise<RpcSession> {
     });
   });
   await server.subscribeAsync(`$share/mq/${name}`, { qos: 0 });
+  return { close: () => server.endAsync() };
+}
+
+/** Plain mqtt.js 5: the client subscribes to a response topic of its own and matches replies by correlation data. */
+async function rawMqttClient(name: string, who: Who): Promise<RpcSession> {
+  const expiry = who === 'raw+' ? { messageExpiryInterval: TIMEOUT_MILLIS / 1000 } : {};
+  const client = await mqttClient('c');
   const responseTopic = `rpc-raw/replies/${randomUUID()}`;
   const waiting = new Map<string, (payload: Buffer) => void>();
   client.on('message', (_topic, payload, packet) => {
@@ -114,59 +146,102 @@ async function rawMqtt(name: string): Promise<RpcSession> {
         waiting.set(id, resolve);
         client.publish(name, payload, {
           qos: 0,
-          properties: { responseTopic, correlationData: Buffer.from(id) },
+          properties: { responseTopic, correlationData: Buffer.from(id), ...expiry },
         });
       });
     },
-    async close() {
-      await client.endAsync();
-      await server.endAsync();
-    },
+    close: () => client.endAsync(),
   };
 }
 
-/** mq on either backend: a receiver that answers with `message.reply()`, a sender that calls `request()`. */
-async function mqSession(family: Family, name: string): Promise<RpcSession> {
-  const uri = family === 'amqp' ? AMQP_URL : MQTT_URL;
+/** mq's backend and broker address for `family`. */
+async function mqBackend(family: Family): Promise<{ backend: Backend; uri: string }> {
   const backend = (
     family === 'amqp' ? (await import('@mq/amqp')).amqpBackend : (await import('@mq/mqtt')).mqttBackend
   ) as Backend;
-  return mqSessionOn(backend, uri, name);
+  return { backend, uri: family === 'amqp' ? AMQP_URL : MQTT_URL };
 }
 
-/** mq's request/reply session on any backend at `uri`: the receiver and the sender each on a connection of its own. */
-export async function mqSessionOn(backend: Backend, uri: string, name: string): Promise<RpcSession> {
-  const connections: Connection[] = [];
-  const open = async (options: { isRecv: boolean }): Promise<Queue> => {
-    const connection = backend.createConnection({ uri });
-    connection.on('error', () => {});
-    connections.push(connection);
-    connection.connect();
-    const queue = backend.createQueue(
-      { name, reliable: false, ...options, ...(options.isRecv ? { prefetch: 100 } : {}) },
-      connection,
-    );
-    queue.on('error', () => {});
-    if (options.isRecv) {
-      queue.setMsgHandler(async (_q, message) => {
-        await message.reply(message.payload);
-        await message.ack();
-      });
-    }
-    queue.connect();
-    await waitForStatus(queue, 'connected', { timeoutMillis: 10_000 });
-    return queue;
+/** One mq queue on a connection of its own (the queue not connected yet); `close()` closes the connection. */
+function mqQueue(
+  backend: Backend,
+  uri: string,
+  options: { name: string; isRecv: boolean },
+): { queue: Queue; close(): Promise<void> } {
+  const connection: Connection = backend.createConnection({ uri });
+  connection.on('error', () => {});
+  connection.connect();
+  const queue = backend.createQueue(
+    { reliable: false, ...options, ...(options.isRecv ? { prefetch: 100 } : {}) },
+    connection,
+  );
+  queue.on('error', () => {});
+  return {
+    queue,
+    close: () => connection.close(),
   };
-  await open({ isRecv: true });
-  const client = await open({ isRecv: false });
+}
+
+/** mq's server on any backend at `uri`: a receiver that answers with `message.reply()`. */
+export async function mqServerOn(backend: Backend, uri: string, name: string): Promise<RpcServer> {
+  const { queue, close } = mqQueue(backend, uri, { name, isRecv: true });
+  queue.setMsgHandler(async (_q, message) => {
+    await message.reply(message.payload);
+    await message.ack();
+  });
+  queue.connect();
+  await waitForStatus(queue, 'connected', { timeoutMillis: 10_000 });
+  return { close };
+}
+
+/** mq's client on any backend at `uri`: a sender that calls `request()`. */
+export async function mqClientOn(backend: Backend, uri: string, name: string): Promise<RpcSession> {
+  const { queue, close } = mqQueue(backend, uri, { name, isRecv: false });
+  queue.connect();
+  await waitForStatus(queue, 'connected', { timeoutMillis: 10_000 });
   return {
     async request(payload) {
-      return (await client.request(payload, { timeoutMillis: 30_000 })).payload;
+      return (await queue.request(payload, { timeoutMillis: TIMEOUT_MILLIS })).payload;
     },
+    close,
+  };
+}
+
+/** A session of `asking` and the server `answering`: closing it closes the client, then the server. */
+function joined(answering: RpcServer, asking: RpcSession): RpcSession {
+  return {
+    request: (payload) => asking.request(payload),
     async close() {
-      await Promise.allSettled(connections.map((connection) => connection.close()));
+      await asking.close();
+      await answering.close();
     },
   };
+}
+
+/** mq's request/reply session on any backend at `uri`: its server, then its client (`src/rpc-memory.ts`). */
+export async function mqSessionOn(backend: Backend, uri: string, name: string): Promise<RpcSession> {
+  const server = await mqServerOn(backend, uri, name);
+  return joined(server, await mqClientOn(backend, uri, name));
+}
+
+/**
+ * A client of `client` and a server of `server` on queue `name` of `family`'s broker, each on a connection of its
+ * own (the server first, so that no request waits for it).
+ */
+export async function pairSession(
+  family: Family,
+  client: Who,
+  server: Who,
+  name: string,
+): Promise<RpcSession> {
+  const mq = client === 'mq' || server === 'mq' ? await mqBackend(family) : undefined;
+  const rawServer = family === 'amqp' ? rawAmqpServer : rawMqttServer;
+  const rawClient = family === 'amqp' ? rawAmqpClient : rawMqttClient;
+  const answering =
+    mq && server === 'mq' ? await mqServerOn(mq.backend, mq.uri, name) : await rawServer(name, server);
+  const asking =
+    mq && client === 'mq' ? await mqClientOn(mq.backend, mq.uri, name) : await rawClient(name, client);
+  return joined(answering, asking);
 }
 
 /** One round: `latencyCount` requests one at a time, then `throughputCount` with 100 in flight. */
@@ -210,8 +285,8 @@ export async function openSessions(
 ): Promise<{ raw: RpcSession; mq: RpcSession; names: string[] }> {
   const base = `mq-bench.rpc.${family}.${randomUUID().slice(0, 8)}`;
   const names = [`${base}.raw`, `${base}.mq`];
-  const raw = family === 'amqp' ? await rawAmqp(names[0]!) : await rawMqtt(names[0]!);
-  return { raw, mq: await mqSession(family, names[1]!), names };
+  const raw = await pairSession(family, 'raw', 'raw', names[0]!);
+  return { raw, mq: await pairSession(family, 'mq', 'mq', names[1]!), names };
 }
 
 const fmt = (e: MedianEstimate): string =>
