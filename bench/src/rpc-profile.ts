@@ -1,5 +1,6 @@
 // Profiles one side of the request/reply bench alone: `node --cpu-prof --expose-gc --import tsx
-// src/rpc-profile.ts <amqp|mqtt> <raw|mq> [count]` runs `count` round trips with 100 in flight after a warm-up.
+// src/rpc-profile.ts <amqp|mqtt> <raw|mq> [count] [in flight]` runs `count` round trips with 100 (or `in flight`)
+// in flight after a warm-up.
 import { deleteQueue } from './cleanup.js';
 import { countSocketIo, ioSnapshot } from './io-count.js';
 import { inFlight, openSessions } from './rpc.js';
@@ -9,15 +10,16 @@ if (process.env.IO) countSocketIo();
 const family = process.argv[2] === 'mqtt' ? 'mqtt' : 'amqp';
 const who = process.argv[3] === 'raw' ? 'raw' : 'mq';
 const count = Number(process.argv[4] ?? 30_000);
+const width = Number(process.argv[5] ?? 100);
 const sessions = await openSessions(family);
 const session = sessions[who];
-await inFlight(session, count / 4);
+await inFlight(session, count / 4, width);
 const before = ioSnapshot();
 const cpu = process.cpuUsage();
-const perSec = await inFlight(session, count);
+const perSec = await inFlight(session, count, width);
 const used = process.cpuUsage(cpu);
 console.log(
-  `${family} ${who}: ${perSec.toFixed(0)} req/s, CPU ${((used.user + used.system) / count).toFixed(1)} µs per round trip${process.env.IO ? io(before) : ''}`,
+  `${family} ${who}, ${width} in flight: ${perSec.toFixed(0)} req/s, CPU ${((used.user + used.system) / count).toFixed(1)} µs per round trip${process.env.IO ? io(before) : ''}`,
 );
 
 function io(from: Map<unknown, { writes: number; reads: number }>): string {

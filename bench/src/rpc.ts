@@ -261,8 +261,8 @@ async function round(
   return { perSec: await inFlight(session, throughputCount), p50: at(0.5), p99: at(0.99) };
 }
 
-/** `count` requests of 256 B with 100 in flight; resolves with round trips per second. */
-export async function inFlight(session: RpcSession, count: number): Promise<number> {
+/** `count` requests of 256 B with `width` in flight; resolves with round trips per second. */
+export async function inFlight(session: RpcSession, count: number, width = 100): Promise<number> {
   let sent = 0;
   const started = performance.now();
   const worker = async (): Promise<void> => {
@@ -271,7 +271,7 @@ export async function inFlight(session: RpcSession, count: number): Promise<numb
       await session.request(PAYLOAD);
     }
   };
-  await Promise.all(Array.from({ length: 100 }, worker));
+  await Promise.all(Array.from({ length: width }, worker));
   return count / ((performance.now() - started) / 1000);
 }
 
