@@ -1,8 +1,9 @@
-// Where request/reply's slow round trips go (the p99 of `--rpc`): `npx tsx --expose-gc src/rpc-tail.ts
-// <amqp|mqtt> [rounds]` runs five client → server pairs (raw → raw, raw → mq, mq → raw, mq → mq, and raw+ → raw+:
-// raw doing the broker work mq's features ask for, see `Who`), each on a queue of its own, 2,000 requests one at a time per round, alternating, and prints per pair: round trips over 1 ms, p99, the
-// process's CPU per round trip, garbage collections, and for each slow round trip the stretch that took longest
-// (from the socket reads and writes of the pair's client and server, timed in this process).
+// Where request/reply's slow round trips go (the p99 of `--rpc`): `npx tsx --expose-gc src/rpc-tail.ts <amqp|mqtt>
+// [rounds] [untraced]` runs five client → server pairs (raw → raw, raw → mq, mq → raw, mq → mq, and raw+ → raw+:
+// raw doing the broker work mq's features ask for, see `Who`), each on a queue of its own, 2,000 requests one at a
+// time per round, alternating, and prints per pair: round trips over 1 ms, p99, the process's CPU per round trip,
+// garbage collections, and for each slow round trip the stretch that took longest (from the socket reads and writes
+// of the pair's client and server, timed in this process).
 import { randomUUID } from 'node:crypto';
 import { Socket } from 'node:net';
 import { PerformanceObserver } from 'node:perf_hooks';
@@ -24,15 +25,19 @@ const proto = Socket.prototype as unknown as {
   push: (chunk: unknown, encoding?: BufferEncoding) => boolean;
 };
 const writeGeneric = proto._writeGeneric;
-// Node 20's internals, as src/io-count.ts wraps them: one `_writeGeneric` per write handed to libuv, one `push` per read.
-proto._writeGeneric = function (this: Socket, ...args: unknown[]) {
-  events.push([performance.now(), this, 'w']);
-  return writeGeneric.apply(this, args);
-};
-proto.push = function (this: Socket, chunk: unknown, encoding?: BufferEncoding) {
-  if (chunk !== null) events.push([performance.now(), this, 'r']);
-  return Readable.prototype.push.call(this, chunk, encoding);
-};
+// `untraced`: no socket timing, so that the CPU column is the clients' alone (the stretches then stay empty).
+const traced = process.argv[4] !== 'untraced';
+if (traced) {
+  // Node 20's internals, as src/io-count.ts wraps them: one `_writeGeneric` per write to libuv, one `push` per read.
+  proto._writeGeneric = function (this: Socket, ...args: unknown[]) {
+    events.push([performance.now(), this, 'w']);
+    return writeGeneric.apply(this, args);
+  };
+  proto.push = function (this: Socket, chunk: unknown, encoding?: BufferEncoding) {
+    if (chunk !== null) events.push([performance.now(), this, 'r']);
+    return Readable.prototype.push.call(this, chunk, encoding);
+  };
+}
 
 let collections = 0;
 new PerformanceObserver((list) => {
@@ -109,7 +114,7 @@ for (let round = 0; round < rounds; round += 1) {
       await pair.session.request(PAYLOAD);
       const ended = performance.now();
       times.push(ended - started);
-      if (ended - started <= 1) continue;
+      if (!traced || ended - started <= 1) continue;
       const points: Array<SocketEvent | 'start' | 'end'> = ['start', ...events, 'end'];
       const at = (point: SocketEvent | 'start' | 'end'): number =>
         point === 'start' ? started : point === 'end' ? ended : point[0];
