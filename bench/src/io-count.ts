@@ -19,7 +19,17 @@ export interface RoundIo {
 }
 
 const sockets = new Map<Socket, SocketIo>();
-let patched = false;
+let counting = false;
+
+/** One thing a socket did: a write handed to libuv (`writev`: a gathered list of chunks) or a chunk read. */
+export type SocketIoListener = (
+  socket: Socket,
+  kind: 'write' | 'read',
+  writev: boolean,
+  data: unknown,
+) => void;
+
+const listeners: SocketIoListener[] = [];
 
 /** Bytes of one written chunk: mqtt-packet writes some fields as strings. */
 function size(chunk: unknown): number {
@@ -37,30 +47,44 @@ function of(socket: Socket): SocketIo {
 }
 
 /**
- * `--io`: counts each socket's writes and reads from now on, by wrapping two of Node's own stream methods
+ * Calls `listener` on every socket write and read from now on, by wrapping two of Node's own stream methods
  * (`Socket#_writeGeneric`, which hands one write or one gathered writev to libuv, and `push`, which takes one
- * chunk read). Internal names of Node 20, used only by this diagnostic; it costs the clients alike.
+ * chunk read). Internal names of Node 20, used only by the bench's diagnostics; they cost the clients alike.
  */
+export function onSocketIo(listener: SocketIoListener): void {
+  if (listeners.length === 0) {
+    const proto = Socket.prototype as unknown as {
+      _writeGeneric: (writev: boolean, data: unknown, encoding: unknown, cb: unknown) => unknown;
+      push: (chunk: unknown, encoding?: unknown) => boolean;
+    };
+    const writeGeneric = proto._writeGeneric;
+    proto._writeGeneric = function (this: Socket, writev, data, encoding, cb) {
+      for (const heard of listeners) heard(this, 'write', writev, data);
+      return writeGeneric.call(this, writev, data, encoding, cb);
+    };
+    proto.push = function (this: Socket, chunk, encoding) {
+      if (chunk !== null) for (const heard of listeners) heard(this, 'read', false, chunk);
+      return Readable.prototype.push.call(this, chunk, encoding as BufferEncoding);
+    };
+  }
+  listeners.push(listener);
+}
+
+/** `--io`: counts each socket's writes, bytes written and reads from now on (see {@link onSocketIo}). */
 export function countSocketIo(): void {
-  if (patched) return;
-  patched = true;
-  const proto = Socket.prototype as unknown as {
-    _writeGeneric: (writev: boolean, data: unknown, encoding: unknown, cb: unknown) => unknown;
-    push: (chunk: unknown, encoding?: unknown) => boolean;
-  };
-  const writeGeneric = proto._writeGeneric;
-  proto._writeGeneric = function (this: Socket, writev, data, encoding, cb) {
-    const io = of(this);
+  if (counting) return;
+  counting = true;
+  onSocketIo((socket, kind, writev, data) => {
+    const io = of(socket);
+    if (kind === 'read') {
+      io.reads += 1;
+      return;
+    }
     io.writes += 1;
     if (writev) {
       for (const entry of data as Array<{ chunk: unknown }>) io.bytes += size(entry.chunk);
     } else io.bytes += size(data);
-    return writeGeneric.call(this, writev, data, encoding, cb);
-  };
-  proto.push = function (this: Socket, chunk, encoding) {
-    if (chunk !== null) of(this).reads += 1;
-    return Readable.prototype.push.call(this, chunk, encoding as BufferEncoding);
-  };
+  });
 }
 
 /** A copy of every socket's counts so far (empty unless {@link countSocketIo} ran). */
@@ -70,7 +94,7 @@ export function ioSnapshot(): Map<Socket, SocketIo> {
 
 /** What happened between `before` and now, per message sent and per delivery; undefined when not counting. */
 export function ioSince(before: Map<Socket, SocketIo>, sent: number, delivered: number): RoundIo | undefined {
-  if (!patched) return undefined;
+  if (!counting) return undefined;
   const deltas = [...sockets].map(([socket, io]) => {
     const was = before.get(socket) ?? { writes: 0, bytes: 0, reads: 0 };
     return { writes: io.writes - was.writes, bytes: io.bytes - was.bytes, reads: io.reads - was.reads };

@@ -5,38 +5,26 @@
 // garbage collections, and for each slow round trip the stretch that took longest (from the socket reads and writes
 // of the pair's client and server, timed in this process).
 import { randomUUID } from 'node:crypto';
-import { Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { PerformanceObserver } from 'node:perf_hooks';
-import { Readable } from 'node:stream';
 import { deleteQueue } from './cleanup.js';
-import { pairSession, type RpcSession, type Who } from './rpc.js';
+import { onSocketIo } from './io-count.js';
+import { type Family, PAYLOAD, pairSession, percentile, type RpcSession, type Who } from './rpc.js';
+import { estimateMedian } from './stats.js';
 
-type Family = 'amqp' | 'mqtt';
 const family: Family = process.argv[2] === 'mqtt' ? 'mqtt' : 'amqp';
 const rounds = Number(process.argv[3] ?? 6);
 const COUNT = 2_000;
-const PAYLOAD = Buffer.alloc(256, 7);
 
 /** One socket event: when, which socket, a write (`w`) or a chunk read (`r`). */
 type SocketEvent = [at: number, socket: Socket, kind: 'w' | 'r'];
 let events: SocketEvent[] = [];
-const proto = Socket.prototype as unknown as {
-  _writeGeneric: (...args: unknown[]) => unknown;
-  push: (chunk: unknown, encoding?: BufferEncoding) => boolean;
-};
-const writeGeneric = proto._writeGeneric;
 // `untraced`: no socket timing, so that the CPU column is the clients' alone (the stretches then stay empty).
 const traced = process.argv[4] !== 'untraced';
 if (traced) {
-  // Node 20's internals, as src/io-count.ts wraps them: one `_writeGeneric` per write to libuv, one `push` per read.
-  proto._writeGeneric = function (this: Socket, ...args: unknown[]) {
-    events.push([performance.now(), this, 'w']);
-    return writeGeneric.apply(this, args);
-  };
-  proto.push = function (this: Socket, chunk: unknown, encoding?: BufferEncoding) {
-    if (chunk !== null) events.push([performance.now(), this, 'r']);
-    return Readable.prototype.push.call(this, chunk, encoding);
-  };
+  onSocketIo((socket, kind) => {
+    events.push([performance.now(), socket, kind === 'write' ? 'w' : 'r']);
+  });
 }
 
 let collections = 0;
@@ -133,14 +121,13 @@ for (let round = 0; round < rounds; round += 1) {
     const used = process.cpuUsage(cpu);
     times.sort((a, b) => a - b);
     pair.over.push(times.filter((t) => t > 1).length);
-    pair.p99.push(times[Math.floor(0.99 * COUNT)]!);
+    pair.p99.push(percentile(times, 0.99));
     pair.cpu.push((used.user + used.system) / COUNT);
     pair.collections.push(collections - collectionsBefore);
   }
 }
 
-const median = (values: number[]): number =>
-  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const median = (values: number[]): number => estimateMedian(values).median;
 console.log(
   `${family}, ${rounds} rounds of ${COUNT} requests one at a time (medians over rounds; stretches summed over all slow round trips)`,
 );

@@ -11,7 +11,8 @@ import { deleteQueue } from './cleanup.js';
 import { AMQP_URL, MQTT_URL } from './drivers/driver.js';
 import { estimateMedian, type MedianEstimate } from './stats.js';
 
-type Family = 'amqp' | 'mqtt';
+/** The broker a request/reply session runs on. */
+export type Family = 'amqp' | 'mqtt';
 
 /** One requester and its server, open for all rounds of a family, as an app keeps its connections. */
 export interface RpcSession {
@@ -28,7 +29,8 @@ interface RoundResult {
   p99: number;
 }
 
-const PAYLOAD = Buffer.alloc(256, 7);
+/** Every request's payload: 256 B. */
+export const PAYLOAD = Buffer.alloc(256, 7);
 
 /**
  * Who runs one end of a round trip: the plain client, mq, or the plain client doing the broker work mq's features
@@ -244,6 +246,11 @@ export async function pairSession(
   return joined(answering, asking);
 }
 
+/** The `q` quantile (0.99 for the p99) of `sorted`, ascending durations; NaN when empty. */
+export function percentile(sorted: readonly number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+}
+
 /** One round: `latencyCount` requests one at a time, then `throughputCount` with 100 in flight. */
 async function round(
   session: RpcSession,
@@ -257,8 +264,11 @@ async function round(
     times.push(performance.now() - started);
   }
   times.sort((a, b) => a - b);
-  const at = (q: number): number => times[Math.min(times.length - 1, Math.floor(q * times.length))] ?? NaN;
-  return { perSec: await inFlight(session, throughputCount), p50: at(0.5), p99: at(0.99) };
+  return {
+    perSec: await inFlight(session, throughputCount),
+    p50: percentile(times, 0.5),
+    p99: percentile(times, 0.99),
+  };
 }
 
 /** `count` requests of 256 B with `width` in flight; resolves with round trips per second. */
