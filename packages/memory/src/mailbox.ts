@@ -101,7 +101,8 @@ export class Mailbox {
     if (!entry || !stored) return false;
     entry.unacked.delete(tag);
     if (requeue) this.#requeue([stored]);
-    else this.#schedulePump();
+    // The room an ack frees matters only to messages waiting for it.
+    else if (this.#ready.length > 0) this.#schedulePump();
     return true;
   }
 
@@ -116,7 +117,7 @@ export class Mailbox {
     if (!entry?.unacked.delete(tag)) return false;
     this.#moved.add(tag);
     target.push(payload, meta);
-    this.#schedulePump();
+    if (this.#ready.length > 0) this.#schedulePump();
     return true;
   }
 

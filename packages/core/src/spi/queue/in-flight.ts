@@ -32,7 +32,8 @@ class Send implements PendingSend {
   watched = false;
   /** Waiting in the queue for its link, not handed to the backend yet: a lost link does not fail it. */
   held = false;
-  #state = PENDING;
+  /** `PENDING`, `RESOLVED` or `REJECTED` (a field, not a getter: {@link InFlightSends} reads it per send). */
+  state = PENDING;
   #error: unknown;
   #resolve: (() => void) | undefined;
   #reject: ((error: unknown) => void) | undefined;
@@ -43,19 +44,19 @@ class Send implements PendingSend {
   }
 
   get settled(): boolean {
-    return this.#state !== PENDING;
+    return this.state !== PENDING;
   }
 
   resolve(): void {
-    if (this.#state !== PENDING) return;
-    this.#state = RESOLVED;
+    if (this.state !== PENDING) return;
+    this.state = RESOLVED;
     this.#resolve?.();
     if (this.watched) this.#onSettled(this);
   }
 
   reject(error: unknown): void {
-    if (this.#state !== PENDING) return;
-    this.#state = REJECTED;
+    if (this.state !== PENDING) return;
+    this.state = REJECTED;
     this.#error = error;
     this.#reject?.(error);
     if (this.watched) this.#onSettled(this);
@@ -70,8 +71,8 @@ class Send implements PendingSend {
 
   /** The app's promise: `SETTLED` when already done, else one that settles with this send. */
   promise(): Promise<void> {
-    if (this.#state === RESOLVED) return SETTLED;
-    if (this.#state === REJECTED) return Promise.reject(this.#error);
+    if (this.state === RESOLVED) return SETTLED;
+    if (this.state === REJECTED) return Promise.reject(this.#error);
     return new Promise<void>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
@@ -92,9 +93,29 @@ export class InFlightSends {
   #count = 0;
   #timer: NodeJS.Timeout | undefined;
   #allSettledWaiters: Array<() => void> = [];
+  /**
+   * A watched send settled: moves the head past the settled sends (all of them once none is left) and wakes the
+   * `allSettled()` waiters when none is.
+   */
   readonly #onSettled = (): void => {
     this.#count -= 1;
-    this.#compact();
+    if (this.#count === 0) {
+      this.#entries = [];
+      this.#head = 0;
+      // The timer is left to run out by itself (it is unref'd): clearing and re-arming it for every send
+      // awaited one at a time would cost more than the send.
+      if (this.#allSettledWaiters.length === 0) return;
+      const waiters = this.#allSettledWaiters;
+      this.#allSettledWaiters = [];
+      for (const wake of waiters) wake();
+      return;
+    }
+    const entries = this.#entries;
+    while (this.#head < entries.length && entries[this.#head]!.state !== PENDING) this.#head += 1;
+    if (this.#head > 1024 && this.#head * 2 > entries.length) {
+      this.#entries = entries.slice(this.#head);
+      this.#head = 0;
+    }
   };
 
   /**
@@ -122,7 +143,7 @@ export class InFlightSends {
    */
   watch(pending: PendingSend): Promise<void> {
     const send = pending as Send;
-    if (send.settled) return send.promise();
+    if (send.state !== PENDING) return send.promise();
     send.deadline = performance.now() + this.#timeoutMillis;
     send.watched = true;
     this.#entries.push(send);
@@ -160,24 +181,6 @@ export class InFlightSends {
     return new Promise((resolve) => this.#allSettledWaiters.push(resolve));
   }
 
-  #compact(): void {
-    while (this.#head < this.#entries.length && this.#entries[this.#head]!.settled) this.#head += 1;
-    if (this.#head === this.#entries.length) {
-      this.#entries = [];
-      this.#head = 0;
-    } else if (this.#head > 1024 && this.#head * 2 > this.#entries.length) {
-      this.#entries = this.#entries.slice(this.#head);
-      this.#head = 0;
-    }
-    if (this.#count === 0) {
-      // The timer is left to run out by itself (it is unref'd): clearing and re-arming it for every send
-      // awaited one at a time would cost more than the send.
-      const waiters = this.#allSettledWaiters;
-      this.#allSettledWaiters = [];
-      for (const wake of waiters) wake();
-    }
-  }
-
   #arm(): void {
     const oldest = this.#entries[this.#head];
     if (!oldest) {
@@ -192,15 +195,14 @@ export class InFlightSends {
   #expire(): void {
     this.#timer = undefined;
     const now = performance.now();
-    // Each reject compacts the list: walk the array as it was.
+    // Each reject moves the head (see `#onSettled`): walk the array as it was.
     const entries = this.#entries;
     for (let i = this.#head; i < entries.length; i += 1) {
       const send = entries[i]!;
-      if (send.settled) continue;
+      if (send.state !== PENDING) continue;
       if (send.deadline > now) break;
       send.reject(this.#timedOut(send.held));
     }
-    this.#compact();
     this.#arm();
   }
 }
