@@ -1,3 +1,4 @@
+import { SETTLED } from '@mq/core/spi';
 import type * as amqp from 'amqplib';
 
 /** Where a delivery of the channel stands, in delivery-tag order. */
@@ -6,9 +7,6 @@ interface Outstanding {
   /** `held` until the app settles it; `queued` once acked and waiting for the flush; `sent` once settled on the wire. */
   state: 'held' | 'queued' | 'sent';
 }
-
-/** What a flush does with its acks, for the acks' promises. */
-export type AckOutcome = { ok: true } | { ok: false; error: unknown };
 
 /**
  * The acks of one channel, sent together (issue #29, plan C): `ack()` queues and, at `process.nextTick`, the queued
@@ -19,42 +17,53 @@ export type AckOutcome = { ok: true } | { ok: false; error: unknown };
  */
 export class AckBatch {
   readonly #channel: amqp.Channel;
-  readonly #closed: () => boolean;
+  readonly #failed: (error: unknown) => unknown;
+  #closed = false;
   /** Deliveries not yet settled on the wire, oldest (lowest tag) first, from `#head`. */
   #order: Outstanding[] = [];
   #head = 0;
   readonly #byTag = new Map<number, Outstanding>();
-  /** The flush scheduled for this tick and who waits for it; undefined when nothing is queued. */
-  #flush: { promise: Promise<AckOutcome>; resolve: (outcome: AckOutcome) => void } | undefined;
+  /** The flush scheduled for this tick and its acks' promise; undefined when nothing is queued. */
+  #flush: { promise: Promise<void>; resolve: () => void; reject: (error: unknown) => void } | undefined;
 
-  /** Acks on `channel` (amqplib's own); `closed` tells whether it has closed (then nothing is written). */
-  constructor(channel: amqp.Channel, closed: () => boolean) {
+  /**
+   * Acks on `channel` (amqplib's own); an ack that cannot be written (amqplib refused it, or the channel closed)
+   * rejects with what `failed` makes of amqplib's error, once per flush.
+   */
+  constructor(channel: amqp.Channel, failed: (error: unknown) => unknown) {
     this.#channel = channel;
-    this.#closed = closed;
+    this.#failed = failed;
+  }
+
+  /** The channel closed: nothing is written from now on, and the acks queued or made fail. */
+  close(): void {
+    this.#closed = true;
   }
 
   /** A delivery arrived on the channel (tags increase with each one). */
   delivered(delivery: amqp.ConsumeMessage): void {
     const entry: Outstanding = { delivery, state: 'held' };
-    this.#compact();
     this.#order.push(entry);
     this.#byTag.set(delivery.fields.deliveryTag, entry);
   }
 
   /**
-   * Queues the ack of `delivery`; resolves with what the flush (in this tick's `process.nextTick`) did. amqplib's
-   * error (a channel closing) comes back as `{ ok: false }`, never as a rejection.
+   * Queues the ack of `delivery`; the promise, shared by the acks of this tick, settles once the flush (in this
+   * tick's `process.nextTick`) wrote them, or rejects when it could not.
    */
-  ack(delivery: amqp.ConsumeMessage): Promise<AckOutcome> {
+  ack(delivery: amqp.ConsumeMessage): Promise<void> {
+    if (this.#closed) return Promise.reject(this.#failed(CLOSED));
     const entry = this.#byTag.get(delivery.fields.deliveryTag);
-    if (entry === undefined || entry.state !== 'held') return this.#send(() => this.#channel.ack(delivery));
+    if (entry === undefined || entry.state !== 'held') return this.#send(delivery);
     entry.state = 'queued';
     if (this.#flush === undefined) {
-      let resolve: (outcome: AckOutcome) => void = () => {};
-      const promise = new Promise<AckOutcome>((done) => {
+      let resolve = NOOP;
+      let reject: (error: unknown) => void = NOOP;
+      const promise = new Promise<void>((done, fail) => {
         resolve = done;
+        reject = fail;
       });
-      this.#flush = { promise, resolve };
+      this.#flush = { promise, resolve, reject };
       process.nextTick(this.flush);
     }
     return this.#flush.promise;
@@ -64,7 +73,9 @@ export class AckBatch {
   nack(delivery: amqp.ConsumeMessage): void {
     const entry = this.#byTag.get(delivery.fields.deliveryTag);
     this.#channel.nack(delivery, false, true);
-    if (entry !== undefined) this.#settled(entry);
+    if (entry === undefined) return;
+    this.#settled(entry);
+    this.#compact();
   }
 
   /** Sends the queued acks: one `multiple` ack for the run that starts at the oldest held delivery, the rest alone. */
@@ -73,11 +84,10 @@ export class AckBatch {
     if (flush === undefined) return;
     this.#flush = undefined;
     // Closed since the acks were queued: the broker's hold on those messages went with the channel.
-    if (this.#closed()) {
-      flush.resolve({ ok: false, error: new Error('the channel closed before its acks were sent') });
+    if (this.#closed) {
+      flush.reject(this.#failed(CLOSED));
       return;
     }
-    let outcome: AckOutcome = { ok: true };
     try {
       // The oldest deliveries, as long as each is queued (or already settled): one ack with `multiple` covers them.
       let last: Outstanding | undefined;
@@ -100,10 +110,12 @@ export class AckBatch {
         this.#channel.ack(entry.delivery);
       }
     } catch (error) {
-      outcome = { ok: false, error };
+      this.#compact();
+      flush.reject(this.#failed(error));
+      return;
     }
     this.#compact();
-    flush.resolve(outcome);
+    flush.resolve();
   };
 
   #settled(entry: Outstanding): void {
@@ -129,14 +141,16 @@ export class AckBatch {
   }
 
   /** An ack of a delivery this batch does not hold (never tracked): sent at once, as before. */
-  #send(write: () => void): Promise<AckOutcome> {
+  #send(delivery: amqp.ConsumeMessage): Promise<void> {
     try {
-      write();
-      return OK;
+      this.#channel.ack(delivery);
+      return SETTLED;
     } catch (error) {
-      return Promise.resolve({ ok: false, error });
+      return Promise.reject(this.#failed(error));
     }
   }
 }
 
-const OK: Promise<AckOutcome> = Promise.resolve({ ok: true });
+/** What `failed` is given for acks that met a closed channel. */
+const CLOSED = new Error('the channel closed before its acks were sent');
+const NOOP = (): void => {};

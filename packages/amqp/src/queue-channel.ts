@@ -21,17 +21,26 @@ export class QueueChannel {
   #blocked: { promise: Promise<void>; resolve: () => void; reject: (error: MqError) => void } | undefined;
   #failure: MqError | undefined;
 
-  /** Wraps a freshly opened channel; listeners for every amqplib event that can throw are attached at once. */
-  constructor(raw: amqp.Channel | amqp.ConfirmChannel, model: amqp.ChannelModel, onClose: () => void) {
+  /**
+   * Wraps a freshly opened channel; listeners for every amqplib event that can throw are attached at once.
+   * `ackFailed` makes the error of acks that could not be written (see `AckBatch`).
+   */
+  constructor(
+    raw: amqp.Channel | amqp.ConfirmChannel,
+    model: amqp.ChannelModel,
+    onClose: () => void,
+    ackFailed: (error: unknown) => unknown,
+  ) {
     this.raw = raw;
     this.model = model;
-    this.acks = new AckBatch(raw, () => this.#closed);
+    this.acks = new AckBatch(raw, ackFailed);
     raw.on('error', (error: Error) => {
       this.#brokerError = error;
     });
     raw.on('drain', () => this.#unblock());
     raw.on('close', () => {
       this.#closed = true;
+      this.acks.close();
       onClose();
     });
     // Without 'mandatory' nothing is returned, but an unhandled 'return' must never throw inside amqplib.

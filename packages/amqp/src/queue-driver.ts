@@ -11,7 +11,6 @@ import {
   SettleOnceMessage,
 } from '@mq/core/spi';
 import type * as amqp from 'amqplib';
-import type { AckOutcome } from './ack-batch.js';
 import { isBrokerNack } from './amqplib-internals.js';
 import { watchBinding } from './binding-watch.js';
 import { errors } from './errors.js';
@@ -78,8 +77,6 @@ export class AmqpQueueDriver implements QueueDriver {
   #channel: QueueChannel | undefined;
   /** The channel whose direct reply-to consumer is up (or being set up) for this sender's requests. */
   #replies: { channel: QueueChannel; ready: Promise<string>; consuming: boolean } | undefined;
-  /** The last flush of acks and what its acks resolve with: the acks of one tick share one promise. */
-  #acked: { flushed: Promise<AckOutcome>; settled: Promise<void> } | undefined;
 
   constructor(core: QueueCore<ResolvedAmqpQueueOptions>, link: AmqpLink, stale: StaleTempQueue) {
     this.#core = core;
@@ -116,7 +113,12 @@ export class AmqpQueueDriver implements QueueDriver {
     const raw = confirm
       ? await model.createConfirmChannel(channelOptions)
       : await model.createChannel(channelOptions);
-    const channel: QueueChannel = new QueueChannel(raw, model, () => this.#onChannelClose(channel));
+    const channel: QueueChannel = new QueueChannel(
+      raw,
+      model,
+      () => this.#onChannelClose(channel),
+      (error) => (channel.closed ? this.#channelGone('ack') : this.#refused(channel, 'ack', error)),
+    );
     /** The queue being declared, for the error of a declaration the broker refuses. */
     let declaring = this.#name;
     try {
@@ -322,9 +324,10 @@ export class AmqpQueueDriver implements QueueDriver {
     const topic = options?.topic;
     const routingKey = topic ?? this.#route.routingKey;
     // Without metadata (a topic alone, say) the queue's shared publish options serve.
-    const publish = hasMetadata(options)
-      ? publishOptions(this.#publishOptions, options)
-      : this.#publishOptions;
+    const publish =
+      options !== undefined && hasMetadata(options)
+        ? publishOptions(this.#publishOptions, options)
+        : this.#publishOptions;
     const { reliable } = this.#core.options;
     let written: boolean;
     try {
@@ -442,7 +445,8 @@ export class AmqpQueueDriver implements QueueDriver {
     this.#core.deliver(
       new AmqpDelivery(
         delivery.content,
-        (requeue) => this.#settle(channel, delivery, requeue),
+        // Acks of one tick leave together, settled by one promise (`AckBatch`); a nack leaves at once.
+        (requeue) => (requeue ? this.#nack(channel, delivery) : channel.acks.ack(delivery)),
         deliveryMetadata(
           delivery,
           options.routing === 'topic' ? deliveryTopic(delivery, options.name) : undefined,
@@ -453,33 +457,19 @@ export class AmqpQueueDriver implements QueueDriver {
   }
 
   /**
-   * Acks or nacks on the channel the message came on, whatever the queue is doing: deliveries can reach the
-   * handler before `open()` returns (a backlog is delivered as soon as `basic.consume` is answered), and each
-   * of them must be settleable for as long as its channel lives. Never on another channel: an unknown delivery
-   * tag would make the broker close that channel.
+   * Nacks on the channel the message came on (acks go through its `AckBatch`, on that channel too), whatever the
+   * queue is doing: deliveries can reach the handler before `open()` returns (a backlog is delivered as soon as
+   * `basic.consume` is answered), and each of them must be settleable for as long as its channel lives. Never on
+   * another channel: an unknown delivery tag would make the broker close that channel.
    */
-  #settle(channel: QueueChannel, delivery: amqp.ConsumeMessage, requeue: boolean): Promise<void> {
-    const verb = requeue ? 'nack' : 'ack';
-    if (channel.closed) return Promise.reject(this.#channelGone(verb));
-    if (requeue) {
-      try {
-        channel.acks.nack(delivery);
-      } catch (error) {
-        return Promise.reject(this.#refused(channel, verb, error));
-      }
-      return SETTLED;
+  #nack(channel: QueueChannel, delivery: amqp.ConsumeMessage): Promise<void> {
+    if (channel.closed) return Promise.reject(this.#channelGone('nack'));
+    try {
+      channel.acks.nack(delivery);
+    } catch (error) {
+      return Promise.reject(this.#refused(channel, 'nack', error));
     }
-    // Acks of one tick leave together (`AckBatch`): settled once the batch went out, all by one promise.
-    const flushed = channel.acks.ack(delivery);
-    if (this.#acked?.flushed !== flushed) {
-      const settled = flushed.then((outcome) => {
-        if (outcome.ok) return undefined;
-        if (channel.closed) throw this.#channelGone(verb);
-        throw this.#refused(channel, verb, outcome.error);
-      });
-      this.#acked = { flushed, settled };
-    }
-    return this.#acked.settled;
+    return SETTLED;
   }
 
   /** `ACK_FAILED`: the channel a message came on closed, and the broker's hold on it with it. */

@@ -199,11 +199,8 @@ describe('AMQP acks of one tick leave together', () => {
       for (let i = 0; i < 5; i += 1) setup.sendToQueue(name, Buffer.from(`m${i}`));
       await setup.waitForConfirms();
       const channel = await model.createChannel();
-      let closed = false;
-      channel.on('close', () => {
-        closed = true;
-      });
-      const batch = new AckBatch(channel, () => closed);
+      const batch = new AckBatch(channel, (error) => error);
+      channel.on('close', () => batch.close());
       const deliveries: amqp.ConsumeMessage[] = [];
       await channel.consume(name, (delivery) => {
         if (!delivery) return;
@@ -211,17 +208,19 @@ describe('AMQP acks of one tick leave together', () => {
         deliveries.push(delivery);
       });
       await until(() => deliveries.length === 5, 'the 5 deliveries');
-      const outcomes = deliveries.map((delivery) => batch.ack(delivery));
-      // Closed in the same tick, before the flush: what the acks' promises say must be that they were not sent.
-      closed = true;
+      const outcomes = deliveries.map((delivery) =>
+        batch.ack(delivery).then(
+          () => 'sent',
+          (error: unknown) => (error instanceof Error ? error.message : 'not an Error'),
+        ),
+      );
+      // Closed in the same tick, before the flush (as the channel's 'close' event tells it): the acks' promises
+      // must say that they were not sent.
+      batch.close();
       await channel.close();
-      expect((await Promise.all(outcomes)).map((outcome) => outcome.ok)).toEqual([
-        false,
-        false,
-        false,
-        false,
-        false,
-      ]);
+      expect(await Promise.all(outcomes)).toEqual(
+        Array(5).fill('the channel closed before its acks were sent'),
+      );
       await until(async () => (await brokerCounts(name)).ready === 5, 'the 5 messages ready again');
     } finally {
       await model.close();

@@ -61,7 +61,8 @@ export class SettleOnceMessage<T = Buffer> implements Message<T> {
     this.timestamp = meta?.timestamp;
     this.topic = meta?.topic;
     this.replyTo = meta?.replyTo;
-    const before = republishedDeliveries(meta?.headers);
+    // Only a message with headers can be a retried copy (most have none: no lookup then).
+    const before = this.headers === NO_HEADERS ? undefined : republishedDeliveries(this.headers);
     if (before === undefined) {
       this.redelivered = meta?.redelivered ?? false;
       this.deliveryCount = meta?.deliveryCount;
