@@ -47,6 +47,8 @@ export class MqttConnectionDriver implements LinkDriver {
       whenReadable: (resume) => this.readGate.whenOpen(resume),
     });
     this.#link = link;
+    // Held already: a packet that comes with the CONNACK (a session's backlog) must wait as well.
+    if (this.readGate.held) link.holdReads(true);
     try {
       await link.opened();
     } catch (error) {

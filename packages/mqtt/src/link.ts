@@ -108,9 +108,9 @@ export class MqttLink {
       // mqtt.js sends the PUBACK only when this callback gets no error; an error just skips it. It handles the
       // next packet (and reads the socket again) only once this is called: that is how a receiver at its prefetch
       // slows the reads, never the acks.
-      const done = (): void => callback(deferred ? PUBACK_DEFERRED : undefined);
-      if (this.#events.whenReadable) this.#events.whenReadable(done);
-      else done();
+      const whenReadable = this.#readsHeld ? this.#events.whenReadable : undefined;
+      if (whenReadable) whenReadable(() => callback(deferred ? PUBACK_DEFERRED : undefined));
+      else callback(deferred ? PUBACK_DEFERRED : undefined);
     };
     this.client.on('error', (error) => {
       this.#lastError = error;
@@ -302,10 +302,14 @@ export class MqttLink {
       send.reject(this.#failure);
       return;
     }
-    const tooLarge = this.#tooLarge(topic, body.byteLength, qos, options);
-    if (tooLarge) {
-      send.reject(tooLarge);
-      return;
+    // Without a broker limit, only a payload near MQTT's ceiling can pass it: what else a PUBLISH carries (a topic
+    // of at most 64 KiB, headers of at most 16 KiB, ids of at most 255 bytes) is far under the margin.
+    if (this.#maximumPacketSize !== undefined || body.byteLength >= MAX_REMAINING_LENGTH - UNCHECKED_MARGIN) {
+      const tooLarge = this.#tooLarge(topic, body.byteLength, qos, options);
+      if (tooLarge) {
+        send.reject(tooLarge);
+        return;
+      }
     }
     this.client.publish(topic, body, options ?? (qos === 0 ? QOS_0 : QOS_1), (error, packet) => {
       const unmatched =
@@ -329,10 +333,7 @@ export class MqttLink {
     qos: 0 | 1,
     options: IClientPublishOptions | undefined,
   ): MqError | undefined {
-    // Without a broker limit, only a payload near MQTT's ceiling can pass it: what else a PUBLISH carries (a topic
-    // of at most 64 KiB, headers of at most 16 KiB, ids of at most 255 bytes) is far under the margin.
     const limit = this.#maximumPacketSize;
-    if (limit === undefined && payloadBytes < MAX_REMAINING_LENGTH - UNCHECKED_MARGIN) return undefined;
     const size = publishPacketSize(topic, payloadBytes, qos, this.#options.protocolVersion === 5, options);
     if (size.remaining > MAX_REMAINING_LENGTH) {
       return errors.error(
@@ -362,6 +363,7 @@ export class MqttLink {
    * the socket fails or the reads go on.
    */
   holdReads(held: boolean): void {
+    this.#readsHeld = held;
     clearInterval(this.#pings);
     this.#pings = undefined;
     const { keepaliveSeconds } = this.#options;
@@ -381,6 +383,8 @@ export class MqttLink {
   }
 
   #pings: NodeJS.Timeout | undefined;
+  /** True while a receiver holds its prefetch (see {@link MqttLink.holdReads}): a packet's end waits for `whenReadable`. */
+  #readsHeld = false;
 
   /** Sends the PUBACK of an incoming QoS 1 message; false when the link is no longer alive. */
   puback(messageId: number): boolean {

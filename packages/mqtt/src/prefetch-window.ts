@@ -16,6 +16,8 @@ export class PrefetchWindow {
   #waiting: IPublishPacket[] = [];
   /** Counts the resets, so that a message of an earlier open settled late counts for nothing. */
   #resets = 0;
+  /** True while this window holds the connection's reads (it blocked its read gate). */
+  #blocking = false;
 
   /** `deliver` hands a waiting message to the receiver once it is its turn; `gate` holds the connection's reads. */
   constructor(prefetch: number, gate: ReadGate, deliver: (packet: IPublishPacket) => boolean) {
@@ -31,7 +33,7 @@ export class PrefetchWindow {
   waits(packet: IPublishPacket): boolean {
     if (this.#inProcess < this.#prefetch && this.#waiting.length === 0) return false;
     this.#waiting.push(packet);
-    this.#gate.block(this);
+    this.#block();
     return true;
   }
 
@@ -42,16 +44,24 @@ export class PrefetchWindow {
    */
   taken(): (settling: Promise<void>) => Promise<void> {
     this.#inProcess += 1;
-    if (this.#inProcess >= this.#prefetch) this.#gate.block(this);
+    if (this.#inProcess >= this.#prefetch) this.#block();
     const resets = this.#resets;
     return (settling) => {
       if (resets === this.#resets) {
         this.#inProcess -= 1;
-        this.#feed();
-        if (this.#inProcess < this.#prefetch && this.#waiting.length === 0) this.#gate.unblock(this);
+        if (this.#waiting.length > 0) this.#feed();
+        if (this.#blocking && this.#inProcess < this.#prefetch && this.#waiting.length === 0) {
+          this.#blocking = false;
+          this.#gate.unblock(this);
+        }
       }
       return settling;
     };
+  }
+
+  #block(): void {
+    this.#blocking = true;
+    this.#gate.block(this);
   }
 
   /** Hands waiting messages over while below prefetch, in arrival order. */
@@ -78,6 +88,7 @@ export class PrefetchWindow {
     this.#resets += 1;
     const waiting = this.#waiting;
     this.#waiting = [];
+    this.#blocking = false;
     this.#gate.unblock(this);
     return waiting;
   }

@@ -32,6 +32,13 @@ export class MqttQueueDriver implements QueueDriver, SubscriptionReceiver, Reply
   readonly #conn: MqttConnectionDriver;
   /** QoS of the queue's sends and subscription: 1 on a reliable queue. */
   readonly #qos: 0 | 1;
+  /** The queue's name: its topic, or its topic space. */
+  readonly #name: string;
+  /**
+   * A reliable unicast message the broker discards for want of a receiver must not resolve as delivered (a topic
+   * message that matches no group is dropped by design, as a broadcast one is).
+   */
+  readonly #needsReceiver: boolean;
   /** A receiver's subscription; undefined on a sender. */
   readonly #subscription: Subscription | undefined;
   /** A topic sender's topic → MQTT topic (`eu.created` → `orders/eu/created`). */
@@ -51,6 +58,8 @@ export class MqttQueueDriver implements QueueDriver, SubscriptionReceiver, Reply
     this.#conn = conn;
     const { options } = core;
     this.#qos = options.reliable ? 1 : 0;
+    this.#name = options.name;
+    this.#needsReceiver = options.reliable && !options.broadcast && options.routing !== 'topic';
     this.#subscription = options.isRecv
       ? new Subscription(conn, this, {
           topic: options.name,
@@ -59,11 +68,6 @@ export class MqttQueueDriver implements QueueDriver, SubscriptionReceiver, Reply
           topics: options.routing === 'topic' ? (options.topics ?? []) : undefined,
         })
       : undefined;
-  }
-
-  /** The queue's name: its topic, or its topic space. */
-  get #name(): string {
-    return this.#core.options.name;
   }
 
   /** For its subscription: one message to core, as a `SettleOnceMessage` that settles through `settle`. */
@@ -151,17 +155,13 @@ export class MqttQueueDriver implements QueueDriver, SubscriptionReceiver, Reply
         ? this.#sentTopics.of(options.topic)
         : this.#name;
     // A topic alone is no metadata: the hot path's shared publish options serve.
-    // A reliable unicast message the broker discards for want of a receiver must not resolve as delivered (a topic
-    // message that matches no group is dropped by design, as a broadcast one is).
-    const { broadcast, routing } = this.#core.options;
-    const needsReceiver = qos === 1 && !broadcast && routing !== 'topic';
     link.publish(
       topic,
       body,
       qos,
       send,
       options && hasMetadata(options) ? publishProperties(qos, options) : undefined,
-      needsReceiver,
+      this.#needsReceiver,
     );
   }
 
