@@ -89,6 +89,11 @@ export class MqttLink {
   readonly #waiting = new Set<(error: MqError) => void>();
   /** Packet ids of QoS 1 publishes the broker PUBACKed with "no matching subscribers", until their callback runs. */
   readonly #unmatched = new Set<number>();
+  /**
+   * mqtt.js drops the PUBACK's reason code before the publish callback runs, and emits each packet first: listened
+   * to from the first send that needs a receiver on, so that a link that only receives pays nothing per packet.
+   */
+  #watchesPubacks = false;
 
   /** Starts connecting at once to `options.addresses[address]`; await {@link MqttLink.opened}. */
   constructor(options: ResolvedConnectionOptions, address: number, events: LinkEvents) {
@@ -128,11 +133,6 @@ export class MqttLink {
       );
     });
     this.client.on('close', () => this.#onClose());
-    // mqtt.js drops the PUBACK's reason code before the publish callback runs, and emits each packet first.
-    this.client.on('packetreceive', (packet) => {
-      if (packet.cmd === 'puback' && packet.reasonCode === NO_MATCHING_SUBSCRIBERS)
-        this.#unmatched.add(packet.messageId as number);
-    });
     try {
       this.client.connect();
     } catch (error) {
@@ -311,6 +311,13 @@ export class MqttLink {
         return;
       }
     }
+    if (needsReceiver && !this.#watchesPubacks) {
+      this.#watchesPubacks = true;
+      this.client.on('packetreceive', (packet) => {
+        if (packet.cmd === 'puback' && packet.reasonCode === NO_MATCHING_SUBSCRIBERS)
+          this.#unmatched.add(packet.messageId as number);
+      });
+    }
     this.client.publish(topic, body, options ?? (qos === 0 ? QOS_0 : QOS_1), (error, packet) => {
       const unmatched =
         this.#unmatched.size > 0 &&
@@ -388,7 +395,8 @@ export class MqttLink {
 
   /** Sends the PUBACK of an incoming QoS 1 message; false when the link is no longer alive. */
   puback(messageId: number): boolean {
-    if (!this.alive) return false;
+    // `alive`, written out: every reliable message takes this way.
+    if (this.#state !== 'open' || !this.client.connected) return false;
     // PUBACKs of one turn (a batch of handlers acking) share one write; none waits past the turn.
     holdWritesUntilImmediate(this.client);
     sendPuback(this.client, messageId);
