@@ -34,7 +34,7 @@ export interface Stored {
 
 /** A consumer of a mailbox: how many unacked messages it may hold, and where deliveries go. */
 export interface Consumer {
-  /** Most unacked messages at once. */
+  /** Most unacked messages at once (0 once it stopped taking any). */
   readonly prefetch: number;
   /** Receives one message; `tag` settles it. */
   deliver(stored: Stored, tag: number): void;

@@ -17,7 +17,8 @@ import type { MemoryLink } from './link.js';
 import type { Consumer, Mailbox, Stored, StoredMeta } from './mailbox.js';
 
 /** A consumer that can stop taking new deliveries while keeping its unacked ones. */
-type StoppableConsumer = Consumer & { stop(): void };
+/** A receiver's consumer: its `prefetch` drops to 0 when it stops taking messages. */
+type StoppableConsumer = Consumer & { prefetch: number; stop(): void };
 
 /**
  * One `connect()`..`closed` cycle of a `MemoryQueue`: unicast names are mailboxes of the broker, broadcast names
@@ -51,14 +52,10 @@ export class MemoryQueueDriver implements QueueDriver {
       : broadcast
         ? broker.bindPrivate(name)
         : { mailbox: broker.queue(name), unbind: undefined };
-    const { prefetch } = options;
-    let accepting = true;
     const consumer: StoppableConsumer = {
-      get prefetch() {
-        return accepting ? prefetch : 0;
-      },
+      prefetch: options.prefetch,
       stop: () => {
-        accepting = false;
+        consumer.prefetch = 0;
       },
       // Each delivery gets its own copy, so a handler that mutates its payload cannot touch a redelivery.
       deliver: (stored, tag) => {
