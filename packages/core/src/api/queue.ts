@@ -163,7 +163,8 @@ export interface QueueOptions<T = Buffer> {
   closeTimeoutMillis?: number;
   /**
    * Receivers only (a sender given one throws `INVALID_OPTIONS`): the most unacked messages delivered to this
-   * receiver at once, on backends that can bound it (capability `prefetch`; MQTT bounds them per connection).
+   * receiver at once, on backends that can bound it (capability `prefetch`; MQTT bounds each receiver in the
+   * process and holds its connection's reads at that many, see `MqttQueueOptions.prefetch`).
    * @default 100
    */
   prefetch?: number;
