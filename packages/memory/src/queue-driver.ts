@@ -16,8 +16,7 @@ import { errors } from './errors.js';
 import type { MemoryLink } from './link.js';
 import type { Consumer, Mailbox, Stored, StoredMeta } from './mailbox.js';
 
-/** A consumer that can stop taking new deliveries while keeping its unacked ones. */
-/** A receiver's consumer: its `prefetch` drops to 0 when it stops taking messages. */
+/** A consumer that can stop taking new deliveries while keeping its unacked ones: its `prefetch` drops to 0. */
 type StoppableConsumer = Consumer & { prefetch: number; stop(): void };
 
 /**
