@@ -77,20 +77,22 @@ export function deliveryMetadata(raw: amqp.ConsumeMessage, topic?: string): Mess
     }
     headers = Object.freeze(out);
   }
-  // Another client may set any type: only strings are kept (checked inline, as this runs for every delivery).
-  const { messageId, correlationId, contentType, replyTo } = properties;
   return {
     headers,
-    messageId: typeof messageId === 'string' ? messageId : undefined,
-    correlationId: typeof correlationId === 'string' ? correlationId : undefined,
-    contentType: typeof contentType === 'string' ? contentType : undefined,
-    replyTo: typeof replyTo === 'string' ? replyTo : undefined,
+    messageId: stringOrUndefined(properties.messageId),
+    correlationId: stringOrUndefined(properties.correlationId),
+    contentType: stringOrUndefined(properties.contentType),
+    replyTo: stringOrUndefined(properties.replyTo),
     timestamp: typeof properties.timestamp === 'number' ? properties.timestamp * 1000 : undefined,
     redelivered: fields.redelivered === true,
     deliveryCount,
     // Always present, so that every delivery's metadata has one shape (a topic receiver's and a named one's).
     topic,
   };
+}
+
+function stringOrUndefined(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
 }
 
 function headerText(value: unknown): string {

@@ -324,10 +324,9 @@ export class AmqpQueueDriver implements QueueDriver {
     const topic = options?.topic;
     const routingKey = topic ?? this.#route.routingKey;
     // Without metadata (a topic alone, say) the queue's shared publish options serve.
-    const publish =
-      options !== undefined && hasMetadata(options)
-        ? publishOptions(this.#publishOptions, options)
-        : this.#publishOptions;
+    const publish = hasMetadata(options)
+      ? publishOptions(this.#publishOptions, options)
+      : this.#publishOptions;
     const { reliable } = this.#core.options;
     let written: boolean;
     try {

@@ -395,8 +395,7 @@ export class MqttLink {
 
   /** Sends the PUBACK of an incoming QoS 1 message; false when the link is no longer alive. */
   puback(messageId: number): boolean {
-    // `alive`, written out: every reliable message takes this way.
-    if (this.#state !== 'open' || !this.client.connected) return false;
+    if (!this.alive) return false;
     // PUBACKs of one turn (a batch of handlers acking) share one write; none waits past the turn.
     holdWritesUntilImmediate(this.client);
     sendPuback(this.client, messageId);

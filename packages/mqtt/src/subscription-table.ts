@@ -93,10 +93,8 @@ export class SubscriptionTable {
    * to take it, or an abandoned topic); true means a receiver took it or it is held.
    */
   dispatch(link: MqttLink, packet: IPublishPacket): boolean {
-    // By first level: a named queue's topic, or a topic space whose receiver takes every topic under it
-    // (`routeKey`, written out: every message takes this way).
-    const slash = packet.topic.indexOf('/');
-    const topic = slash < 0 ? packet.topic : packet.topic.slice(0, slash);
+    // By first level: a named queue's topic, or a topic space whose receiver takes every topic under it.
+    const topic = routeKey(packet.topic);
     const subscription = this.#topics.get(topic);
     if (subscription?.take(link, packet)) return true;
     if (packet.qos === 0) return false;

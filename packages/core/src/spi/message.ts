@@ -148,16 +148,10 @@ export class SettleOnceMessage<T = Buffer> implements Message<T> {
     };
   }
 
-  /** `ack()` and `nack()`: `#markSettled` and `#call` written out, since every message takes this way once. */
   #once(requeue: boolean): Promise<void> {
     if (this.#settled) return SETTLED;
-    this.#settled = true;
-    if (this.#onSettle) this.#markSettled();
-    try {
-      return this.#settle(requeue);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    this.#markSettled();
+    return this.#call(requeue);
   }
 
   #markSettled(): void {

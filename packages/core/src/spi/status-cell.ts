@@ -39,17 +39,12 @@ export function checkTransition(from: Status, to: Status): boolean {
 export class StatusCell {
   #value: Status = 'closed';
   readonly #emit: (status: Status) => void;
-  readonly #changed: ((value: Status) => void) | undefined;
   readonly #unsent: Status[] = [];
   #emitting = false;
 
-  /**
-   * `emit` delivers one `status` event to the listeners; `changed`, if given, hears of each new value at once,
-   * before any listener (for state kept beside the status).
-   */
-  constructor(emit: (status: Status) => void, changed?: (value: Status) => void) {
+  /** `emit` delivers one `status` event to the listeners. */
+  constructor(emit: (status: Status) => void) {
     this.#emit = emit;
-    this.#changed = changed;
   }
 
   /** The current status (during an emission, possibly a later one than the event being delivered). */
@@ -61,7 +56,6 @@ export class StatusCell {
   set(next: Status): boolean {
     if (next === this.#value || !checkTransition(this.#value, next)) return false;
     this.#value = next;
-    this.#changed?.(next);
     this.#unsent.push(next);
     if (this.#emitting) return true;
     this.#emitting = true;

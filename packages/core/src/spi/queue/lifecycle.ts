@@ -52,7 +52,6 @@ export class QueueLifecycle {
   readonly #parts: LifecycleParts;
   readonly #status: StatusCell;
   #driver: QueueDriver | undefined;
-  #connectedDriver: QueueDriver | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
   /** Waits between failed opens: doubling from `reconnectMillis`, reset once the queue is connected. */
   #openBackoff: Backoff | undefined;
@@ -67,12 +66,7 @@ export class QueueLifecycle {
   /** A closed queue's state machine. */
   constructor(parts: LifecycleParts) {
     this.#parts = parts;
-    this.#status = new StatusCell(
-      (status) => parts.emitStatus(status),
-      (value) => {
-        this.#connectedDriver = value === 'connected' ? this.#driver : undefined;
-      },
-    );
+    this.#status = new StatusCell((status) => parts.emitStatus(status));
   }
 
   /** The current status. */
@@ -88,11 +82,6 @@ export class QueueLifecycle {
   /** The driver of the current `connect()`..`closed` cycle, if any. */
   get driver(): QueueDriver | undefined {
     return this.#driver;
-  }
-
-  /** The driver while the queue is `connected` (kept as the status changes, before anyone hears of it), else undefined. */
-  get connectedDriver(): QueueDriver | undefined {
-    return this.#connectedDriver;
   }
 
   /** Starts opening in the background (the caller checked the queue may); does nothing unless `closed`. */

@@ -98,8 +98,6 @@ export interface QueueLink {
   readonly status: Status;
   /** The driver of the current `connect()`..`closed` cycle; undefined while closed. */
   readonly driver: QueueDriver | undefined;
-  /** The driver while the queue is `connected`, else undefined: a send's one question. */
-  readonly connectedDriver: QueueDriver | undefined;
 }
 
 /** Makes the driver of one `connect()`..`closed` cycle of a queue, given what core offers it. */

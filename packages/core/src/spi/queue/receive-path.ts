@@ -73,8 +73,6 @@ export class ReceivePath {
   #gate: ConcurrencyGate | undefined;
   /** True while a `messages()` loop reads the receiver (the gate is for handlers only). */
   #streaming = false;
-  /** True when an admitted message goes straight to `#handle`: nothing to decode or validate, no gate in the way. */
-  #direct = false;
   /** When the last message came (`Date.now()`), for `health()`. */
   lastDeliveryAt: number | undefined;
 
@@ -92,13 +90,6 @@ export class ReceivePath {
     });
     const { concurrency, orderingKey } = parts.options;
     if (concurrency !== undefined || orderingKey !== undefined) this.#openGate(concurrency, orderingKey);
-    this.#planRuns();
-  }
-
-  /** Works out `#direct` again (after the gate opens and as `messages()` loops start and end). */
-  #planRuns(): void {
-    const { bodies } = this.#parts;
-    this.#direct = !bodies.decodes && !bodies.validates && (this.#gate === undefined || this.#streaming);
   }
 
   /** Runs at most `concurrency` handlers at once from now on (see the option). */
@@ -131,7 +122,6 @@ export class ReceivePath {
     this.#gate = new ConcurrencyGate(limit, keyOf, options.broadcast ? {} : connection, source);
     // A message waiting for its turn is not failing: its ack deadline starts when its handler does.
     if (!this.#streaming) this.#policy.deferAckDeadlines(true);
-    this.#planRuns();
   }
 
   /** True once a handler is set. */
@@ -191,9 +181,8 @@ export class ReceivePath {
             incoming,
           );
     message.bindReplier(this.#reply);
-    if (!this.#policy.passes(message)) this.#policy.admit(message, this.#run);
-    else if (this.#direct) this.#handle(message);
-    else this.#run(message);
+    if (this.#policy.passes(message)) this.#run(message);
+    else this.#policy.admit(message, this.#run);
   };
 
   /** Every message's `reply()`: to its `replyTo`, with its correlation id (or else its message id). */
@@ -247,7 +236,6 @@ export class ReceivePath {
         ended: () => {
           if (handler !== undefined && this.#handler === handler) this.#handler = undefined;
           this.#streaming = false;
-          this.#planRuns();
           this.#policy.deferAckDeadlines(this.#gate !== undefined);
         },
         subscribe: (onStatus, onError) => this.#parts.subscribe(onStatus, onError),
@@ -257,7 +245,6 @@ export class ReceivePath {
     handler = (_queue, message) => stream.push(message);
     this.#handler = handler;
     this.#streaming = true;
-    this.#planRuns();
     if (signal?.aborted) {
       this.#handler = undefined;
       return stream;

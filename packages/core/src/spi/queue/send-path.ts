@@ -4,7 +4,6 @@ import type { Queue } from '../../api/queue.js';
 import type { SendOptions } from '../../api/send-options.js';
 import type { Status } from '../../api/status.js';
 import type { PackageErrors } from '../errors.js';
-import { isInstanceOf } from '../guards.js';
 import type { SettleOnceMessage } from '../message.js';
 import type { ResolvedQueueOptions } from '../options/queue-options.js';
 import { checkSendOptions, hasMetadata, NO_SEND_OPTIONS, withSendOptions } from '../options/send-options.js';
@@ -52,14 +51,11 @@ export class SendPath {
   #heldHead = 0;
   /** Payload bytes of the unsettled sends in `#held`, as counted when each was held. */
   #heldBytes = 0;
-  /** A sender routed by name: a send without options needs no check but its payload's. */
-  readonly #plainSends: boolean;
 
   /** No send in flight yet. */
   constructor(parts: SendParts) {
     this.#parts = parts;
     const { errors, options } = parts;
-    this.#plainSends = !options.isRecv && options.routing !== 'topic';
     this.#sends = new InFlightSends(options.sendTimeoutMillis, (held) =>
       held
         ? errors.error(
@@ -166,10 +162,6 @@ export class SendPath {
 
   /** `sendMsg()`: checks, traces (while someone listens) and sends; never throws. */
   send(payload: Uint8Array, options: SendOptions | undefined): Promise<void> {
-    // The common send, a payload alone on a sender routed by name: nothing else to check (the hot path).
-    if (options === undefined && this.#plainSends && isInstanceOf(payload, Uint8Array)) {
-      return traced(SEND_CHANNEL) ? this.sendChecked(payload, undefined) : this.#send(payload, undefined);
-    }
     const { errors, options: queueOptions } = this.#parts;
     const name = queueOptions.name;
     let checked: SendOptions | undefined;
@@ -292,14 +284,13 @@ export class SendPath {
   }
 
   #send(payload: Uint8Array, checked: SendOptions | undefined): Promise<void> {
-    const { connectedDriver } = this.#parts.link;
-    if (connectedDriver) {
+    const { status, driver } = this.#parts.link;
+    if (status === 'connected' && driver) {
       const send = this.#sends.begin();
-      this.#publish(connectedDriver, payload, send, checked);
+      this.#publish(driver, payload, send, checked);
       // Settled inside publish() (a best-effort write the socket took at once): nothing for close() or the deadline.
       return this.#sends.watch(send);
     }
-    const { status } = this.#parts.link;
     // A queue on its way up (just after connect(), or through a drop) keeps the send until it is connected, within
     // the buffer's bounds and the send's deadline; a closed or closing one never will be.
     if ((status !== 'connecting' && status !== 'disconnected') || !this.#hasRoom(payload.byteLength)) {
